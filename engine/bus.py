@@ -1,0 +1,73 @@
+"""The message bus: runs one command in one unit of work, stores its events, lets the
+reactors (notifications, SLA) answer them in the same transaction, then commits.
+
+Because the outbox rows are written in the same transaction as the change, a crash
+either loses both or keeps both: a notification is never lost and never sent for a
+change that did not happen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from engine import errors
+from engine.commands import Command
+from engine.context import Context
+from engine.events import Event
+from engine.handlers import COMMAND_HANDLERS
+from engine.model import Person
+from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from engine.settings import EngineSettings
+
+log = logging.getLogger("ticketbot.engine")
+
+Reactor = Callable[[Context, int, Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ticket: int | None
+    events: tuple[Event, ...]
+
+
+class MessageBus:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, settings: EngineSettings,
+                 reactors: Sequence[Reactor] = ()) -> None:
+        self._uow = uow
+        self.clock = clock
+        self.settings = settings
+        self._reactors = tuple(reactors)
+
+    async def handle(self, command: Command) -> Outcome:
+        handler = COMMAND_HANDLERS[type(command)]
+        try:
+            async with self._uow() as uow:
+                ctx = Context(uow, self.clock, self.settings, command,
+                              await _actor(uow, command.actor))
+                number = await handler(ctx, command)
+                await self._publish(ctx)
+                await uow.commit()
+        except errors.EngineError as exc:
+            log.info("refused %s by actor %s: %s", type(command).__name__, command.actor, exc)
+            raise
+        for event in ctx.events:
+            log.info("#%s %s by actor %s via %s", event.ticket, event.kind, event.actor,
+                     event.channel)
+        return Outcome(ticket=number, events=tuple(ctx.events))
+
+    async def _publish(self, ctx: Context) -> None:
+        for event in ctx.events:
+            event_id = await ctx.uow.events.append(event)
+            for react in self._reactors:
+                await react(ctx, event_id, event)
+
+
+async def _actor(uow: UnitOfWork, actor_id: int | None) -> Person | None:
+    if actor_id is None:
+        return None
+    person = await uow.people.get(actor_id)
+    if person is None:
+        raise errors.PersonNotFound(who=str(actor_id))
+    return person

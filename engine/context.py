@@ -1,0 +1,51 @@
+"""What a handler works with: the unit of work, the clock, the actor, and the events it raises."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from engine import errors
+from engine.access import Action, allowed
+from engine.commands import Command
+from engine.events import Event
+from engine.model import Person, Ticket
+from engine.ports import Clock, UnitOfWork
+from engine.settings import EngineSettings
+
+
+@dataclass
+class Context:
+    uow: UnitOfWork
+    clock: Clock
+    settings: EngineSettings
+    command: Command
+    actor: Person | None
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def at(self) -> dt.datetime:
+        """When the person acted (the channel's own timestamp), else now."""
+        return self.command.at or self.clock.now()
+
+    @property
+    def actor_id(self) -> int | None:
+        return None if self.actor is None else self.actor.id
+
+    def raise_event(self, event: Event) -> None:
+        self.events.append(event)
+
+    def require(self, action: Action, ticket: Ticket | None = None) -> None:
+        if not allowed(self.actor, action, ticket):
+            role = "system" if self.actor is None else self.actor.role.value
+            number = None if ticket is None else ticket.number
+            raise errors.NotAllowed(action=action.value, role=role, number=number)
+
+    async def ticket(self, number: int, action: Action) -> Ticket:
+        """Load a ticket the actor may act on. An invisible ticket reads as not found,
+        so a client cannot probe which numbers exist."""
+        ticket = await self.uow.tickets.get(number)
+        if ticket is None or not allowed(self.actor, Action.VIEW, ticket):
+            raise errors.TicketNotFound(number=number)
+        self.require(action, ticket)
+        return ticket

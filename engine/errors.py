@@ -1,0 +1,55 @@
+"""Typed engine errors, carrying the fields a channel needs to explain them to a person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EngineError(Exception):
+    """Base of every refusal. `code` selects the message template in each language."""
+
+    code = "error"
+
+    def params(self) -> dict[str, object]:
+        return dict(vars(self))
+
+    def __str__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{self.code}({fields})"
+
+
+@dataclass(eq=False)
+class TicketNotFound(EngineError):
+    number: int
+    code = "ticket_not_found"
+
+
+@dataclass(eq=False)
+class PersonNotFound(EngineError):
+    who: str
+    code = "person_not_found"
+
+
+@dataclass(eq=False)
+class NotAllowed(EngineError):
+    action: str
+    role: str
+    number: int | None = None
+    code = "not_allowed"
+
+
+@dataclass(eq=False)
+class InvalidTransition(EngineError):
+    number: int
+    old: str
+    new: str
+    allowed: tuple[str, ...]
+    code = "invalid_transition"
+
+
+@dataclass(eq=False)
+class InvalidValue(EngineError):
+    field: str
+    value: str
+    reason: str
+    code = "invalid_value"

@@ -1,0 +1,96 @@
+"""Events: what happened to a ticket. Stored append-only as the audit trail; notifications
+and SLA bookkeeping react to them. Every event names its ticket, actor, time and channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    ticket: int
+    actor: int | None
+    at: dt.datetime
+    channel: str
+    kind: ClassVar[str] = "event"
+
+    def payload(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("ticket", "actor", "at", "channel"):
+            data.pop(key)
+        return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in data.items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketOpened(Event):
+    subject: str
+    requester_id: int | None
+    responsible_id: int | None
+    linked_to: int | None = None
+    kind: ClassVar[str] = "opened"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommentAdded(Event):
+    comment_id: int
+    public: bool
+    by_staff: bool
+    kind: ClassVar[str] = "comment"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusChanged(Event):
+    old: str
+    new: str
+    until: dt.datetime | None = None
+    kind: ClassVar[str] = "status"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResponsibleChanged(Event):
+    old: int | None
+    new: int | None
+    kind: ClassVar[str] = "responsible"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriorityChanged(Event):
+    old: str
+    new: str
+    kind: ClassVar[str] = "priority"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObserverAdded(Event):
+    person_id: int
+    kind: ClassVar[str] = "observer"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TagAdded(Event):
+    tag: str
+    kind: ClassVar[str] = "tag"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailBounced(Event):
+    """A mail we sent for this ticket bounced; the address is suppressed from now on."""
+
+    address: str
+    reason: str
+    kind: ClassVar[str] = "bounce"
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        TicketOpened, CommentAdded, StatusChanged, ResponsibleChanged,
+        PriorityChanged, ObserverAdded, TagAdded, MailBounced,
+    )
+}
+
+
+def event_fields(kind: str) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(EVENT_TYPES[kind]))

@@ -1,0 +1,268 @@
+"""One handler per command. Each checks roles (F3) and the workflow (F2), changes the
+ticket and raises events; the bus stores the events and commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from engine import commands as c
+from engine import errors
+from engine import events as e
+from engine.access import Action
+from engine.context import Context
+from engine.model import FINISHED, TRANSITIONS, Comment, Person, Status, Ticket
+
+Handler = Callable[[Context, Any], Awaitable[int | None]]
+
+
+def _choice(value: str | None, options: tuple[str, ...], default: str, name: str) -> str:
+    if value is None:
+        return default
+    if value not in options:
+        raise errors.InvalidValue(field=name, value=value, reason="one of " + ", ".join(options))
+    return value
+
+
+async def _requester(ctx: Context, cmd: c.OpenTicket) -> Person | None:
+    requester_id = cmd.requester_id if cmd.requester_id is not None else ctx.actor_id
+    if requester_id is None:
+        return None
+    person = await ctx.uow.people.get(requester_id)
+    if person is None:
+        raise errors.PersonNotFound(who=str(requester_id))
+    return person
+
+
+def _new_ticket(ctx: Context, cmd: c.OpenTicket, number: int, requester: Person | None) -> Ticket:
+    s = ctx.settings
+    return Ticket(
+        number=number, subject=cmd.subject.strip() or cmd.description[:80],
+        description=cmd.description, status=Status.OPEN, created_at=ctx.at,
+        updated_at=ctx.at, channel=cmd.channel,
+        type=_choice(cmd.type, s.types, s.default_type, "type"),
+        priority=_choice(cmd.priority, s.priorities, s.default_priority, "priority"),
+        requester_id=None if requester is None else requester.id,
+        company_id=None if requester is None else requester.company_id,
+        responsible_id=cmd.responsible_id, creator_id=ctx.actor_id,
+        observers=set(cmd.observers), tags=set(cmd.tags), cc=cmd.cc,
+        source_ref=cmd.source_ref, linked_to=cmd.linked_to,
+    )
+
+
+async def _auto_responsible(ctx: Context, ticket: Ticket) -> None:
+    """F12: a ticket of a company with a responsible manager goes to that manager."""
+    if ticket.responsible_id is not None or ticket.company_id is None:
+        return
+    company = await ctx.uow.people.company(ticket.company_id)
+    if company is not None:
+        ticket.responsible_id = company.manager_id
+
+
+async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
+    if ctx.actor is not None and not ctx.actor.role.is_staff and cmd.responsible_id is not None:
+        raise errors.NotAllowed(action=Action.ASSIGN.value, role=ctx.actor.role.value)
+    requester = await _requester(ctx, cmd)
+    ticket = _new_ticket(ctx, cmd, await ctx.uow.tickets.next_number(), requester)
+    await _auto_responsible(ctx, ticket)
+    await ctx.uow.tickets.add(ticket)
+    first = Comment(ticket=ticket.number, author_id=ticket.requester_id, body=cmd.description,
+                    public=True, channel=cmd.channel, created_at=ctx.at,
+                    source_ref=cmd.source_ref, attachments=cmd.attachments)
+    await ctx.uow.comments.add(first)
+    if cmd.source_ref:
+        await ctx.uow.refs.add(cmd.source_ref, ticket.number, "in")
+    ctx.raise_event(e.TicketOpened(
+        ticket=ticket.number, actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
+        subject=ticket.subject, requester_id=ticket.requester_id,
+        responsible_id=ticket.responsible_id, linked_to=ticket.linked_to))
+    return ticket.number
+
+
+def _move(ctx: Context, ticket: Ticket, new: Status, until: dt.datetime | None = None) -> None:
+    """Change status along the F2 table, raising InvalidTransition otherwise."""
+    old = ticket.status
+    if new not in TRANSITIONS[old]:
+        allowed = tuple(sorted(s.value for s in TRANSITIONS[old]))
+        raise errors.InvalidTransition(number=ticket.number, old=old.value, new=new.value,
+                                       allowed=allowed)
+    ticket.status = new
+    ticket.waiting_until = until if new is Status.WAITING else None
+    _stamp_status(ticket, new, ctx.at)
+    ticket.updated_at = ctx.at
+    ctx.raise_event(e.StatusChanged(ticket=ticket.number, actor=ctx.actor_id, at=ctx.at,
+                                    channel=ctx.command.channel, old=old.value, new=new.value,
+                                    until=ticket.waiting_until))
+
+
+def _stamp_status(ticket: Ticket, new: Status, at: dt.datetime) -> None:
+    if new is Status.RESOLVED:
+        ticket.resolved_at = at
+    elif new is Status.CLOSED:
+        ticket.closed_at = at
+    elif new is Status.OPEN:
+        ticket.resolved_at = None
+
+
+def _check_until(ctx: Context, status: Status, until: dt.datetime | None) -> None:
+    if status is not Status.WAITING:
+        return
+    if until is None:
+        raise errors.InvalidValue(field="until", value="", reason="waiting needs an until-time")
+    if until.tzinfo is None or until <= ctx.at:
+        raise errors.InvalidValue(field="until", value=until.isoformat(),
+                                  reason="must be an aware time in the future")
+
+
+async def _comment(ctx: Context, ticket: Ticket, body: str, *, public: bool,
+                   source_ref: str | None = None, attachments: tuple[Any, ...] = ()) -> int:
+    comment = Comment(ticket=ticket.number, author_id=ctx.actor_id, body=body, public=public,
+                      channel=ctx.command.channel, created_at=ctx.at, source_ref=source_ref,
+                      attachments=attachments)
+    comment_id = await ctx.uow.comments.add(comment)
+    if source_ref:
+        await ctx.uow.refs.add(source_ref, ticket.number, "in")
+    by_staff = ctx.actor is None or ctx.actor.role.is_staff
+    if public and by_staff and ctx.actor is not None and ticket.first_response_at is None:
+        ticket.first_response_at = ctx.at
+    ticket.updated_at = ctx.at
+    ctx.raise_event(e.CommentAdded(ticket=ticket.number, actor=ctx.actor_id, at=ctx.at,
+                                   channel=ctx.command.channel, comment_id=comment_id,
+                                   public=public, by_staff=by_staff))
+    return comment_id
+
+
+async def add_comment(ctx: Context, cmd: c.AddComment) -> int:
+    ticket = await ctx.ticket(cmd.ticket, Action.COMMENT if cmd.public else Action.NOTE)
+    if ticket.status is Status.CLOSED and cmd.public:
+        raise errors.InvalidTransition(number=ticket.number, old=ticket.status.value,
+                                       new="comment", allowed=())
+    await _comment(ctx, ticket, cmd.body, public=cmd.public, source_ref=cmd.source_ref,
+                   attachments=cmd.attachments)
+    if _reopens(ctx, ticket):
+        _move(ctx, ticket, Status.OPEN)
+    await ctx.uow.tickets.save(ticket)
+    return ticket.number
+
+
+def _reopens(ctx: Context, ticket: Ticket) -> bool:
+    """F2: the requester's side answering a waiting or resolved ticket puts it back to work."""
+    by_client = ctx.actor is not None and not ctx.actor.role.is_staff
+    return by_client and ticket.status in (Status.WAITING, Status.RESOLVED)
+
+
+async def _set_responsible(ctx: Context, ticket: Ticket, person_id: int | None) -> None:
+    if ticket.responsible_id == person_id:
+        return
+    old, ticket.responsible_id = ticket.responsible_id, person_id
+    ctx.raise_event(e.ResponsibleChanged(ticket=ticket.number, actor=ctx.actor_id, at=ctx.at,
+                                         channel=ctx.command.channel, old=old, new=person_id))
+
+
+async def take(ctx: Context, cmd: c.Take) -> int:
+    ticket = await ctx.ticket(cmd.ticket, Action.TAKE)
+    if ctx.actor is None or not ctx.actor.role.is_staff:
+        raise errors.NotAllowed(action=Action.TAKE.value, role="client", number=cmd.ticket)
+    if ticket.status in FINISHED:
+        raise errors.InvalidTransition(number=ticket.number, old=ticket.status.value,
+                                       new=Status.IN_PROGRESS.value, allowed=())
+    await _set_responsible(ctx, ticket, ctx.actor.id)
+    if ticket.status is Status.OPEN:
+        _move(ctx, ticket, Status.IN_PROGRESS)
+    await ctx.uow.tickets.save(ticket)
+    return ticket.number
+
+
+async def assign(ctx: Context, cmd: c.Assign) -> int:
+    ticket = await ctx.ticket(cmd.ticket, Action.ASSIGN)
+    if cmd.person_id is not None:
+        person = await ctx.uow.people.get(cmd.person_id)
+        if person is None or not person.role.is_staff:
+            raise errors.InvalidValue(field="responsible", value=str(cmd.person_id),
+                                      reason="not a specialist")
+    await _set_responsible(ctx, ticket, cmd.person_id)
+    await ctx.uow.tickets.save(ticket)
+    return ticket.number
+
+
+async def set_status(ctx: Context, cmd: c.SetStatus) -> int:
+    ticket = await ctx.ticket(cmd.ticket, Action.STATUS)
+    _check_until(ctx, cmd.status, cmd.until)
+    _move(ctx, ticket, cmd.status, cmd.until)
+    if cmd.text:
+        await _comment(ctx, ticket, cmd.text, public=True)
+    await ctx.uow.tickets.save(ticket)
+    return ticket.number
+
+
+async def close(ctx: Context, cmd: c.Close) -> int:
+    """`/close` from any working status: resolve first, then close, both steps recorded."""
+    ticket = await ctx.ticket(cmd.ticket, Action.STATUS)
+    if cmd.text:
+        await _comment(ctx, ticket, cmd.text, public=True)
+    if ticket.status is not Status.RESOLVED and Status.RESOLVED in TRANSITIONS[ticket.status]:
+        _move(ctx, ticket, Status.RESOLVED)
+    _move(ctx, ticket, Status.CLOSED)
+    await ctx.uow.tickets.save(ticket)
+    return ticket.number
+
+
+async def set_priority(ctx: Context, cmd: c.SetPriority) -> int:
+    ticket = await ctx.ticket(cmd.ticket, Action.PRIORITY)
+    new = _choice(cmd.priority, ctx.settings.priorities, ticket.priority, "priority")
+    if new != ticket.priority:
+        old, ticket.priority = ticket.priority, new
+        ctx.raise_event(e.PriorityChanged(ticket=ticket.number, actor=ctx.actor_id, at=ctx.at,
+                                          channel=cmd.channel, old=old, new=new))
+        await ctx.uow.tickets.save(ticket)
+    return ticket.number
+
+
+async def add_observer(ctx: Context, cmd: c.AddObserver) -> int:
+    ticket = await ctx.ticket(cmd.ticket, Action.OBSERVE)
+    if await ctx.uow.people.get(cmd.person_id) is None:
+        raise errors.PersonNotFound(who=str(cmd.person_id))
+    if cmd.person_id not in ticket.observers:
+        ticket.observers.add(cmd.person_id)
+        ctx.raise_event(e.ObserverAdded(ticket=ticket.number, actor=ctx.actor_id, at=ctx.at,
+                                        channel=cmd.channel, person_id=cmd.person_id))
+        await ctx.uow.tickets.save(ticket)
+    return ticket.number
+
+
+async def add_tag(ctx: Context, cmd: c.AddTag) -> int:
+    ticket = await ctx.ticket(cmd.ticket, Action.STATUS)
+    tag = cmd.tag.strip().lower()
+    if not tag:
+        raise errors.InvalidValue(field="tag", value=cmd.tag, reason="empty")
+    if tag not in ticket.tags:
+        ticket.tags.add(tag)
+        ctx.raise_event(e.TagAdded(ticket=ticket.number, actor=ctx.actor_id, at=ctx.at,
+                                   channel=cmd.channel, tag=tag))
+        await ctx.uow.tickets.save(ticket)
+    return ticket.number
+
+
+async def return_due_waiting(ctx: Context, cmd: c.ReturnDueWaiting) -> int | None:
+    ctx.require(Action.STATUS)
+    for number in await ctx.uow.tickets.due_waiting(ctx.clock.now()):
+        ticket = await ctx.uow.tickets.get(number)
+        if ticket is not None and ticket.status is Status.WAITING:
+            _move(ctx, ticket, Status.OPEN)
+            await ctx.uow.tickets.save(ticket)
+    return None
+
+
+COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
+    c.OpenTicket: open_ticket,
+    c.AddComment: add_comment,
+    c.Take: take,
+    c.Assign: assign,
+    c.SetStatus: set_status,
+    c.Close: close,
+    c.SetPriority: set_priority,
+    c.AddObserver: add_observer,
+    c.AddTag: add_tag,
+    c.ReturnDueWaiting: return_due_waiting,
+}

@@ -1,0 +1,132 @@
+"""The ticket domain: roles, the status workflow, and the records the engine keeps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    LEAD = "lead"
+    SPECIALIST = "specialist"
+    CLIENT = "client"
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not Role.CLIENT
+
+    @property
+    def sees_everything(self) -> bool:
+        return self in (Role.ADMIN, Role.LEAD)
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+# F2 (seed 003). `closed` is final: a client reply to it opens a new, linked ticket.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.OPEN: frozenset({Status.IN_PROGRESS, Status.WAITING, Status.RESOLVED}),
+    Status.IN_PROGRESS: frozenset({Status.WAITING, Status.RESOLVED}),
+    Status.WAITING: frozenset({Status.OPEN, Status.IN_PROGRESS, Status.RESOLVED}),
+    Status.RESOLVED: frozenset({Status.CLOSED, Status.OPEN}),
+    Status.CLOSED: frozenset(),
+}
+
+# Statuses in which the work is done; the SLA clock and the queue ignore them.
+FINISHED = frozenset({Status.RESOLVED, Status.CLOSED})
+
+
+def can_transition(old: Status, new: Status) -> bool:
+    return new in TRANSITIONS[old]
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    role: Role
+    emails: tuple[str, ...] = ()
+    telegram_id: int | None = None
+    company_id: int | None = None
+    language: str = "en"
+    notify_via: str = "auto"
+
+    def has_email(self, address: str) -> bool:
+        return address.lower() in self.emails
+
+
+@dataclass(frozen=True)
+class Company:
+    id: int
+    name: str
+    domains: tuple[str, ...] = ()
+    manager_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class Ticket:
+    """A ticket as handlers read and change it; the repository persists it."""
+
+    number: int
+    subject: str
+    description: str
+    status: Status
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    channel: str
+    type: str = "question"
+    priority: str = "normal"
+    requester_id: int | None = None
+    company_id: int | None = None
+    responsible_id: int | None = None
+    creator_id: int | None = None
+    observers: set[int] = field(default_factory=set)
+    tags: set[str] = field(default_factory=set)
+    cc: tuple[str, ...] = ()
+    waiting_until: dt.datetime | None = None
+    planned_resolution: dt.datetime | None = None
+    time_spent_minutes: int = 0
+    source_ref: str | None = None
+    linked_to: int | None = None
+    first_response_at: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    sla_policy: str | None = None
+    first_response_due: dt.datetime | None = None
+    resolution_due: dt.datetime | None = None
+
+    def involves(self, person_id: int) -> bool:
+        return person_id in (self.requester_id, self.responsible_id, self.creator_id) or (
+            person_id in self.observers
+        )
+
+
+@dataclass(frozen=True)
+class Comment:
+    ticket: int
+    author_id: int | None
+    body: str
+    public: bool
+    channel: str
+    created_at: dt.datetime
+    source_ref: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    id: int = 0

@@ -1,0 +1,62 @@
+"""Turns each stored event into outbox rows, inside the command's own transaction."""
+
+from __future__ import annotations
+
+from engine import events as e
+from engine.context import Context
+from engine.model import Person, Role, Ticket
+from engine.notify.rules import Audience, Notice, plan
+from engine.ports import OutboxItem, UnitOfWork
+
+
+async def notify(ctx: Context, event_id: int, event: e.Event) -> None:
+    ticket = await ctx.uow.tickets.get(event.ticket)
+    if ticket is None:
+        return
+    audience = await _audience(ctx.uow, ticket, event)
+    for notice in plan(event, audience):
+        for channel, recipient in route(notice, ticket):
+            await ctx.uow.outbox.enqueue(_item(event_id, event, notice, channel, recipient))
+
+
+async def _audience(uow: UnitOfWork, ticket: Ticket, event: e.Event) -> Audience:
+    async def get(person_id: int | None) -> Person | None:
+        return None if person_id is None else await uow.people.get(person_id)
+
+    observers = [await get(p) for p in sorted(ticket.observers)]
+    old = event.old if isinstance(event, e.ResponsibleChanged) else None
+    return Audience(
+        ticket=ticket, requester=await get(ticket.requester_id),
+        responsible=await get(ticket.responsible_id),
+        observers=tuple(p for p in observers if p is not None),
+        leads=tuple(await uow.people.with_role(Role.LEAD, Role.ADMIN)),
+        old_responsible=await get(old),
+    )
+
+
+def route(notice: Notice, ticket: Ticket) -> list[tuple[str, str]]:
+    """The channel and address a notice goes to: the person's configured channel; a client
+    who wrote by mail is answered by mail, whatever else we know of them."""
+    if notice.address is not None:
+        return [("email", notice.address)]
+    person = notice.person
+    assert person is not None
+    by_mail = person.notify_via == "email" or (
+        person.notify_via == "auto" and ticket.channel == "email" and not person.role.is_staff)
+    if person.telegram_id is not None and not by_mail and person.notify_via != "none":
+        return [("telegram", str(person.telegram_id))]
+    if person.emails and person.notify_via != "none":
+        return [("email", person.emails[0])]
+    return []
+
+
+def _item(event_id: int, event: e.Event, notice: Notice, channel: str,
+          recipient: str) -> OutboxItem:
+    person = notice.person
+    return OutboxItem(
+        key=f"event:{event_id}:{channel}:{recipient}", channel=channel, recipient=recipient,
+        kind=notice.kind, ticket=event.ticket, person_id=None if person is None else person.id,
+        language="en" if person is None else person.language,
+        payload={"event_id": event_id, "event": event.kind, "actor": event.actor,
+                 **event.payload()},
+    )

@@ -1,0 +1,96 @@
+"""F9: who hears about what (the seed 000 matrix), as pure decisions over an event.
+
+Delivery is not done here: each decision becomes an outbox row keyed by event, kind and
+recipient, so the same event never notifies the same person twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine import events as e
+from engine.model import Person, Ticket
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The people of a ticket, loaded once per event."""
+
+    ticket: Ticket
+    requester: Person | None
+    responsible: Person | None
+    observers: tuple[Person, ...]
+    leads: tuple[Person, ...]
+    old_responsible: Person | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    person: Person | None = None
+    address: str | None = None
+
+
+def plan(event: e.Event, who: Audience) -> list[Notice]:
+    """Notices for one event, the actor left out (nobody hears of their own action),
+    except the acknowledgement a requester gets for the ticket they opened."""
+    planner = _PLANNERS.get(type(event))
+    notices = [] if planner is None else planner(event, who)
+    return _dedupe([n for n in notices if n.kind == "ack" or _not_actor(n, event)])
+
+
+def _not_actor(notice: Notice, event: e.Event) -> bool:
+    return notice.person is None or notice.person.id != event.actor
+
+
+def _dedupe(notices: list[Notice]) -> list[Notice]:
+    seen: set[object] = set()
+    kept = []
+    for n in notices:
+        key = n.person.id if n.person is not None else n.address
+        if key not in seen:
+            seen.add(key)
+            kept.append(n)
+    return kept
+
+
+def _people(kind: str, *people: Person | None) -> list[Notice]:
+    return [Notice(kind, person=p) for p in people if p is not None]
+
+
+def _opened(event: e.Event, who: Audience) -> list[Notice]:
+    cc = [Notice("created_cc", address=a) for a in who.ticket.cc]
+    return (_people("ack", who.requester) + _people("assigned", who.responsible)
+            + _people("created", *who.leads) + _people("created", *who.observers) + cc)
+
+
+def _comment(event: e.Event, who: Audience) -> list[Notice]:
+    assert isinstance(event, e.CommentAdded)
+    staff_observers = [p for p in who.observers if p.role.is_staff]
+    if not event.public:
+        return _people("note", who.responsible, *staff_observers)
+    return _people("comment", who.requester, who.responsible, *who.observers)
+
+
+def _status(event: e.Event, who: Audience) -> list[Notice]:
+    return _people("status", who.requester, who.responsible, *who.observers)
+
+
+def _responsible(event: e.Event, who: Audience) -> list[Notice]:
+    observers = [p for p in who.observers if p.id != (who.requester and who.requester.id)]
+    return (_people("assigned", who.responsible) + _people("unassigned", who.old_responsible)
+            + _people("responsible", *observers))
+
+
+def _observer(event: e.Event, who: Audience) -> list[Notice]:
+    assert isinstance(event, e.ObserverAdded)
+    return [Notice("observing", person=p) for p in who.observers if p.id == event.person_id]
+
+
+_PLANNERS = {
+    e.TicketOpened: _opened,
+    e.CommentAdded: _comment,
+    e.StatusChanged: _status,
+    e.ResponsibleChanged: _responsible,
+    e.ObserverAdded: _observer,
+}

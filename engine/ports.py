@@ -1,0 +1,110 @@
+"""The engine's ports: what it needs from storage and time, and nothing more.
+
+The SQL adapters in `engine/store/` implement these; unit tests use small in-memory fakes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.events import Event
+from engine.model import Comment, Company, Person, Role, Status, Ticket
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime: ...
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    name: str
+    role: Role = Role.CLIENT
+    emails: tuple[str, ...] = ()
+    telegram_id: int | None = None
+    company_id: int | None = None
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One message to deliver. `key` is unique: enqueueing the same key twice is a no-op."""
+
+    key: str
+    channel: str
+    recipient: str
+    kind: str
+    ticket: int | None = None
+    person_id: int | None = None
+    language: str = "en"
+    payload: dict[str, Any] = field(default_factory=dict)
+    not_before: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: int
+    kind: str
+    ticket: int
+    actor: int | None
+    at: dt.datetime
+    channel: str
+    payload: dict[str, Any]
+
+
+class TicketRepository(Protocol):
+    async def next_number(self) -> int: ...
+    async def add(self, ticket: Ticket) -> None: ...
+    async def get(self, number: int) -> Ticket | None: ...
+    async def save(self, ticket: Ticket) -> None: ...
+    async def list(self, status: Status | None = None, limit: int | None = None) -> list[Ticket]: ...
+    async def due_waiting(self, now: dt.datetime) -> list[int]: ...
+
+
+class PersonRepository(Protocol):
+    async def get(self, person_id: int) -> Person | None: ...
+    async def by_email(self, address: str) -> Person | None: ...
+    async def by_telegram(self, user_id: int) -> Person | None: ...
+    async def add(self, person: NewPerson) -> Person: ...
+    async def with_role(self, *roles: Role) -> list[Person]: ...
+    async def company(self, company_id: int) -> Company | None: ...
+
+
+class CommentRepository(Protocol):
+    async def add(self, comment: Comment) -> int: ...
+    async def for_ticket(self, number: int) -> list[Comment]: ...
+
+
+class EventLog(Protocol):
+    async def append(self, event: Event) -> int: ...
+    async def for_ticket(self, number: int) -> list[StoredEvent]: ...
+
+
+class Outbox(Protocol):
+    async def enqueue(self, item: OutboxItem) -> bool: ...
+
+
+class MessageRefs(Protocol):
+    """Every message id the system knows (mail Message-IDs, chat message refs), in and out."""
+
+    async def add(self, ref: str, ticket: int, direction: str) -> None: ...
+    async def find(self, refs: Sequence[str]) -> int | None: ...
+
+
+class UnitOfWork(Protocol):
+    tickets: TicketRepository
+    people: PersonRepository
+    comments: CommentRepository
+    events: EventLog
+    outbox: Outbox
+    refs: MessageRefs
+
+    async def __aenter__(self) -> UnitOfWork: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

@@ -1,0 +1,15 @@
+"""What the engine needs to know of the installation; `config/` builds it from the TOML file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    types: tuple[str, ...] = ("question", "incident", "request")
+    default_type: str = "question"
+    priorities: tuple[str, ...] = ("low", "normal", "high", "urgent")
+    default_priority: str = "normal"
+    ticket_prefix: str = "#"
+    language: str = "en"

@@ -1,0 +1,168 @@
+"""In-memory fakes of the engine's own ports, for unit tests of the handlers."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from engine.events import Event
+from engine.model import Comment, Company, Person, Role, Status, Ticket
+from engine.ports import NewPerson, OutboxItem, StoredEvent
+
+UTC = dt.UTC
+
+
+@dataclass
+class FixedClock:
+    current: dt.datetime = dt.datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+    def now(self) -> dt.datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += dt.timedelta(**delta)
+
+
+@dataclass
+class Store:
+    """The state the fakes share; a unit of work works on a copy and commits it back."""
+
+    tickets: dict[int, Ticket] = field(default_factory=dict)
+    people: dict[int, Person] = field(default_factory=dict)
+    companies: dict[int, Company] = field(default_factory=dict)
+    comments: list[Comment] = field(default_factory=list)
+    events: list[StoredEvent] = field(default_factory=list)
+    outbox: dict[str, OutboxItem] = field(default_factory=dict)
+    refs: dict[str, int] = field(default_factory=dict)
+    counter: int = 0
+
+
+class FakeTickets:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def next_number(self) -> int:
+        self.s.counter += 1
+        return self.s.counter
+
+    async def add(self, ticket: Ticket) -> None:
+        self.s.tickets[ticket.number] = copy.deepcopy(ticket)
+
+    async def get(self, number: int) -> Ticket | None:
+        found = self.s.tickets.get(number)
+        return None if found is None else copy.deepcopy(found)
+
+    async def save(self, ticket: Ticket) -> None:
+        self.s.tickets[ticket.number] = copy.deepcopy(ticket)
+
+    async def list(self, status: Status | None = None, limit: int | None = None) -> list[Ticket]:
+        found = [t for t in self.s.tickets.values() if status in (None, t.status)]
+        return found[:limit]
+
+    async def due_waiting(self, now: dt.datetime) -> list[int]:
+        return [t.number for t in self.s.tickets.values()
+                if t.status is Status.WAITING and t.waiting_until and t.waiting_until <= now]
+
+
+class FakePeople:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def get(self, person_id: int) -> Person | None:
+        return self.s.people.get(person_id)
+
+    async def by_email(self, address: str) -> Person | None:
+        return next((p for p in self.s.people.values() if p.has_email(address)), None)
+
+    async def by_telegram(self, user_id: int) -> Person | None:
+        return next((p for p in self.s.people.values() if p.telegram_id == user_id), None)
+
+    async def add(self, person: NewPerson) -> Person:
+        new = Person(id=len(self.s.people) + 1, name=person.name, role=person.role,
+                     emails=person.emails, telegram_id=person.telegram_id,
+                     company_id=person.company_id, language=person.language)
+        self.s.people[new.id] = new
+        return new
+
+    async def with_role(self, *roles: Role) -> list[Person]:
+        return [p for p in self.s.people.values() if p.role in roles]
+
+    async def company(self, company_id: int) -> Company | None:
+        return self.s.companies.get(company_id)
+
+
+class FakeComments:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def add(self, comment: Comment) -> int:
+        stored = replace(comment, id=len(self.s.comments) + 1)
+        self.s.comments.append(stored)
+        return stored.id
+
+    async def for_ticket(self, number: int) -> list[Comment]:
+        return [c for c in self.s.comments if c.ticket == number]
+
+
+class FakeEvents:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def append(self, event: Event) -> int:
+        stored = StoredEvent(id=len(self.s.events) + 1, kind=event.kind, ticket=event.ticket,
+                             actor=event.actor, at=event.at, channel=event.channel,
+                             payload=event.payload())
+        self.s.events.append(stored)
+        return stored.id
+
+    async def for_ticket(self, number: int) -> list[StoredEvent]:
+        return [e for e in self.s.events if e.ticket == number]
+
+
+class FakeOutbox:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def enqueue(self, item: OutboxItem) -> bool:
+        if item.key in self.s.outbox:
+            return False
+        self.s.outbox[item.key] = item
+        return True
+
+
+class FakeRefs:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def add(self, ref: str, ticket: int, direction: str) -> None:
+        self.s.refs.setdefault(ref, ticket)
+
+    async def find(self, refs: Sequence[str]) -> int | None:
+        return next((self.s.refs[r] for r in refs if r in self.s.refs), None)
+
+
+class FakeUnitOfWork:
+    """Works on a deep copy of the store and writes it back only on commit."""
+
+    def __init__(self, shared: Store) -> None:
+        self.shared = shared
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        self.work = copy.deepcopy(self.shared)
+        self.tickets = FakeTickets(self.work)
+        self.people = FakePeople(self.work)
+        self.comments = FakeComments(self.work)
+        self.events = FakeEvents(self.work)
+        self.outbox = FakeOutbox(self.work)
+        self.refs = FakeRefs(self.work)
+        self.committed = False
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def commit(self) -> None:
+        self.shared.__dict__.update(self.work.__dict__)
+        self.committed = True
