@@ -1,0 +1,116 @@
+"""Core subcommands: run, db upgrade, ticket list/show, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.cli import print_json
+from bot.ticket_view import render_ticket, render_ticket_list
+from config.settings import Settings
+
+
+def register(sub: Any) -> None:
+    run = sub.add_parser("run", help="run the service (mail, Telegram, scheduled jobs)")
+    run.set_defaults(func=_run)
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION")
+    db.add_parser("upgrade", help="apply schema migrations").set_defaults(func=_db_upgrade)
+    _ticket_parsers(sub)
+    export = sub.add_parser("export", help="write everything stored as one JSON document")
+    export.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    export.set_defaults(func=_export)
+
+
+def _ticket_parsers(sub: Any) -> None:
+    ticket = sub.add_parser("ticket", help="look at tickets").add_subparsers(
+        dest="ticket_command", required=True, metavar="ACTION")
+    listing = ticket.add_parser("list", help="list tickets")
+    listing.add_argument("--status", help="only tickets in this status")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(func=_ticket_list)
+    show = ticket.add_parser("show", help="one ticket with its history")
+    show.add_argument("number", type=int)
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(func=_ticket_show)
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run
+
+    await run(settings)
+    return 0
+
+
+async def _with_db(settings: Settings) -> Any:
+    from engine.store.db import make_engine
+    from engine.store.migrate import upgrade
+
+    await upgrade(settings.database_url)
+    return make_engine(settings.database_url)
+
+
+async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.store.migrate import upgrade
+
+    await upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+async def _ticket_list(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.model import Status
+    from engine.store.queries import list_tickets
+
+    statuses = {s.value for s in Status}
+    if args.status and args.status not in statuses:
+        print(f"ticketbot: unknown status {args.status!r} (one of {', '.join(sorted(statuses))})",
+              file=sys.stderr)
+        return 2
+    db = await _with_db(settings)
+    try:
+        rows = await list_tickets(db, status=args.status)
+    finally:
+        await db.dispose()
+    if args.json:
+        print_json(rows)
+    else:
+        print(render_ticket_list(rows, settings.language))
+    return 0
+
+
+async def _ticket_show(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.store.queries import ticket_detail
+
+    db = await _with_db(settings)
+    try:
+        detail = await ticket_detail(db, args.number)
+    finally:
+        await db.dispose()
+    if detail is None:
+        print(f"ticketbot: no ticket #{args.number}", file=sys.stderr)
+        return 1
+    if args.json:
+        print_json(detail)
+    else:
+        print(render_ticket(detail, settings))
+    return 0
+
+
+async def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.store.queries import export_all
+
+    db = await _with_db(settings)
+    try:
+        data = await export_all(db)
+    finally:
+        await db.dispose()
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+    return 0

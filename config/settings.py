@@ -1,0 +1,255 @@
+"""Settings: a TOML file (`--config` or TICKETBOT_CONFIG) plus secrets from the environment,
+validated at load into frozen dataclasses. With no file at all, the embedded defaults run a
+working service: SQLite in ./data and SMTP intake for support@localhost on 127.0.0.1:2525."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from config.reader import ConfigError, Table
+from engine.model import Role
+from engine.settings import EngineSettings
+
+LANGUAGES = ("en", "ru")
+ROLES = tuple(r.value for r in Role)
+
+
+@dataclass(frozen=True)
+class PersonConfig:
+    name: str
+    role: str
+    emails: tuple[str, ...] = ()
+    telegram_id: int | None = None
+    username: str | None = None
+    company: str | None = None
+    language: str = "en"
+    notify_via: str = "auto"
+
+
+@dataclass(frozen=True)
+class CompanyConfig:
+    name: str
+    domains: tuple[str, ...] = ()
+    manager: str | None = None
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str
+    user: str
+    password: str = field(repr=False)
+    port: int = 993
+    tls: str = "ssl"
+    mailbox: str = "INBOX"
+    move_to: str | None = None
+    idle: bool = True
+    poll_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = "127.0.0.1"
+    port: int = 25
+    tls: str = "none"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    address: str = "support@localhost"
+    listen_host: str = "127.0.0.1"
+    listen_port: int | None = 2525
+    lmtp: bool = False
+    max_size: int = 25 * 1024 * 1024
+    subject_tag: str = "[#{number}]"
+    imap: ImapConfig | None = None
+    smtp: SmtpConfig | None = None
+    auto_reply_limit: int = 5
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str | None = field(default=None, repr=False)
+    api_url: str = "https://api.telegram.org"
+    support_chat_id: int | None = None
+    staff_chat_id: int | None = None
+    dialog_window_minutes: int = 10
+    reopen_days: int = 7
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default="sqlite+aiosqlite:///data/ticketbot.db", repr=False)
+    language: str = "en"
+    timezone: str = "Europe/Moscow"
+    log_level: str = "INFO"
+    secret: str | None = field(default=None, repr=False)
+    engine: EngineSettings = EngineSettings()
+    people: tuple[PersonConfig, ...] = ()
+    companies: tuple[CompanyConfig, ...] = ()
+    email: EmailConfig = EmailConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    sla: Mapping[str, Any] = field(default_factory=dict)
+
+
+_TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla"})
+_SERVICE = frozenset({"database_url", "language", "timezone", "log_level"})
+_TICKETS = frozenset({"types", "default_type", "priorities", "default_priority", "prefix"})
+_PERSON = frozenset({"name", "role", "emails", "telegram_id", "username", "company",
+                     "language", "notify_via"})
+_COMPANY = frozenset({"name", "domains", "manager"})
+_EMAIL = frozenset({"address", "listen_host", "listen_port", "lmtp", "max_size", "subject_tag",
+                    "imap", "smtp", "auto_reply_limit"})
+_IMAP = frozenset({"host", "port", "user", "password", "tls", "mailbox", "move_to", "idle",
+                   "poll_seconds"})
+_SMTP = frozenset({"host", "port", "tls", "user", "password"})
+_TELEGRAM = frozenset({"token", "api_url", "support_chat_id", "staff_chat_id",
+                       "dialog_window_minutes", "reopen_days"})
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
+    """Read the file (if any), then let the environment override the secrets."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return from_mapping(data, environ)
+
+
+def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
+    root = Table(data, "", _TOP)
+    service = root.table("service", _SERVICE)
+    people = tuple(_person(t) for t in root.tables("people", _PERSON))
+    companies = tuple(_company(t) for t in root.tables("companies", _COMPANY))
+    _check_companies(people, companies)
+    return Settings(
+        database_url=environ.get("TICKETBOT_DATABASE_URL")
+        or service.str("database_url", Settings.database_url),
+        language=service.choice("language", "en", LANGUAGES),
+        timezone=_timezone(service),
+        log_level=service.choice("log_level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        secret=environ.get("TICKETBOT_SECRET"),
+        engine=_engine(root.table("tickets", _TICKETS), service),
+        people=people, companies=companies,
+        email=_email(root.table("email", _EMAIL), environ),
+        telegram=_telegram(root.table("telegram", _TELEGRAM), environ),
+        sla=dict(data.get("sla", {})),
+    )
+
+
+def _timezone(service: Table) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = service.str("timezone", Settings.timezone)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"service.timezone: unknown time zone {name!r}") from None
+    return name
+
+
+def _engine(t: Table, service: Table) -> EngineSettings:
+    d = EngineSettings()
+    types, priorities = t.strings("types", d.types), t.strings("priorities", d.priorities)
+    default_type = t.choice("default_type", d.default_type if d.default_type in types
+                            else types[0], types)
+    default_priority = t.choice("default_priority", d.default_priority
+                                if d.default_priority in priorities else priorities[0],
+                                priorities)
+    return EngineSettings(types=types, default_type=default_type, priorities=priorities,
+                          default_priority=default_priority, ticket_prefix=t.str("prefix", "#"),
+                          language=service.choice("language", "en", LANGUAGES))
+
+
+def _person(t: Table) -> PersonConfig:
+    name = t.str("name", "")
+    if not name:
+        raise ConfigError(f"{t.path}.name: every person needs a name")
+    emails = tuple(e.lower() for e in t.strings("emails"))
+    if not emails and t.opt_int("telegram_id") is None:
+        raise ConfigError(f"{t.path}: give emails or telegram_id, so the person can be known")
+    return PersonConfig(
+        name=name, role=t.choice("role", "client", ROLES), emails=emails,
+        telegram_id=t.opt_int("telegram_id"), username=t.opt_str("username"),
+        company=t.opt_str("company"), language=t.choice("language", "en", LANGUAGES),
+        notify_via=t.choice("notify_via", "auto", ("auto", "email", "telegram", "none")))
+
+
+def _company(t: Table) -> CompanyConfig:
+    name = t.str("name", "")
+    if not name:
+        raise ConfigError(f"{t.path}.name: every company needs a name")
+    return CompanyConfig(name=name, domains=tuple(d.lower() for d in t.strings("domains")),
+                         manager=t.opt_str("manager"))
+
+
+def _check_companies(people: tuple[PersonConfig, ...],
+                     companies: tuple[CompanyConfig, ...]) -> None:
+    names = {c.name for c in companies}
+    for i, person in enumerate(people):
+        if person.company is not None and person.company not in names:
+            raise ConfigError(f"people[{i}].company: no company named {person.company!r}")
+
+
+def _email(t: Table, environ: Mapping[str, str]) -> EmailConfig:
+    d = EmailConfig()
+    address = t.str("address", d.address)
+    if "@" not in address:
+        raise ConfigError(f"email.address: expected an address like support@example.com, "
+                          f"got {address!r}")
+    imap = t.table("imap", _IMAP) if "imap" in t.data else None
+    smtp = t.table("smtp", _SMTP) if "smtp" in t.data else None
+    return EmailConfig(
+        address=address.lower(), listen_host=t.str("listen_host", d.listen_host),
+        listen_port=t.opt_int("listen_port") if "listen_port" in t.data else d.listen_port,
+        lmtp=t.bool("lmtp", False), max_size=t.int("max_size", d.max_size, 1024),
+        subject_tag=_subject_tag(t), auto_reply_limit=t.int("auto_reply_limit", 5),
+        imap=None if imap is None else _imap(imap, environ),
+        smtp=None if smtp is None else _smtp(smtp, environ))
+
+
+def _subject_tag(t: Table) -> str:
+    tag = t.str("subject_tag", EmailConfig.subject_tag)
+    if "{number}" not in tag:
+        raise ConfigError(f"email.subject_tag: must contain {{number}}, got {tag!r}")
+    return tag
+
+
+def _imap(t: Table, environ: Mapping[str, str]) -> ImapConfig:
+    tls = t.choice("tls", "ssl", ("ssl", "none"))
+    return ImapConfig(
+        host=t.str("host", ""), user=t.str("user", ""),
+        password=environ.get("TICKETBOT_IMAP_PASSWORD") or t.str("password", ""),
+        port=t.int("port", 993 if tls == "ssl" else 143, 1), tls=tls,
+        mailbox=t.str("mailbox", "INBOX"), move_to=t.opt_str("move_to"),
+        idle=t.bool("idle", True), poll_seconds=t.int("poll_seconds", 60, 1))
+
+
+def _smtp(t: Table, environ: Mapping[str, str]) -> SmtpConfig:
+    return SmtpConfig(
+        host=t.str("host", "127.0.0.1"), port=t.int("port", 25, 1),
+        tls=t.choice("tls", "none", ("none", "starttls", "ssl")), user=t.opt_str("user"),
+        password=environ.get("TICKETBOT_SMTP_PASSWORD") or t.opt_str("password"))
+
+
+def _telegram(t: Table, environ: Mapping[str, str]) -> TelegramConfig:
+    d = TelegramConfig()
+    return TelegramConfig(
+        token=environ.get("TICKETBOT_TELEGRAM_TOKEN") or t.opt_str("token"),
+        api_url=t.str("api_url", d.api_url).rstrip("/"),
+        support_chat_id=t.opt_int("support_chat_id"), staff_chat_id=t.opt_int("staff_chat_id"),
+        dialog_window_minutes=t.int("dialog_window_minutes", d.dialog_window_minutes, 1),
+        reopen_days=t.int("reopen_days", d.reopen_days))

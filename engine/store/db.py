@@ -1,0 +1,94 @@
+"""The async engine: one per process, built from a URL; nothing connects at import.
+
+SQLite gets the setup measured in docs/libraries.md §9: WAL, synchronous=NORMAL,
+busy_timeout, foreign keys, and `BEGIN IMMEDIATE` so that concurrent writers queue on
+the lock instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+log = logging.getLogger("ticketbot.store")
+
+BUSY_TIMEOUT_MS = 5000
+# Execution option that makes the SQLite `begin` hook open a plain (deferred) read
+# transaction: readers must not take the write lock that BEGIN IMMEDIATE takes.
+READ_ONLY = "ticketbot_read_only"
+
+Insert = sqlite.Insert | postgresql.Insert
+
+
+def default_url() -> str:
+    return "sqlite+aiosqlite:///" + "./data/ticketbot.db"
+
+
+def make_engine(url: str) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        _create_parent_dir(parsed)
+        engine = create_async_engine(parsed)
+        _install_sqlite_hooks(engine)
+    else:
+        engine = create_async_engine(parsed, pool_pre_ping=True)
+    # Never log the password: render_as_string masks it.
+    log.info("database %s", parsed.render_as_string(hide_password=True))
+    return engine
+
+
+def _create_parent_dir(url: URL) -> None:
+    path = url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    event.listen(engine.sync_engine, "connect", _on_connect)
+    event.listen(engine.sync_engine, "begin", _on_begin)
+
+
+def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Take BEGIN away from the sqlite3 driver; `_on_begin` emits it instead.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL",
+                   f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    # IMMEDIATE takes the write lock up front, so busy_timeout applies to it; a deferred
+    # transaction that later writes fails at once with SQLITE_BUSY (libraries.md §9).
+    mode = "DEFERRED" if conn.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def insert(dialect: Dialect, table: Table) -> Insert:
+    """An INSERT that knows ON CONFLICT on both backends."""
+    if dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for a consistent multi-statement read that blocks no writer."""
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="REPEATABLE READ",
+                                         postgresql_readonly=True)
+        else:
+            await conn.execution_options(**{READ_ONLY: True})
+        async with conn.begin():
+            yield conn

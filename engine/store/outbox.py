@@ -1,0 +1,108 @@
+"""The delivery side of the outbox: workers claim rows under a lease, send them outside
+any transaction, then mark them sent or failed.
+
+A claim is one statement that sets `lease_until`, so two workers never hold the same row:
+on PostgreSQL its inner SELECT takes the rows FOR UPDATE SKIP LOCKED; on SQLite the
+`BEGIN IMMEDIATE` write lock already serialises claimers. A worker that dies mid-send
+loses its lease when it runs out, and the row is claimed again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from engine.store.db import reading
+from engine.store.tables import outbox
+
+RETRY_BASE = dt.timedelta(seconds=30)
+RETRY_CAP = dt.timedelta(hours=1)
+
+
+def next_retry(attempts: int, now: dt.datetime) -> dt.datetime:
+    """30 s after the first failed attempt, doubling each time, at most an hour; no
+    jitter, so tests (and operators reading the table) can predict it."""
+    exponent = min(max(attempts, 1) - 1, 20)  # 2**20 × 30 s is far past the cap anyway
+    return now + min(RETRY_BASE * (1 << exponent), RETRY_CAP)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    key: str
+    channel: str
+    recipient: str
+    kind: str
+    ticket: int | None
+    person_id: int | None
+    language: str
+    payload: dict[str, Any]
+    created_at: dt.datetime
+    not_before: dt.datetime | None
+    next_try: dt.datetime | None
+    attempts: int
+    last_error: str | None
+    lease_until: dt.datetime | None
+    sent_at: dt.datetime | None
+    failed_at: dt.datetime | None
+    meta: dict[str, Any] | None
+
+
+def _row(row: Row[Any]) -> OutboxRow:
+    return OutboxRow(**row._mapping)
+
+
+def _due(now: dt.datetime) -> Any:
+    c = outbox.c
+    return (c.sent_at.is_(None), c.failed_at.is_(None),
+            or_(c.next_try.is_(None), c.next_try <= now),
+            or_(c.not_before.is_(None), c.not_before <= now),
+            or_(c.lease_until.is_(None), c.lease_until <= now))
+
+
+class OutboxStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def claim(self, channel: str, now: dt.datetime, limit: int,
+                    lease: dt.timedelta) -> list[OutboxRow]:
+        """Take up to `limit` due rows for `now + lease`; each claim counts as an attempt,
+        so a message that kills its worker is not retried for ever unnoticed."""
+        chosen = (select(outbox.c.id).where(outbox.c.channel == channel, *_due(now))
+                  .order_by(outbox.c.id).limit(limit)
+                  .with_for_update(skip_locked=True))  # rendered on PostgreSQL only
+        stmt = (update(outbox).where(outbox.c.id.in_(chosen))
+                .values(lease_until=now + lease, attempts=outbox.c.attempts + 1)
+                .returning(*outbox.columns))
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return sorted((_row(r) for r in rows), key=lambda r: r.id)
+
+    async def mark_sent(self, id: int, now: dt.datetime, meta: dict[str, Any]) -> None:
+        await self._update(id, sent_at=now, meta=meta, lease_until=None)
+
+    async def mark_failed(self, id: int, now: dt.datetime, error: str,
+                          retry_at: dt.datetime | None) -> None:
+        """Retry at `retry_at`, or give up for good when it is None (last_error stays)."""
+        await self._update(id, last_error=error, lease_until=None, next_try=retry_at,
+                           failed_at=now if retry_at is None else None)
+
+    async def pending_count(self, channel: str) -> int:
+        stmt = select(func.count()).select_from(outbox).where(
+            outbox.c.channel == channel, outbox.c.sent_at.is_(None), outbox.c.failed_at.is_(None))
+        async with reading(self._engine) as conn:
+            count: int = (await conn.execute(stmt)).scalar_one()
+        return count
+
+    async def get(self, id: int) -> OutboxRow | None:
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(select(outbox).where(outbox.c.id == id))).one_or_none()
+        return None if row is None else _row(row)
+
+    async def _update(self, id: int, **values: Any) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(update(outbox).where(outbox.c.id == id).values(**values))

@@ -1,0 +1,339 @@
+"""Every table, as SQLAlchemy Core. Times are aware UTC on both backends (`UtcDateTime`);
+JSON is kept as text so SQLite and PostgreSQL store and return exactly the same thing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Stores UTC, returns aware UTC: SQLite keeps no offset, so naive values read back
+    from it are UTC by construction. Naive input is refused rather than guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None,
+                           dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to the store")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None,
+                             dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class JsonText(TypeDecorator[Any]):
+    """JSON in a TEXT column: identical on both backends and readable with sqlite3."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+# Named constraints let later migrations drop or alter them (SQLite batch mode needs names).
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+def _time(name: str, nullable: bool = True) -> Column[dt.datetime]:
+    return Column(name, UtcDateTime(), nullable=nullable)
+
+
+def _ticket_fk(name: str = "ticket", nullable: bool = False) -> Column[int]:
+    return Column(name, Integer, ForeignKey("tickets.number"), nullable=nullable)
+
+
+def _person_fk(name: str) -> Column[int]:
+    return Column(name, Integer, ForeignKey("people.id"), nullable=True)
+
+
+# `companies.manager_id` -> people closes a cycle with `people.company_id` -> companies;
+# use_alter lets PostgreSQL create the tables first and add that key afterwards.
+companies = Table(
+    "companies", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("domains", Text, nullable=False, server_default=""),  # space-separated, lower case
+    Column("manager_id", Integer,
+           ForeignKey("people.id", use_alter=True, name="fk_companies_manager_id_people"),
+           nullable=True),
+)
+
+people = Table(
+    "people", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("telegram_id", BigInteger, nullable=True, unique=True),
+    Column("company_id", Integer, ForeignKey("companies.id"), nullable=True),
+    Column("language", String(16), nullable=False, server_default="en"),
+    Column("notify_via", String(16), nullable=False, server_default="auto"),
+    Column("username", String(64), nullable=True, index=True),
+    Index(None, "role"),
+)
+
+# `position` keeps the declared order: the first address is the one we write to.
+person_emails = Table(
+    "person_emails", metadata,
+    Column("address", String(320), primary_key=True),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("position", Integer, nullable=False, server_default=text("0")),
+)
+
+tickets = Table(
+    "tickets", metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("subject", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    _time("created_at", nullable=False),
+    _time("updated_at", nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("priority", String(32), nullable=False),
+    _person_fk("requester_id"),
+    Column("company_id", Integer, ForeignKey("companies.id"), nullable=True, index=True),
+    _person_fk("responsible_id"),
+    _person_fk("creator_id"),
+    Column("cc", JsonText, nullable=False, server_default="[]"),
+    _time("waiting_until"),
+    _time("planned_resolution"),
+    Column("time_spent_minutes", Integer, nullable=False, server_default=text("0")),
+    Column("source_ref", String(998), nullable=True),
+    _ticket_fk("linked_to", nullable=True),
+    _time("first_response_at"),
+    _time("resolved_at"),
+    _time("closed_at"),
+    Column("sla_policy", String(64), nullable=True),
+    _time("first_response_due"),
+    _time("resolution_due"),
+    Index(None, "responsible_id"),
+    Index(None, "requester_id"),
+    Index(None, "waiting_until"),
+    Index(None, "first_response_due"),
+    Index(None, "resolution_due"),
+)
+
+ticket_observers = Table(
+    "ticket_observers", metadata,
+    _ticket_fk(),
+    Column("person_id", Integer, ForeignKey("people.id"), nullable=False, index=True),
+    PrimaryKeyConstraint("ticket", "person_id"),
+)
+
+ticket_tags = Table(
+    "ticket_tags", metadata,
+    _ticket_fk(),
+    Column("tag", String(100), nullable=False, index=True),
+    PrimaryKeyConstraint("ticket", "tag"),
+)
+
+comments = Table(
+    "comments", metadata,
+    Column("id", Integer, primary_key=True),
+    _ticket_fk(),
+    _person_fk("author_id"),
+    Column("body", Text, nullable=False),
+    Column("public", Boolean, nullable=False),
+    Column("channel", String(32), nullable=False),
+    _time("created_at", nullable=False),
+    Column("source_ref", String(998), nullable=True),
+    Index(None, "ticket", "id"),
+)
+
+attachments = Table(
+    "attachments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("comment_id", Integer, ForeignKey("comments.id"), nullable=False, index=True),
+    _ticket_fk(),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Index(None, "ticket"),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", Integer, primary_key=True),
+    _ticket_fk(),
+    Column("kind", String(32), nullable=False),
+    _person_fk("actor"),
+    _time("at", nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("payload", JsonText, nullable=False),
+    Index(None, "ticket", "id"),
+    Index(None, "at"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("channel", String(32), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("kind", String(64), nullable=False),
+    _ticket_fk(nullable=True),
+    _person_fk("person_id"),
+    Column("language", String(16), nullable=False),
+    Column("payload", JsonText, nullable=False),
+    _time("created_at", nullable=False),
+    _time("not_before"),
+    _time("next_try"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text, nullable=True),
+    _time("lease_until"),
+    _time("sent_at"),
+    # Set when a delivery is given up; such rows are never claimed again.
+    _time("failed_at"),
+    Column("meta", JsonText, nullable=True),
+    Index(None, "channel", "sent_at", "next_try"),
+)
+
+message_refs = Table(
+    "message_refs", metadata,
+    Column("ref", String(998), primary_key=True),
+    _ticket_fk(),
+    Column("direction", String(3), nullable=False),  # 'in' | 'out'
+    _time("created_at", nullable=False),
+    Index(None, "ticket"),
+)
+
+inbound = Table(
+    "inbound", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("external_id", String(998), nullable=False),
+    Column("mailbox", String(255), nullable=True),
+    Column("uid", BigInteger, nullable=True),  # IMAP UIDs are unsigned 32-bit
+    _time("received_at", nullable=False),
+    Column("raw", LargeBinary, nullable=True),
+    # 'pending' | 'done' | 'ignored' | 'quarantined'
+    Column("status", String(16), nullable=False, server_default="pending"),
+    _ticket_fk(nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("rule", String(64), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    _time("created_at", nullable=False),
+    UniqueConstraint("channel", "external_id"),
+    Index(None, "channel", "status", "id"),
+)
+
+mailbox_state = Table(
+    "mailbox_state", metadata,
+    Column("mailbox", String(255), primary_key=True),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+)
+
+counters = Table(
+    "counters", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+suppressed_addresses = Table(
+    "suppressed_addresses", metadata,
+    Column("address", String(320), primary_key=True),
+    Column("reason", Text, nullable=False),
+    _time("at", nullable=False),
+)
+
+dialogs = Table(
+    "dialogs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", BigInteger, nullable=False),  # Telegram ids exceed 32 bits
+    _person_fk("author_id"),
+    Column("first_ref", String(255), nullable=False),
+    Column("last_ref", String(255), nullable=False),
+    Column("text", Text, nullable=False),
+    _time("started_at", nullable=False),
+    _time("last_message_at", nullable=False),
+    _time("answered_at"),
+    _person_fk("answered_by"),
+    Column("response_seconds", Integer, nullable=True),
+    _ticket_fk(nullable=True),
+    Column("status", String(16), nullable=False),
+    Index(None, "chat_id", "author_id", "status"),
+    Index(None, "started_at"),
+)
+
+sla_alerts = Table(
+    "sla_alerts", metadata,
+    Column("id", Integer, primary_key=True),
+    _ticket_fk(),
+    Column("kind", String(32), nullable=False),
+    Column("target", String(64), nullable=False),
+    _time("due_at", nullable=False),
+    _time("sent_at", nullable=False),
+    UniqueConstraint("ticket", "kind", "target", "due_at"),
+)
+
+ratings = Table(
+    "ratings", metadata,
+    Column("id", Integer, primary_key=True),
+    _ticket_fk(),
+    _time("resolution_at", nullable=False),
+    _person_fk("person_id"),
+    Column("score", Integer, nullable=False),
+    _time("at", nullable=False),
+    UniqueConstraint("ticket", "resolution_at"),
+)
+
+report_runs = Table(
+    "report_runs", metadata,
+    Column("kind", String(32), nullable=False),
+    Column("period", String(32), nullable=False),
+    _time("sent_at", nullable=False),
+    PrimaryKeyConstraint("kind", "period"),
+)

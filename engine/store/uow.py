@@ -1,0 +1,403 @@
+"""The unit of work over SQL: one connection, one transaction, every repository of
+`engine.ports` on it. Leaving without `commit()` rolls everything back."""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, delete, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from engine.events import Event
+from engine.model import Attachment, Comment, Company, Person, Role, Status, Ticket
+from engine.ports import (
+    Clock,
+    CommentRepository,
+    EventLog,
+    MessageRefs,
+    NewPerson,
+    Outbox,
+    OutboxItem,
+    PersonRepository,
+    StoredEvent,
+    TicketRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from engine.store.db import insert
+from engine.store.tables import (
+    attachments,
+    comments,
+    companies,
+    counters,
+    events,
+    message_refs,
+    outbox,
+    people,
+    person_emails,
+    ticket_observers,
+    ticket_tags,
+    tickets,
+)
+
+TICKET_COUNTER = "ticket"
+
+
+class WallClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+# ---------------------------------------------------------------- tickets
+
+_TICKET_FIELDS = tuple(c.name for c in tickets.columns)
+
+
+def _ticket_values(ticket: Ticket) -> dict[str, Any]:
+    values = {name: getattr(ticket, name) for name in _TICKET_FIELDS}
+    values["status"] = ticket.status.value
+    values["cc"] = list(ticket.cc)
+    return values
+
+
+def _ticket_from(row: Row[Any], observers: set[int], tags: set[str]) -> Ticket:
+    values = dict(row._mapping)
+    values["status"] = Status(values["status"])
+    values["cc"] = tuple(values["cc"])
+    return Ticket(**values, observers=observers, tags=tags)
+
+
+class SqlTickets:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        # Observers and tags as last read or written, so `save` writes only the difference.
+        self._seen: dict[int, tuple[frozenset[int], frozenset[str]]] = {}
+
+    async def next_number(self) -> int:
+        """Row-locked increment: concurrent writers queue on the counter row (PostgreSQL)
+        or on the database lock (SQLite); a rolled-back number was never given out."""
+        number = await self._increment()
+        if number is None:
+            await self._conn.execute(insert(self._conn.dialect, counters)
+                                     .values(name=TICKET_COUNTER, value=0)
+                                     .on_conflict_do_nothing(index_elements=["name"]))
+            number = await self._increment()
+        assert number is not None
+        return number
+
+    async def _increment(self) -> int | None:
+        stmt = (update(counters).where(counters.c.name == TICKET_COUNTER)
+                .values(value=counters.c.value + 1).returning(counters.c.value))
+        value: int | None = (await self._conn.execute(stmt)).scalar_one_or_none()
+        return value
+
+    async def add(self, ticket: Ticket) -> None:
+        await self._conn.execute(tickets.insert().values(_ticket_values(ticket)))
+        await self._write_sets(ticket, frozenset(), frozenset())
+
+    async def get(self, number: int) -> Ticket | None:
+        found = await self._load(tickets.c.number == number)
+        return found[0] if found else None
+
+    async def save(self, ticket: Ticket) -> None:
+        values = _ticket_values(ticket)
+        del values["number"]
+        await self._conn.execute(
+            update(tickets).where(tickets.c.number == ticket.number).values(values))
+        old_observers, old_tags = self._seen.get(ticket.number) or await self._sets(ticket.number)
+        await self._write_sets(ticket, old_observers, old_tags)
+
+    async def list(self, status: Status | None = None, limit: int | None = None) -> builtins.list[Ticket]:
+        where = true() if status is None else tickets.c.status == status.value
+        return await self._load(where, limit)
+
+    async def due_waiting(self, now: dt.datetime) -> builtins.list[int]:
+        stmt = (select(tickets.c.number)
+                .where(tickets.c.status == Status.WAITING.value, tickets.c.waiting_until <= now)
+                .order_by(tickets.c.number))
+        return list((await self._conn.scalars(stmt)).all())
+
+    async def _load(self, where: ColumnElement[bool], limit: int | None = None) -> builtins.list[Ticket]:
+        numbers = select(tickets.c.number).where(where).order_by(tickets.c.number).limit(limit)
+        rows = (await self._conn.execute(
+            select(tickets).where(tickets.c.number.in_(numbers)).order_by(tickets.c.number)
+        )).all()
+        observers = await self._pairs(ticket_observers.c.person_id, numbers)
+        tags = await self._pairs(ticket_tags.c.tag, numbers)
+        found = [_ticket_from(r, set(observers.get(r.number, ())), set(tags.get(r.number, ())))
+                 for r in rows]
+        for t in found:
+            self._seen[t.number] = (frozenset(t.observers), frozenset(t.tags))
+        return found
+
+    async def _pairs(self, column: Any, numbers: Any) -> dict[int, builtins.list[Any]]:
+        table = column.table
+        rows = await self._conn.execute(
+            select(table.c.ticket, column).where(table.c.ticket.in_(numbers)))
+        grouped: dict[int, builtins.list[Any]] = {}
+        for number, value in rows:
+            grouped.setdefault(number, []).append(value)
+        return grouped
+
+    async def _sets(self, number: int) -> tuple[frozenset[int], frozenset[str]]:
+        where = select(tickets.c.number).where(tickets.c.number == number)
+        observers = await self._pairs(ticket_observers.c.person_id, where)
+        tags = await self._pairs(ticket_tags.c.tag, where)
+        return frozenset(observers.get(number, ())), frozenset(tags.get(number, ()))
+
+    async def _write_sets(self, ticket: Ticket, old_observers: frozenset[int],
+                          old_tags: frozenset[str]) -> None:
+        observers, tags = frozenset(ticket.observers), frozenset(ticket.tags)
+        await self._sync(ticket_observers.c.person_id, ticket.number, old_observers, observers)
+        await self._sync(ticket_tags.c.tag, ticket.number, old_tags, tags)
+        self._seen[ticket.number] = (observers, tags)
+
+    async def _sync(self, column: Any, number: int, old: frozenset[Any],
+                    new: frozenset[Any]) -> None:
+        table = column.table
+        if old - new:
+            await self._conn.execute(delete(table).where(
+                table.c.ticket == number, column.in_(sorted(old - new))))
+        if new - old:
+            await self._conn.execute(table.insert(), [
+                {"ticket": number, column.name: value} for value in sorted(new - old)])
+
+
+# ---------------------------------------------------------------- people
+
+def _people_query(where: ColumnElement[bool]) -> Any:
+    # One round trip: people outer-joined to their addresses, in declared order.
+    return (select(people, person_emails.c.address)
+            .outerjoin(person_emails, person_emails.c.person_id == people.c.id)
+            .where(where)
+            .order_by(people.c.id, person_emails.c.position, person_emails.c.address))
+
+
+def _people_from(rows: Iterable[Row[Any]]) -> list[Person]:
+    found: dict[int, tuple[Row[Any], list[str]]] = {}
+    for row in rows:
+        _, emails = found.setdefault(row.id, (row, []))
+        if row.address is not None:
+            emails.append(row.address)
+    return [Person(id=r.id, name=r.name, role=Role(r.role), emails=tuple(emails),
+                   telegram_id=r.telegram_id, company_id=r.company_id, language=r.language,
+                   notify_via=r.notify_via)
+            for r, emails in found.values()]
+
+
+def normalise_address(address: str) -> str:
+    return address.strip().lower()
+
+
+class SqlPeople:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, person_id: int) -> Person | None:
+        return await self._one(people.c.id == person_id)
+
+    async def by_email(self, address: str) -> Person | None:
+        owner = (select(person_emails.c.person_id)
+                 .where(person_emails.c.address == normalise_address(address)))
+        return await self._one(people.c.id == owner.scalar_subquery())
+
+    async def by_telegram(self, user_id: int) -> Person | None:
+        return await self._one(people.c.telegram_id == user_id)
+
+    async def add(self, person: NewPerson) -> Person:
+        person_id = (await self._conn.execute(people.insert().values(
+            name=person.name, role=person.role.value, telegram_id=person.telegram_id,
+            company_id=person.company_id, language=person.language,
+        ).returning(people.c.id))).scalar_one()
+        emails = tuple(dict.fromkeys(normalise_address(a) for a in person.emails))
+        if emails:
+            await self._conn.execute(person_emails.insert(), [
+                {"address": a, "person_id": person_id, "position": i}
+                for i, a in enumerate(emails)])
+        return Person(id=person_id, name=person.name, role=person.role, emails=emails,
+                      telegram_id=person.telegram_id, company_id=person.company_id,
+                      language=person.language)
+
+    async def with_role(self, *roles: Role) -> list[Person]:
+        rows = await self._conn.execute(
+            _people_query(people.c.role.in_([r.value for r in roles])))
+        return _people_from(rows)
+
+    async def company(self, company_id: int) -> Company | None:
+        row = (await self._conn.execute(
+            select(companies).where(companies.c.id == company_id))).one_or_none()
+        if row is None:
+            return None
+        return Company(id=row.id, name=row.name, domains=tuple(row.domains.split()),
+                       manager_id=row.manager_id)
+
+    async def _one(self, where: ColumnElement[bool]) -> Person | None:
+        found = _people_from(await self._conn.execute(_people_query(where)))
+        return found[0] if found else None
+
+
+# ---------------------------------------------------------------- comments
+
+def _attachment_rows(comment_id: int, comment: Comment) -> list[dict[str, Any]]:
+    return [{"comment_id": comment_id, "ticket": comment.ticket, "filename": a.filename,
+             "content_type": a.content_type, "size": a.size,
+             "sha256": hashlib.sha256(a.data).hexdigest(), "data": a.data}
+            for a in comment.attachments]
+
+
+class SqlComments:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, comment: Comment) -> int:
+        comment_id: int = (await self._conn.execute(comments.insert().values(
+            ticket=comment.ticket, author_id=comment.author_id, body=comment.body,
+            public=comment.public, channel=comment.channel, created_at=comment.created_at,
+            source_ref=comment.source_ref,
+        ).returning(comments.c.id))).scalar_one()
+        if comment.attachments:
+            await self._conn.execute(attachments.insert(), _attachment_rows(comment_id, comment))
+        return comment_id
+
+    async def for_ticket(self, number: int) -> list[Comment]:
+        files = await self._attachments(number)
+        rows = await self._conn.execute(
+            select(comments).where(comments.c.ticket == number).order_by(comments.c.id))
+        return [Comment(ticket=r.ticket, author_id=r.author_id, body=r.body, public=r.public,
+                        channel=r.channel, created_at=r.created_at, source_ref=r.source_ref,
+                        attachments=tuple(files.get(r.id, ())), id=r.id)
+                for r in rows]
+
+    async def _attachments(self, number: int) -> dict[int, list[Attachment]]:
+        rows = await self._conn.execute(
+            select(attachments.c.comment_id, attachments.c.filename,
+                   attachments.c.content_type, attachments.c.data)
+            .where(attachments.c.ticket == number).order_by(attachments.c.id))
+        grouped: dict[int, list[Attachment]] = {}
+        for comment_id, filename, content_type, data in rows:
+            grouped.setdefault(comment_id, []).append(
+                Attachment(filename=filename, content_type=content_type, data=bytes(data)))
+        return grouped
+
+
+# ---------------------------------------------------------------- events, outbox, refs
+
+class SqlEvents:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def append(self, event: Event) -> int:
+        event_id: int = (await self._conn.execute(events.insert().values(
+            ticket=event.ticket, kind=event.kind, actor=event.actor, at=event.at,
+            channel=event.channel, payload=event.payload(),
+        ).returning(events.c.id))).scalar_one()
+        return event_id
+
+    async def for_ticket(self, number: int) -> list[StoredEvent]:
+        rows = await self._conn.execute(
+            select(events).where(events.c.ticket == number).order_by(events.c.id))
+        return [StoredEvent(id=r.id, kind=r.kind, ticket=r.ticket, actor=r.actor, at=r.at,
+                            channel=r.channel, payload=r.payload) for r in rows]
+
+
+class SqlOutbox:
+    def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+
+    async def enqueue(self, item: OutboxItem) -> bool:
+        """False when the key is already there. ON CONFLICT DO NOTHING raises no error, so
+        the transaction (a PostgreSQL one included) stays usable and commits."""
+        stmt = (insert(self._conn.dialect, outbox).values(
+            key=item.key, channel=item.channel, recipient=item.recipient, kind=item.kind,
+            ticket=item.ticket, person_id=item.person_id, language=item.language,
+            payload=item.payload, not_before=item.not_before, created_at=self._clock.now(),
+        ).on_conflict_do_nothing(index_elements=["key"]).returning(outbox.c.id))
+        return (await self._conn.execute(stmt)).first() is not None
+
+
+class SqlRefs:
+    def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+
+    async def add(self, ref: str, ticket: int, direction: str) -> None:
+        if direction not in ("in", "out"):
+            raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+        # The first ticket a ref was seen with keeps it.
+        await self._conn.execute(insert(self._conn.dialect, message_refs).values(
+            ref=ref, ticket=ticket, direction=direction, created_at=self._clock.now(),
+        ).on_conflict_do_nothing(index_elements=["ref"]))
+
+    async def find(self, refs: Sequence[str]) -> int | None:
+        if not refs:
+            return None
+        rows = await self._conn.execute(select(message_refs.c.ref, message_refs.c.ticket)
+                                        .where(message_refs.c.ref.in_(set(refs))))
+        known: dict[str, int] = {ref: ticket for ref, ticket in rows}  # noqa: C416
+        return next((known[r] for r in refs if r in known), None)
+
+
+# ---------------------------------------------------------------- the unit of work
+
+class SqlUnitOfWork:
+    tickets: TicketRepository
+    people: PersonRepository
+    comments: CommentRepository
+    events: EventLog
+    outbox: Outbox
+    refs: MessageRefs
+
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
+        self._engine = engine
+        self._clock = clock or WallClock()
+        self._conn: AsyncConnection | None = None
+        self._tx: AsyncTransaction | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        conn = await self._engine.connect()
+        try:
+            self._tx = await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self._bind(conn)
+        return self
+
+    def _bind(self, conn: AsyncConnection) -> None:
+        self.tickets = SqlTickets(conn)
+        self.people = SqlPeople(conn)
+        self.comments = SqlComments(conn)
+        self.events = SqlEvents(conn)
+        self.outbox = SqlOutbox(conn, self._clock)
+        self.refs = SqlRefs(conn, self._clock)
+
+    async def __aexit__(self, *exc: object) -> None:
+        conn, tx, self._conn, self._tx = self._conn, self._tx, None, None
+        if conn is None:
+            return
+        try:
+            if tx is not None and tx.is_active:
+                await tx.rollback()
+        finally:
+            await conn.close()
+
+    async def commit(self) -> None:
+        if self._tx is None:
+            raise RuntimeError("commit() outside `async with` of the unit of work")
+        await self._tx.commit()
+
+
+def sql_uow_factory(engine: AsyncEngine, clock: Clock | None = None) -> UnitOfWorkFactory:
+    """`clock` stamps only bookkeeping rows (outbox/ref created_at); domain times come
+    from the commands."""
+
+    def make() -> UnitOfWork:
+        return SqlUnitOfWork(engine, clock)
+
+    return make

@@ -1,0 +1,66 @@
+"""Config: embedded defaults, the example file, env secrets, and errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.reader import ConfigError
+from config.settings import from_mapping, load_settings
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "ticketbot.example.toml"
+
+
+def test_no_config_runs_on_embedded_defaults() -> None:
+    settings = load_settings(None, {})
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert (settings.email.address, settings.email.listen_port) == ("support@localhost", 2525)
+    assert settings.telegram.token is None
+
+
+def test_example_file_loads_as_it_is() -> None:
+    settings = load_settings(EXAMPLE, {})
+    assert {p.role for p in settings.people} == {"lead", "specialist", "client"}
+    assert settings.companies[0].manager == "lena@desk.example"
+
+
+def test_environment_supplies_secrets_and_repr_hides_them() -> None:
+    env = {"TICKETBOT_TELEGRAM_TOKEN": "123:SECRET", "TICKETBOT_DATABASE_URL": "sqlite+aiosqlite:///x.db",
+           "TICKETBOT_SMTP_PASSWORD": "pw-smtp", "TICKETBOT_IMAP_PASSWORD": "pw-imap"}
+    data = {"email": {"imap": {"host": "h", "user": "u"}, "smtp": {"host": "h"}}}
+    settings = from_mapping(data, env)
+    assert settings.telegram.token == "123:SECRET"
+    assert settings.email.imap is not None and settings.email.imap.password == "pw-imap"
+    assert settings.email.smtp is not None and settings.email.smtp.password == "pw-smtp"
+    assert not {"SECRET", "pw-smtp", "pw-imap", "x.db"} & set(repr(settings).replace("'", " ").split())
+    assert "123:SECRET" not in repr(settings)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"email": {"smtp": {"port": "x"}}}, "email.smtp.port: expected a whole number"),
+    ({"email": {"imap": {"host": "h", "user": "u", "tls": "starttls"}}}, "email.imap.tls"),
+    ({"email": {"address": "nobody"}}, "email.address"),
+    ({"email": {"subject_tag": "[ticket]"}}, "email.subject_tag: must contain {number}"),
+    ({"people": [{"name": "A", "role": "boss", "emails": ["a@b.c"]}]}, "people[0].role"),
+    ({"people": [{"name": "A"}]}, "people[0]: give emails or telegram_id"),
+    ({"people": [{"name": "A", "emails": ["a@b.c"], "company": "Nope"}]}, "people[0].company"),
+    ({"service": {"timezone": "Mars/Olympus"}}, "service.timezone"),
+    ({"service": {"databse_url": "x"}}, "service.databse_url: unknown key"),
+    ({"tickets": {"priorities": ["a"], "default_priority": "b"}}, "tickets.default_priority"),
+    ({"telegram": {"reopen_days": -1}}, "telegram.reopen_days: must be at least 0"),
+    ({"bogus": 1}, "bogus: unknown key"),
+])
+def test_bad_values_name_the_key(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("{", r"\{")):
+        from_mapping(data, {})
+
+
+def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[email\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(bad, {})
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "missing.toml", {})
