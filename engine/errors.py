@@ -48,8 +48,17 @@ class InvalidTransition(EngineError):
 
 
 @dataclass(eq=False)
+class TicketClosed(EngineError):
+    """A closed ticket is final: a new message about it belongs in a new, linked ticket."""
+
+    number: int
+    code = "ticket_closed"
+
+
+@dataclass(eq=False)
 class InvalidValue(EngineError):
     field: str
     value: str
     reason: str
+    choices: tuple[str, ...] = ()
     code = "invalid_value"

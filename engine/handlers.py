@@ -21,7 +21,8 @@ def _choice(value: str | None, options: tuple[str, ...], default: str, name: str
     if value is None:
         return default
     if value not in options:
-        raise errors.InvalidValue(field=name, value=value, reason="one of " + ", ".join(options))
+        raise errors.InvalidValue(field=name, value=value, reason="not one of the choices",
+                                  choices=options)
     return value
 
 
@@ -136,8 +137,7 @@ async def _comment(ctx: Context, ticket: Ticket, body: str, *, public: bool,
 async def add_comment(ctx: Context, cmd: c.AddComment) -> int:
     ticket = await ctx.ticket(cmd.ticket, Action.COMMENT if cmd.public else Action.NOTE)
     if ticket.status is Status.CLOSED and cmd.public:
-        raise errors.InvalidTransition(number=ticket.number, old=ticket.status.value,
-                                       new="comment", allowed=())
+        raise errors.TicketClosed(number=ticket.number)
     await _comment(ctx, ticket, cmd.body, public=cmd.public, source_ref=cmd.source_ref,
                    attachments=cmd.attachments)
     if _reopens(ctx, ticket):

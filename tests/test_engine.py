@@ -167,7 +167,7 @@ async def test_client_reply_reopens_waiting_and_resolved(bus: MessageBus, store:
 async def test_client_cannot_comment_on_closed_ticket(bus: MessageBus) -> None:
     number = await open_one(bus)
     await bus.handle(c.Close(actor=LEAD, channel="cli", ticket=number, text="Done"))
-    with pytest.raises(errors.InvalidTransition):
+    with pytest.raises(errors.TicketClosed):
         await bus.handle(c.AddComment(actor=CLIENT, channel="email", ticket=number,
                                       body="thanks", public=True))
 

@@ -63,17 +63,17 @@ def _relative(word: str, now: dt.datetime) -> dt.datetime | None:
     if match is None or unit is None:
         return None
     try:
-        return _shift(now, int(match.group(1)) * unit)
+        return _shift(now, int(match.group(1)), unit)
     except OverflowError:  # "+999999w" is past year 9999: not a time anyone means
         return None
 
 
-def _shift(now: dt.datetime, delta: dt.timedelta) -> dt.datetime:
-    """Whole days keep the clock time (+1d at 10:00 is 10:00 even across a DST change);
-    hours and minutes are elapsed time, so they are added in UTC."""
-    if delta % dt.timedelta(days=1):
-        return (now.astimezone(dt.UTC) + delta).astimezone(now.tzinfo)
-    return now + delta
+def _shift(now: dt.datetime, count: int, unit: dt.timedelta) -> dt.datetime:
+    """Days and weeks keep the clock time (+1d at 10:00 is 10:00 even across a DST change);
+    hours and minutes are elapsed time (+24h is 24 real hours), so they are added in UTC."""
+    if unit < dt.timedelta(days=1):
+        return (now.astimezone(dt.UTC) + count * unit).astimezone(now.tzinfo)
+    return now + count * unit
 
 
 def _time_only(word: str, now: dt.datetime) -> dt.datetime | None:

@@ -138,7 +138,7 @@ STATUS_WORDS: dict[str, Status] = {
     **dict.fromkeys(("in progress", "inprogress", "progress", "work", "working", "в работе",
                      "работа", "в работу"), Status.IN_PROGRESS),
     **dict.fromkeys(("waiting", "wait", "pending", "on hold", "hold", "ожидание", "ожидает",
-                     "ждет", "ждать", "уточнение"), Status.WAITING),
+                     "ожидает ответа", "ждет", "ждать", "уточнение"), Status.WAITING),
     **dict.fromkeys(("resolved", "resolve", "solved", "done", "fixed", "решен", "решена",
                      "решено", "решить", "выполнено", "готово"), Status.RESOLVED),
     **dict.fromkeys(("closed", "close", "закрыт", "закрыта", "закрыто", "закрыть"),
@@ -367,8 +367,8 @@ _SPECS = (
     _spec("assign", ("назначить",), "/assign N @user",
           "make someone responsible", "назначить исполнителя", _assign),
     _spec("priority", ("приоритет",), "/priority N level",
-          "set the priority (low, normal, high, urgent)",
-          "задать приоритет (низкий, обычный, высокий, срочный)", _priority),
+          "set the priority: low, normal, high, urgent",
+          "задать приоритет: низкий, обычный, высокий, срочный", _priority),
     _spec("note", ("заметка",), "/note N text",
           "internal note, staff only", "внутренняя заметка, только для сотрудников",
           _comment(public=False)),
@@ -376,7 +376,7 @@ _SPECS = (
           "public answer, sent to the client", "публичный ответ, уходит клиенту",
           _comment(public=True)),
     _spec("ticket", ("заявка",), "/ticket",
-          "turn the replied message into a ticket", "сделать заявку из сообщения (ответом на него)",
+          "turn the replied message into a ticket", "сделать заявку из сообщения, ответив на него",
           _ticket, chat_only=True),
     _spec("new", ("новая",), "/new text",
           "open a ticket", "создать заявку", _new, staff_only=False),
@@ -392,7 +392,7 @@ _SPECS = (
           "this list", "этот список", _query("help"), staff_only=False),
     _spec("start", (), "/start",
           "get notifications here", "получать уведомления здесь", _query("start"),
-          staff_only=False),
+          staff_only=False, chat_only=True),
 )
 
 

@@ -75,7 +75,7 @@ class JsonText(TypeDecorator[Any]):
 
 # Named constraints let later migrations drop or alter them (SQLite batch mode needs names).
 metadata = MetaData(naming_convention={
-    "ix": "ix_%(column_0_N_label)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
@@ -337,3 +337,29 @@ report_runs = Table(
     _time("sent_at", nullable=False),
     PrimaryKeyConstraint("kind", "period"),
 )
+
+# ---------------------------------------------------------------- metrics and ratings
+# (helper "metrics": engine/store/metrics_sql.py, engine/store/ratings_sql.py)
+
+# F13: one survey per ticket resolution. `due_at` is when it goes out (resolution + delay);
+# a reopen before then sets status 'cancelled' (and fails its outbox row). The
+# (person_id, due_at) index answers the cooldown question "when was this person last asked".
+rating_surveys = Table(
+    "rating_surveys", metadata,
+    Column("id", Integer, primary_key=True),
+    _ticket_fk(),
+    _time("resolution_at", nullable=False),
+    _person_fk("person_id"),
+    Column("outbox_key", String(255), nullable=False),
+    _time("due_at", nullable=False),
+    Column("status", String(16), nullable=False),  # 'pending' | 'cancelled'
+    UniqueConstraint("ticket", "resolution_at"),
+    Index(None, "person_id", "due_at"),
+)
+
+# F10: the monthly report selects tickets by these times as index ranges; without them
+# every report scans the whole tickets table once per figure.
+Index("ix_tickets_created_at", tickets.c.created_at)
+Index("ix_tickets_resolved_at", tickets.c.resolved_at)
+Index("ix_tickets_first_response_at", tickets.c.first_response_at)
+Index("ix_ratings_at", ratings.c.at)

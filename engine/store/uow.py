@@ -111,7 +111,8 @@ class SqlTickets:
         old_observers, old_tags = self._seen.get(ticket.number) or await self._sets(ticket.number)
         await self._write_sets(ticket, old_observers, old_tags)
 
-    async def list(self, status: Status | None = None, limit: int | None = None) -> builtins.list[Ticket]:
+    async def list(self, status: Status | None = None,
+                   limit: int | None = None) -> builtins.list[Ticket]:
         where = true() if status is None else tickets.c.status == status.value
         return await self._load(where, limit)
 
@@ -121,7 +122,8 @@ class SqlTickets:
                 .order_by(tickets.c.number))
         return list((await self._conn.scalars(stmt)).all())
 
-    async def _load(self, where: ColumnElement[bool], limit: int | None = None) -> builtins.list[Ticket]:
+    async def _load(self, where: ColumnElement[bool],
+                    limit: int | None = None) -> builtins.list[Ticket]:
         numbers = select(tickets.c.number).where(where).order_by(tickets.c.number).limit(limit)
         rows = (await self._conn.execute(
             select(tickets).where(tickets.c.number.in_(numbers)).order_by(tickets.c.number)
@@ -338,7 +340,7 @@ class SqlRefs:
             return None
         rows = await self._conn.execute(select(message_refs.c.ref, message_refs.c.ticket)
                                         .where(message_refs.c.ref.in_(set(refs))))
-        known: dict[str, int] = {ref: ticket for ref, ticket in rows}  # noqa: C416
+        known: dict[str, int] = {row.ref: row.ticket for row in rows}
         return next((known[r] for r in refs if r in known), None)
 
 

@@ -1,0 +1,329 @@
+"""IMAP intake (aioimaplib): sync a mailbox into the inbound store, then IDLE for news.
+
+The gotchas measured in libraries.md §3 shape this module: `UID SEARCH UID n:*` always
+returns the last UID (filter uid > last); `BODY.PEEK[]` leaves \\Seen alone, so the flag
+(or the move) comes only after the raw bytes are committed; an IDLE push may be a mere
+keepalive, so every push and every IDLE timeout triggers a full incremental sync;
+`idle_start()` can hang on BYE (#110), so it runs under `wait_for`; and a dead connection is
+noticed only through `conn_lost_cb`, after which a NEW client is built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import ssl
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import aioimaplib
+
+from bot.channels.email import raw as rawmail
+from config.settings import ImapConfig
+from engine.store.inbound import InboundStore
+
+log = logging.getLogger("ticketbot.email.imap")
+
+COMMAND_TIMEOUT = 30.0
+FETCH_COUNT = 100                 # messages per UID FETCH of bodies
+FETCH_BYTES = 8 * 1024 * 1024     # and at most this much per FETCH (memory bound)
+META_COUNT = 1000                 # UIDs per FETCH of sizes and dates
+SEEN = r"(\Seen)"
+
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+_UIDNEXT = re.compile(rb"UIDNEXT (\d+)")
+_FETCH_START = re.compile(rb"^\d+ FETCH \(")
+_UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+_DATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
+_LITERAL = re.compile(rb"(BODY\[[^\]]*\](?:<\d+>)?) \{\d+\}$")
+
+
+class ImapError(Exception):
+    """The server said no (login, select) or the connection is gone."""
+
+
+@dataclass
+class Fetched:
+    uid: int
+    size: int = 0
+    internaldate: dt.datetime | None = None
+    parts: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Selected:
+    uidvalidity: int
+    uidnext: int
+
+
+# ------------------------------------------------------------------ response parsing
+
+def parse_internaldate(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(text.strip(), "%d-%b-%Y %H:%M:%S %z")
+    except ValueError:
+        return None
+
+
+def _absorb(item: Fetched, line: bytes) -> str | None:
+    """Read UID/size/date from a FETCH line; the name of the literal that follows, if any."""
+    for pattern, setter in ((_UID, "uid"), (_SIZE, "size")):
+        m = pattern.search(line)
+        if m:
+            setattr(item, setter, int(m.group(1)))
+    date = _DATE.search(line)
+    if date:
+        item.internaldate = parse_internaldate(date.group(1).decode("ascii", "replace"))
+    literal = _LITERAL.search(line)
+    return None if literal is None else literal.group(1).decode("ascii")
+
+
+def parse_fetch(lines: Sequence[bytes | bytearray]) -> list[Fetched]:
+    """aioimaplib hands FETCH back as a flat list (aioimaplib#72): `N FETCH (... {n}`,
+    the literal as a bytearray, then the rest. Pair them by hand."""
+    found: list[Fetched] = []
+    pending: str | None = None
+    for line in lines:
+        if isinstance(line, bytearray):
+            if found and pending:
+                found[-1].parts[pending] = bytes(line)
+            pending = None
+            continue
+        if _FETCH_START.match(line):
+            found.append(Fetched(uid=0))
+        if found:
+            pending = _absorb(found[-1], line)
+    return [f for f in found if f.uid > 0]
+
+
+def parse_select(lines: Sequence[bytes]) -> Selected:
+    joined = b" ".join(bytes(x) for x in lines)
+    validity, uidnext = _UIDVALIDITY.search(joined), _UIDNEXT.search(joined)
+    if validity is None:
+        raise ImapError("SELECT gave no UIDVALIDITY")
+    return Selected(int(validity.group(1)), int(uidnext.group(1)) if uidnext else 0)
+
+
+def parse_search(lines: Sequence[bytes]) -> list[int]:
+    first = bytes(lines[0]) if lines else b""
+    return sorted({int(x) for x in first.split() if x.isdigit()})
+
+
+def uid_set(uids: Iterable[int]) -> str:
+    """[1, 2, 3, 7] -> "1:3,7" (short commands for long runs)."""
+    ordered = sorted(set(uids))
+    ranges: list[str] = []
+    start = prev = ordered[0] if ordered else 0
+    for uid in ordered[1:] + [0]:
+        if uid == prev + 1:
+            prev = uid
+            continue
+        ranges.append(str(start) if start == prev else f"{start}:{prev}")
+        start = prev = uid
+    return ",".join(ranges)
+
+
+def _batches(items: list[Fetched], max_count: int, max_bytes: int) -> list[list[Fetched]]:
+    batches: list[list[Fetched]] = []
+    current: list[Fetched] = []
+    size = 0
+    for item in items:
+        if current and (len(current) >= max_count or size + item.size > max_bytes):
+            batches.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += item.size
+    return batches + ([current] if current else [])
+
+
+# ------------------------------------------------------------------ one connection
+
+class ImapSession:
+    """One connection. `lost` is set by conn_lost_cb: the client's own state goes stale."""
+
+    def __init__(self, cfg: ImapConfig, timeout: float = COMMAND_TIMEOUT) -> None:
+        self.cfg = cfg
+        self.timeout = timeout
+        self.lost = asyncio.Event()
+        self.client: aioimaplib.IMAP4 | None = None
+        self.selected = Selected(0, 0)
+
+    def _on_lost(self, exc: Exception | None) -> None:
+        log.info("IMAP connection to %s lost: %s", self.cfg.host, exc)
+        self.lost.set()
+
+    async def open(self) -> Selected:
+        context = ssl.create_default_context() if self.cfg.tls == "ssl" else None
+        self.client = aioimaplib.IMAP4(self.cfg.host, self.cfg.port, timeout=self.timeout,
+                                       conn_lost_cb=self._on_lost, ssl_context=context)
+        await self.client.wait_hello_from_server()
+        login = await self.client.login(self.cfg.user, self.cfg.password)
+        if login.result != "OK":
+            raise ImapError(f"login as {self.cfg.user} refused")
+        return await self.select()
+
+    async def select(self) -> Selected:
+        response = await self.command().select(self.cfg.mailbox)
+        if response.result != "OK":
+            raise ImapError(f"cannot select {self.cfg.mailbox}")
+        self.selected = parse_select(response.lines)
+        return self.selected
+
+    def command(self) -> aioimaplib.IMAP4:
+        if self.client is None or self.lost.is_set():
+            raise ImapError("connection lost")
+        return self.client
+
+    async def uid(self, *args: str) -> list[bytes]:
+        response = await self.command().uid(*args)
+        if response.result != "OK":
+            raise ImapError(f"UID {args[0]} failed: {response.lines[-1:]!r}")
+        return list(response.lines)
+
+    async def search(self, *criteria: str) -> list[int]:
+        response = await self.command().uid_search(*criteria, charset=None)
+        if response.result != "OK":
+            raise ImapError(f"SEARCH {criteria} failed")
+        return parse_search(response.lines)
+
+    def has(self, capability: str) -> bool:
+        return self.client is not None and self.client.has_capability(capability)
+
+    async def idle(self, seconds: float, stop: asyncio.Event) -> None:
+        """Wait for any push, the IDLE timeout, a drop, or stop; then leave IDLE."""
+        client = self.command()
+        idle = await asyncio.wait_for(client.idle_start(timeout=seconds), self.timeout)
+        waits = [asyncio.ensure_future(client.wait_server_push(seconds + self.timeout)),
+                 asyncio.ensure_future(self.lost.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+        if self.lost.is_set():
+            raise ImapError("connection lost during IDLE")
+        client.idle_done()
+        await asyncio.wait_for(idle, self.timeout)
+
+    async def close(self) -> None:
+        client, self.client = self.client, None
+        if client is None:
+            return
+        try:
+            if not self.lost.is_set():
+                await asyncio.wait_for(client.logout(), 5)
+        except (TimeoutError, OSError, aioimaplib.AioImapException) as exc:
+            log.debug("IMAP logout: %s", exc)
+        transport = client.protocol.transport
+        if transport is not None:
+            transport.close()
+
+
+# ------------------------------------------------------------------ mailbox sync
+
+@dataclass(frozen=True)
+class MailboxSync:
+    """Everything new in the mailbox into the inbound store, then \\Seen (or moved)."""
+
+    cfg: ImapConfig
+    inbound: InboundStore
+    max_size: int
+
+    @property
+    def key(self) -> str:
+        c = self.cfg
+        return f"imap://{c.user}@{c.host}:{c.port}/{c.mailbox}"
+
+    async def run(self, session: ImapSession) -> int:
+        """The number of new mails stored."""
+        selected = await session.select()
+        state = await self.inbound.mailbox_state(self.key)
+        uids = await self._new_uids(session, selected, state)
+        stored = 0
+        for batch in _batches(await self._meta(session, uids), FETCH_COUNT, FETCH_BYTES):
+            stored += await self._fetch_batch(session, selected, batch)
+        floor = selected.uidnext - 1 if state is None else 0
+        if state is None or state.uidvalidity != selected.uidvalidity or not uids:
+            last = max([floor, *uids]) if state is None or state.uidvalidity != \
+                selected.uidvalidity else state.last_uid
+            await self.inbound.set_mailbox_state(self.key, selected.uidvalidity, last)
+        return stored
+
+    async def _new_uids(self, session: ImapSession, selected: Selected,
+                        state: rawmail_state) -> list[int]:
+        if state is None:
+            # First contact: what nobody has read yet, not ten years of archive.
+            return await session.search("UNSEEN")
+        if state.uidvalidity != selected.uidvalidity:
+            log.warning("UIDVALIDITY of %s changed (%s -> %s): full resync, deduplicated "
+                        "by Message-ID", self.key, state.uidvalidity, selected.uidvalidity)
+            return await session.search("ALL")
+        found = await session.search("UID", f"{state.last_uid + 1}:*")
+        return [u for u in found if u > state.last_uid]
+
+    async def _meta(self, session: ImapSession, uids: list[int]) -> list[Fetched]:
+        found: list[Fetched] = []
+        for start in range(0, len(uids), META_COUNT):
+            lines = await session.uid("fetch", uid_set(uids[start:start + META_COUNT]),
+                                      "(UID RFC822.SIZE INTERNALDATE)")
+            found += parse_fetch(lines)
+        return sorted(found, key=lambda f: f.uid)
+
+    async def _fetch_batch(self, session: ImapSession, selected: Selected,
+                           batch: list[Fetched]) -> int:
+        normal = [f for f in batch if f.size <= self.max_size]
+        bodies = await self._bodies(session, normal) if normal else {}
+        stored = 0
+        for item in batch:
+            raw = bodies.get(item.uid) if item.size <= self.max_size else \
+                await self._truncated(session, item)
+            if raw is None:
+                log.warning("IMAP uid %s of %s: no body returned", item.uid, self.key)
+                continue
+            received = item.internaldate or dt.datetime.now(dt.UTC)
+            if await rawmail.keep(self.inbound, raw, received, mailbox=self.key, uid=item.uid):
+                stored += 1
+        await self.inbound.set_mailbox_state(self.key, selected.uidvalidity,
+                                             max(f.uid for f in batch))
+        await self._done(session, [f.uid for f in batch])
+        return stored
+
+    async def _bodies(self, session: ImapSession, items: list[Fetched]) -> dict[int, bytes]:
+        lines = await session.uid("fetch", uid_set(f.uid for f in items), "(UID BODY.PEEK[])")
+        return {f.uid: f.parts["BODY[]"] for f in parse_fetch(lines) if "BODY[]" in f.parts}
+
+    async def _truncated(self, session: ImapSession, item: Fetched) -> bytes | None:
+        """A mail over the limit: its header and the first `max_size` bytes of its body
+        (the text part comes first in practice), with a header saying so."""
+        lines = await session.uid("fetch", str(item.uid),
+                                  f"(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{self.max_size}>)")
+        found = parse_fetch(lines)
+        if not found or "BODY[HEADER]" not in found[0].parts:
+            return None
+        parts = found[0].parts
+        raw = parts["BODY[HEADER]"] + next((v for k, v in parts.items()
+                                             if k.startswith("BODY[TEXT]")), b"")
+        log.warning("IMAP uid %s is %s bytes, over the %s limit: kept truncated",
+                    item.uid, item.size, self.max_size)
+        return rawmail.prepend_header(raw, rawmail.TRUNCATED_HEADER, str(item.size))
+
+    async def _done(self, session: ImapSession, uids: list[int]) -> None:
+        """After the commit: \\Seen, or move to the configured folder."""
+        if not uids:
+            return
+        target, uids_text = self.cfg.move_to, uid_set(uids)
+        if target is None:
+            await session.uid("store", uids_text, "+FLAGS.SILENT", SEEN)
+        elif session.has("MOVE"):
+            await session.uid("move", uids_text, target)
+        else:
+            await session.uid("copy", uids_text, target)
+            await session.uid("store", uids_text, "+FLAGS.SILENT", r"(\Deleted \Seen)")
+            if session.has("UIDPLUS"):
+                await session.uid("expunge", uids_text)
+
+
+rawmail_state = "MailboxState | None"

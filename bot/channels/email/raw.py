@@ -1,0 +1,73 @@
+"""The raw mail as it arrived: its intake id and its safe keeping, before any parsing.
+
+Intake must answer 250 (SMTP) or set \\Seen (IMAP) only after the bytes are committed, and
+must do that fast, so this reads only the header block, never the body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Sequence
+
+from engine.store.inbound import InboundStore
+
+CHANNEL = "email"
+# Our own trace header, prepended at intake: the envelope recipients (SMTP/LMTP), which may
+# carry a `support+token@` address that no header shows (Bcc, aliases).
+ENVELOPE_HEADER = "X-Ticketbot-Envelope-To"
+# Prepended when an IMAP mail over the size limit was kept without its big parts.
+TRUNCATED_HEADER = "X-Ticketbot-Truncated"
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID = re.compile(rb"^message-id[ \t]*:((?:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*))",
+                         re.IGNORECASE | re.MULTILINE)
+_ID_TOKEN = re.compile(rb"<([^<>\s]+)>")
+_BARE_TOKEN = re.compile(rb"([^<>\s]+@[^<>\s]+)")
+
+
+def header_block(raw: bytes) -> bytes:
+    end = _HEADER_END.search(raw)
+    return raw if end is None else raw[:end.start()]
+
+
+def normalise_ref(value: str) -> str:
+    """`<ABC@Host>` or `ABC@Host` -> `<abc@host>` (DEVELOPERS-NOTES: refs are lower-case)."""
+    inner = value.strip().strip("<>").strip()
+    return f"<{inner.lower()}>" if inner else ""
+
+
+def message_id_of(raw: bytes) -> str | None:
+    """The normalised Message-ID from the header block, or None if there is none usable."""
+    m = _MESSAGE_ID.search(header_block(raw))
+    if m is None:
+        return None
+    value = m.group(1)
+    token = _ID_TOKEN.search(value) or _BARE_TOKEN.search(value)
+    if token is None:
+        return None
+    return normalise_ref(token.group(1).decode("ascii", "replace"))
+
+
+def external_id(raw: bytes) -> str:
+    """What makes a mail the same mail twice: its Message-ID, else a digest of its bytes."""
+    return message_id_of(raw) or f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@intake.invalid>"
+
+
+def prepend_header(raw: bytes, name: str, value: str) -> bytes:
+    """A trace header on top, as an MTA adds Received:; the rest stays byte-exact."""
+    clean = value.replace("\r", " ").replace("\n", " ")
+    newline = b"\r\n" if b"\r\n" in raw[:2000] else b"\n"
+    return f"{name}: {clean}".encode("utf-8", "replace") + newline + raw
+
+
+async def keep(store: InboundStore, raw: bytes, received_at: dt.datetime, *,
+               envelope: Sequence[str] = (), mailbox: str | None = None,
+               uid: int | None = None) -> int | None:
+    """Commit the raw bytes; the new inbound row id, or None if this mail was seen before.
+    The intake id comes from the bytes as sent, before our trace header goes on top."""
+    key = external_id(raw)
+    if envelope:
+        raw = prepend_header(raw, ENVELOPE_HEADER, ", ".join(envelope))
+    return await store.store(CHANNEL, key, raw, received_at, mailbox, uid)

@@ -1,0 +1,255 @@
+"""Every text a person reads, in English and Russian, and how engine refusals are explained.
+
+Keys are flat strings; `{placeholders}` are filled by `t`. Both catalogs carry the same keys
+with the same placeholders (tests/test_i18n.py checks it), so a language can never lack a text.
+Texts are plain: escaping for a parse mode (HTML, MarkdownV2) is the channel's job.
+"""
+
+from __future__ import annotations
+
+from engine.errors import EngineError, InvalidTransition, InvalidValue, NotAllowed, TicketClosed
+
+DEFAULT_LANGUAGE = "en"
+
+_EN: dict[str, str] = {
+    # Replies to commands.
+    "done": "Done.",
+    "ticket_opened": "Ticket #{number} is open.",
+    "ticket_exists": "This message already has ticket #{number}.",
+    "taken": "You took ticket #{number}.",
+    "not_a_specialist": "This command is for specialists.",
+    "help_header": "Commands:",
+    "help_footer": "N is a ticket number (123 or #123). Leave it out when you reply to a message about the ticket.",
+    "help_aliases": "also {aliases}",
+    # Command errors (bot/commands/registry.py).
+    "unknown_command": "I don't know /{command}. See /help.",
+    "missing_ticket": "Which ticket? Write /{command} 123, or reply to a message about the ticket.",
+    "bad_number": "“{value}” is not a ticket number. Write 123 or #123.",
+    "unknown_status": "I don't know the status “{value}”. Use open, in_progress, waiting, resolved or closed.",
+    "missing_until": "Until when? For example: tomorrow, +3d, 15:00 or 2026-12-01 15:00.",
+    "bad_date": "I can't read the date “{value}”. Try 2026-12-01, 01.12.2026 15:00, 15:00, +3d, tomorrow or monday.",
+    "date_in_past": "“{value}” has already passed. Pick a time in the future.",
+    "missing_text": "Add the text after the command.",
+    "missing_person": "Whom? Write /assign 123 @user.",
+    "unknown_person": "I don't know {who}.",
+    "missing_priority": "Which priority? low, normal, high or urgent.",
+    "bad_period": "“{value}” is not a month. Write it as 2026-05.",
+    "chat_only": "/{command} works only in Telegram.",
+    # Engine refusals (engine/errors.py), rendered by explain().
+    "error": "Something went wrong. Please try again.",
+    "ticket_not_found": "Ticket #{number} not found.",
+    "not_allowed": "Sorry, your role doesn't allow this: {action}.",
+    "not_allowed_ticket": "Sorry, your role doesn't allow this on ticket #{number}: {action}.",
+    "invalid_transition": "Ticket #{number} is {old}, so it can't become {new}. From here it can go to: {allowed}.",
+    "invalid_transition_final": "Ticket #{number} is {old}, so it can't become {new}.",
+    "ticket_closed": "Ticket #{number} is closed. Write a new message to open a new ticket.",
+    "invalid_value": "“{value}” is not a valid {field} ({reason}).",
+    "invalid_choice": "Unknown {field} “{value}”. Choose one of: {choices}.",
+    "invalid_until": "The waiting time must be in the future.",
+    "invalid_responsible": "Only a specialist can be responsible for a ticket.",
+    "person_not_found": "I don't know {who}.",
+    # What a role may not do, as the end of "your role doesn't allow this: ...".
+    "action.view": "viewing tickets",
+    "action.comment": "commenting",
+    "action.note": "internal notes",
+    "action.take": "taking tickets",
+    "action.assign": "assigning tickets",
+    "action.status": "changing the status",
+    "action.priority": "changing the priority",
+    "action.observe": "adding observers",
+    "action.metrics": "statistics",
+    "field.priority": "priority",
+    "field.type": "type",
+    "field.until": "waiting time",
+    "field.responsible": "responsible",
+    "field.tag": "tag",
+    "status.open": "open",
+    "status.in_progress": "in progress",
+    "status.waiting": "waiting",
+    "status.resolved": "resolved",
+    "status.closed": "closed",
+    "priority.low": "low",
+    "priority.normal": "normal",
+    "priority.high": "high",
+    "priority.urgent": "urgent",
+    # Notifications (engine/notify/rules.py kinds): a subject line and the body's first line.
+    "notify.ack.subject": "Request received: {subject}",
+    "notify.ack.body": "Thank you! Your request is ticket #{number}. Reply to this message to add anything.",
+    "notify.created.subject": "New ticket #{number}: {subject}",
+    "notify.created.body": "Ticket #{number} is open: {subject}",
+    "notify.created_cc.subject": "Request #{number} received: {subject}",
+    "notify.created_cc.body": "You were copied on this request; it is ticket #{number}.",
+    "notify.assigned.subject": "Ticket #{number} is yours: {subject}",
+    "notify.assigned.body": "You are now responsible for ticket #{number}: {subject}",
+    "notify.unassigned.subject": "Ticket #{number} is no longer yours: {subject}",
+    "notify.unassigned.body": "You are no longer responsible for ticket #{number}: {subject}",
+    "notify.responsible.subject": "Ticket #{number} has a new responsible: {subject}",
+    "notify.responsible.body": "{responsible} is now responsible for ticket #{number}: {subject}",
+    "notify.status.subject": "Ticket #{number} is now {status}: {subject}",
+    "notify.status.body": "Ticket #{number} ({subject}) is now {status}.",
+    "notify.comment.subject": "New reply on ticket #{number}: {subject}",
+    "notify.comment.body": "{author} wrote on ticket #{number}:",
+    "notify.note.subject": "Internal note on ticket #{number}: {subject}",
+    "notify.note.body": "{author} added a note to ticket #{number} (staff only):",
+    "notify.observing.subject": "You are watching ticket #{number}: {subject}",
+    "notify.observing.body": "You'll hear about changes to ticket #{number}: {subject}",
+}
+
+_RU: dict[str, str] = {
+    "done": "Готово.",
+    "ticket_opened": "Заявка #{number} создана.",
+    "ticket_exists": "По этому сообщению уже есть заявка #{number}.",
+    "taken": "Вы взяли заявку #{number} в работу.",
+    "not_a_specialist": "Эта команда только для специалистов.",
+    "help_header": "Команды:",
+    "help_footer": "N — номер заявки (123 или #123). Его можно не писать, если команда — ответ на сообщение о заявке.",
+    "help_aliases": "или {aliases}",
+    "unknown_command": "Не знаю команду /{command}. Список команд: /help.",
+    "missing_ticket": "Какая заявка? Напишите /{command} 123 или ответьте командой на сообщение о заявке.",
+    "bad_number": "«{value}» — не номер заявки. Пишите 123 или #123.",
+    "unknown_status": "Не знаю статус «{value}». Можно: открыта, в работе, ожидание, решена, закрыта.",
+    "missing_until": "До какого срока? Например: завтра, +3d, 15:00 или 01.12.2026 15:00.",
+    "bad_date": "Не понимаю дату «{value}». Примеры: 01.12.2026, 2026-12-01 15:00, 15:00, +3d, завтра, пн.",
+    "date_in_past": "«{value}» уже прошло. Укажите время в будущем.",
+    "missing_text": "Добавьте текст после команды.",
+    "missing_person": "Кому? Напишите /assign 123 @user.",
+    "unknown_person": "Не нашёл пользователя {who}.",
+    "missing_priority": "Какой приоритет? низкий, обычный, высокий или срочный.",
+    "bad_period": "«{value}» — не месяц. Пишите так: 2026-05.",
+    "chat_only": "/{command} работает только в Telegram.",
+    "error": "Что-то пошло не так. Попробуйте ещё раз.",
+    "ticket_not_found": "Заявка #{number} не найдена.",
+    "not_allowed": "Извините, вашей роли это недоступно: {action}.",
+    "not_allowed_ticket": "Извините, для заявки #{number} вашей роли это недоступно: {action}.",
+    "invalid_transition": "Заявка #{number} сейчас «{old}», перевести её в «{new}» нельзя. Отсюда можно: {allowed}.",
+    "invalid_transition_final": "Заявка #{number} сейчас «{old}», перевести её в «{new}» нельзя.",
+    "ticket_closed": "Заявка #{number} закрыта. Напишите новое сообщение, и откроется новая заявка.",
+    "invalid_value": "Недопустимое значение «{value}» для поля «{field}» ({reason}).",
+    "invalid_choice": "Неизвестное значение «{value}» для поля «{field}». Можно: {choices}.",
+    "invalid_until": "Срок ожидания должен быть в будущем.",
+    "invalid_responsible": "Исполнителем заявки может быть только специалист.",
+    "person_not_found": "Не нашёл пользователя {who}.",
+    "action.view": "просмотр заявок",
+    "action.comment": "комментарии",
+    "action.note": "внутренние заметки",
+    "action.take": "взятие заявок в работу",
+    "action.assign": "назначение исполнителя",
+    "action.status": "смена статуса",
+    "action.priority": "смена приоритета",
+    "action.observe": "добавление наблюдателей",
+    "action.metrics": "статистика",
+    "field.priority": "приоритет",
+    "field.type": "тип",
+    "field.until": "срок ожидания",
+    "field.responsible": "исполнитель",
+    "field.tag": "тег",
+    # Feminine: each one describes a "заявка".
+    "status.open": "открыта",
+    "status.in_progress": "в работе",
+    "status.waiting": "ожидает ответа",
+    "status.resolved": "решена",
+    "status.closed": "закрыта",
+    "priority.low": "низкий",
+    "priority.normal": "обычный",
+    "priority.high": "высокий",
+    "priority.urgent": "срочный",
+    "notify.ack.subject": "Заявка принята: {subject}",
+    "notify.ack.body": "Спасибо! Ваша заявка зарегистрирована под номером #{number}. Чтобы что-то добавить, ответьте на это сообщение.",
+    "notify.created.subject": "Новая заявка #{number}: {subject}",
+    "notify.created.body": "Открыта заявка #{number}: {subject}",
+    "notify.created_cc.subject": "Заявка #{number} принята: {subject}",
+    "notify.created_cc.body": "Вы были в копии этого обращения; ему присвоен номер #{number}.",
+    "notify.assigned.subject": "Вам назначена заявка #{number}: {subject}",
+    "notify.assigned.body": "Теперь вы отвечаете за заявку #{number}: {subject}",
+    "notify.unassigned.subject": "Заявка #{number} больше не ваша: {subject}",
+    "notify.unassigned.body": "Вы больше не отвечаете за заявку #{number}: {subject}",
+    "notify.responsible.subject": "У заявки #{number} новый исполнитель: {subject}",
+    "notify.responsible.body": "Теперь за заявку #{number} ({subject}) отвечает {responsible}.",
+    "notify.status.subject": "Заявка #{number} {status}: {subject}",
+    "notify.status.body": "Заявка #{number} ({subject}) теперь {status}.",
+    "notify.comment.subject": "Новый ответ по заявке #{number}: {subject}",
+    "notify.comment.body": "{author} пишет по заявке #{number}:",
+    "notify.note.subject": "Внутренняя заметка по заявке #{number}: {subject}",
+    "notify.note.body": "{author} оставил(а) заметку к заявке #{number} (видят только сотрудники):",
+    "notify.observing.subject": "Вы наблюдаете за заявкой #{number}: {subject}",
+    "notify.observing.body": "Вы будете получать уведомления об изменениях заявки #{number}: {subject}",
+}
+
+CATALOG: dict[str, dict[str, str]] = {"en": _EN, "ru": _RU}
+
+
+class _Params(dict[str, object]):
+    """A missing placeholder stays visible as `{name}` instead of failing the whole reply."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def language(code: str | None) -> str:
+    """`ru`, `ru-RU`, `RU_ru` -> "ru"; anything we have no catalog for -> English."""
+    base = (code or "").replace("_", "-").split("-")[0].lower()
+    return base if base in CATALOG else DEFAULT_LANGUAGE
+
+
+def t(lang: str, key: str, **params: object) -> str:
+    template = CATALOG[language(lang)].get(key) or _EN.get(key, key)
+    return template.format_map(_Params(params))
+
+
+def has_text(key: str) -> bool:
+    return key in _EN
+
+
+def _named(lang: str, group: str, value: str) -> str:
+    """The word for `value` in `group` (status, priority, action, field), else the value."""
+    key = f"{group}.{value}"
+    return t(lang, key) if has_text(key) else value
+
+
+def status_name(lang: str, status: str) -> str:
+    return _named(lang, "status", status)
+
+
+def priority_name(lang: str, priority: str) -> str:
+    return _named(lang, "priority", priority)
+
+
+def explain(lang: str, exc: EngineError) -> str:
+    """A short sentence in `lang` saying why the engine refused."""
+    if isinstance(exc, NotAllowed):
+        return _not_allowed(lang, exc)
+    if isinstance(exc, InvalidTransition):
+        return _invalid_transition(lang, exc)
+    if isinstance(exc, InvalidValue):
+        return _invalid_value(lang, exc)
+    if isinstance(exc, TicketClosed):
+        return t(lang, "ticket_closed", number=exc.number)
+    return t(lang, exc.code if has_text(exc.code) else "error", **exc.params())
+
+
+def _not_allowed(lang: str, exc: NotAllowed) -> str:
+    action = _named(lang, "action", exc.action)
+    if exc.number is None:
+        return t(lang, "not_allowed", action=action)
+    return t(lang, "not_allowed_ticket", action=action, number=exc.number)
+
+
+def _invalid_transition(lang: str, exc: InvalidTransition) -> str:
+    names = {"number": exc.number, "old": status_name(lang, exc.old),
+             "new": status_name(lang, exc.new)}
+    if not exc.allowed:
+        return t(lang, "invalid_transition_final", **names)
+    allowed = ", ".join(status_name(lang, s) for s in exc.allowed)
+    return t(lang, "invalid_transition", allowed=allowed, **names)
+
+
+def _invalid_value(lang: str, exc: InvalidValue) -> str:
+    if exc.field == "until":
+        return t(lang, "invalid_until" if exc.value else "missing_until")
+    if exc.field == "responsible":
+        return t(lang, "invalid_responsible")
+    field = _named(lang, "field", exc.field)
+    if exc.choices:
+        choices = ", ".join(_named(lang, exc.field, x) for x in exc.choices)
+        return t(lang, "invalid_choice", field=field, value=exc.value, choices=choices)
+    return t(lang, "invalid_value", field=field, value=exc.value, reason=exc.reason)

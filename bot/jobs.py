@@ -1,0 +1,130 @@
+"""Timed work: one APScheduler 3.11 AsyncIOScheduler per process, jobs declared in code.
+
+MemoryJobStore on purpose (libraries.md §8): nothing about the schedule needs to survive a
+restart, because every job recomputes from the database (due waiting tickets, due SLA
+targets). `coalesce` turns a backlog of missed runs into one run and `max_instances=1` skips a
+tick while the previous run is still going instead of stacking runs.
+
+Jobs are listed in the explicit registry `JOBS`. Another part adds its own by appending a
+`JobSpec` from its module, and that module is imported by name in `_job_modules` below
+(explicit, no scanning). The metrics helper's digest job goes there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.i18n import t
+from bot.runtime import Runtime, Service
+from config.settings import Settings
+from config.sla import SlaConfig, sla_config
+from engine.bus import Reactor
+from engine.commands import ReturnDueWaiting
+from engine.sla.escalation import Ladder, StaffHours
+from engine.sla.reactor import sla_reactor
+from engine.store.sla_scan import scan_sla
+
+log = logging.getLogger("ticketbot.jobs")
+
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+WAITING_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Job:
+    trigger: Any  # an apscheduler trigger (the library ships no type hints)
+    run: Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """`build` returns None when the installation has the job switched off."""
+
+    id: str
+    build: Callable[[Runtime], Job | None]
+
+
+def _return_due_waiting(rt: Runtime) -> Job:
+    async def run() -> None:
+        await rt.bus.handle(ReturnDueWaiting(actor=None, channel="system"))
+
+    return Job(IntervalTrigger(seconds=WAITING_SECONDS), run)
+
+
+def ladder_of(settings: Settings, config: SlaConfig) -> Ladder:
+    """Warnings go to the staff chat only when the bot can post there."""
+    tg = settings.telegram
+    chat = str(tg.staff_chat_id) if tg.token and tg.staff_chat_id is not None else None
+    return Ladder(hours=StaffHours(config.staff_calendar), staff_chat=chat,
+                  staff_language=settings.language)
+
+
+def _sla_scan(rt: Runtime) -> Job | None:
+    config = sla_config(rt.settings)
+    if not config.enabled:
+        return None
+    ladder = ladder_of(rt.settings, config)
+
+    async def run() -> None:
+        report = await scan_sla(rt.db, config.policies, ladder, rt.bus.clock.now(), t)
+        if report.warnings or report.breaches:
+            log.info("sla scan: %d warnings, %d breaches, %d deliveries", report.warnings,
+                     report.breaches, report.deliveries)
+
+    return Job(IntervalTrigger(seconds=config.scan_seconds), run)
+
+
+JOBS: list[JobSpec] = [
+    JobSpec("return_due_waiting", _return_due_waiting),
+    JobSpec("sla_scan", _sla_scan),
+]
+
+
+def _job_modules() -> None:
+    """Import the modules that append to JOBS (none yet: the metrics digest job will)."""
+
+
+def registered_jobs() -> list[JobSpec]:
+    _job_modules()
+    return list(JOBS)
+
+
+class SchedulerService:
+    name = "scheduler"
+
+    def __init__(self, jobs: dict[str, Job], timezone: ZoneInfo) -> None:
+        self.jobs = jobs
+        self.scheduler = AsyncIOScheduler(timezone=timezone, job_defaults=JOB_DEFAULTS)
+
+    async def start(self) -> None:
+        for job_id, job in self.jobs.items():
+            self.scheduler.add_job(job.run, job.trigger, id=job_id, name=job_id,
+                                   replace_existing=True)
+        self.scheduler.start()
+        log.info("scheduled jobs: %s", ", ".join(self.jobs))
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            # wait=False cancels a run in flight; each job is one transaction, so a
+            # cancelled run changes nothing and the next process redoes it.
+            self.scheduler.shutdown(wait=False)
+
+
+def job_services(rt: Runtime) -> list[Service]:
+    """The scheduler with every job the installation has switched on."""
+    built = {spec.id: spec.build(rt) for spec in registered_jobs()}
+    jobs = {job_id: job for job_id, job in built.items() if job is not None}
+    return [SchedulerService(jobs, ZoneInfo(rt.settings.timezone))] if jobs else []
+
+
+def sla_reactors(settings: Settings) -> list[Reactor]:
+    """The SLA reactor for the bus, after `notify`; none when SLA is switched off."""
+    config = sla_config(settings)
+    return [sla_reactor(config.policies)] if config.enabled else []

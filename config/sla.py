@@ -1,0 +1,232 @@
+"""The `[sla]` section (kept raw in `Settings.sla`) read into calendars, policies and rules.
+
+    [sla]
+    default_policy = "normal"     # optional: the first policy otherwise
+    staff_calendar = "office"     # whose hours hold alerts; the default policy's otherwise
+    warn_at_percent = 75          # default of every policy; or warn_minutes = 60
+
+    [sla.calendars.office]
+    tz = "Europe/Moscow"
+    country = "RU"                # public holidays and transferred workdays; "" for none
+    hours = { mon = "09:00-13:00,14:00-18:00", tue = "09:00-18:00" }   # missing days are off
+    holidays = ["2026-01-12"]     # extra days off
+    workdays = ["2026-01-10"]     # extra working days (Monday's hours unless workday_hours)
+
+    [[sla.policies]]
+    name = "vip"
+    calendar = "office"
+    first_response_minutes = 30
+    resolution_minutes = 480
+    next_response_minutes = 60    # optional
+
+    [[sla.rules]]                 # in order, first match wins; empty lists match anything
+    policy = "vip"
+    types = ["incident"]
+    priorities = ["high", "urgent"]
+    companies = ["Acme"]
+
+With no `[sla]` section: one RU calendar, Mon-Fri 09:00-18:00 Europe/Moscow, and Ticket24's
+deadlines by priority (high 1 day, normal 3, low 5). Every error names the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from config.reader import ConfigError, Table
+from config.settings import Settings
+from engine.settings import EngineSettings
+from engine.sla.calendar import WEEKDAYS, BusinessCalendar, build_calendar, parse_interval
+from engine.sla.policy import SlaPolicies, SlaPolicy, SlaRule, ticket24_policies
+
+_SLA = frozenset({"enabled", "default_policy", "staff_calendar", "warn_at_percent",
+                  "warn_minutes", "scan_seconds", "calendars", "policies", "rules"})
+_CALENDAR = frozenset({"tz", "country", "hours", "holidays", "workdays", "workday_hours"})
+_POLICY = frozenset({"name", "calendar", "first_response_minutes", "resolution_minutes",
+                     "next_response_minutes", "warn_at_percent", "warn_minutes"})
+_RULE = frozenset({"policy", "types", "priorities", "companies"})
+
+DEFAULT_CALENDAR = "default"
+DEFAULT_HOURS = {day: "09:00-18:00" for day in WEEKDAYS[:5]}
+
+
+@dataclass(frozen=True)
+class SlaConfig:
+    policies: SlaPolicies
+    staff_calendar: BusinessCalendar
+    enabled: bool = True
+    scan_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class _Warn:
+    percent: int
+    minutes: int | None
+
+
+def sla_config(settings: Settings) -> SlaConfig:
+    """The SLA setup of an installation, validated against its ticket types, priorities and
+    companies."""
+    return parse_sla(settings.sla, settings.engine, (c.name for c in settings.companies))
+
+
+def parse_sla(raw: Mapping[str, Any], engine: EngineSettings | None = None,
+              companies: Iterable[str] = ()) -> SlaConfig:
+    root = Table(raw, "sla", _SLA)
+    calendars = _calendars(raw.get("calendars", {}))
+    warn = _Warn(_percent(root, 75), root.opt_int("warn_minutes"))
+    policies, example_rules = _policies(root, calendars, warn)
+    rules = tuple(_rule(t, policies, engine or EngineSettings(), frozenset(companies))
+                  for t in root.tables("rules", _RULE))
+    registry = _registry(root, policies, rules + example_rules)
+    return SlaConfig(
+        policies=registry, staff_calendar=_staff_calendar(root, calendars, registry),
+        enabled=root.bool("enabled", True), scan_seconds=root.int("scan_seconds", 30, 1))
+
+
+# ---------------------------------------------------------------- calendars
+
+def _calendars(value: object) -> dict[str, BusinessCalendar]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"sla.calendars: expected a table of calendars, got {value!r}")
+    if not value:
+        return {DEFAULT_CALENDAR: _calendar(Table({}, "sla.calendars.default", _CALENDAR),
+                                            DEFAULT_CALENDAR)}
+    return {name: _calendar(_table(v, f"sla.calendars.{name}", _CALENDAR), name)
+            for name, v in value.items()}
+
+
+def _table(value: object, path: str, known: frozenset[str]) -> Table:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{path}: expected a table, got {value!r}")
+    return Table(value, path, known)
+
+
+def _calendar(t: Table, name: str) -> BusinessCalendar:
+    hours = _hours(t)
+    country = t.str("country", "RU") or None
+    try:
+        return build_calendar(
+            name, t.str("tz", "Europe/Moscow"), hours, country=country,
+            extra_holidays=t.strings("holidays"), extra_workdays=t.strings("workdays"),
+            workday_hours=_day(t, "workday_hours") if "workday_hours" in t.data else None)
+    except ValueError as exc:
+        raise ConfigError(f"{t.path}: {exc}") from None
+
+
+def _hours(t: Table) -> dict[str, list[str]]:
+    days = t.table("hours", frozenset(WEEKDAYS)) if "hours" in t.data else None
+    if days is None:
+        return {day: [text] for day, text in DEFAULT_HOURS.items()}
+    return {day: _day(days, day) for day in days.data}
+
+
+def _day(t: Table, key: str) -> list[str]:
+    """'09:00-13:00,14:00-18:00' (or a list of such) -> checked intervals; '' is a day off."""
+    value = t.data[key]
+    parts = value.split(",") if isinstance(value, str) else value
+    if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+        raise ConfigError(f"{t.path}.{key}: expected \"HH:MM-HH:MM,HH:MM-HH:MM\", got {value!r}")
+    parts = [p.strip() for p in parts if p.strip()]
+    for part in parts:
+        try:
+            parse_interval(part)
+        except ValueError as exc:
+            raise ConfigError(f"{t.path}.{key}: {exc}") from None
+    return parts
+
+
+# ---------------------------------------------------------------- policies and rules
+
+def _percent(t: Table, default: int) -> int:
+    value = t.int("warn_at_percent", default, 1)
+    if value > 99:
+        raise ConfigError(f"{t.path}.warn_at_percent: must be at most 99, got {value}")
+    return value
+
+
+def _policies(root: Table, calendars: dict[str, BusinessCalendar],
+              warn: _Warn) -> tuple[tuple[SlaPolicy, ...], tuple[SlaRule, ...]]:
+    """The configured policies; with none, Ticket24's by priority, whose rules then follow
+    any configured ones."""
+    tables = root.tables("policies", _POLICY)
+    if tables:
+        return tuple(_policy(t, calendars, warn) for t in tables), ()
+    example = ticket24_policies(next(iter(calendars.values())))
+    policies = tuple(replace(p, warn_at_percent=warn.percent, warn_minutes=warn.minutes)
+                     for p in example.policies)
+    return policies, example.rules
+
+
+def _policy(t: Table, calendars: dict[str, BusinessCalendar], warn: _Warn) -> SlaPolicy:
+    name = t.str("name", "")
+    if not name:
+        raise ConfigError(f"{t.path}.name: every policy needs a name")
+    calendar = t.str("calendar", next(iter(calendars)))
+    if calendar not in calendars:
+        raise ConfigError(f"{t.path}.calendar: no calendar named {calendar!r} "
+                          f"(known: {', '.join(sorted(calendars))})")
+    return SlaPolicy(
+        name=name, calendar=calendars[calendar],
+        first_response_minutes=_minutes(t, "first_response_minutes"),
+        resolution_minutes=_minutes(t, "resolution_minutes"),
+        next_response_minutes=_opt_positive(t, "next_response_minutes"),
+        warn_at_percent=_percent(t, warn.percent),
+        warn_minutes=t.opt_int("warn_minutes") if "warn_minutes" in t.data else warn.minutes)
+
+
+def _minutes(t: Table, key: str) -> int:
+    if key not in t.data:
+        raise ConfigError(f"{t.path}.{key}: required (business minutes)")
+    return t.int(key, 0, 1)
+
+
+def _opt_positive(t: Table, key: str) -> int | None:
+    return t.int(key, 0, 1) if key in t.data else None
+
+
+def _rule(t: Table, policies: tuple[SlaPolicy, ...], engine: EngineSettings,
+          companies: frozenset[str]) -> SlaRule:
+    policy = t.str("policy", "")
+    names = [p.name for p in policies]
+    if policy not in names:
+        raise ConfigError(f"{t.path}.policy: no policy named {policy!r} "
+                          f"(known: {', '.join(names)})")
+    return SlaRule(policy=policy, types=_subset(t, "types", engine.types),
+                   priorities=_subset(t, "priorities", engine.priorities),
+                   companies=_subset(t, "companies", tuple(sorted(companies))))
+
+
+def _subset(t: Table, key: str, known: tuple[str, ...]) -> frozenset[str]:
+    values = t.strings(key)
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ConfigError(f"{t.path}.{key}: unknown {unknown[0]!r} "
+                          f"(known: {', '.join(known) or 'none'})")
+    return frozenset(values)
+
+
+def _registry(root: Table, policies: tuple[SlaPolicy, ...],
+              rules: tuple[SlaRule, ...]) -> SlaPolicies:
+    names = [p.name for p in policies]
+    duplicate = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if duplicate is not None:
+        raise ConfigError(f"sla.policies: the name {duplicate!r} is used twice")
+    default = root.str("default_policy", "normal" if "normal" in names else names[0])
+    if default not in names:
+        raise ConfigError(f"sla.default_policy: no policy named {default!r} "
+                          f"(known: {', '.join(names)})")
+    return SlaPolicies(policies=policies, rules=rules, default=default)
+
+
+def _staff_calendar(root: Table, calendars: dict[str, BusinessCalendar],
+                    registry: SlaPolicies) -> BusinessCalendar:
+    name = root.opt_str("staff_calendar")
+    if name is None:
+        return registry.get(registry.default).calendar
+    if name not in calendars:
+        raise ConfigError(f"sla.staff_calendar: no calendar named {name!r} "
+                          f"(known: {', '.join(sorted(calendars))})")
+    return calendars[name]

@@ -1,0 +1,64 @@
+"""Keeps each ticket's SLA policy and due times current, inside the command's transaction.
+
+Pauses are derived from the ticket's own status history in the event log, so no extra
+bookkeeping field is needed and a recomputation from scratch always gives the same answer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from engine import events as e
+from engine.bus import Reactor
+from engine.context import Context
+from engine.model import Status, Ticket
+from engine.ports import StoredEvent
+from engine.sla.deadlines import StatusChange, compute_dues, pauses_from
+from engine.sla.policy import SlaPolicies
+
+log = logging.getLogger("ticketbot.sla")
+
+# Events that can move a deadline: the start, the clock stopping or resuming, the first public
+# answer, and the priority (which may choose another policy). Others leave deadlines alone.
+RECOMPUTE_ON = frozenset({e.TicketOpened.kind, e.StatusChanged.kind, e.CommentAdded.kind,
+                          e.PriorityChanged.kind})
+
+
+def status_changes(history: list[StoredEvent]) -> list[StatusChange]:
+    return [StatusChange(at=ev.at, new=Status(ev.payload["new"]))
+            for ev in history if ev.kind == e.StatusChanged.kind]
+
+
+async def _company_name(ctx: Context, ticket: Ticket, policies: SlaPolicies) -> str | None:
+    if ticket.company_id is None or not policies.uses_companies:
+        return None
+    company = await ctx.uow.people.company(ticket.company_id)
+    return None if company is None else company.name
+
+
+async def recompute(ctx: Context, ticket: Ticket, policies: SlaPolicies) -> bool:
+    """Set the policy and due times on `ticket`; True when anything changed."""
+    policy = policies.choose(ticket, await _company_name(ctx, ticket, policies))
+    pauses = pauses_from(status_changes(await ctx.uow.events.for_ticket(ticket.number)))
+    dues = compute_dues(policy, ticket.created_at, ticket.first_response_at,
+                        ticket.resolved_at, pauses, ctx.at)
+    new = (policy.name, dues.first_response, dues.resolution)
+    if new == (ticket.sla_policy, ticket.first_response_due, ticket.resolution_due):
+        return False
+    ticket.sla_policy, ticket.first_response_due, ticket.resolution_due = new
+    return True
+
+
+def sla_reactor(policies: SlaPolicies) -> Reactor:
+    """The reactor the lead wires into the bus (after `notify`)."""
+
+    async def react(ctx: Context, event_id: int, event: e.Event) -> None:
+        if event.kind not in RECOMPUTE_ON:
+            return
+        ticket = await ctx.uow.tickets.get(event.ticket)
+        if ticket is not None and await recompute(ctx, ticket, policies):
+            await ctx.uow.tickets.save(ticket)
+            log.debug("#%s sla %s first response due %s, resolution due %s", ticket.number,
+                      ticket.sla_policy, ticket.first_response_due, ticket.resolution_due)
+
+    return react

@@ -1,0 +1,83 @@
+"""Schema migrations, run from code: no alembic.ini is needed at run time, and the scripts
+are found inside the installed package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.store.db import make_engine
+from engine.store.tables import metadata
+
+MIGRATIONS = Path(__file__).resolve().with_name("migrations")
+# Any fixed number: two processes starting at once take turns on PostgreSQL (SQLite's
+# BEGIN IMMEDIATE already does that).
+_MIGRATION_LOCK = 0x7469636B
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        # ConfigParser would read "%" in a password as interpolation.
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    """`alembic upgrade head`, in one transaction."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await _serialise(conn)
+            await conn.run_sync(_upgrade, alembic_config(), revision)
+    finally:
+        await engine.dispose()
+
+
+async def ensure_schema(url: str) -> None:
+    """At start: a fresh database gets the whole schema, an old one the new revisions."""
+    await upgrade(url)
+
+
+async def schema_diff(url: str) -> list[Any]:
+    """What differs between the database and `tables.metadata` (empty when in step)."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(_diff)
+    finally:
+        await engine.dispose()
+
+
+async def current_revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision())
+    finally:
+        await engine.dispose()
+
+
+async def _serialise(conn: AsyncConnection) -> None:
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+
+
+def _upgrade(conn: Connection, config: Config, revision: str) -> None:
+    config.attributes["connection"] = conn
+    command.upgrade(config, revision)
+
+
+def _diff(conn: Connection) -> list[Any]:
+    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))

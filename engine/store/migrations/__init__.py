@@ -1,0 +1,1 @@
+"""Alembic migrations of the store; `engine.store.migrate` runs them."""

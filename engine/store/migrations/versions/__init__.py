@@ -1,0 +1,1 @@
+"""Alembic revisions (this file is skipped by Alembic's revision scan)."""
