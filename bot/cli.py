@@ -7,7 +7,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from bot.logs import setup_logging
 from config.reader import ConfigError
 from config.settings import Settings, load_settings
 
-Runner = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+Runner = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from bot.cli import print_json
@@ -83,11 +84,12 @@ async def _ticket_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _ticket_show(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.store.queries import ticket_detail
+    from engine.store.queries import person_names, ticket_detail
 
     db = await _with_db(settings)
     try:
         detail = await ticket_detail(db, args.number)
+        names = await person_names(db)
     finally:
         await db.dispose()
     if detail is None:
@@ -96,8 +98,15 @@ async def _ticket_show(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(detail)
     else:
-        print(render_ticket(detail, settings))
+        tz = ZoneInfo(settings.timezone)
+        print(render_ticket(detail, names, settings.language, tz,
+                            sla_view(detail, settings, tz)))
     return 0
+
+
+def sla_view(detail: dict[str, Any], settings: Settings, tz: ZoneInfo) -> list[str]:
+    """The SLA lines of a ticket (targets, time left or overdue) in business time."""
+    return []
 
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:

@@ -253,3 +253,150 @@ def _invalid_value(lang: str, exc: InvalidValue) -> str:
         choices = ", ".join(_named(lang, exc.field, x) for x in exc.choices)
         return t(lang, "invalid_choice", field=field, value=exc.value, choices=choices)
     return t(lang, "invalid_value", field=field, value=exc.value, reason=exc.reason)
+
+
+# ---------------------------------------------------------------- SLA (owned by the SLA helper)
+# Lines of `/status N` and `ticketbot ticket show N` (engine/sla/status.py) and the escalation
+# notices (engine/sla/escalation.py, outbox kinds sla_warning and sla_breach). Times are in
+# business hours of the ticket's SLA calendar.
+
+_EN.update({
+    "sla.header": "SLA ({policy}):",
+    "sla.target.first_response": "First response",
+    "sla.target.resolution": "Resolution",
+    "sla.left": "{target}: due {due}, {time} of business time left",
+    "sla.overdue": "{target}: due {due}, overdue by {time} of business time",
+    "sla.paused": "{target}: clock paused while waiting for the client",
+    "sla.met": "{target}: met (due {due})",
+    "sla.missed": "{target}: missed by {time} of business time (due {due})",
+    "sla.minutes": "{minutes} min",
+    "sla.hours": "{hours} h {minutes} min",
+    "sla.nobody": "nobody yet",
+    "notify.sla_warning.subject": "SLA warning for #{number}: {target} due {due}",
+    "notify.sla_warning.body": "Ticket #{number} ({subject}): {target} is due {due}, {time} of business time left. Responsible: {responsible}.",
+    "notify.sla_breach.subject": "SLA breached on #{number}: {target}",
+    "notify.sla_breach.body": "Ticket #{number} ({subject}): {target} was due {due} and is overdue by {time} of business time. Responsible: {responsible}.",
+})
+
+_RU.update({
+    "sla.header": "SLA ({policy}):",
+    "sla.target.first_response": "Первый ответ",
+    "sla.target.resolution": "Решение",
+    "sla.left": "{target}: срок {due}, осталось {time} рабочего времени",
+    "sla.overdue": "{target}: срок {due}, просрочено на {time} рабочего времени",
+    "sla.paused": "{target}: отсчёт остановлен, ждём ответа клиента",
+    "sla.met": "{target}: в срок (срок {due})",
+    "sla.missed": "{target}: просрочено на {time} рабочего времени (срок {due})",
+    "sla.minutes": "{minutes} мин",
+    "sla.hours": "{hours} ч {minutes} мин",
+    "sla.nobody": "пока не назначен",
+    "notify.sla_warning.subject": "SLA: подходит срок по заявке #{number}: {target}, {due}",
+    "notify.sla_warning.body": "Заявка #{number} ({subject}): {target} — срок {due}, осталось {time} рабочего времени. Исполнитель: {responsible}.",
+    "notify.sla_breach.subject": "SLA нарушен по заявке #{number}: {target}",
+    "notify.sla_breach.body": "Заявка #{number} ({subject}): {target} — срок {due} прошёл, просрочено на {time} рабочего времени. Исполнитель: {responsible}.",
+})
+
+
+# ---------------------------------------------------------------- ticket view (owned by the lead)
+# `ticketbot ticket show N` / `ticket list` (bot/ticket_view.py).
+_EN.update({
+    "view.type": "Type",
+    "view.priority": "Priority",
+    "view.channel": "Channel",
+    "view.requester": "Requester",
+    "view.responsible": "Responsible",
+    "view.observers": "Observers",
+    "view.created": "Created",
+    "view.updated": "Updated",
+    "view.waiting_until": "Waiting until",
+    "view.linked": "Follow-up of #{number}",
+    "view.tags": "Tags",
+    "view.cc": "Copies",
+    "view.history": "History",
+    "view.nobody": "nobody",
+    "view.system": "ticketbot",
+    "view.public": "public reply",
+    "view.internal": "internal note",
+    "view.empty": "No tickets.",
+    "view.event.opened": "opened the ticket",
+    "view.event.status": "status: {old} → {new}",
+    "view.event.responsible": "responsible: {old} → {new}",
+    "view.event.priority": "priority: {old} → {new}",
+    "view.event.observer": "added observer {person}",
+    "view.event.tag": "tagged “{tag}”",
+    "view.event.bounce": "mail to {address} bounced: {reason}",
+    "view.event.other": "{kind}",
+})
+_RU.update({
+    "view.type": "Тип",
+    "view.priority": "Приоритет",
+    "view.channel": "Канал",
+    "view.requester": "Заявитель",
+    "view.responsible": "Исполнитель",
+    "view.observers": "Наблюдатели",
+    "view.created": "Создана",
+    "view.updated": "Изменена",
+    "view.waiting_until": "Ожидание до",
+    "view.linked": "Продолжение заявки #{number}",
+    "view.tags": "Теги",
+    "view.cc": "Копии",
+    "view.history": "История",
+    "view.nobody": "никто",
+    "view.system": "ticketbot",
+    "view.public": "публичный ответ",
+    "view.internal": "внутренняя заметка",
+    "view.empty": "Заявок нет.",
+    "view.event.opened": "создал(а) заявку",
+    "view.event.status": "статус: {old} → {new}",
+    "view.event.responsible": "исполнитель: {old} → {new}",
+    "view.event.priority": "приоритет: {old} → {new}",
+    "view.event.observer": "добавлен наблюдатель {person}",
+    "view.event.tag": "тег «{tag}»",
+    "view.event.bounce": "письмо на {address} не доставлено: {reason}",
+    "view.event.other": "{kind}",
+})
+
+
+# ---------------------------------------------------------------- email channel (owned by the email helper)
+# Mail-only texts: footers, notes the mail intake writes on tickets, answers to commands by
+# mail. Notification subjects and first lines are the shared `notify.*` keys above.
+
+_EN.update({
+    "mail.from_name": "Support",
+    "mail.system_name": "Support",
+    "mail.footer.client": "To add to ticket #{number}, reply to this message.",
+    "mail.footer.staff": "Reply with a command on the first line: /take, /close text, "
+                         "/status waiting 2026-12-01, /note text, /reply text. Lines below a "
+                         "command are kept as an internal note.",
+    "mail.request": "Request:",
+    "mail.until": "Until: {until}",
+    "mail.reply_subject": "Re: {subject}",
+    "mail.bounced_note": "Mail to {addresses} bounced ({reason}). Nothing more is sent to "
+                         "that address.",
+    "mail.truncated_note": "The incoming mail was {size} bytes, over the {limit}-byte limit; "
+                           "it was kept without its largest parts.",
+    "mail.query_in_chat": "/{command} is answered in Telegram. By mail, use /help or "
+                          "/status N.",
+    "mail.status_summary": "Ticket #{number}: {subject}\nStatus: {status}\n"
+                           "Priority: {priority}\nResponsible: {responsible}",
+})
+
+_RU.update({
+    "mail.from_name": "Служба поддержки",
+    "mail.system_name": "Служба поддержки",
+    "mail.footer.client": "Чтобы дополнить заявку #{number}, ответьте на это письмо.",
+    "mail.footer.staff": "Ответьте командой в первой строке: /take, /close текст, "
+                         "/status waiting 2026-12-01, /note текст, /reply текст. Строки под "
+                         "командой сохраняются как внутренняя заметка.",
+    "mail.request": "Обращение:",
+    "mail.until": "До: {until}",
+    "mail.reply_subject": "Re: {subject}",
+    "mail.bounced_note": "Письмо на {addresses} не доставлено ({reason}). Больше писем на "
+                         "этот адрес не отправляем.",
+    "mail.truncated_note": "Входящее письмо весило {size} байт, больше предела {limit} байт; "
+                           "оно сохранено без самых больших частей.",
+    "mail.query_in_chat": "На /{command} бот отвечает в Telegram. По почте доступны /help и "
+                          "/status N.",
+    "mail.status_summary": "Заявка #{number}: {subject}\nСтатус: {status}\n"
+                           "Приоритет: {priority}\nИсполнитель: {responsible}",
+})

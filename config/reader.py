@@ -25,33 +25,33 @@ class Table:
     def _key(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
-    def _typed(self, key: str, default: T, kind: type | tuple[type, ...], what: str) -> T:
+    def _typed(self, key: str, default: T, kind: type[T], what: str) -> T:
         value = self.data.get(key, default)
-        if value is None or isinstance(value, kind) and not isinstance(value, bool) \
-                or kind is bool and isinstance(value, bool):
-            return value  # type: ignore[no-any-return]
+        # bool is a subclass of int in Python, but `port = true` is a mistake, not 1.
+        if value is None or (isinstance(value, kind) and isinstance(value, bool) == (kind is bool)):
+            return value  # type: ignore[return-value]  # None only where the default is None
         raise ConfigError(f"{self._key(key)}: expected {what}, got {value!r}")
 
-    def str(self, key: str, default: str) -> str:
+    def text(self, key: str, default: str) -> str:
         return self._typed(key, default, str, "a string")
 
-    def opt_str(self, key: str) -> str | None:
+    def opt_text(self, key: str) -> str | None:
         return self._typed(key, None, str, "a string")
 
-    def int(self, key: str, default: int, minimum: int = 0) -> int:
-        value = self._typed(key, default, int, "a whole number")
+    def whole(self, key: str, default: int, minimum: int = 0) -> int:
+        value: int = self._typed(key, default, int, "a whole number")
         if value < minimum:
             raise ConfigError(f"{self._key(key)}: must be at least {minimum}, got {value}")
         return value
 
-    def opt_int(self, key: str) -> int | None:
+    def opt_whole(self, key: str) -> int | None:
         return self._typed(key, None, int, "a whole number")
 
-    def bool(self, key: str, default: bool) -> bool:
+    def flag(self, key: str, default: bool) -> bool:
         return self._typed(key, default, bool, "true or false")
 
     def choice(self, key: str, default: str, options: tuple[str, ...]) -> str:
-        value = self.str(key, default)
+        value = self.text(key, default)
         if value not in options:
             raise ConfigError(f"{self._key(key)}: expected one of {', '.join(options)}, "
                               f"got {value!r}")

@@ -11,30 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from config.reader import ConfigError, Table
+from engine.directory import CompanySpec, PersonSpec
 from engine.model import Role
 from engine.settings import EngineSettings
 
 LANGUAGES = ("en", "ru")
 ROLES = tuple(r.value for r in Role)
-
-
-@dataclass(frozen=True)
-class PersonConfig:
-    name: str
-    role: str
-    emails: tuple[str, ...] = ()
-    telegram_id: int | None = None
-    username: str | None = None
-    company: str | None = None
-    language: str = "en"
-    notify_via: str = "auto"
-
-
-@dataclass(frozen=True)
-class CompanyConfig:
-    name: str
-    domains: tuple[str, ...] = ()
-    manager: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,8 +76,8 @@ class Settings:
     log_level: str = "INFO"
     secret: str | None = field(default=None, repr=False)
     engine: EngineSettings = EngineSettings()
-    people: tuple[PersonConfig, ...] = ()
-    companies: tuple[CompanyConfig, ...] = ()
+    people: tuple[PersonSpec, ...] = ()
+    companies: tuple[CompanySpec, ...] = ()
     email: EmailConfig = EmailConfig()
     telegram: TelegramConfig = TelegramConfig()
     sla: Mapping[str, Any] = field(default_factory=dict)
@@ -137,7 +119,7 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
     _check_companies(people, companies)
     return Settings(
         database_url=environ.get("TICKETBOT_DATABASE_URL")
-        or service.str("database_url", Settings.database_url),
+        or service.text("database_url", Settings.database_url),
         language=service.choice("language", "en", LANGUAGES),
         timezone=_timezone(service),
         log_level=service.choice("log_level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -153,7 +135,7 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
 def _timezone(service: Table) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    name = service.str("timezone", Settings.timezone)
+    name = service.text("timezone", Settings.timezone)
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -170,34 +152,35 @@ def _engine(t: Table, service: Table) -> EngineSettings:
                                 if d.default_priority in priorities else priorities[0],
                                 priorities)
     return EngineSettings(types=types, default_type=default_type, priorities=priorities,
-                          default_priority=default_priority, ticket_prefix=t.str("prefix", "#"),
+                          default_priority=default_priority, ticket_prefix=t.text("prefix", "#"),
                           language=service.choice("language", "en", LANGUAGES))
 
 
-def _person(t: Table) -> PersonConfig:
-    name = t.str("name", "")
+def _person(t: Table) -> PersonSpec:
+    name = t.text("name", "")
     if not name:
         raise ConfigError(f"{t.path}.name: every person needs a name")
     emails = tuple(e.lower() for e in t.strings("emails"))
-    if not emails and t.opt_int("telegram_id") is None:
+    if not emails and t.opt_whole("telegram_id") is None:
         raise ConfigError(f"{t.path}: give emails or telegram_id, so the person can be known")
-    return PersonConfig(
+    return PersonSpec(
         name=name, role=t.choice("role", "client", ROLES), emails=emails,
-        telegram_id=t.opt_int("telegram_id"), username=t.opt_str("username"),
-        company=t.opt_str("company"), language=t.choice("language", "en", LANGUAGES),
+        telegram_id=t.opt_whole("telegram_id"), username=t.opt_text("username"),
+        company=t.opt_text("company"), language=t.choice("language", "en", LANGUAGES),
         notify_via=t.choice("notify_via", "auto", ("auto", "email", "telegram", "none")))
 
 
-def _company(t: Table) -> CompanyConfig:
-    name = t.str("name", "")
+def _company(t: Table) -> CompanySpec:
+    name = t.text("name", "")
     if not name:
         raise ConfigError(f"{t.path}.name: every company needs a name")
-    return CompanyConfig(name=name, domains=tuple(d.lower() for d in t.strings("domains")),
-                         manager=t.opt_str("manager"))
+    manager = t.opt_text("manager")
+    return CompanySpec(name=name, domains=tuple(d.lower() for d in t.strings("domains")),
+                       manager_email=None if manager is None else manager.lower())
 
 
-def _check_companies(people: tuple[PersonConfig, ...],
-                     companies: tuple[CompanyConfig, ...]) -> None:
+def _check_companies(people: tuple[PersonSpec, ...],
+                     companies: tuple[CompanySpec, ...]) -> None:
     names = {c.name for c in companies}
     for i, person in enumerate(people):
         if person.company is not None and person.company not in names:
@@ -206,23 +189,23 @@ def _check_companies(people: tuple[PersonConfig, ...],
 
 def _email(t: Table, environ: Mapping[str, str]) -> EmailConfig:
     d = EmailConfig()
-    address = t.str("address", d.address)
+    address = t.text("address", d.address)
     if "@" not in address:
         raise ConfigError(f"email.address: expected an address like support@example.com, "
                           f"got {address!r}")
     imap = t.table("imap", _IMAP) if "imap" in t.data else None
     smtp = t.table("smtp", _SMTP) if "smtp" in t.data else None
     return EmailConfig(
-        address=address.lower(), listen_host=t.str("listen_host", d.listen_host),
-        listen_port=t.opt_int("listen_port") if "listen_port" in t.data else d.listen_port,
-        lmtp=t.bool("lmtp", False), max_size=t.int("max_size", d.max_size, 1024),
-        subject_tag=_subject_tag(t), auto_reply_limit=t.int("auto_reply_limit", 5),
+        address=address.lower(), listen_host=t.text("listen_host", d.listen_host),
+        listen_port=t.opt_whole("listen_port") if "listen_port" in t.data else d.listen_port,
+        lmtp=t.flag("lmtp", False), max_size=t.whole("max_size", d.max_size, 1024),
+        subject_tag=_subject_tag(t), auto_reply_limit=t.whole("auto_reply_limit", 5),
         imap=None if imap is None else _imap(imap, environ),
         smtp=None if smtp is None else _smtp(smtp, environ))
 
 
 def _subject_tag(t: Table) -> str:
-    tag = t.str("subject_tag", EmailConfig.subject_tag)
+    tag = t.text("subject_tag", EmailConfig.subject_tag)
     if "{number}" not in tag:
         raise ConfigError(f"email.subject_tag: must contain {{number}}, got {tag!r}")
     return tag
@@ -231,25 +214,25 @@ def _subject_tag(t: Table) -> str:
 def _imap(t: Table, environ: Mapping[str, str]) -> ImapConfig:
     tls = t.choice("tls", "ssl", ("ssl", "none"))
     return ImapConfig(
-        host=t.str("host", ""), user=t.str("user", ""),
-        password=environ.get("TICKETBOT_IMAP_PASSWORD") or t.str("password", ""),
-        port=t.int("port", 993 if tls == "ssl" else 143, 1), tls=tls,
-        mailbox=t.str("mailbox", "INBOX"), move_to=t.opt_str("move_to"),
-        idle=t.bool("idle", True), poll_seconds=t.int("poll_seconds", 60, 1))
+        host=t.text("host", ""), user=t.text("user", ""),
+        password=environ.get("TICKETBOT_IMAP_PASSWORD") or t.text("password", ""),
+        port=t.whole("port", 993 if tls == "ssl" else 143, 1), tls=tls,
+        mailbox=t.text("mailbox", "INBOX"), move_to=t.opt_text("move_to"),
+        idle=t.flag("idle", True), poll_seconds=t.whole("poll_seconds", 60, 1))
 
 
 def _smtp(t: Table, environ: Mapping[str, str]) -> SmtpConfig:
     return SmtpConfig(
-        host=t.str("host", "127.0.0.1"), port=t.int("port", 25, 1),
-        tls=t.choice("tls", "none", ("none", "starttls", "ssl")), user=t.opt_str("user"),
-        password=environ.get("TICKETBOT_SMTP_PASSWORD") or t.opt_str("password"))
+        host=t.text("host", "127.0.0.1"), port=t.whole("port", 25, 1),
+        tls=t.choice("tls", "none", ("none", "starttls", "ssl")), user=t.opt_text("user"),
+        password=environ.get("TICKETBOT_SMTP_PASSWORD") or t.opt_text("password"))
 
 
 def _telegram(t: Table, environ: Mapping[str, str]) -> TelegramConfig:
     d = TelegramConfig()
     return TelegramConfig(
-        token=environ.get("TICKETBOT_TELEGRAM_TOKEN") or t.opt_str("token"),
-        api_url=t.str("api_url", d.api_url).rstrip("/"),
-        support_chat_id=t.opt_int("support_chat_id"), staff_chat_id=t.opt_int("staff_chat_id"),
-        dialog_window_minutes=t.int("dialog_window_minutes", d.dialog_window_minutes, 1),
-        reopen_days=t.int("reopen_days", d.reopen_days))
+        token=environ.get("TICKETBOT_TELEGRAM_TOKEN") or t.opt_text("token"),
+        api_url=t.text("api_url", d.api_url).rstrip("/"),
+        support_chat_id=t.opt_whole("support_chat_id"), staff_chat_id=t.opt_whole("staff_chat_id"),
+        dialog_window_minutes=t.whole("dialog_window_minutes", d.dialog_window_minutes, 1),
+        reopen_days=t.whole("reopen_days", d.reopen_days))

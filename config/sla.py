@@ -49,7 +49,7 @@ _POLICY = frozenset({"name", "calendar", "first_response_minutes", "resolution_m
 _RULE = frozenset({"policy", "types", "priorities", "companies"})
 
 DEFAULT_CALENDAR = "default"
-DEFAULT_HOURS = {day: "09:00-18:00" for day in WEEKDAYS[:5]}
+DEFAULT_HOURS = dict.fromkeys(WEEKDAYS[:5], "09:00-18:00")
 
 
 @dataclass(frozen=True)
@@ -76,14 +76,14 @@ def parse_sla(raw: Mapping[str, Any], engine: EngineSettings | None = None,
               companies: Iterable[str] = ()) -> SlaConfig:
     root = Table(raw, "sla", _SLA)
     calendars = _calendars(raw.get("calendars", {}))
-    warn = _Warn(_percent(root, 75), root.opt_int("warn_minutes"))
+    warn = _Warn(_percent(root, 75), root.opt_whole("warn_minutes"))
     policies, example_rules = _policies(root, calendars, warn)
     rules = tuple(_rule(t, policies, engine or EngineSettings(), frozenset(companies))
                   for t in root.tables("rules", _RULE))
     registry = _registry(root, policies, rules + example_rules)
     return SlaConfig(
         policies=registry, staff_calendar=_staff_calendar(root, calendars, registry),
-        enabled=root.bool("enabled", True), scan_seconds=root.int("scan_seconds", 30, 1))
+        enabled=root.flag("enabled", True), scan_seconds=root.whole("scan_seconds", 30, 1))
 
 
 # ---------------------------------------------------------------- calendars
@@ -106,10 +106,10 @@ def _table(value: object, path: str, known: frozenset[str]) -> Table:
 
 def _calendar(t: Table, name: str) -> BusinessCalendar:
     hours = _hours(t)
-    country = t.str("country", "RU") or None
+    country = t.text("country", "RU") or None
     try:
         return build_calendar(
-            name, t.str("tz", "Europe/Moscow"), hours, country=country,
+            name, t.text("tz", "Europe/Moscow"), hours, country=country,
             extra_holidays=t.strings("holidays"), extra_workdays=t.strings("workdays"),
             workday_hours=_day(t, "workday_hours") if "workday_hours" in t.data else None)
     except ValueError as exc:
@@ -141,7 +141,7 @@ def _day(t: Table, key: str) -> list[str]:
 # ---------------------------------------------------------------- policies and rules
 
 def _percent(t: Table, default: int) -> int:
-    value = t.int("warn_at_percent", default, 1)
+    value = t.whole("warn_at_percent", default, 1)
     if value > 99:
         raise ConfigError(f"{t.path}.warn_at_percent: must be at most 99, got {value}")
     return value
@@ -161,10 +161,10 @@ def _policies(root: Table, calendars: dict[str, BusinessCalendar],
 
 
 def _policy(t: Table, calendars: dict[str, BusinessCalendar], warn: _Warn) -> SlaPolicy:
-    name = t.str("name", "")
+    name = t.text("name", "")
     if not name:
         raise ConfigError(f"{t.path}.name: every policy needs a name")
-    calendar = t.str("calendar", next(iter(calendars)))
+    calendar = t.text("calendar", next(iter(calendars)))
     if calendar not in calendars:
         raise ConfigError(f"{t.path}.calendar: no calendar named {calendar!r} "
                           f"(known: {', '.join(sorted(calendars))})")
@@ -174,22 +174,22 @@ def _policy(t: Table, calendars: dict[str, BusinessCalendar], warn: _Warn) -> Sl
         resolution_minutes=_minutes(t, "resolution_minutes"),
         next_response_minutes=_opt_positive(t, "next_response_minutes"),
         warn_at_percent=_percent(t, warn.percent),
-        warn_minutes=t.opt_int("warn_minutes") if "warn_minutes" in t.data else warn.minutes)
+        warn_minutes=t.opt_whole("warn_minutes") if "warn_minutes" in t.data else warn.minutes)
 
 
 def _minutes(t: Table, key: str) -> int:
     if key not in t.data:
         raise ConfigError(f"{t.path}.{key}: required (business minutes)")
-    return t.int(key, 0, 1)
+    return t.whole(key, 0, 1)
 
 
 def _opt_positive(t: Table, key: str) -> int | None:
-    return t.int(key, 0, 1) if key in t.data else None
+    return t.whole(key, 0, 1) if key in t.data else None
 
 
 def _rule(t: Table, policies: tuple[SlaPolicy, ...], engine: EngineSettings,
           companies: frozenset[str]) -> SlaRule:
-    policy = t.str("policy", "")
+    policy = t.text("policy", "")
     names = [p.name for p in policies]
     if policy not in names:
         raise ConfigError(f"{t.path}.policy: no policy named {policy!r} "
@@ -214,7 +214,7 @@ def _registry(root: Table, policies: tuple[SlaPolicy, ...],
     duplicate = next((n for i, n in enumerate(names) if n in names[:i]), None)
     if duplicate is not None:
         raise ConfigError(f"sla.policies: the name {duplicate!r} is used twice")
-    default = root.str("default_policy", "normal" if "normal" in names else names[0])
+    default = root.text("default_policy", "normal" if "normal" in names else names[0])
     if default not in names:
         raise ConfigError(f"sla.default_policy: no policy named {default!r} "
                           f"(known: {', '.join(names)})")
@@ -223,7 +223,7 @@ def _registry(root: Table, policies: tuple[SlaPolicy, ...],
 
 def _staff_calendar(root: Table, calendars: dict[str, BusinessCalendar],
                     registry: SlaPolicies) -> BusinessCalendar:
-    name = root.opt_str("staff_calendar")
+    name = root.opt_text("staff_calendar")
     if name is None:
         return registry.get(registry.default).calendar
     if name not in calendars:

@@ -57,6 +57,7 @@ class Person:
     company_id: int | None = None
     language: str = "en"
     notify_via: str = "auto"
+    username: str | None = None
 
     def has_email(self, address: str) -> bool:
         return address.lower() in self.emails

@@ -5,6 +5,7 @@ The SQL adapters in `engine/store/` implement these; unit tests use small in-mem
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class NewPerson:
     telegram_id: int | None = None
     company_id: int | None = None
     language: str = "en"
+    username: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,9 @@ class TicketRepository(Protocol):
     async def add(self, ticket: Ticket) -> None: ...
     async def get(self, number: int) -> Ticket | None: ...
     async def save(self, ticket: Ticket) -> None: ...
-    async def list(self, status: Status | None = None, limit: int | None = None) -> list[Ticket]: ...
-    async def due_waiting(self, now: dt.datetime) -> list[int]: ...
+    async def list(self, status: Status | None = None,
+                   limit: int | None = None) -> builtins.list[Ticket]: ...
+    async def due_waiting(self, now: dt.datetime) -> builtins.list[int]: ...
 
 
 class PersonRepository(Protocol):

@@ -23,7 +23,7 @@ def test_no_config_runs_on_embedded_defaults() -> None:
 def test_example_file_loads_as_it_is() -> None:
     settings = load_settings(EXAMPLE, {})
     assert {p.role for p in settings.people} == {"lead", "specialist", "client"}
-    assert settings.companies[0].manager == "lena@desk.example"
+    assert settings.companies[0].manager_email == "lena@desk.example"
 
 
 def test_environment_supplies_secrets_and_repr_hides_them() -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from engine import events as e
 from engine.bus import MessageBus
 from engine.commands import OpenTicket
+from engine.directory import CompanySpec, PersonSpec
 from engine.model import Attachment, Comment, Person, Role, Status, Ticket
 from engine.ports import NewPerson, OutboxItem, StoredEvent, UnitOfWorkFactory
 from engine.settings import EngineSettings
@@ -28,7 +29,7 @@ from engine.store.inbound import InboundStore, MailboxState
 from engine.store.migrate import current_revision, schema_diff, upgrade
 from engine.store.outbox import OutboxStore, next_retry
 from engine.store.queries import export_all, list_tickets, ticket_detail
-from engine.store.seed import CompanySpec, PersonSpec, sync_directory
+from engine.store.seed import sync_directory
 from engine.store.uow import sql_uow_factory
 
 T0 = dt.datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=dt.UTC)

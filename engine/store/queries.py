@@ -126,3 +126,9 @@ async def _companies(conn: AsyncConnection) -> list[Plain]:
     for c in found:
         c["domains"] = c["domains"].split()
     return found
+
+
+async def person_names(engine: AsyncEngine) -> dict[int, str]:
+    async with reading(engine) as conn:
+        rows = await conn.execute(select(people.c.id, people.c.name))
+        return {person_id: name for person_id, name in rows}

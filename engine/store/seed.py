@@ -11,29 +11,11 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from engine.directory import CompanySpec, PersonSpec
 from engine.model import Role
 from engine.store import tables as t
 from engine.store.db import insert
 from engine.store.uow import normalise_address
-
-
-@dataclass(frozen=True)
-class PersonSpec:
-    name: str
-    role: str  # a `Role` value
-    emails: tuple[str, ...] = ()
-    telegram_id: int | None = None
-    company: str | None = None  # a CompanySpec name
-    language: str = "en"
-    notify_via: str = "auto"
-    username: str | None = None
-
-
-@dataclass(frozen=True)
-class CompanySpec:
-    name: str
-    domains: tuple[str, ...] = ()
-    manager_email: str | None = None
 
 
 @dataclass(frozen=True)

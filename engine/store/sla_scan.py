@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, case, exists, select
+from sqlalchemy import Column, ColumnElement, Row, case, exists, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine.model import Person, Role, Status
@@ -68,6 +68,17 @@ class _At:
         return self.at
 
 
+def _unindexed(column: Column[Any], postgres: bool) -> ColumnElement[Any]:
+    """On SQLite, `+column` keeps a filter from being answered by that column's index.
+
+    Without statistics SQLite would rather walk the status or first_response_at index (every
+    open, unanswered ticket) and sort, than range over the due index it can stop early in.
+    PostgreSQL plans by its statistics and needs no such help."""
+    if postgres:
+        return column
+    return literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
+
+
 def candidates_query(target: Target, cutoff: dt.datetime, now: dt.datetime, limit: int,
                      postgres: bool) -> Any:
     due = _DUE[target]
@@ -76,10 +87,11 @@ def candidates_query(target: Target, cutoff: dt.datetime, now: dt.datetime, limi
                               sla_alerts.c.target == target.value,
                               sla_alerts.c.due_at == due, sla_alerts.c.kind == kind)
     stmt = (select(tickets.c.number, tickets.c.sla_policy, due.label("due"))
-            .where(due <= cutoff, tickets.c.status.in_(RUNNING), ~recorded)
+            .where(due <= cutoff, _unindexed(tickets.c.status, postgres).in_(RUNNING),
+                   ~recorded)
             .order_by(due).limit(limit))
     if target is Target.FIRST_RESPONSE:
-        stmt = stmt.where(tickets.c.first_response_at.is_(None))
+        stmt = stmt.where(_unindexed(tickets.c.first_response_at, postgres).is_(None))
     if postgres:
         stmt = stmt.with_for_update(of=tickets, skip_locked=True)
     return stmt

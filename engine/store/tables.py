@@ -363,3 +363,48 @@ Index("ix_tickets_created_at", tickets.c.created_at)
 Index("ix_tickets_resolved_at", tickets.c.resolved_at)
 Index("ix_tickets_first_response_at", tickets.c.first_response_at)
 Index("ix_ratings_at", ratings.c.at)
+
+# ---------------------------------------------------------------- Telegram channel
+# (part "telegram": bot/channels/telegram/store.py)
+
+# The first line upserts a whole batch of dialogs in one statement, keyed by the ref of
+# the dialog's first message (`tg:<chat>:<message>`), so it never needs their ids back.
+Index("uq_dialogs_first_ref", dialogs.c.first_ref, unique=True)
+
+# Every message the first line saw in the support group: reply chains, edits and the
+# author's follow-ups that `/ticket` takes along are read from here. `dialog_ref` is the
+# dialog's `first_ref` (NULL for pleasantries and service chatter).
+telegram_messages = Table(
+    "telegram_messages", metadata,
+    Column("chat_id", BigInteger, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    _person_fk("author_id"),
+    Column("dialog_ref", String(255), nullable=True, index=True),
+    Column("reply_to", BigInteger, nullable=True),
+    Column("text", Text, nullable=False),
+    _time("sent_at", nullable=False),  # Telegram's own date of the message
+    _time("edited_at"),
+    PrimaryKeyConstraint("chat_id", "message_id"),
+)
+
+# One status card per ticket and chat, edited on every change. `text` is the card as last
+# sent, so a change that does not alter the card costs no Bot API call.
+telegram_cards = Table(
+    "telegram_cards", metadata,
+    _ticket_fk(),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    _time("updated_at", nullable=False),
+    PrimaryKeyConstraint("ticket", "chat_id"),
+)
+
+# Private chats: Telegram answers 403 to a user who never started the bot (or blocked it);
+# `blocked_at` stops further attempts until the person writes to the bot again.
+telegram_users = Table(
+    "telegram_users", metadata,
+    Column("user_id", BigInteger, primary_key=True),
+    Column("username", String(64), nullable=True, index=True),
+    _time("started_at"),
+    _time("blocked_at"),
+)

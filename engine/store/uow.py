@@ -7,6 +7,7 @@ import builtins
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, delete, select, true, update
@@ -54,7 +55,10 @@ class WallClock:
 
 # ---------------------------------------------------------------- tickets
 
-_TICKET_FIELDS = tuple(c.name for c in tickets.columns)
+# The model's fields, not the table's columns: a column added for a later feature (with a
+# default) must not break reading or writing tickets.
+_TICKET_FIELDS = tuple(f.name for f in fields(Ticket) if f.name not in ("observers", "tags"))
+_TICKET_COLUMNS = tuple(tickets.c[name] for name in _TICKET_FIELDS)
 
 
 def _ticket_values(ticket: Ticket) -> dict[str, Any]:
@@ -126,7 +130,8 @@ class SqlTickets:
                     limit: int | None = None) -> builtins.list[Ticket]:
         numbers = select(tickets.c.number).where(where).order_by(tickets.c.number).limit(limit)
         rows = (await self._conn.execute(
-            select(tickets).where(tickets.c.number.in_(numbers)).order_by(tickets.c.number)
+            select(*_TICKET_COLUMNS).where(tickets.c.number.in_(numbers))
+            .order_by(tickets.c.number)
         )).all()
         observers = await self._pairs(ticket_observers.c.person_id, numbers)
         tags = await self._pairs(ticket_tags.c.tag, numbers)
@@ -187,7 +192,7 @@ def _people_from(rows: Iterable[Row[Any]]) -> list[Person]:
             emails.append(row.address)
     return [Person(id=r.id, name=r.name, role=Role(r.role), emails=tuple(emails),
                    telegram_id=r.telegram_id, company_id=r.company_id, language=r.language,
-                   notify_via=r.notify_via)
+                   notify_via=r.notify_via, username=r.username)
             for r, emails in found.values()]
 
 
@@ -198,8 +203,13 @@ def normalise_address(address: str) -> str:
 class SqlPeople:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        # People are immutable within a unit of work (this repository never updates them),
+        # and a command often asks for the same one twice (as actor and as requester).
+        self._known: dict[int, Person] = {}
 
     async def get(self, person_id: int) -> Person | None:
+        if person_id in self._known:
+            return self._known[person_id]
         return await self._one(people.c.id == person_id)
 
     async def by_email(self, address: str) -> Person | None:
@@ -213,21 +223,23 @@ class SqlPeople:
     async def add(self, person: NewPerson) -> Person:
         person_id = (await self._conn.execute(people.insert().values(
             name=person.name, role=person.role.value, telegram_id=person.telegram_id,
-            company_id=person.company_id, language=person.language,
+            company_id=person.company_id, language=person.language, username=person.username,
         ).returning(people.c.id))).scalar_one()
         emails = tuple(dict.fromkeys(normalise_address(a) for a in person.emails))
         if emails:
             await self._conn.execute(person_emails.insert(), [
                 {"address": a, "person_id": person_id, "position": i}
                 for i, a in enumerate(emails)])
-        return Person(id=person_id, name=person.name, role=person.role, emails=emails,
-                      telegram_id=person.telegram_id, company_id=person.company_id,
-                      language=person.language)
+        added = Person(id=person_id, name=person.name, role=person.role, emails=emails,
+                       telegram_id=person.telegram_id, company_id=person.company_id,
+                       language=person.language, username=person.username)
+        self._known[person_id] = added
+        return added
 
     async def with_role(self, *roles: Role) -> list[Person]:
         rows = await self._conn.execute(
             _people_query(people.c.role.in_([r.value for r in roles])))
-        return _people_from(rows)
+        return self._remember(_people_from(rows))
 
     async def company(self, company_id: int) -> Company | None:
         row = (await self._conn.execute(
@@ -238,8 +250,12 @@ class SqlPeople:
                        manager_id=row.manager_id)
 
     async def _one(self, where: ColumnElement[bool]) -> Person | None:
-        found = _people_from(await self._conn.execute(_people_query(where)))
+        found = self._remember(_people_from(await self._conn.execute(_people_query(where))))
         return found[0] if found else None
+
+    def _remember(self, found: builtins.list[Person]) -> builtins.list[Person]:
+        self._known.update((p.id, p) for p in found)
+        return found
 
 
 # ---------------------------------------------------------------- comments

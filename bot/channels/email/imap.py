@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 
 import aioimaplib
 
-from bot.channels.email import raw as rawmail
 from config.settings import ImapConfig
-from engine.store.inbound import InboundStore
 
 log = logging.getLogger("ticketbot.email.imap")
 
@@ -126,7 +124,7 @@ def uid_set(uids: Iterable[int]) -> str:
     return ",".join(ranges)
 
 
-def _batches(items: list[Fetched], max_count: int, max_bytes: int) -> list[list[Fetched]]:
+def batches(items: list[Fetched], max_count: int, max_bytes: int) -> list[list[Fetched]]:
     batches: list[list[Fetched]] = []
     current: list[Fetched] = []
     size = 0
@@ -220,110 +218,3 @@ class ImapSession:
         transport = client.protocol.transport
         if transport is not None:
             transport.close()
-
-
-# ------------------------------------------------------------------ mailbox sync
-
-@dataclass(frozen=True)
-class MailboxSync:
-    """Everything new in the mailbox into the inbound store, then \\Seen (or moved)."""
-
-    cfg: ImapConfig
-    inbound: InboundStore
-    max_size: int
-
-    @property
-    def key(self) -> str:
-        c = self.cfg
-        return f"imap://{c.user}@{c.host}:{c.port}/{c.mailbox}"
-
-    async def run(self, session: ImapSession) -> int:
-        """The number of new mails stored."""
-        selected = await session.select()
-        state = await self.inbound.mailbox_state(self.key)
-        uids = await self._new_uids(session, selected, state)
-        stored = 0
-        for batch in _batches(await self._meta(session, uids), FETCH_COUNT, FETCH_BYTES):
-            stored += await self._fetch_batch(session, selected, batch)
-        floor = selected.uidnext - 1 if state is None else 0
-        if state is None or state.uidvalidity != selected.uidvalidity or not uids:
-            last = max([floor, *uids]) if state is None or state.uidvalidity != \
-                selected.uidvalidity else state.last_uid
-            await self.inbound.set_mailbox_state(self.key, selected.uidvalidity, last)
-        return stored
-
-    async def _new_uids(self, session: ImapSession, selected: Selected,
-                        state: rawmail_state) -> list[int]:
-        if state is None:
-            # First contact: what nobody has read yet, not ten years of archive.
-            return await session.search("UNSEEN")
-        if state.uidvalidity != selected.uidvalidity:
-            log.warning("UIDVALIDITY of %s changed (%s -> %s): full resync, deduplicated "
-                        "by Message-ID", self.key, state.uidvalidity, selected.uidvalidity)
-            return await session.search("ALL")
-        found = await session.search("UID", f"{state.last_uid + 1}:*")
-        return [u for u in found if u > state.last_uid]
-
-    async def _meta(self, session: ImapSession, uids: list[int]) -> list[Fetched]:
-        found: list[Fetched] = []
-        for start in range(0, len(uids), META_COUNT):
-            lines = await session.uid("fetch", uid_set(uids[start:start + META_COUNT]),
-                                      "(UID RFC822.SIZE INTERNALDATE)")
-            found += parse_fetch(lines)
-        return sorted(found, key=lambda f: f.uid)
-
-    async def _fetch_batch(self, session: ImapSession, selected: Selected,
-                           batch: list[Fetched]) -> int:
-        normal = [f for f in batch if f.size <= self.max_size]
-        bodies = await self._bodies(session, normal) if normal else {}
-        stored = 0
-        for item in batch:
-            raw = bodies.get(item.uid) if item.size <= self.max_size else \
-                await self._truncated(session, item)
-            if raw is None:
-                log.warning("IMAP uid %s of %s: no body returned", item.uid, self.key)
-                continue
-            received = item.internaldate or dt.datetime.now(dt.UTC)
-            if await rawmail.keep(self.inbound, raw, received, mailbox=self.key, uid=item.uid):
-                stored += 1
-        await self.inbound.set_mailbox_state(self.key, selected.uidvalidity,
-                                             max(f.uid for f in batch))
-        await self._done(session, [f.uid for f in batch])
-        return stored
-
-    async def _bodies(self, session: ImapSession, items: list[Fetched]) -> dict[int, bytes]:
-        lines = await session.uid("fetch", uid_set(f.uid for f in items), "(UID BODY.PEEK[])")
-        return {f.uid: f.parts["BODY[]"] for f in parse_fetch(lines) if "BODY[]" in f.parts}
-
-    async def _truncated(self, session: ImapSession, item: Fetched) -> bytes | None:
-        """A mail over the limit: its header and the first `max_size` bytes of its body
-        (the text part comes first in practice), with a header saying so."""
-        lines = await session.uid("fetch", str(item.uid),
-                                  f"(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{self.max_size}>)")
-        found = parse_fetch(lines)
-        if not found or "BODY[HEADER]" not in found[0].parts:
-            return None
-        parts = found[0].parts
-        raw = parts["BODY[HEADER]"] + next((v for k, v in parts.items()
-                                             if k.startswith("BODY[TEXT]")), b"")
-        log.warning("IMAP uid %s is %s bytes, over the %s limit: kept truncated",
-                    item.uid, item.size, self.max_size)
-        return rawmail.prepend_header(raw, rawmail.TRUNCATED_HEADER, str(item.size))
-
-    async def _done(self, session: ImapSession, uids: list[int]) -> None:
-        """After the commit: \\Seen, or move to the configured folder."""
-        if not uids:
-            return
-        target, uids_text = self.cfg.move_to, uid_set(uids)
-        if target is None:
-            await session.uid("store", uids_text, "+FLAGS.SILENT", SEEN)
-        elif session.has("MOVE"):
-            await session.uid("move", uids_text, target)
-        else:
-            await session.uid("copy", uids_text, target)
-            await session.uid("store", uids_text, "+FLAGS.SILENT", r"(\Deleted \Seen)")
-            if session.has("UIDPLUS"):
-                await session.uid("expunge", uids_text)
-
-
-rawmail_state = "MailboxState | None"

@@ -58,16 +58,21 @@ _BOUNCE_SUBJECT = re.compile(
     r")\b",
     re.IGNORECASE,
 )
-# First lines of bounces from MTAs that set no header we could check.
+# Lines that open bounces from MTAs which set no header we could check; anchored at a line
+# start, because a person who quotes one mid-sentence is not a bounce.
 _BOUNCE_BODY = re.compile(
-    r"this is the qmail-send program|"  # qmail
-    r"this message was created automatically by mail delivery software|"  # Exim
-    r"the following addresses had permanent fatal errors|"  # Sendmail
-    r"delivery to the following recipients? failed|"  # Exchange 2003
-    r"your message could not be delivered to|"  # Postfix-style and hosted MTAs
-    r"i'm sorry to have to inform you that your message could not",  # Postfix
-    re.IGNORECASE,
+    r"^\s*(?:"
+    r"(?:hi\. )?this is the qmail-send program"  # qmail
+    r"|this message was created automatically by mail delivery software"  # Exim
+    r"|-*\s*the following addresses had permanent fatal errors"  # Sendmail 8
+    r"|this is the mail system at host"  # Postfix
+    r"|i'm sorry to have to inform you that your message could not"  # Postfix
+    r"|your message did not reach some or all of the intended recipients"  # Exchange 2003
+    r"|delivery to the following recipients? failed"  # Exchange, Notes
+    r")",
+    re.IGNORECASE | re.MULTILINE,
 )
+_BODY_HEAD = 400  # MTAs open their report with these lines; a person quoting one writes first
 _REPLY_PREFIX = re.compile(r"^\s*(?:re|fw|fwd|aw|wg|tr|rv|sv|отв|пересл|ответ)\s*:", re.I)
 # Vacation/out-of-office subjects (Exchange, Gmail, Yandex, Mail.ru, Notes).
 _AUTO_REPLY_SUBJECT = re.compile(
@@ -151,7 +156,7 @@ def _bounce(mail: ParsedMail, ctx: _Context) -> Noise | None:
         return Noise("bounce", f"sender {mail.from_addr}")
     if _BOUNCE_SUBJECT.match(mail.subject):
         return Noise("bounce", f"non-delivery subject: {mail.subject[:80]}")
-    if not _REPLY_PREFIX.match(mail.subject) and _BOUNCE_BODY.search(mail.text[:2000]):
+    if not _REPLY_PREFIX.match(mail.subject) and _BOUNCE_BODY.search(mail.text[:_BODY_HEAD]):
         return Noise("bounce", "non-delivery report text")
     return None
 
@@ -252,7 +257,7 @@ _BODY_RECIPIENT = re.compile(
 )
 # Where an MTA starts its copy of the returned message (qmail, Exim, Sendmail, Exchange).
 _COPY_MARKER = re.compile(
-    r"^-+ ?(?:below this line is a copy of the message|this is a copy of the message"
+    r"^\s*-+ ?(?:below this line is a copy of the message|this is a copy of the message"
     r"|original message follows|original message headers)|^original message headers:",
     re.I | re.M,
 )

@@ -533,6 +533,7 @@ def html_to_text(html: str, rule: HtmlRule | None = None) -> str:
 _BODY_TYPES = ("text/plain", "text/html")
 _MESSAGE_TYPES = ("message/", "text/rfc822-headers")
 _MAX_DEPTH = 40
+_BOUNDARY_LINE = re.compile(r"^--(\S{1,70}?)[ \t]*$", re.M)  # first delimiter line of a body
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]+")
 _EXTENSIONS = {"message/rfc822": ".eml", "message/delivery-status": ".txt",
                "text/rfc822-headers": ".txt", "message/feedback-report": ".txt"}
@@ -649,12 +650,29 @@ def _walk(part: Message, out: _Body, depth: int = 0) -> None:
                 _walk(sub, out, depth + 1)
         return
     if ctype.startswith("multipart/"):
-        ctype = "text/plain"  # boundary missing or never found: the payload is the text
+        recovered = _recover_multipart(payload, ctype) if depth < _MAX_DEPTH else None
+        if recovered is not None:
+            out.defects.append("RecoveredBoundaryDefect")
+            _walk(recovered, out, depth + 1)
+            return
+        ctype = "text/plain"  # boundary missing and not recoverable: the payload is the text
     if _is_body(part, ctype, params):
         target = out.plain if ctype == "text/plain" else out.html
         target.append(_body_text(part, params, out))
     else:
         _add_attachment(part, ctype, params, out)
+
+
+def _recover_multipart(payload: object, ctype: str) -> Message | None:
+    """Re-parse a multipart whose declared boundary never occurs with the one the body uses."""
+    if not isinstance(payload, str):
+        return None
+    match = _BOUNDARY_LINE.search(payload)
+    if match is None or '"' in match.group(1):
+        return None
+    head = f'Content-Type: {ctype}; boundary="{match.group(1)}"\n\n'.encode()
+    msg = _PARSER.parsebytes(head + payload.encode("ascii", "surrogateescape"))
+    return msg if msg.is_multipart() else None
 
 
 def _defect_names(msg: Message) -> list[str]:

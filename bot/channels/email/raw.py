@@ -71,3 +71,34 @@ async def keep(store: InboundStore, raw: bytes, received_at: dt.datetime, *,
     if envelope:
         raw = prepend_header(raw, ENVELOPE_HEADER, ", ".join(envelope))
     return await store.store(CHANNEL, key, raw, received_at, mailbox, uid)
+
+
+_TRACE = (ENVELOPE_HEADER.lower(), TRUNCATED_HEADER.lower(), "delivered-to", "x-original-to")
+_HEADER_LINE = re.compile(rb"^([A-Za-z0-9-]+)[ \t]*:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)",
+                          re.MULTILINE)
+
+
+def trace_headers(raw: bytes) -> dict[str, list[str]]:
+    """Our own trace headers and the MTA's Delivered-To/X-Original-To (which the parser does
+    not hand on), lower-case names, in order."""
+    found: dict[str, list[str]] = {}
+    for m in _HEADER_LINE.finditer(header_block(raw)):
+        name = m.group(1).decode("ascii").lower()
+        if name in _TRACE:
+            value = re.sub(rb"\r?\n[ \t]+", b" ", m.group(2)).decode("utf-8", "replace").strip()
+            found.setdefault(name, []).append(value)
+    return found
+
+
+def envelope_of(raw: bytes) -> tuple[str, ...]:
+    """Recipient addresses the envelope or the MTA recorded (lower-case)."""
+    trace = trace_headers(raw)
+    values = [*trace.get(ENVELOPE_HEADER.lower(), ()), *trace.get("delivered-to", ()),
+              *trace.get("x-original-to", ())]
+    found = [a.strip().strip("<>").lower() for v in values for a in v.split(",")]
+    return tuple(dict.fromkeys(a for a in found if "@" in a))
+
+
+def truncated_size(raw: bytes) -> int | None:
+    values = trace_headers(raw).get(TRUNCATED_HEADER.lower())
+    return int(values[0]) if values and values[0].isdigit() else None

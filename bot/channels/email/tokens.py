@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 
 SIG_HEX = 20
-_MESSAGE_ID = re.compile(r"^<?tb\.(\d{1,18})\.(\d{1,12})-(\d{1,12})-([0-9a-f]{%d})@([^>]+)>?$"
-                         % SIG_HEX)
-_PLUS = re.compile(r"^(\d{1,12})-(\d{1,12})-([0-9a-f]{%d})$" % SIG_HEX)
+_SIG = "([0-9a-f]{" + str(SIG_HEX) + "})"
+_MESSAGE_ID = re.compile(r"^<?tb\.(\d{1,18})\.(\d{1,12})-(\d{1,12})-" + _SIG + r"@([^>]+)>?$")
+_PLUS = re.compile(r"^(\d{1,12})-(\d{1,12})-" + _SIG + "$")
 
 
 @dataclass(frozen=True)

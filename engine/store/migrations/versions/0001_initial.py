@@ -62,6 +62,16 @@ def upgrade() -> None:
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('address', name=op.f('pk_suppressed_addresses'))
     )
+    op.create_table('telegram_users',
+    sa.Column('user_id', sa.BigInteger(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('blocked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_telegram_users'))
+    )
+    with op.batch_alter_table('telegram_users', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_telegram_users_username'), ['username'], unique=False)
+
     op.create_table('people',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -92,6 +102,21 @@ def upgrade() -> None:
     if _alters():
         op.create_foreign_key('fk_companies_manager_id_people', 'companies', 'people',
                               ['manager_id'], ['id'])
+
+    op.create_table('telegram_messages',
+    sa.Column('chat_id', sa.BigInteger(), nullable=False),
+    sa.Column('message_id', sa.BigInteger(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('dialog_ref', sa.String(length=255), nullable=True),
+    sa.Column('reply_to', sa.BigInteger(), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('edited_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['author_id'], ['people.id'], name=op.f('fk_telegram_messages_author_id_people')),
+    sa.PrimaryKeyConstraint('chat_id', 'message_id', name=op.f('pk_telegram_messages'))
+    )
+    with op.batch_alter_table('telegram_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_telegram_messages_dialog_ref'), ['dialog_ref'], unique=False)
 
     op.create_table('tickets',
     sa.Column('number', sa.Integer(), autoincrement=False, nullable=False),
@@ -128,9 +153,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tickets_company_id'), ['company_id'], unique=False)
+        batch_op.create_index('ix_tickets_created_at', ['created_at'], unique=False)
+        batch_op.create_index('ix_tickets_first_response_at', ['first_response_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_first_response_due'), ['first_response_due'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_requester_id'), ['requester_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_resolution_due'), ['resolution_due'], unique=False)
+        batch_op.create_index('ix_tickets_resolved_at', ['resolved_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_responsible_id'), ['responsible_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_waiting_until'), ['waiting_until'], unique=False)
@@ -173,6 +201,7 @@ def upgrade() -> None:
     with op.batch_alter_table('dialogs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dialogs_chat_id_author_id_status'), ['chat_id', 'author_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_dialogs_started_at'), ['started_at'], unique=False)
+        batch_op.create_index('uq_dialogs_first_ref', ['first_ref'], unique=True)
 
     op.create_table('events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -249,6 +278,22 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_channel_sent_at_next_try'), ['channel', 'sent_at', 'next_try'], unique=False)
 
+    op.create_table('rating_surveys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket', sa.Integer(), nullable=False),
+    sa.Column('resolution_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('outbox_key', sa.String(length=255), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_rating_surveys_person_id_people')),
+    sa.ForeignKeyConstraint(['ticket'], ['tickets.number'], name=op.f('fk_rating_surveys_ticket_tickets')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rating_surveys')),
+    sa.UniqueConstraint('ticket', 'resolution_at', name=op.f('uq_rating_surveys_ticket_resolution_at'))
+    )
+    with op.batch_alter_table('rating_surveys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rating_surveys_person_id_due_at'), ['person_id', 'due_at'], unique=False)
+
     op.create_table('ratings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket', sa.Integer(), nullable=False),
@@ -261,6 +306,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ratings')),
     sa.UniqueConstraint('ticket', 'resolution_at', name=op.f('uq_ratings_ticket_resolution_at'))
     )
+    with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.create_index('ix_ratings_at', ['at'], unique=False)
+
     op.create_table('sla_alerts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket', sa.Integer(), nullable=False),
@@ -271,6 +319,15 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['ticket'], ['tickets.number'], name=op.f('fk_sla_alerts_ticket_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_alerts')),
     sa.UniqueConstraint('ticket', 'kind', 'target', 'due_at', name=op.f('uq_sla_alerts_ticket_kind_target_due_at'))
+    )
+    op.create_table('telegram_cards',
+    sa.Column('ticket', sa.Integer(), nullable=False),
+    sa.Column('chat_id', sa.BigInteger(), nullable=False),
+    sa.Column('message_id', sa.BigInteger(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['ticket'], ['tickets.number'], name=op.f('fk_telegram_cards_ticket_tickets')),
+    sa.PrimaryKeyConstraint('ticket', 'chat_id', name=op.f('pk_telegram_cards'))
     )
     op.create_table('ticket_observers',
     sa.Column('ticket', sa.Integer(), nullable=False),
@@ -330,8 +387,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ticket_observers_person_id'))
 
     op.drop_table('ticket_observers')
+    op.drop_table('telegram_cards')
     op.drop_table('sla_alerts')
+    with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.drop_index('ix_ratings_at')
+
     op.drop_table('ratings')
+    with op.batch_alter_table('rating_surveys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rating_surveys_person_id_due_at'))
+
+    op.drop_table('rating_surveys')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_channel_sent_at_next_try'))
 
@@ -350,6 +415,7 @@ def downgrade() -> None:
 
     op.drop_table('events')
     with op.batch_alter_table('dialogs', schema=None) as batch_op:
+        batch_op.drop_index('uq_dialogs_first_ref')
         batch_op.drop_index(batch_op.f('ix_dialogs_started_at'))
         batch_op.drop_index(batch_op.f('ix_dialogs_chat_id_author_id_status'))
 
@@ -362,12 +428,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tickets_waiting_until'))
         batch_op.drop_index(batch_op.f('ix_tickets_status'))
         batch_op.drop_index(batch_op.f('ix_tickets_responsible_id'))
+        batch_op.drop_index('ix_tickets_resolved_at')
         batch_op.drop_index(batch_op.f('ix_tickets_resolution_due'))
         batch_op.drop_index(batch_op.f('ix_tickets_requester_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_first_response_due'))
+        batch_op.drop_index('ix_tickets_first_response_at')
+        batch_op.drop_index('ix_tickets_created_at')
         batch_op.drop_index(batch_op.f('ix_tickets_company_id'))
 
     op.drop_table('tickets')
+    with op.batch_alter_table('telegram_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_telegram_messages_dialog_ref'))
+
+    op.drop_table('telegram_messages')
     with op.batch_alter_table('person_emails', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_person_emails_person_id'))
 
@@ -377,6 +450,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_people_role'))
 
     op.drop_table('people')
+    with op.batch_alter_table('telegram_users', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_telegram_users_username'))
+
+    op.drop_table('telegram_users')
     op.drop_table('suppressed_addresses')
     op.drop_table('report_runs')
     op.drop_table('mailbox_state')

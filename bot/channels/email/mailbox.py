@@ -1,0 +1,246 @@
+"""A mailbox kept in sync with the inbound store, and the service that watches it.
+
+`MailboxSync.run` is one pass (also `ticketbot mail fetch --once`); `ImapService` repeats it
+on every IDLE push or timeout (poll when IDLE is off or unsupported), re-IDLEs at least every
+`IDLE_SECONDS`, and after a drop reconnects with a NEW client and exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aioimaplib
+
+from bot.channels.email import raw as rawmail
+from bot.channels.email.imap import (
+    FETCH_BYTES,
+    FETCH_COUNT,
+    META_COUNT,
+    SEEN,
+    Fetched,
+    ImapError,
+    ImapSession,
+    Selected,
+    batches,
+    parse_fetch,
+    uid_set,
+)
+from config.settings import ImapConfig
+from engine.ports import Clock
+from engine.store.inbound import InboundStore, MailboxState
+
+log = logging.getLogger("ticketbot.email.imap")
+
+# RFC 2177 allows 29 min; NATs and firewalls drop idle TCP much sooner.
+IDLE_SECONDS = 9 * 60.0
+# Errors after which the connection is rebuilt rather than the service stopped.
+RETRYABLE = (OSError, TimeoutError, ImapError, aioimaplib.AioImapException)
+
+
+@dataclass(frozen=True)
+class MailboxSync:
+    """Everything new in the mailbox into the inbound store, then \\Seen (or moved)."""
+
+    cfg: ImapConfig
+    inbound: InboundStore
+    max_size: int
+    clock: Clock
+
+    @property
+    def key(self) -> str:
+        c = self.cfg
+        return f"imap://{c.user}@{c.host}:{c.port}/{c.mailbox}"
+
+    async def run(self, session: ImapSession) -> int:
+        """The number of new mails stored."""
+        selected = await session.select()
+        state = await self.inbound.mailbox_state(self.key)
+        fresh = state is None or state.uidvalidity != selected.uidvalidity
+        uids = await self._new_uids(session, selected, state)
+        stored = 0
+        for batch in batches(await self._meta(session, uids), FETCH_COUNT, FETCH_BYTES):
+            stored += await self._fetch_batch(session, batch)
+            if not fresh:
+                await self.inbound.set_mailbox_state(self.key, selected.uidvalidity,
+                                                     max(f.uid for f in batch))
+        if fresh:
+            # Counting starts after everything there now: mail read before we came (not
+            # UNSEEN) is never imported. Only now, so a crash halfway re-runs this search.
+            last = max([selected.uidnext - 1, *uids])
+            await self.inbound.set_mailbox_state(self.key, selected.uidvalidity, last)
+        return stored
+
+    async def _new_uids(self, session: ImapSession, selected: Selected,
+                        state: MailboxState | None) -> list[int]:
+        if state is None:
+            # First contact: what nobody has read yet, not ten years of archive.
+            return await session.search("UNSEEN")
+        if state.uidvalidity != selected.uidvalidity:
+            log.warning("UIDVALIDITY of %s changed (%s -> %s): full resync, deduplicated "
+                        "by Message-ID", self.key, state.uidvalidity, selected.uidvalidity)
+            return await session.search("ALL")
+        found = await session.search("UID", f"{state.last_uid + 1}:*")
+        return [u for u in found if u > state.last_uid]
+
+    async def _meta(self, session: ImapSession, uids: list[int]) -> list[Fetched]:
+        found: list[Fetched] = []
+        for start in range(0, len(uids), META_COUNT):
+            lines = await session.uid("fetch", uid_set(uids[start:start + META_COUNT]),
+                                      "(UID RFC822.SIZE INTERNALDATE)")
+            found += parse_fetch(lines)
+        return sorted(found, key=lambda f: f.uid)
+
+    async def _fetch_batch(self, session: ImapSession, batch: list[Fetched]) -> int:
+        normal = [f for f in batch if f.size <= self.max_size]
+        bodies = await self._bodies(session, normal) if normal else {}
+        stored = 0
+        for item in batch:
+            raw = bodies.get(item.uid) if item.size <= self.max_size else \
+                await self._truncated(session, item)
+            if raw is None:
+                log.warning("IMAP uid %s of %s: no body returned", item.uid, self.key)
+                continue
+            received = item.internaldate or self.clock.now()
+            if await rawmail.keep(self.inbound, raw, received, mailbox=self.key, uid=item.uid):
+                stored += 1
+        await self._done(session, [f.uid for f in batch])
+        return stored
+
+    async def _bodies(self, session: ImapSession, items: list[Fetched]) -> dict[int, bytes]:
+        lines = await session.uid("fetch", uid_set(f.uid for f in items), "(UID BODY.PEEK[])")
+        return {f.uid: f.parts["BODY[]"] for f in parse_fetch(lines) if "BODY[]" in f.parts}
+
+    async def _truncated(self, session: ImapSession, item: Fetched) -> bytes | None:
+        """A mail over the limit: its header and the first `max_size` bytes of its body
+        (the text part comes first in practice), with a header saying so."""
+        lines = await session.uid("fetch", str(item.uid),
+                                  f"(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{self.max_size}>)")
+        found = parse_fetch(lines)
+        if not found or "BODY[HEADER]" not in found[0].parts:
+            return None
+        parts = found[0].parts
+        raw = parts["BODY[HEADER]"] + next((v for k, v in parts.items()
+                                             if k.startswith("BODY[TEXT]")), b"")
+        log.warning("IMAP uid %s is %s bytes, over the %s limit: kept truncated",
+                    item.uid, item.size, self.max_size)
+        return rawmail.prepend_header(raw, rawmail.TRUNCATED_HEADER, str(item.size))
+
+    async def _done(self, session: ImapSession, uids: list[int]) -> None:
+        """After the commit: \\Seen, or move to the configured folder."""
+        if not uids:
+            return
+        target, uids_text = self.cfg.move_to, uid_set(uids)
+        if target is None:
+            await session.uid("store", uids_text, "+FLAGS.SILENT", SEEN)
+        elif session.has("MOVE"):
+            await session.uid("move", uids_text, target)
+        else:
+            await session.uid("copy", uids_text, target)
+            await session.uid("store", uids_text, "+FLAGS.SILENT", r"(\Deleted \Seen)")
+            if session.has("UIDPLUS"):
+                await session.uid("expunge", uids_text)
+
+
+@dataclass
+class Backoff:
+    """0 s for the first retry (a kicked connection comes straight back), then doubling
+    from `base` up to `cap`."""
+
+    base: float = 1.0
+    cap: float = 300.0
+    failures: int = 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        return 0.0 if self.failures == 1 else min(self.cap, self.base * 2 ** (self.failures - 2))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class ImapService:
+    """Keeps one mailbox synced; `wake` tells the processor there is new mail."""
+
+    def __init__(self, sync: MailboxSync, wake: Callable[[], None], *,
+                 idle_seconds: float = IDLE_SECONDS, backoff: Backoff | None = None) -> None:
+        self.name = f"email-imap {sync.cfg.user}@{sync.cfg.host}/{sync.cfg.mailbox}"
+        self.sync = sync
+        self.wake = wake
+        self.idle_seconds = idle_seconds
+        self.backoff = backoff or Backoff()
+        self.idling = asyncio.Event()      # set while in IDLE or poll wait: tests wait on it
+        self.connections = 0               # how many times a session was opened
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            session = ImapSession(self.sync.cfg)
+            try:
+                await session.open()
+                self.connections += 1
+                self.backoff.reset()
+                await self._serve(session)
+            except RETRYABLE as exc:
+                log.warning("IMAP %s: %s; reconnecting", self.sync.cfg.host, exc or type(exc))
+            finally:
+                self.idling.clear()
+                await session.close()
+            await self._pause(self.backoff.next_delay())
+
+    async def _serve(self, session: ImapSession) -> None:
+        while not self._stop.is_set():
+            if await self.sync.run(session):
+                self.wake()
+            self.idling.set()
+            try:
+                await self._wait_for_news(session)
+            finally:
+                self.idling.clear()
+
+    async def _wait_for_news(self, session: ImapSession) -> None:
+        if self.sync.cfg.idle and session.has("IDLE"):
+            await session.idle(self.idle_seconds, self._stop)
+            return
+        lost = asyncio.ensure_future(session.lost.wait())
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({lost, stop}, timeout=self.sync.cfg.poll_seconds,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            stop.cancel()
+        if session.lost.is_set():
+            raise ImapError("connection lost while polling")
+
+    async def _pause(self, seconds: float) -> None:
+        if seconds <= 0 or self._stop.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+
+async def fetch_once(sync: MailboxSync) -> int:
+    """One pass over the mailbox (cron mode): the number of new mails stored."""
+    session = ImapSession(sync.cfg)
+    try:
+        await session.open()
+        return await sync.run(session)
+    finally:
+        await session.close()

@@ -1,0 +1,172 @@
+"""Commands by mail (F6): `/take`, `/close fixed the printer`, ... as the first line of a
+specialist's reply to a notification; the lines after it are the comment.
+
+A From header is forgeable, so a command counts only when the mail replies to a mail we
+sent to that very person: one of its In-Reply-To/References ids must be our Message-ID
+whose signed token names the sender's person id. Refusals are recorded, never answered to
+strangers; a verified specialist gets the error explained in their language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.channels.email.identity import MailIdentity
+from bot.channels.email.outcome import Outcome
+from bot.channels.email.replies import Asker, Replies, current_inbound_ref
+from bot.channels.email.tokens import MailToken
+from bot.commands.grammar import ParsedCommand, parse_command
+from bot.commands.help import render_help
+from bot.commands.registry import MAIL, CommandContext, CommandError, Query, build_command
+from bot.i18n import priority_name, status_name, t
+from bot.runtime import Runtime
+from engine import commands as c
+from engine.access import can_view
+from engine.errors import EngineError
+from engine.model import Person
+
+_MENTION = re.compile(r"^@?[\w.+-]+(?:@[\w.-]+)?$")
+
+
+@dataclass(frozen=True)
+class Found:
+    parsed: ParsedCommand | CommandError
+    after: str  # the lines below the command line: the comment
+
+
+def first_command(reply: str) -> Found | None:
+    """The command on the first non-empty line of the (quote-stripped) reply, if any."""
+    lines = reply.lstrip().split("\n")
+    if not lines or not lines[0].lstrip().startswith("/"):
+        return None
+    parsed = parse_command("\n".join(lines), bot_username=None)
+    if parsed is None:
+        return None
+    return Found(parsed, "\n".join(lines[1:]).strip())
+
+
+def authenticate(sender: Person, tokens: Iterable[MailToken | None]) -> MailToken | None:
+    """The token proving this staff member got the mail they answer, or None."""
+    if not sender.role.is_staff:
+        return None
+    return next((t for t in tokens if t is not None and t.person == sender.id), None)
+
+
+def mentions(parsed: ParsedCommand) -> list[str]:
+    """Words that may name a person (`@ivan`, `ivan@example.com`), to look up up front:
+    the registry's resolver is synchronous."""
+    return [a for a in parsed.args if "@" in a and _MENTION.match(a)]
+
+
+def resolver(found: Mapping[str, int | None]) -> Callable[[str], int | None]:
+    def resolve(token: str) -> int | None:
+        return found.get(token.lower())
+
+    return resolve
+
+
+# Commands whose builders do not take the text after the command line; that text is then
+# kept as an internal note rather than dropped.
+_TEXTLESS = (c.Take, c.Assign, c.SetPriority, c.AddObserver, c.AddTag)
+
+
+def leftover_note(command: c.Command, after: str) -> str:
+    if not after:
+        return ""
+    if isinstance(command, _TEXTLESS) or (isinstance(command, c.SetStatus) and not command.text):
+        return after
+    return ""
+
+
+class Runner:
+    """Runs one command by mail for a specialist, answering them (only them) on refusal."""
+
+    def __init__(self, rt: Runtime, identity: MailIdentity, replies: Replies,
+                 tz: ZoneInfo) -> None:
+        self.rt = rt
+        self.identity = identity
+        self.replies = replies
+        self.tz = tz
+
+    async def run(self, asker: Asker, at: dt.datetime, found: Found,
+                  refs: Sequence[str]) -> Outcome:
+        token = authenticate(asker.person, map(self.identity.ref_token, refs))
+        if token is None:
+            return Outcome("ignored", None, "command refused: not a reply to a mail sent to "
+                           "this specialist", "command")
+        if isinstance(found.parsed, CommandError):
+            return await self._error(asker, found.parsed, token.ticket)
+        ctx = CommandContext(actor=asker.person.id, channel=MAIL, at=at, tz=self.tz,
+                             resolve_person=resolver(await self._people(found.parsed)),
+                             context_ticket=token.ticket, language=asker.person.language)
+        built = build_command(found.parsed, ctx)
+        if isinstance(built, CommandError):
+            return await self._error(asker, built, token.ticket)
+        if isinstance(built, Query):
+            return await self._query(asker, built, token.ticket)
+        return await self._execute(asker, built, found, token.ticket)
+
+    async def _error(self, asker: Asker, error: CommandError, ticket: int | None) -> Outcome:
+        lang = asker.person.language
+        await self.replies.send(asker, t(lang, error.key, **error.params), ticket)
+        return Outcome("ignored", ticket, f"command error: {error.key}", "command")
+
+    async def _people(self, parsed: ParsedCommand) -> dict[str, int | None]:
+        found: dict[str, int | None] = {}
+        async with self.rt.uow() as uow:
+            for word in mentions(parsed):
+                address = word if not word.startswith("@") else self._address_of(word[1:])
+                person = None if address is None else await uow.people.by_email(address)
+                found[word.lower()] = None if person is None else person.id
+        return found
+
+    def _address_of(self, username: str) -> str | None:
+        for p in self.rt.settings.people:
+            if p.username and p.username.lower().lstrip("@") == username.lower() and p.emails:
+                return p.emails[0]
+        return None
+
+    async def _query(self, asker: Asker, query: Query, ticket: int | None) -> Outcome:
+        lang = asker.person.language
+        if query.name == "help":
+            text = render_help(lang, staff=True, channel=MAIL)
+        elif query.name == "status" and query.ticket is not None:
+            text = await self._summary(asker.person, query.ticket, lang)
+        else:
+            text = t(lang, "mail.query_in_chat", command=query.name)
+        await self.replies.send(asker, text, ticket)
+        return Outcome("done", ticket, f"query /{query.name}", "command")
+
+    async def _summary(self, person: Person, number: int, lang: str) -> str:
+        async with self.rt.uow() as uow:
+            ticket = await uow.tickets.get(number)
+            if ticket is None or not can_view(person, ticket):
+                return t(lang, "ticket_not_found", number=number)
+            responsible = None if ticket.responsible_id is None else \
+                await uow.people.get(ticket.responsible_id)
+        return t(lang, "mail.status_summary", number=ticket.number, subject=ticket.subject,
+                 status=status_name(lang, ticket.status.value),
+                 priority=priority_name(lang, ticket.priority),
+                 responsible=responsible.name if responsible else "—")
+
+    async def _execute(self, asker: Asker, command: c.Command, found: Found,
+                       ticket: int | None) -> Outcome:
+        mark = current_inbound_ref.set(asker.ref)
+        try:
+            outcome = await self.rt.bus.handle(command)
+        except EngineError as exc:
+            await self.replies.explain(asker, exc, ticket)
+            return Outcome("ignored", ticket, f"command refused: {exc}", "command")
+        finally:
+            current_inbound_ref.reset(mark)
+        note = leftover_note(command, found.after)
+        if note and outcome.ticket is not None:
+            await self.rt.bus.handle(c.AddComment(
+                actor=asker.person.id, channel=MAIL, at=command.at, ticket=outcome.ticket,
+                body=note, public=False))
+        name = found.parsed.name if isinstance(found.parsed, ParsedCommand) else "?"
+        return Outcome("done", outcome.ticket, f"command /{name}", "command")

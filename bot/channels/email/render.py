@@ -1,0 +1,160 @@
+"""An outbox row -> the subject, text and threading headers of the mail, in the recipient's
+language. What a client may read is decided here, row by row: never an internal note,
+never a staff-only notice or field (responsible, time spent, planned resolution), and a
+comment only when it is public."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.channels.email.replies import REPLY_KIND
+from bot.i18n import has_text, status_name, t
+from config.settings import Settings
+from engine.model import Attachment, Comment, Person, Ticket
+from engine.ports import UnitOfWork
+from engine.store.outbox import OutboxRow
+
+# Notices a client may get; every other kind is staff business.
+CLIENT_KINDS = frozenset({"ack", "created_cc", "status", "comment", "observing"})
+# Answers to a mail just received: RFC 3834 `auto-replied`, and the per-recipient cap.
+AUTO_REPLIED = frozenset({"ack", "created_cc", REPLY_KIND})
+# Kinds whose mail carries the ticket's first text (the request itself), for staff.
+WITH_REQUEST = frozenset({"created", "assigned"})
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    auto_submitted: str = "auto-generated"
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Scene:
+    row: OutboxRow
+    ticket: Ticket
+    comments: list[Comment]
+    reader: Person | None
+
+    @property
+    def staff(self) -> bool:
+        return self.reader is not None and self.reader.role.is_staff
+
+
+class Renderer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tz = ZoneInfo(settings.timezone)
+
+    def tag(self, number: int) -> str:
+        return self.settings.email.subject_tag.format(number=number)
+
+    async def render(self, row: OutboxRow, uow: UnitOfWork) -> Rendered | Skip:
+        if row.kind == REPLY_KIND:
+            return self._reply(row)
+        ticket = None if row.ticket is None else await uow.tickets.get(row.ticket)
+        if ticket is None:
+            return Skip(f"no ticket for a {row.kind} notice")
+        reader = None if row.person_id is None else await uow.people.get(row.person_id)
+        scene = _Scene(row, ticket, await uow.comments.for_ticket(ticket.number), reader)
+        if not scene.staff and row.kind not in CLIENT_KINDS:
+            return Skip(f"{row.kind} notices are for staff only")
+        body = await self._body(scene, uow)
+        if isinstance(body, Skip):
+            return body
+        text, files = body
+        return Rendered(self._subject(scene, await self._params(scene, uow)), text,
+                        *self._threading(scene), _auto(row.kind), files)
+
+    def _reply(self, row: OutboxRow) -> Rendered:
+        p = row.payload
+        subject = str(p.get("subject") or "")
+        subject = subject if subject.lower().startswith("re:") else \
+            t(row.language, "mail.reply_subject", subject=subject)
+        ref = p.get("in_reply_to")
+        refs = (str(ref),) if ref else ()
+        return Rendered(subject, str(p.get("text", "")), refs[0] if refs else None, refs,
+                        "auto-replied")
+
+    def _subject(self, scene: _Scene, params: dict[str, Any]) -> str:
+        tag = self.tag(scene.ticket.number)
+        if not scene.staff:
+            return f"{tag} {scene.ticket.subject}"
+        key = f"notify.{scene.row.kind}.subject"
+        return f"{tag} {t(scene.row.language, key, **params) if has_text(key) else scene.ticket.subject}"
+
+    async def _params(self, scene: _Scene, uow: UnitOfWork) -> dict[str, Any]:
+        payload, lang = scene.row.payload, scene.row.language
+        new = payload.get("new")
+        params: dict[str, Any] = {k: v for k, v in payload.items() if isinstance(v, str | int)}
+        params.update(number=scene.ticket.number, subject=scene.ticket.subject,
+                      author=await self._name(uow, payload.get("actor"), lang),
+                      status=status_name(lang, new if isinstance(new, str)
+                                         else scene.ticket.status.value))
+        if scene.staff and scene.row.kind == "responsible":
+            params["responsible"] = await self._name(uow, new, lang)
+        return params
+
+    async def _name(self, uow: UnitOfWork, person_id: object, lang: str) -> str:
+        person = await uow.people.get(person_id) if isinstance(person_id, int) else None
+        return person.name if person is not None else t(lang, "mail.system_name")
+
+    async def _body(self, scene: _Scene,
+                    uow: UnitOfWork) -> tuple[str, tuple[Attachment, ...]] | Skip:
+        lang, kind = scene.row.language, scene.row.kind
+        params = await self._params(scene, uow)
+        key = f"notify.{kind}.body"
+        lines = [t(lang, key, **params) if has_text(key) else
+                 str(scene.row.payload.get("text") or scene.ticket.subject)]
+        files: tuple[Attachment, ...] = ()
+        if kind in ("comment", "note"):
+            comment = _comment(scene)
+            if comment is None or (not comment.public and not scene.staff):
+                return Skip("the comment is not public")
+            lines += ["", comment.body]
+            files = comment.attachments
+        lines += self._extra(scene)
+        footer = "mail.footer.staff" if scene.staff else "mail.footer.client"
+        lines += ["", "-- ", t(lang, footer, number=scene.ticket.number)]
+        return "\n".join(lines), files
+
+    def _extra(self, scene: _Scene) -> list[str]:
+        lang, kind, ticket = scene.row.language, scene.row.kind, scene.ticket
+        until = scene.row.payload.get("until")
+        if kind == "status" and isinstance(until, str):
+            moment = dt.datetime.fromisoformat(until).astimezone(self.tz)
+            return ["", t(lang, "mail.until", until=moment.strftime("%Y-%m-%d %H:%M"))]
+        if scene.staff and kind in WITH_REQUEST:
+            return ["", t(lang, "mail.request"), ticket.description]
+        return []
+
+    def _threading(self, scene: _Scene) -> tuple[str | None, tuple[str, ...]]:
+        """In-Reply-To the newest mail of the ticket, References back to its first mail,
+        so every mail client files our notices under the client's own thread."""
+        mail_refs = [c.source_ref for c in scene.comments
+                     if c.source_ref and c.source_ref.startswith("<")]
+        first = scene.ticket.source_ref if (scene.ticket.source_ref or "").startswith("<") \
+            else None
+        newest = mail_refs[-1] if mail_refs else first
+        refs = tuple(dict.fromkeys(r for r in (first, newest) if r))
+        return newest, refs
+
+
+def _comment(scene: _Scene) -> Comment | None:
+    comment_id = scene.row.payload.get("comment_id")
+    return next((c for c in scene.comments if c.id == comment_id), None)
+
+
+def _auto(kind: str) -> str:
+    return "auto-replied" if kind in AUTO_REPLIED else "auto-generated"

@@ -1,0 +1,68 @@
+"""Mail senders as people: found by a verified address, or registered as a client.
+
+An unknown sender becomes a client (F3: their own tickets, or their company's when their
+domain belongs to a configured company), speaking the language they wrote in.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from engine.model import Person, Role
+from engine.ports import NewPerson, UnitOfWork
+from engine.store.db import reading
+from engine.store.tables import companies
+
+_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+
+
+def guess_language(text: str, default: str) -> str:
+    sample = text[:2000]
+    cyrillic, latin = len(_CYRILLIC.findall(sample)), len(_LATIN.findall(sample))
+    if cyrillic > latin:
+        return "ru"
+    return "en" if latin else default
+
+
+class CompanyDomains:
+    """Company ids by mail domain, read once: the directory changes only with the config.
+
+    (A read-only lookup the engine's PersonRepository does not offer yet; kept here, small,
+    until it does.)"""
+
+    def __init__(self, db: AsyncEngine) -> None:
+        self._db = db
+        self._by_domain: dict[str, int] | None = None
+
+    async def company_of(self, address: str) -> int | None:
+        if self._by_domain is None:
+            self._by_domain = await self._load()
+        domain = address.rpartition("@")[2].lower()
+        while domain:
+            if domain in self._by_domain:
+                return self._by_domain[domain]
+            domain = domain.partition(".")[2]  # mail.acme.com -> acme.com -> com
+        return None
+
+    async def _load(self) -> dict[str, int]:
+        async with reading(self._db) as conn:
+            rows = await conn.execute(select(companies.c.id, companies.c.domains))
+            return {d: company_id for company_id, domains in rows for d in domains.split()}
+
+
+def display_name(name: str | None, address: str) -> str:
+    return (name or "").strip() or address.partition("@")[0]
+
+
+async def resolve(uow: UnitOfWork, address: str, name: str | None, *, company: int | None,
+                  language: str) -> Person:
+    found = await uow.people.by_email(address)
+    if found is not None:
+        return found
+    return await uow.people.add(NewPerson(
+        name=display_name(name, address)[:200], role=Role.CLIENT, emails=(address.lower(),),
+        company_id=company, language=language))

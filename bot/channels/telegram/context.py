@@ -1,0 +1,67 @@
+"""Everything the channel's handlers work with, built once by the service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Bot
+
+from bot.channels.telegram.firstline import FirstLine
+from bot.channels.telegram.outbound import Outbound
+from bot.channels.telegram.people import Directory
+from bot.channels.telegram.store import TelegramStore
+from config.settings import Settings, TelegramConfig
+from engine.bus import MessageBus
+from engine.model import Person
+from engine.ports import UnitOfWorkFactory
+
+# `/stats [YYYY-MM]` -> the answer's HTML. The metrics part can supply its own report.
+StatsAnswer = Callable[[Person, str | None], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Me:
+    id: int
+    username: str
+
+
+@dataclass(frozen=True)
+class Desk:
+    settings: Settings
+    bus: MessageBus
+    uow: UnitOfWorkFactory
+    db: AsyncEngine
+    store: TelegramStore
+    people: Directory
+    first_line: FirstLine
+    outbound: Outbound
+    secret: bytes
+    me: Me
+    bot: Bot
+    stats: StatsAnswer | None = None
+
+    @property
+    def tg(self) -> TelegramConfig:
+        return self.settings.telegram
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+    @property
+    def language(self) -> str:
+        """The language of texts the whole group reads (cards, group notices)."""
+        return self.settings.language
+
+    def now(self) -> dt.datetime:
+        return self.bus.clock.now()
+
+    def is_support(self, chat_id: int) -> bool:
+        return chat_id == self.tg.support_chat_id
+
+    def is_staff_chat(self, chat_id: int) -> bool:
+        return self.tg.staff_chat_id is not None and chat_id == self.tg.staff_chat_id

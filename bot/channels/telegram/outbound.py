@@ -1,0 +1,68 @@
+"""What the channel says goes through the engine's outbox like every other message, keyed by
+the update that caused it, so a replayed update never answers twice and a 429 or a restart
+only delays an answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.channels.telegram.render import Buttons
+from engine.ports import OutboxItem, UnitOfWorkFactory
+
+CHANNEL = "telegram"
+REPLY = "reply"  # pre-rendered HTML
+EDIT = "edit"  # a new text (and keyboard) for a message the bot sent
+CARD = "card"  # a ticket's status card, rendered at send time from the ticket's state
+POST = "post"  # pre-rendered HTML about a ticket, under the ticket's card in that chat
+
+
+@dataclass(frozen=True)
+class Reply:
+    chat_id: int
+    html: str
+    reply_to: int | None = None
+    ticket: int | None = None
+    buttons: Buttons | None = None
+    thread_id: int | None = None
+
+
+def reply_item(key: str, reply: Reply, language: str) -> OutboxItem:
+    return OutboxItem(key=key, channel=CHANNEL, recipient=str(reply.chat_id), kind=REPLY,
+                      ticket=reply.ticket, language=language,
+                      payload={"html": reply.html, "reply_to": reply.reply_to,
+                               "buttons": reply.buttons, "thread": reply.thread_id})
+
+
+def edit_item(key: str, chat_id: int, message_id: int, html: str,
+              buttons: Buttons | None, language: str) -> OutboxItem:
+    return OutboxItem(key=key, channel=CHANNEL, recipient=str(chat_id), kind=EDIT,
+                      language=language,
+                      payload={"message_id": message_id, "html": html, "buttons": buttons})
+
+
+def card_item(key: str, ticket: int, chat_id: int, reply_to: int | None,
+              language: str) -> OutboxItem:
+    return OutboxItem(key=key, channel=CHANNEL, recipient=str(chat_id), kind=CARD,
+                      ticket=ticket, language=language, payload={"reply_to": reply_to})
+
+
+def post_item(key: str, ticket: int, chat_id: int, html: str, language: str) -> OutboxItem:
+    return OutboxItem(key=key, channel=CHANNEL, recipient=str(chat_id), kind=POST,
+                      ticket=ticket, language=language, payload={"html": html})
+
+
+class Outbound:
+    def __init__(self, uow: UnitOfWorkFactory, wake: Callable[[], None]) -> None:
+        self._uow = uow
+        self._wake = wake
+
+    async def reply(self, key: str, reply: Reply, language: str) -> None:
+        await self.enqueue(reply_item(key, reply, language))
+
+    async def enqueue(self, *items: OutboxItem) -> None:
+        async with self._uow() as uow:
+            for item in items:
+                await uow.outbox.enqueue(item)
+            await uow.commit()
+        self._wake()

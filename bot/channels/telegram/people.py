@@ -1,0 +1,87 @@
+"""Who wrote: Telegram user id -> the engine's person, kept in memory for the whole run.
+
+Roles come from the config (synced into the database at start), so the cache is only
+extended here: someone the config does not name is registered as a client (an employee
+asking in the group) by Telegram id and name, once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.channels.telegram.inbound import Author
+from bot.channels.telegram.store import PersonRow, TelegramStore
+from bot.i18n import language
+from engine.model import Person, Role
+from engine.ports import NewPerson, UnitOfWorkFactory
+
+log = logging.getLogger("ticketbot.telegram")
+
+
+def _person(row: PersonRow) -> Person:
+    return Person(id=row.id, name=row.name, role=Role(row.role), telegram_id=row.telegram_id,
+                  company_id=row.company_id, language=row.language, notify_via=row.notify_via)
+
+
+class Directory:
+    def __init__(self, store: TelegramStore, uow: UnitOfWorkFactory) -> None:
+        self._store = store
+        self._uow = uow
+        self._by_telegram: dict[int, Person] = {}
+        self._by_username: dict[str, int] = {}
+        self._by_id: dict[int, Person] = {}
+
+    async def load(self) -> None:
+        for row in await self._store.people():
+            self._remember(_person(row), row.username)
+
+    def _remember(self, person: Person, username: str | None) -> None:
+        self._by_id[person.id] = person
+        if person.telegram_id is not None:
+            self._by_telegram[person.telegram_id] = person
+        if username:
+            self._by_username[username.lstrip("@").casefold()] = person.id
+
+    def known(self, telegram_id: int) -> Person | None:
+        return self._by_telegram.get(telegram_id)
+
+    def get(self, person_id: int) -> Person | None:
+        return self._by_id.get(person_id)
+
+    async def person(self, author: Author) -> Person:
+        """The person behind a Telegram user, registering a newcomer as a client."""
+        found = self._by_telegram.get(author.id)
+        if found is not None:
+            return found
+        async with self._uow() as uow:
+            # Another process (or the config sync) may have added them meanwhile.
+            person = await uow.people.by_telegram(author.id) or await uow.people.add(NewPerson(
+                name=author.name, role=Role.CLIENT, telegram_id=author.id,
+                language=language(author.language)))
+            await uow.commit()
+        log.info("registered Telegram user %s as person %s (%s)", author.id, person.id,
+                 person.role.value)
+        self._remember(person, author.username)
+        return person
+
+    def resolver(self, mentions: tuple[tuple[str, int], ...]) -> Callable[[str], int | None]:
+        """`@username`, a name picked from Telegram's mention list, or a numeric Telegram id
+        -> person id; never a display name typed by hand (names are not unique)."""
+        # Arguments are split on spaces, so "Sam Spec" picked from the list arrives as "Sam".
+        by_text: dict[str, int] = {}
+        for text, user in mentions:
+            by_text[text.lstrip("@").casefold()] = user
+            by_text.setdefault(text.split()[0].casefold(), user)
+
+        def resolve(token: str) -> int | None:
+            key = token.lstrip("@").casefold()
+            if key in by_text and (p := self._by_telegram.get(by_text[key])) is not None:
+                return p.id
+            if key in self._by_username:
+                return self._by_username[key]
+            if key.isdigit() and (p := self._by_telegram.get(int(key))) is not None:
+                return p.id
+            return None
+
+        return resolve

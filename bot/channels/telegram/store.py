@@ -1,0 +1,250 @@
+"""The Telegram channel's own rows: the update journal (in `inbound`), first-line dialogs and
+messages, status cards and private-chat reachability. Reads take no write lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.channels.telegram.dialogs import Dialog, Part
+from bot.channels.telegram.refs import parse_ref, ref
+from engine.store.db import insert, reading
+from engine.store.tables import (
+    dialogs,
+    inbound,
+    outbox,
+    people,
+    telegram_cards,
+    telegram_messages,
+    telegram_users,
+)
+
+CHANNEL = "telegram"
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    chat_id: int
+    message_id: int
+    author_id: int | None
+    dialog_ref: str | None
+    reply_to: int | None
+    text: str
+    sent_at: dt.datetime
+    edited_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    message_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    id: int
+    name: str
+    role: str
+    telegram_id: int | None
+    language: str
+    notify_via: str
+    username: str | None
+    company_id: int | None
+
+
+def _dialog_values(d: Dialog) -> dict[str, Any]:
+    return {"chat_id": d.chat_id, "author_id": d.author_id, "first_ref": d.key,
+            "last_ref": ref(d.chat_id, d.last_message_id), "text": d.text,
+            "started_at": d.started_at, "last_message_at": d.last_message_at,
+            "answered_at": d.answered_at, "answered_by": d.answered_by,
+            "response_seconds": d.response_seconds, "ticket": d.ticket, "status": d.status}
+
+
+def _dialog_from(row: Row[Any], parts: Sequence[Part]) -> Dialog:
+    first = parse_ref(row.first_ref)
+    assert first is not None
+    return Dialog(chat_id=row.chat_id, author_id=row.author_id,
+                  first_message_id=first.message_id, started_at=row.started_at,
+                  last_message_at=row.last_message_at, parts=tuple(parts), status=row.status,
+                  answered_at=row.answered_at, answered_by=row.answered_by, ticket=row.ticket,
+                  id=row.id)
+
+
+class TelegramStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    # --- the update journal ---------------------------------------------------------------
+
+    async def journal(self, updates: Sequence[tuple[int, bytes]],
+                      at: dt.datetime) -> dict[int, int]:
+        """Store a getUpdates batch in one transaction before it is confirmed to Telegram;
+        returns update id -> inbound row id for the updates not seen before."""
+        if not updates:
+            return {}
+        ids = [str(u) for u, _ in updates]
+        async with self._engine.begin() as conn:
+            seen = set((await conn.scalars(select(inbound.c.external_id).where(
+                inbound.c.channel == CHANNEL, inbound.c.external_id.in_(ids)))).all())
+            rows = [{"channel": CHANNEL, "external_id": str(u), "raw": raw, "received_at": at,
+                     "status": "pending", "created_at": at}
+                    for u, raw in updates if str(u) not in seen]
+            if not rows:
+                return {}
+            stored = await conn.execute(
+                inbound.insert().returning(inbound.c.id, inbound.c.external_id,
+                                           sort_by_parameter_order=True), rows)
+            return {int(external): row_id for row_id, external in stored}
+
+    async def finish(self, ids: Iterable[int], status: str = "done") -> None:
+        ids = list(ids)
+        if ids:
+            async with self._engine.begin() as conn:
+                await _finish(conn, ids, status)
+
+    # --- first line -----------------------------------------------------------------------
+
+    async def save_first_line(self, changed: Sequence[Dialog], messages: Sequence[StoredMessage],
+                              done: Sequence[int]) -> None:
+        """A batch of first-line changes and the journal rows they came from, together."""
+        async with self._engine.begin() as conn:
+            if changed:
+                await _upsert_dialogs(conn, changed)
+            if messages:
+                await _upsert_messages(conn, messages)
+            await _finish(conn, done, "done")
+
+    async def open_dialogs(self, chat_ids: Sequence[int]) -> list[Dialog]:
+        where = (dialogs.c.status == "open", dialogs.c.chat_id.in_(chat_ids))
+        return await self._dialogs(select(dialogs).where(*where))
+
+    async def dialog_of_message(self, chat_id: int, message_id: int) -> Dialog | None:
+        key = (select(telegram_messages.c.dialog_ref)
+               .where(telegram_messages.c.chat_id == chat_id,
+                      telegram_messages.c.message_id == message_id).scalar_subquery())
+        found = await self._dialogs(select(dialogs).where(dialogs.c.first_ref == key))
+        return found[0] if found else None
+
+    async def dialog(self, dialog_id: int) -> Dialog | None:
+        found = await self._dialogs(select(dialogs).where(dialogs.c.id == dialog_id))
+        return found[0] if found else None
+
+    async def recent_questions(self, chat_id: int, limit: int) -> list[Dialog]:
+        """The newest dialogs of a chat that are no ticket yet, newest first."""
+        stmt = (select(dialogs).where(dialogs.c.chat_id == chat_id, dialogs.c.ticket.is_(None))
+                .order_by(dialogs.c.started_at.desc(), dialogs.c.id.desc()).limit(limit))
+        return await self._dialogs(stmt)
+
+    async def message(self, chat_id: int, message_id: int) -> StoredMessage | None:
+        stmt = select(telegram_messages).where(telegram_messages.c.chat_id == chat_id,
+                                               telegram_messages.c.message_id == message_id)
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(stmt)).one_or_none()
+        return None if row is None else StoredMessage(**row._mapping)
+
+    async def _dialogs(self, stmt: Any) -> list[Dialog]:
+        async with reading(self._engine) as conn:
+            rows = (await conn.execute(stmt)).all()
+            parts = await _parts(conn, [r.first_ref for r in rows])
+        return [_dialog_from(r, parts.get(r.first_ref, ())) for r in rows]
+
+    # --- status cards ---------------------------------------------------------------------
+
+    async def card(self, ticket: int, chat_id: int) -> Card | None:
+        c = telegram_cards.c
+        stmt = select(c.message_id, c.text).where(c.ticket == ticket, c.chat_id == chat_id)
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(stmt)).one_or_none()
+        return None if row is None else Card(row.message_id, row.text)
+
+    async def save_card(self, ticket: int, chat_id: int, message_id: int, text: str,
+                        at: dt.datetime) -> None:
+        async with self._engine.begin() as conn:
+            stmt = insert(conn.dialect, telegram_cards).values(
+                ticket=ticket, chat_id=chat_id, message_id=message_id, text=text, updated_at=at)
+            await conn.execute(stmt.on_conflict_do_update(
+                index_elements=["ticket", "chat_id"],
+                set_={"message_id": stmt.excluded.message_id, "text": stmt.excluded.text,
+                      "updated_at": stmt.excluded.updated_at}))
+
+    # --- private chats --------------------------------------------------------------------
+
+    async def mark_started(self, user_id: int, username: str | None, at: dt.datetime) -> None:
+        await self._user(user_id, username=username, started_at=at, blocked_at=None)
+
+    async def mark_blocked(self, user_id: int, at: dt.datetime) -> None:
+        await self._user(user_id, blocked_at=at)
+
+    async def is_blocked(self, user_id: int) -> bool:
+        stmt = select(telegram_users.c.blocked_at).where(telegram_users.c.user_id == user_id)
+        async with reading(self._engine) as conn:
+            blocked = (await conn.execute(stmt)).scalar_one_or_none()
+        return blocked is not None
+
+    async def _user(self, user_id: int, **values: Any) -> None:
+        async with self._engine.begin() as conn:
+            stmt = insert(conn.dialect, telegram_users).values(user_id=user_id, **values)
+            await conn.execute(stmt.on_conflict_do_update(index_elements=["user_id"],
+                                                          set_=values))
+
+    # --- people and the outbox, read for the channel's own decisions ------------------------
+
+    async def people(self) -> list[PersonRow]:
+        p = people.c
+        stmt = select(p.id, p.name, p.role, p.telegram_id, p.language, p.notify_via,
+                      p.username, p.company_id)
+        async with reading(self._engine) as conn:
+            return [PersonRow(*row) for row in await conn.execute(stmt)]
+
+    async def earlier_unsent(self, recipient: str, before: int,
+                             now: dt.datetime) -> tuple[int, dt.datetime | None] | None:
+        """The oldest undelivered row for the same chat before `before`: per-chat order
+        means nothing may overtake it (a row waiting for a retry included)."""
+        o = outbox.c
+        stmt = (select(o.id, o.next_try)
+                .where(o.channel == CHANNEL, o.recipient == recipient, o.id < before,
+                       o.sent_at.is_(None), o.failed_at.is_(None),
+                       (o.not_before.is_(None)) | (o.not_before <= now))
+                .order_by(o.id).limit(1))
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(stmt)).one_or_none()
+        return None if row is None else (row.id, row.next_try)
+
+
+async def _finish(conn: AsyncConnection, ids: Sequence[int], status: str) -> None:
+    if ids:
+        await conn.execute(update(inbound).where(inbound.c.id.in_(ids)).values(status=status))
+
+
+async def _upsert_dialogs(conn: AsyncConnection, changed: Sequence[Dialog]) -> None:
+    stmt = insert(conn.dialect, dialogs)
+    columns = ("last_ref", "text", "last_message_at", "answered_at", "answered_by",
+               "response_seconds", "ticket", "status")
+    await conn.execute(stmt.on_conflict_do_update(
+        index_elements=["first_ref"], set_={c: stmt.excluded[c] for c in columns}),
+        [_dialog_values(d) for d in changed])
+
+
+async def _upsert_messages(conn: AsyncConnection, messages: Sequence[StoredMessage]) -> None:
+    stmt = insert(conn.dialect, telegram_messages)
+    await conn.execute(stmt.on_conflict_do_update(
+        index_elements=["chat_id", "message_id"],
+        set_={c: stmt.excluded[c] for c in ("text", "edited_at", "dialog_ref")}),
+        [vars(m) for m in messages])
+
+
+async def _parts(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, list[Part]]:
+    if not keys:
+        return {}
+    m = telegram_messages.c
+    rows = await conn.execute(select(m.dialog_ref, m.message_id, m.author_id, m.text)
+                              .where(m.dialog_ref.in_(keys)).order_by(m.message_id))
+    grouped: dict[str, list[Part]] = {}
+    for key, message_id, author_id, text in rows:
+        grouped.setdefault(key, []).append(Part(message_id, author_id, text))
+    return grouped

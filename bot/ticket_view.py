@@ -1,0 +1,112 @@
+"""A ticket as a person reads it in a terminal: its fields, then comments and events in
+the order they happened. Times in the installation's time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.i18n import priority_name, status_name, t
+
+Row = Mapping[str, Any]
+
+
+def _when(value: str | None, tz: ZoneInfo) -> str:
+    if not value:
+        return "—"
+    return dt.datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _who(person_id: int | None, names: Mapping[int, str], lang: str) -> str:
+    if person_id is None:
+        return t(lang, "view.system")
+    return names.get(person_id, f"#{person_id}")
+
+
+def render_ticket_list(rows: Sequence[Row], lang: str) -> str:
+    if not rows:
+        return t(lang, "view.empty")
+    return "\n".join(f"#{r['number']:<6} {status_name(lang, r['status']):<14} {r['subject']}"
+                     for r in rows)
+
+
+def render_ticket(detail: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo,
+                  sla: Sequence[str] = ()) -> str:
+    lines = _header(detail, names, lang, tz) + list(sla)
+    lines += ["", t(lang, "view.history") + ":"]
+    for _, entry in sorted(_history(detail, names, lang, tz)):
+        lines.extend(entry)
+    return "\n".join(lines)
+
+
+def _header(d: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> list[str]:
+    nobody = t(lang, "view.nobody")
+    observers = ", ".join(_who(p, names, lang) for p in d.get("observers", [])) or nobody
+    lines = [
+        f"#{d['number']} {d['subject']}  [{status_name(lang, d['status'])}]",
+        f"{t(lang, 'view.type')}: {d['type']} · {t(lang, 'view.priority')}: "
+        f"{priority_name(lang, d['priority'])} · {t(lang, 'view.channel')}: {d['channel']}",
+        f"{t(lang, 'view.requester')}: {_who(d['requester_id'], names, lang)} · "
+        f"{t(lang, 'view.responsible')}: "
+        f"{nobody if d['responsible_id'] is None else _who(d['responsible_id'], names, lang)}",
+        f"{t(lang, 'view.observers')}: {observers}",
+        f"{t(lang, 'view.created')}: {_when(d['created_at'], tz)} · "
+        f"{t(lang, 'view.updated')}: {_when(d['updated_at'], tz)}",
+    ]
+    return lines + _optional(d, lang, tz)
+
+
+def _optional(d: Row, lang: str, tz: ZoneInfo) -> list[str]:
+    lines = []
+    if d.get("waiting_until"):
+        lines.append(f"{t(lang, 'view.waiting_until')}: {_when(d['waiting_until'], tz)}")
+    if d.get("linked_to"):
+        lines.append(t(lang, "view.linked", number=d["linked_to"]))
+    if d.get("tags"):
+        lines.append(f"{t(lang, 'view.tags')}: {', '.join(d['tags'])}")
+    if d.get("cc"):
+        lines.append(f"{t(lang, 'view.cc')}: {', '.join(d['cc'])}")
+    return lines
+
+
+def _history(d: Row, names: Mapping[int, str], lang: str,
+             tz: ZoneInfo) -> list[tuple[tuple[str, int, int], list[str]]]:
+    entries = []
+    for c in d.get("comments", []):
+        entries.append(((c["created_at"], 1, c["id"]), _comment(c, names, lang, tz)))
+    for e in d.get("events", []):
+        if e["kind"] != "comment":
+            entries.append(((e["at"], 0, e["id"]), [_event(e, names, lang, tz)]))
+    return entries
+
+
+def _comment(c: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> list[str]:
+    kind = t(lang, "view.public" if c["public"] else "view.internal")
+    head = f"{_when(c['created_at'], tz)}  {_who(c['author_id'], names, lang)} ({c['channel']}), {kind}:"
+    body = [f"    {line}" for line in (c["body"] or "").splitlines()]
+    files = [f"    [{a['filename']}, {a['size']} B, sha256 {a['sha256'][:12]}]"
+             for a in c.get("attachments", [])]
+    return [head, *body, *files]
+
+
+def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
+    p = dict(e.get("payload") or {})
+    kind = e["kind"]
+    if kind == "status":
+        p = {"old": status_name(lang, p["old"]), "new": status_name(lang, p["new"])}
+    elif kind == "priority":
+        p = {"old": priority_name(lang, p["old"]), "new": priority_name(lang, p["new"])}
+    elif kind == "responsible":
+        nobody = t(lang, "view.nobody")
+        p = {k: nobody if p.get(k) is None else _who(p[k], names, lang) for k in ("old", "new")}
+    elif kind == "observer":
+        p = {"person": _who(p.get("person_id"), names, lang)}
+    key = f"view.event.{kind}"
+    text = t(lang, key, **p) if key in _KNOWN else t(lang, "view.event.other", kind=kind)
+    return f"{_when(e['at'], tz)}  {_who(e['actor'], names, lang)} ({e['channel']}): {text}"
+
+
+_KNOWN = frozenset(f"view.event.{k}" for k in
+                   ("opened", "status", "responsible", "priority", "observer", "tag", "bounce"))

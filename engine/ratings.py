@@ -1,0 +1,273 @@
+"""F13: on `resolved` the requester is asked to rate the answer, once per resolution.
+
+The survey is planned by a reactor inside the resolving command's transaction and goes out
+through the outbox `delay_minutes` later, so a reopen in between (the requester answering
+"it still doesn't work") cancels it before anyone is asked. A cooldown keeps one person
+from being surveyed more often than every `cooldown_days`.
+
+Each choice carries a token signed with the service secret: a Telegram button's callback
+data, or the subject of a one-click `mailto:` link. A token proves which ticket resolution
+and score it stands for; who may use it is checked against the survey's person when the
+score is recorded (`engine/store/ratings_sql.record_rating`), so a button pressed by anyone
+but the requester is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from engine import events as e
+from engine.bus import Reactor
+from engine.context import Context
+from engine.errors import EngineError
+from engine.model import Person, Status, Ticket
+from engine.notify.reactor import route
+from engine.notify.rules import Notice
+from engine.ports import OutboxItem, UnitOfWork
+
+log = logging.getLogger("ticketbot.ratings")
+
+KIND = "rating_request"
+PENDING = "pending"
+CANCELLED = "cancelled"
+_SIG_HEX = 16  # 64 bits: a guess costs a message per try, and a token names one resolution
+_TOKEN = re.compile(r"\brate\.(\d{1,12})\.(\d{1,12})\.(\d{1,2})\.([0-9a-f]{16})\b")
+_DIGIT_REPLY = re.compile(r"^\s*(\d{1,2})\s*(?:[*★⭐]+\s*)?(?:[.!)]\s*)?$")
+
+
+@dataclass(frozen=True)
+class RatingSettings:
+    enabled: bool = True
+    delay_minutes: int = 30
+    cooldown_days: int = 3
+    scale: int = 5
+    # Where the one-click mail links send their vote (the support address).
+    reply_address: str = "support@localhost"
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], reply_address: str) -> RatingSettings:
+        """`[metrics.ratings]`-like keys; unknown keys are refused by name."""
+        unknown = sorted(set(raw) - {"enabled", "delay_minutes", "cooldown_days", "scale"})
+        if unknown:
+            raise ValueError(f"ratings: unknown key {unknown[0]!r}")
+        settings = cls(enabled=bool(raw.get("enabled", True)),
+                       delay_minutes=int(raw.get("delay_minutes", cls.delay_minutes)),
+                       cooldown_days=int(raw.get("cooldown_days", cls.cooldown_days)),
+                       scale=int(raw.get("scale", cls.scale)), reply_address=reply_address)
+        if settings.delay_minutes < 0 or settings.cooldown_days < 0:
+            raise ValueError("ratings: delay_minutes and cooldown_days must not be negative")
+        if not 2 <= settings.scale <= 10:
+            raise ValueError("ratings: scale must be within 2..10")
+        return settings
+
+
+# --- refusals (explained to people through bot/i18n.py by their codes) ----------------------
+
+
+@dataclass(eq=False)
+class RatingNotRequester(EngineError):
+    number: int
+    code = "rating_not_requester"
+
+
+@dataclass(eq=False)
+class RatingTwice(EngineError):
+    number: int
+    code = "rating_twice"
+
+
+@dataclass(eq=False)
+class RatingNoSurvey(EngineError):
+    number: int
+    code = "rating_no_survey"
+
+
+@dataclass(eq=False)
+class RatingBadScore(EngineError):
+    score: int
+    scale: int
+    code = "rating_bad_score"
+
+
+# --- tokens --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vote:
+    ticket: int
+    resolution_at: dt.datetime
+    score: int
+
+
+def _epoch(at: dt.datetime) -> int:
+    return int(at.timestamp())
+
+
+def _sign(secret: bytes, ticket: int, epoch: int, score: int) -> str:
+    msg = f"rate|{ticket}|{epoch}|{score}".encode()
+    return hmac.new(secret, msg, hashlib.sha256).hexdigest()[:_SIG_HEX]
+
+
+def vote_token(secret: bytes, ticket: int, resolution_at: dt.datetime, score: int) -> str:
+    """`rate.<ticket>.<resolution epoch>.<score>.<sig>`: under 64 bytes, so it fits a
+    Telegram button's callback data, and plain enough for a mail subject."""
+    epoch = _epoch(resolution_at)
+    return f"rate.{ticket}.{epoch}.{score}.{_sign(secret, ticket, epoch, score)}"
+
+
+def read_vote(secret: bytes, text: str) -> Vote | None:
+    """The first valid token in `text` (callback data, a subject), else None."""
+    for match in _TOKEN.finditer(text):
+        ticket, epoch, score, sig = (int(match[1]), int(match[2]), int(match[3]), match[4])
+        if hmac.compare_digest(sig, _sign(secret, ticket, epoch, score)):
+            return Vote(ticket, dt.datetime.fromtimestamp(epoch, dt.UTC), score)
+    return None
+
+
+def parse_score(text: str, scale: int = 5) -> int | None:
+    """A mail reply whose first non-empty line is just a digit ("4", "5!", "3 ★")."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    match = _DIGIT_REPLY.match(first)
+    if match is None:
+        return None
+    score = int(match[1])
+    return score if 1 <= score <= scale else None
+
+
+def check_score(score: int, scale: int) -> None:
+    if not 1 <= score <= scale:
+        raise RatingBadScore(score=score, scale=scale)
+
+
+# --- planning a survey ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Survey:
+    ticket: int
+    resolution_at: dt.datetime
+    person_id: int
+    due_at: dt.datetime
+    outbox_key: str
+
+
+class SurveyLog(Protocol):
+    """The surveys asked so far, on the command's own connection."""
+
+    async def last_due(self, person_id: int) -> dt.datetime | None: ...
+    async def add(self, survey: Survey) -> bool: ...
+    async def cancel_pending(self, ticket: int, now: dt.datetime) -> list[str]: ...
+
+
+SurveyLogFactory = Callable[[UnitOfWork], SurveyLog]
+
+
+def survey_key(ticket: int, resolution_at: dt.datetime) -> str:
+    return f"rating:{ticket}:{_epoch(resolution_at)}"
+
+
+def plan_survey(settings: RatingSettings, ticket: Ticket, requester: Person | None,
+                resolver: int | None, last_due: dt.datetime | None) -> Survey | None:
+    """The survey for this resolution, or None: nobody to ask, staff asking themselves,
+    or the requester was asked within the cooldown."""
+    at = ticket.resolved_at
+    if at is None or requester is None or requester.role.is_staff or requester.id == resolver:
+        return None
+    due = at + dt.timedelta(minutes=settings.delay_minutes)
+    if last_due is not None and due - last_due < dt.timedelta(days=settings.cooldown_days):
+        return None
+    return Survey(ticket=ticket.number, resolution_at=at, person_id=requester.id, due_at=due,
+                  outbox_key=survey_key(ticket.number, at))
+
+
+def _choices(settings: RatingSettings, secret: bytes, survey: Survey) -> list[dict[str, Any]]:
+    return [{"score": s, "token": vote_token(secret, survey.ticket, survey.resolution_at, s)}
+            for s in range(1, settings.scale + 1)]
+
+
+def _mailto(settings: RatingSettings, ticket: int, token: str) -> str:
+    subject = quote(f"Rating [#{ticket}] {token}")
+    return f"mailto:{settings.reply_address}?subject={subject}"
+
+
+def survey_payload(settings: RatingSettings, secret: bytes, survey: Survey, ticket: Ticket,
+                   requester: Person, channel: str) -> dict[str, Any]:
+    """Everything a channel needs to render the question (texts: `rating.*` in i18n)."""
+    choices = _choices(settings, secret, survey)
+    payload: dict[str, Any] = {"ticket": ticket.number, "subject": ticket.subject,
+                               "resolution_at": survey.resolution_at.isoformat(),
+                               "scale": settings.scale, "choices": choices}
+    if channel == "telegram":
+        payload["only_user"] = requester.telegram_id  # buttons for the requester alone
+    else:
+        payload["links"] = [{"score": c["score"],
+                             "href": _mailto(settings, ticket.number, c["token"])}
+                            for c in choices]
+    return payload
+
+
+def survey_item(settings: RatingSettings, secret: bytes, survey: Survey, ticket: Ticket,
+                requester: Person) -> OutboxItem | None:
+    """The outbox row, routed like every notice to this person; None when unreachable."""
+    routes = route(Notice(kind=KIND, person=requester), ticket)
+    if not routes:
+        return None
+    channel, recipient = routes[0]
+    return OutboxItem(key=survey.outbox_key, channel=channel, recipient=recipient, kind=KIND,
+                      ticket=ticket.number, person_id=requester.id,
+                      language=requester.language, not_before=survey.due_at,
+                      payload=survey_payload(settings, secret, survey, ticket, requester,
+                                             channel))
+
+
+# --- the reactor ---------------------------------------------------------------------------
+
+
+async def _ask(ctx: Context, settings: RatingSettings, secret: bytes, surveys: SurveyLog,
+               event: e.StatusChanged) -> None:
+    ticket = await ctx.uow.tickets.get(event.ticket)
+    if ticket is None or ticket.requester_id is None:
+        return
+    requester = await ctx.uow.people.get(ticket.requester_id)
+    last = None if requester is None else await surveys.last_due(requester.id)
+    survey = plan_survey(settings, ticket, requester, event.actor, last)
+    if survey is None or requester is None:
+        return
+    item = survey_item(settings, secret, survey, ticket, requester)
+    if item is not None and await surveys.add(survey):
+        await ctx.uow.outbox.enqueue(item)
+        log.info("#%s rating survey planned for person %s at %s", ticket.number,
+                 requester.id, survey.due_at.isoformat())
+
+
+async def _cancel(ctx: Context, surveys: SurveyLog, event: e.StatusChanged) -> None:
+    cancelled = await surveys.cancel_pending(event.ticket, event.at)
+    if cancelled:
+        log.info("#%s reopened: %d pending rating survey(s) cancelled", event.ticket,
+                 len(cancelled))
+
+
+def rating_reactors(settings: RatingSettings, secret: bytes,
+                    surveys: SurveyLogFactory) -> list[Reactor]:
+    """The reactor the lead wires into the bus; `surveys` gives the SQL survey log of a
+    unit of work (`engine.store.ratings_sql.survey_log`)."""
+    if not settings.enabled:
+        return []
+
+    async def react(ctx: Context, event_id: int, event: e.Event) -> None:
+        if not isinstance(event, e.StatusChanged):
+            return
+        if event.new == Status.RESOLVED.value:
+            await _ask(ctx, settings, secret, surveys(ctx.uow), event)
+        elif event.old == Status.RESOLVED.value and event.new == Status.OPEN.value:
+            await _cancel(ctx, surveys(ctx.uow), event)
+
+    return [react]
