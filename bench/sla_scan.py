@@ -37,16 +37,18 @@ from sqlalchemy.pool import NullPool
 
 from bot.i18n import t
 from engine.model import Role, Status
+from engine.sla.calendar import WEEKDAYS, build_calendar
 from engine.sla.escalation import Ladder, StaffHours, rung
-from engine.sla.policy import SlaPolicies, Target
+from engine.sla.policy import SlaPolicies, SlaPolicy, Target
 from engine.store import sla_scan
 from engine.store.db import make_engine
 from engine.store.migrate import upgrade
 from engine.store.tables import people, sla_alerts, tickets
-from tests.support_sla import RU, policy
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
-REGISTRY = SlaPolicies(policies=(policy(first=240, resolution=2700),), rules=(), default="std")
+RU = build_calendar("ru", "Europe/Moscow", dict.fromkeys(WEEKDAYS[:5], ["09:00-18:00"]))
+STD = SlaPolicy("std", RU, first_response_minutes=240, resolution_minutes=2700)
+REGISTRY = SlaPolicies(policies=(STD,), rules=(), default="std")
 LADDER = Ladder(StaffHours(RU), staff_chat="-100500")
 FRESH = 40  # targets that became due since the previous scan
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -118,13 +120,26 @@ async def _timed_scan(engine: AsyncEngine) -> tuple[float, sla_scan.ScanReport]:
     async with engine.connect() as conn:
         tx = await conn.begin()
         t0 = time.perf_counter()
-        scan = sla_scan._Scan(conn, REGISTRY, LADDER, NOW, t)
-        report = sla_scan.ScanReport()
-        for target in Target:
-            report += await scan.target(target, sla_scan.BATCH)
+        report = await sla_scan.scan_on(conn, REGISTRY, LADDER, NOW, t)
         elapsed = time.perf_counter() - t0
         await tx.rollback()
     return elapsed, report
+
+
+async def _plan(engine: AsyncEngine) -> str:
+    """The database's own plan for the first-response candidate query, on one line."""
+    async with engine.connect() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        stmt = sla_scan.candidates_query(Target.FIRST_RESPONSE, NOW, NOW, sla_scan.BATCH,
+                                         postgres)
+        compiled = stmt.compile(dialect=conn.dialect,
+                                compile_kwargs={"render_postcompile": True})
+        params = tuple(compiled.params[k] for k in compiled.positiontup or ())
+        explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+        rows = await conn.exec_driver_sql(explain + str(compiled), params)
+        lines = (str(r[-1]).strip().lstrip("-> ") for r in rows)
+        return " | ".join(line.split("  (cost")[0] for line in lines
+                          if "Scan" in line or "SEARCH" in line or "SCAN" in line)
 
 
 async def _measure(label: str, url: str, n: int, steady: bool) -> None:
@@ -140,6 +155,8 @@ async def _measure(label: str, url: str, n: int, steady: bool) -> None:
         print(f"{label:<10} {kind} {n:>7,} open tickets (insert {filled:5.1f} s): scan "
               f"{best * 1000:7.1f} ms  -> {report.warnings} warnings, {report.breaches} "
               f"breaches, {report.deliveries} deliveries")
+        if steady:
+            print(f"{'':<10} plan: {await _plan(engine)}")
     finally:
         await engine.dispose()
 

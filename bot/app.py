@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.runtime import Runtime, Service, SystemClock
 from config.settings import Settings
-from engine.bus import MessageBus
+from engine.bus import MessageBus, Reactor
 from engine.notify.reactor import notify
 from engine.ports import Clock
 from engine.store.db import make_engine
@@ -50,10 +50,17 @@ async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runti
     db = make_engine(settings.database_url)
     await sync_directory(db, settings.people, settings.companies)
     uow = sql_uow_factory(db)
-    bus = MessageBus(uow, clock or SystemClock(), settings.engine, [notify])
+    bus = MessageBus(uow, clock or SystemClock(), settings.engine, reactors(settings))
     return Runtime(settings=settings, db=db, uow=uow, bus=bus, outbox=OutboxStore(db),
                    inbound=InboundStore(db),
                    secret=load_secret(settings, data_dir_of(settings.database_url)))
+
+
+def reactors(settings: Settings) -> list[Reactor]:
+    """What answers each event inside the command's transaction, in order (explicit)."""
+    from bot.jobs import sla_reactors
+
+    return [notify, *sla_reactors(settings)]
 
 
 def service_factories() -> list[ServiceFactory]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.i18n import t
 from engine.metrics import MonthFigures
@@ -107,6 +107,7 @@ class Series:
     values: tuple[float | None, ...]
     color: Color
     bars: bool  # bars side by side; otherwise a line with dots
+    below: bool = False  # a second line labels its dots underneath, clear of the first
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def _scale_max(series: Sequence[Series], fixed: float | None) -> float:
 
 
 def _label(value: float) -> str:
-    return f"{value:.0f}" if value >= 100 or value == int(value) else f"{value:.1f}"
+    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
 
 
 def _slot(panel: Panel, count: int, index: int) -> tuple[int, int]:
@@ -167,7 +168,8 @@ def _line(canvas: Canvas, panel: Panel, series: Series, top: float) -> None:
         canvas.line(x0, y0, x1, y1, series.color)
     for x, y, value in points:
         canvas.rect(x - 3, y - 3, x + 4, y + 4, series.color)
-        canvas.text(x - text_width(_label(value)) // 2, y - 16, _label(value))
+        canvas.text(x - text_width(_label(value)) // 2, y + 8 if series.below else y - 16,
+                    _label(value))
 
 
 def _frame(canvas: Canvas, panel: Panel, number: int, months: Sequence[str]) -> None:
@@ -189,9 +191,8 @@ def draw_panel(canvas: Canvas, panel: Panel, number: int, months: Sequence[str],
     bars = [s for s in series if s.bars]
     for k, s in enumerate(bars):
         _bar(canvas, panel, s, len(bars), k, top)
-    for s in series:
-        if not s.bars:
-            _line(canvas, panel, s, top)
+    for k, s in enumerate(s for s in series if not s.bars):
+        _line(canvas, panel, replace(s, below=k > 0), top)
 
 
 # --- from figures to panels ----------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 from bot.cli import print_json
 from bot.ticket_view import render_ticket, render_ticket_list
 from config.settings import Settings
+from engine.model import Ticket
 
 
 def register(sub: Any) -> None:
@@ -90,6 +91,7 @@ async def _ticket_show(args: argparse.Namespace, settings: Settings) -> int:
     try:
         detail = await ticket_detail(db, args.number)
         names = await person_names(db)
+        ticket = await _ticket(db, args.number)
     finally:
         await db.dispose()
     if detail is None:
@@ -99,14 +101,28 @@ async def _ticket_show(args: argparse.Namespace, settings: Settings) -> int:
         print_json(detail)
     else:
         tz = ZoneInfo(settings.timezone)
-        print(render_ticket(detail, names, settings.language, tz,
-                            sla_view(detail, settings, tz)))
+        print(render_ticket(detail, names, settings.language, tz, _sla_view(ticket, settings)))
     return 0
 
 
-def sla_view(detail: dict[str, Any], settings: Settings, tz: ZoneInfo) -> list[str]:
-    """The SLA lines of a ticket (targets, time left or overdue) in business time."""
-    return []
+async def _ticket(db: Any, number: int) -> Ticket | None:
+    from engine.store.uow import sql_uow_factory
+
+    async with sql_uow_factory(db)() as uow:
+        return await uow.tickets.get(number)
+
+
+def _sla_view(ticket: Ticket | None, settings: Settings) -> list[str]:
+    """The SLA lines of a ticket (each target, time left or overdue) in business time."""
+    from bot.i18n import t
+    from bot.runtime import SystemClock
+    from config.sla import sla_config
+    from engine.sla.status import sla_lines
+
+    if ticket is None:
+        return []
+    policy = sla_config(settings).policies.get(ticket.sla_policy)
+    return sla_lines(ticket, policy, SystemClock().now(), settings.language, t=t)
 
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:

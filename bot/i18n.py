@@ -400,3 +400,181 @@ _RU.update({
     "mail.status_summary": "Заявка #{number}: {subject}\nСтатус: {status}\n"
                            "Приоритет: {priority}\nИсполнитель: {responsible}",
 })
+
+# ---------------------------------------------------------------- metrics and ratings
+# (helper "metrics": bot/stats.py, bot/chart.py, bot/digest.py, engine/ratings.py)
+
+_EN.update({
+    "stats.title": "Support statistics for {period} ({tz})",
+    "stats.first_line": "First line: {dialogs} dialogs, {answered} answered",
+    "stats.response": "Response time: mean {mean}, median {median}, p90 {p90}",
+    "stats.business": "  in business hours: mean {mean}, median {median}, p90 {p90}",
+    "stats.second_line": "Second line: {opened} opened, {closed} closed, {open} still open "
+                         "at the month's end",
+    "stats.resolution": "Resolution time: mean {mean}, median {median}, p90 {p90}",
+    "stats.waiting": "Waiting on the client: mean {client} ({client_b} in business hours); "
+                     "on the specialist: mean {specialist} ({specialist_b} in business hours)",
+    "stats.sla": "SLA met: first response {fr}, resolution {res}",
+    "stats.share": "{percent}% ({met} of {total})",
+    "stats.none": "no data yet",
+    "stats.rating": "Rating: {mean} of {scale} ({count} ratings)",
+    "stats.rating_none": "Rating: no ratings yet",
+    "stats.by_specialist": "By specialist:",
+    "stats.specialist": "{name}: {dialogs} dialogs answered, median response {response}; "
+                        "{closed} closed, median resolution {resolution}, {open} still open; "
+                        "SLA {fr} / {res}; rating {rating}",
+    "stats.history": "Previous months:",
+    "stats.history_row": "{period}: {dialogs} dialogs, median response {response}; "
+                         "{opened} opened, {closed} closed; SLA {fr} / {res}",
+    "stats.unit.s": "{n} s",
+    "stats.unit.min": "{n} min",
+    "stats.unit.h": "{n} h",
+    "stats.unit.d": "{n} d",
+    "stats.chart.caption": "{first} … {last}. 1: dialogs. 2: median response time, hours "
+                           "(blue: calendar, orange: business hours). 3: tickets opened "
+                           "(blue) and closed (green). 4: SLA met, % (orange: first "
+                           "response, purple: resolution).",
+    "stats.chart.text_header": "Month: dialogs · opened/closed · SLA first response/resolution",
+    "stats.chart.text_row": "{period} {bar} {dialogs} · {opened}/{closed} · {fr}/{res}",
+    "stats.digest.daily": "Daily support digest",
+    "stats.digest.weekly": "Weekly support digest",
+    "stats.digest.monthly": "Monthly support digest",
+    "rating.ask.subject": "How did we do? Ticket #{number}: {subject}",
+    "rating.ask.body": "Ticket #{number} ({subject}) is resolved. Please rate the answer "
+                       "from 1 (poor) to {scale} (excellent).",
+    "rating.ask.mail_hint": "Click a score below, or reply to this mail with just a digit "
+                            "from 1 to {scale}.",
+    "rating.ask.choice": "{score} of {scale}",
+    "rating.thanks": "Thank you! Your rating {score} for ticket #{number} is saved.",
+    "rating_not_requester": "Only the person who asked can rate ticket #{number}.",
+    "rating_twice": "Ticket #{number} has already been rated. Thank you!",
+    "rating_no_survey": "Ticket #{number} is not waiting for a rating.",
+    "rating_bad_score": "Please rate from 1 to {scale}.",
+})
+
+_RU.update({
+    "stats.title": "Статистика поддержки за {period} ({tz})",
+    "stats.first_line": "Первая линия: диалогов {dialogs}, с ответом {answered}",
+    "stats.response": "Время ответа: среднее {mean}, медиана {median}, p90 {p90}",
+    "stats.business": "  в рабочее время: среднее {mean}, медиана {median}, p90 {p90}",
+    "stats.second_line": "Вторая линия: новых заявок {opened}, закрыто {closed}, не закрыто "
+                         "на конец месяца {open}",
+    "stats.resolution": "Время решения: среднее {mean}, медиана {median}, p90 {p90}",
+    "stats.waiting": "Ожидание клиента: в среднем {client} ({client_b} в рабочее время); "
+                     "работа специалиста: в среднем {specialist} ({specialist_b} в рабочее "
+                     "время)",
+    "stats.sla": "SLA соблюдён: первый ответ {fr}, решение {res}",
+    "stats.share": "{percent}% ({met} из {total})",
+    "stats.none": "данных пока нет",
+    "stats.rating": "Оценка: {mean} из {scale} (оценок: {count})",
+    "stats.rating_none": "Оценка: оценок пока нет",
+    "stats.by_specialist": "По специалистам:",
+    "stats.specialist": "{name}: ответов в диалогах {dialogs}, медиана ответа {response}; "
+                        "закрыто {closed}, медиана решения {resolution}, не закрыто {open}; "
+                        "SLA {fr} / {res}; оценка {rating}",
+    "stats.history": "Предыдущие месяцы:",
+    "stats.history_row": "{period}: диалогов {dialogs}, медиана ответа {response}; "
+                         "новых {opened}, закрыто {closed}; SLA {fr} / {res}",
+    "stats.unit.s": "{n} с",
+    "stats.unit.min": "{n} мин",
+    "stats.unit.h": "{n} ч",
+    "stats.unit.d": "{n} д",
+    "stats.chart.caption": "{first} … {last}. 1: диалоги. 2: медиана времени ответа, часы "
+                           "(синий: календарное время, оранжевый: рабочее). 3: заявки новые "
+                           "(синий) и закрытые (зелёный). 4: SLA соблюдён, % (оранжевый: "
+                           "первый ответ, фиолетовый: решение).",
+    "stats.chart.text_header": "Месяц: диалоги · новые/закрытые · SLA первый ответ/решение",
+    "stats.chart.text_row": "{period} {bar} {dialogs} · {opened}/{closed} · {fr}/{res}",
+    "stats.digest.daily": "Ежедневная сводка поддержки",
+    "stats.digest.weekly": "Еженедельная сводка поддержки",
+    "stats.digest.monthly": "Ежемесячная сводка поддержки",
+    "rating.ask.subject": "Оцените нашу работу: заявка #{number}: {subject}",
+    "rating.ask.body": "Заявка #{number} ({subject}) решена. Оцените, пожалуйста, ответ "
+                       "от 1 (плохо) до {scale} (отлично).",
+    "rating.ask.mail_hint": "Нажмите на оценку ниже или ответьте на это письмо одной цифрой "
+                            "от 1 до {scale}.",
+    "rating.ask.choice": "{score} из {scale}",
+    "rating.thanks": "Спасибо! Ваша оценка {score} для заявки #{number} сохранена.",
+    "rating_not_requester": "Оценить заявку #{number} может только её автор.",
+    "rating_twice": "Заявка #{number} уже оценена. Спасибо!",
+    "rating_no_survey": "Заявка #{number} не ждёт оценки.",
+    "rating_bad_score": "Поставьте оценку от 1 до {scale}.",
+})
+
+# ---------------------------------------------------------------- Telegram channel
+# (owned by the telegram part: bot/channels/telegram/)
+
+_EN.update({
+    "tg.card.status": "Status: {status} · priority: {priority}",
+    "tg.card.responsible": "Responsible: {name}",
+    "tg.card.nobody": "nobody yet",
+    "tg.card.requester": "Asked by: {name}",
+    "tg.card.waiting": "Waiting for an answer until {until}",
+    "tg.card.due_response": "First answer due: {due}",
+    "tg.card.due_resolution": "Resolution due: {due}",
+    "tg.card.linked": "Follows {number}",
+    "tg.someone": "Someone",
+    "tg.start": "Hello, {name}! From now on I'll send you news about your tickets here. Reply "
+                "to my message about a ticket to add to it.",
+    "tg.my.doing": "I work on",
+    "tg.my.leading": "I asked for or lead",
+    "tg.my.observing": "I observe",
+    "tg.my.none": "You have no open tickets.",
+    "tg.queue.title": "Unassigned tickets, oldest first",
+    "tg.queue.empty": "The queue is empty: every open ticket has someone responsible.",
+    "tg.ticket.not_a_question": "Reply with /ticket to a person's message, or send /ticket "
+                                "alone to pick one of the last questions.",
+    "tg.ticket.no_text": "(a message without text)",
+    "tg.picker.title": "Which question becomes a ticket?",
+    "tg.picker.empty": "No questions are waiting in the support group.",
+    "tg.button.stray": "This button is no longer valid.",
+    "tg.private.hint": "To open a ticket, write /new and your question. To add to a ticket, "
+                       "reply to my message about it. /help lists all commands.",
+    "tg.fallback": "I can't write to you privately (open a chat with me and press Start):",
+    "tg.post.opened": "New ticket from {name} ({channel}):",
+    "tg.post.client": "{name} wrote ({channel}):",
+    "tg.post.answer": "{name} answered:",
+    "tg.post.note": "{name}, internal note:",
+    "tg.setup.privacy": "I can't read ordinary messages in the support group, so I can't see "
+                        "questions. Make me an administrator of the group, or in @BotFather "
+                        "send /setprivacy, choose Disable, then remove me from the group and "
+                        "add me again.",
+})
+
+_RU.update({
+    "tg.card.status": "Статус: {status} · приоритет: {priority}",
+    "tg.card.responsible": "Исполнитель: {name}",
+    "tg.card.nobody": "пока не назначен",
+    "tg.card.requester": "Автор вопроса: {name}",
+    "tg.card.waiting": "Ждём ответа до {until}",
+    "tg.card.due_response": "Первый ответ до: {due}",
+    "tg.card.due_resolution": "Решить до: {due}",
+    "tg.card.linked": "Продолжение {number}",
+    "tg.someone": "Кто-то",
+    "tg.start": "Здравствуйте, {name}! Теперь я буду присылать сюда новости по вашим заявкам. "
+                "Чтобы дополнить заявку, ответьте на моё сообщение о ней.",
+    "tg.my.doing": "Выполняю",
+    "tg.my.leading": "Поставил(а) или руковожу",
+    "tg.my.observing": "Наблюдаю",
+    "tg.my.none": "Открытых заявок у вас нет.",
+    "tg.queue.title": "Заявки без исполнителя, старые первыми",
+    "tg.queue.empty": "Очередь пуста: у каждой открытой заявки есть исполнитель.",
+    "tg.ticket.not_a_question": "Ответьте командой /ticket на сообщение человека или отправьте "
+                                "/ticket без ответа, чтобы выбрать один из последних вопросов.",
+    "tg.ticket.no_text": "(сообщение без текста)",
+    "tg.picker.title": "Какой вопрос сделать заявкой?",
+    "tg.picker.empty": "В группе поддержки нет вопросов, ожидающих заявки.",
+    "tg.button.stray": "Эта кнопка больше не действует.",
+    "tg.private.hint": "Чтобы создать заявку, напишите /new и ваш вопрос. Чтобы дополнить "
+                       "заявку, ответьте на моё сообщение о ней. Все команды: /help.",
+    "tg.fallback": "не могу написать вам в личные сообщения (откройте чат со мной и нажмите "
+                   "Start):",
+    "tg.post.opened": "Новая заявка от {name} ({channel}):",
+    "tg.post.client": "{name} пишет ({channel}):",
+    "tg.post.answer": "{name} ответил(а):",
+    "tg.post.note": "{name}, внутренняя заметка:",
+    "tg.setup.privacy": "Я не вижу обычные сообщения в группе поддержки и поэтому не вижу "
+                        "вопросов. Сделайте меня администратором группы или в @BotFather "
+                        "отправьте /setprivacy, выберите Disable, затем удалите меня из группы "
+                        "и добавьте снова.",
+})

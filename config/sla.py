@@ -41,8 +41,11 @@ from engine.settings import EngineSettings
 from engine.sla.calendar import WEEKDAYS, BusinessCalendar, build_calendar, parse_interval
 from engine.sla.policy import SlaPolicies, SlaPolicy, SlaRule, ticket24_policies
 
+# `[sla.metrics]` and `[sla.ratings]` belong to the metrics part (bot/stats.py), which reads
+# and checks them; they are known here only so that they are not refused.
+_ELSEWHERE = frozenset({"metrics", "ratings"})
 _SLA = frozenset({"enabled", "default_policy", "staff_calendar", "warn_at_percent",
-                  "warn_minutes", "scan_seconds", "calendars", "policies", "rules"})
+                  "warn_minutes", "scan_seconds", "calendars", "policies", "rules"}) | _ELSEWHERE
 _CALENDAR = frozenset({"tz", "country", "hours", "holidays", "workdays", "workday_hours"})
 _POLICY = frozenset({"name", "calendar", "first_response_minutes", "resolution_minutes",
                      "next_response_minutes", "warn_at_percent", "warn_minutes"})
@@ -105,13 +108,14 @@ def _table(value: object, path: str, known: frozenset[str]) -> Table:
 
 
 def _calendar(t: Table, name: str) -> BusinessCalendar:
-    hours = _hours(t)
-    country = t.text("country", "RU") or None
+    # Read every key first: ConfigError is a ValueError and must not be caught below.
+    hours, tz, country = _hours(t), t.text("tz", "Europe/Moscow"), t.text("country", "RU")
+    holidays, workdays = t.strings("holidays"), t.strings("workdays")
+    workday_hours = _day(t, "workday_hours") if "workday_hours" in t.data else None
     try:
-        return build_calendar(
-            name, t.text("tz", "Europe/Moscow"), hours, country=country,
-            extra_holidays=t.strings("holidays"), extra_workdays=t.strings("workdays"),
-            workday_hours=_day(t, "workday_hours") if "workday_hours" in t.data else None)
+        return build_calendar(name, tz, hours, country=country or None,
+                              extra_holidays=holidays, extra_workdays=workdays,
+                              workday_hours=workday_hours)
     except ValueError as exc:
         raise ConfigError(f"{t.path}: {exc}") from None
 

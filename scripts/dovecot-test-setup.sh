@@ -15,6 +15,10 @@ set -euo pipefail
 D=$DOVECOT_TEST_DIR
 TEST_USER=${TEST_USER:-bot@example.test}
 TEST_PASS=${TEST_PASS:-secret}
+# More accounts (u1@example.test .. uN@example.test, same password), so each test can have
+# an empty mailbox of its own; written before start, as Dovecot re-reads the file only
+# when its mtime (in seconds) changes.
+EXTRA_USERS=${EXTRA_USERS:-0}
 
 command -v dovecot >/dev/null || {
     echo "dovecot is not installed (apt-get install dovecot-imapd dovecot-lmtpd)" >&2
@@ -28,7 +32,10 @@ mkdir -p "$D/run" "$D/state" "$D/mail"
 # traversable by them (pytest's tmp_path is under a 0700 dir, which does NOT work).
 chmod 755 "$D"
 chown vmail:vmail "$D/mail"
-printf '%s:{PLAIN}%s\n' "$TEST_USER" "$TEST_PASS" > "$D/users"
+{
+    printf '%s:{PLAIN}%s\n' "$TEST_USER" "$TEST_PASS"
+    for i in $(seq 1 "$EXTRA_USERS"); do printf 'u%s@example.test:{PLAIN}%s\n' "$i" "$TEST_PASS"; done
+} > "$D/users"
 
 cat > "$D/dovecot.conf" <<EOF
 # Standalone test config: does NOT include /etc/dovecot/conf.d

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import copy
 import datetime as dt
 from collections.abc import Sequence
@@ -9,7 +10,17 @@ from dataclasses import dataclass, field, replace
 
 from engine.events import Event
 from engine.model import Comment, Company, Person, Role, Status, Ticket
-from engine.ports import NewPerson, OutboxItem, StoredEvent
+from engine.ports import (
+    CommentRepository,
+    EventLog,
+    MessageRefs,
+    NewPerson,
+    Outbox,
+    OutboxItem,
+    PersonRepository,
+    StoredEvent,
+    TicketRepository,
+)
 
 UTC = dt.UTC
 
@@ -57,11 +68,12 @@ class FakeTickets:
     async def save(self, ticket: Ticket) -> None:
         self.s.tickets[ticket.number] = copy.deepcopy(ticket)
 
-    async def list(self, status: Status | None = None, limit: int | None = None) -> list[Ticket]:
+    async def list(self, status: Status | None = None,
+                   limit: int | None = None) -> builtins.list[Ticket]:
         found = [t for t in self.s.tickets.values() if status in (None, t.status)]
         return found[:limit]
 
-    async def due_waiting(self, now: dt.datetime) -> list[int]:
+    async def due_waiting(self, now: dt.datetime) -> builtins.list[int]:
         return [t.number for t in self.s.tickets.values()
                 if t.status is Status.WAITING and t.waiting_until and t.waiting_until <= now]
 
@@ -151,12 +163,13 @@ class FakeUnitOfWork:
 
     async def __aenter__(self) -> FakeUnitOfWork:
         self.work = copy.deepcopy(self.shared)
-        self.tickets = FakeTickets(self.work)
-        self.people = FakePeople(self.work)
-        self.comments = FakeComments(self.work)
-        self.events = FakeEvents(self.work)
-        self.outbox = FakeOutbox(self.work)
-        self.refs = FakeRefs(self.work)
+        # Typed as the ports, as the engine sees them (Protocol attributes are invariant).
+        self.tickets: TicketRepository = FakeTickets(self.work)
+        self.people: PersonRepository = FakePeople(self.work)
+        self.comments: CommentRepository = FakeComments(self.work)
+        self.events: EventLog = FakeEvents(self.work)
+        self.outbox: Outbox = FakeOutbox(self.work)
+        self.refs: MessageRefs = FakeRefs(self.work)
         self.committed = False
         return self
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine import metrics as m
@@ -238,7 +238,7 @@ def _rating_row(plan: RatingPlan) -> dict[str, Any]:
             "person_id": plan.person_id, "score": plan.score, "at": plan.at}
 
 
-async def _bulk(conn: AsyncConnection, table: t.Table, rows: Iterable[dict[str, Any]]) -> int:
+async def _bulk(conn: AsyncConnection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
     count, batch = 0, []
     for row in rows:
         batch.append(row)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine import metrics as m

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine import commands as c
@@ -93,7 +93,7 @@ async def desk(engine: AsyncEngine) -> Desk:
     return Desk(engine, bus, clock, OutboxStore(engine))
 
 
-async def _rows(engine: AsyncEngine, table: t.Table) -> list[dict[str, object]]:
+async def _rows(engine: AsyncEngine, table: Table) -> list[dict[str, object]]:
     async with engine.connect() as conn:
         return [dict(r._mapping) for r in await conn.execute(select(table))]
 

@@ -110,4 +110,7 @@ def test_outbox_items_are_keyed_by_the_alert_and_carry_localised_text() -> None:
     text = t(item.language, "notify.sla_warning.body", **item.payload)
     assert text == ("Заявка #7 (Printer): Первый ответ — срок 2026-11-23 10:00 MSK, "
                     "осталось 15 мин рабочего времени. Исполнитель: Sam Spec.")
+    assert item.payload["text"] == text
+    assert item.payload["title"] == ("SLA: подходит срок по заявке #7: Первый ответ, "
+                                     "2026-11-23 10:00 MSK")
     assert item.payload["responsible_telegram_id"] == 102

@@ -14,7 +14,17 @@ from engine.model import Status
 from engine.sla.policy import SlaRule
 from engine.sla.status import State, sla_lines, target_states
 from tests.fakes import FixedClock, Store
-from tests.support_sla import CLIENT, LEAD, SPEC, fake_bus, fake_store, msk, open_ticket, policies, policy
+from tests.support_sla import (
+    CLIENT,
+    LEAD,
+    SPEC,
+    fake_bus,
+    fake_store,
+    msk,
+    open_ticket,
+    policies,
+    policy,
+)
 
 FAST = policy("fast", first=30, resolution=120)
 REGISTRY = policies(FAST, rules=[SlaRule("fast", priorities=frozenset({"high"}))])
@@ -152,3 +162,14 @@ async def test_non_deadline_events_leave_due_times_alone(bus: MessageBus, store:
     after = store.tickets[number]
     assert (after.first_response_due, after.resolution_due) == (before.first_response_due,
                                                                 before.resolution_due)
+
+
+async def test_a_resolved_ticket_shows_both_targets_settled(bus: MessageBus, store: Store,
+                                                           clock: FixedClock) -> None:
+    number = await open_ticket(bus)
+    clock.current = msk(2026, 11, 20, 12)
+    await bus.handle(c.SetStatus(actor=LEAD, channel="cli", ticket=number,
+                                 status=Status.RESOLVED))
+    states = target_states(store.tickets[number], policy(), msk(2026, 11, 30, 12))
+    assert [(s.target.value, s.state, s.minutes) for s in states] == [
+        ("first_response", State.MISSED, 60.0), ("resolution", State.MET, 0.0)]

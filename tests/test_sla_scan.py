@@ -16,6 +16,7 @@ from engine.model import Status
 from engine.sla.escalation import Ladder, StaffHours
 from engine.sla.policy import Target
 from engine.store.db import make_engine
+from engine.store.outbox import OutboxStore
 from engine.store.sla_scan import ScanReport, candidates_query, scan_sla
 from engine.store.tables import outbox, sla_alerts
 from tests.fakes import FixedClock
@@ -93,6 +94,12 @@ async def test_alerts_outside_working_hours_are_held_until_the_next_working_minu
     held = {not_before for kind, _, _, not_before in await sla_outbox(engine)
             if kind == "sla_breach"}
     assert held == {msk(2026, 11, 23, 9)}
+    # The delivery side keeps them until Monday 09:00 MSK.
+    deliveries, lease = OutboxStore(engine), dt.timedelta(minutes=1)
+    early = await deliveries.claim("telegram", msk(2026, 11, 23, 8, 59), 10, lease)
+    assert [r.kind for r in early if r.kind == "sla_breach"] == []
+    claimed = await deliveries.claim("telegram", msk(2026, 11, 23, 9), 10, lease)
+    assert sorted(r.recipient for r in claimed if r.kind == "sla_breach") == ["101", "102"]
 
 
 async def test_waiting_answered_and_resolved_tickets_are_not_chased(

@@ -125,7 +125,15 @@ class AlertFacts:
 
 
 def payload(facts: AlertFacts, lang: str, now: dt.datetime, t: Translate) -> dict[str, Any]:
-    """Raw values for any renderer, plus the `notify.sla_*` placeholders already in `lang`."""
+    """Raw values for any renderer, the `notify.sla_*` placeholders already in `lang`, and
+    the finished `title` and `text` for a renderer that only posts text."""
+    values = _values(facts, lang, now, t)
+    kind = KINDS[facts.step]
+    return {**values, "title": t(lang, f"notify.{kind}.subject", **values),
+            "text": t(lang, f"notify.{kind}.body", **values)}
+
+
+def _values(facts: AlertFacts, lang: str, now: dt.datetime, t: Translate) -> dict[str, Any]:
     cal, ticket, who = facts.policy.calendar, facts.ticket, facts.responsible
     minutes = abs(business_minutes_between(cal, *sorted((now, facts.due))))
     return {

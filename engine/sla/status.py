@@ -39,8 +39,8 @@ class TargetState:
 
 
 def _done_at(ticket: Ticket, target: Target) -> dt.datetime | None:
-    if target is Target.FIRST_RESPONSE:
-        return ticket.first_response_at
+    if target is Target.FIRST_RESPONSE:  # a resolution answers too (as in deadlines.py)
+        return ticket.first_response_at or ticket.resolved_at
     return ticket.resolved_at
 
 

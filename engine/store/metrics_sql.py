@@ -32,8 +32,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine import metrics as m
 from engine.sla.calendar import BusinessCalendar
-from engine.store.db import reading
-from engine.store.tables import UtcDateTime, dialogs, events, people, ratings, tickets
+from engine.store.db import insert, reading
+from engine.store.tables import (
+    UtcDateTime,
+    dialogs,
+    events,
+    people,
+    ratings,
+    report_runs,
+    tickets,
+)
 
 FINISHED = ("resolved", "closed")
 PAUSES = (m.WAITING, m.RESOLVED)
@@ -102,17 +110,22 @@ def _counted(label: str, where: Iterable[ColumnElement[bool]]) -> Select[Any]:
             .where(*where).group_by(tickets.c.responsible_id))
 
 
-def _open_at_end(dialect: Dialect, end: dt.datetime) -> Select[Any]:
-    """Created before `end` and not finished then. A ticket finished now with `resolved_at`
-    before `end` was finished then too (a reopen clears `resolved_at`); for the rest, the
-    last status event before `end` says what it was."""
+def _open_at_end(dialect: Dialect, end: dt.datetime) -> list[Select[Any]]:
+    """Created before `end` and not finished then, in two parts so that the event log is
+    read only for tickets changed since `end`:
+    - untouched since `end` (`updated_at` is stamped by every status change): the current
+      status is the status then;
+    - changed since: the last status event before `end` says what it was. A ticket now
+      finished with `resolved_at` before `end` was finished then too (a reopen clears
+      `resolved_at`), so those are left out up front."""
     e, t = events.c, tickets.c
+    candidate = (t.created_at < end, or_(t.resolved_at.is_(None), t.resolved_at >= end))
     last = (select(status_new(dialect)).where(e.ticket == t.number, e.kind == "status",
                                               e.at < end)
             .order_by(e.id.desc()).limit(1).scalar_subquery())
-    return _counted("open_at_end", (
-        t.created_at < end, or_(t.resolved_at.is_(None), t.resolved_at >= end),
-        or_(last.is_(None), last.not_in(FINISHED))))
+    return [_counted("open_at_end", (*candidate, t.updated_at < end, t.status.not_in(FINISHED))),
+            _counted("open_at_end", (*candidate, t.updated_at >= end,
+                                     or_(last.is_(None), last.not_in(FINISHED))))]
 
 
 def _sla(label: str, done: Any, due: Any, start: dt.datetime, end: dt.datetime,
@@ -137,7 +150,7 @@ def _counts_query(dialect: Dialect, start: dt.datetime, end: dt.datetime,
     t = tickets.c
     parts = [_counted("opened", (_between(t.created_at, start, end),)),
              _counted("closed", (_between(t.resolved_at, start, end),)),
-             _open_at_end(dialect, end),
+             *_open_at_end(dialect, end),
              *_sla("fr", t.first_response_at, t.first_response_due, start, end, now),
              *_sla("res", t.resolved_at, t.resolution_due, start, end, now),
              _ratings(start, end)]
@@ -205,3 +218,25 @@ async def monthly_report(engine: AsyncEngine, period: m.Period, *, timezone: str
                     total=m.figures(rows, business), specialists=specialists,
                     history=tuple(m.MonthFigures(p, m.figures(r, business))
                                   for p, r in months))
+
+
+# --- scheduled reports ---------------------------------------------------------------------
+
+
+async def report_ran(engine: AsyncEngine, kind: str, period: str) -> bool:
+    """A cheap look before building a report that was already posted."""
+    r = report_runs.c
+    async with reading(engine) as conn:
+        found = await conn.execute(select(r.kind).where(r.kind == kind, r.period == period))
+        return found.first() is not None
+
+
+async def claim_report_run(conn: AsyncConnection, kind: str, period: str,
+                           at: dt.datetime) -> bool:
+    """True for the one caller that records (kind, period) first; run it in the same
+    transaction as the outbox row, so a report is posted once per period, across restarts
+    and workers (libraries.md §8)."""
+    stmt = (insert(conn.dialect, report_runs).values(kind=kind, period=period, sent_at=at)
+            .on_conflict_do_nothing(index_elements=["kind", "period"])
+            .returning(report_runs.c.kind))
+    return (await conn.execute(stmt)).first() is not None

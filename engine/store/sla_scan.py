@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, Row, case, exists, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from engine.model import Person, Role, Status
+from engine.model import Person, Role, Status, Ticket
+from engine.ports import OutboxItem
 from engine.sla.escalation import (
     AlertFacts,
     Ladder,
@@ -30,11 +31,11 @@ from engine.sla.escalation import (
     rung,
     scan_cutoff,
 )
-from engine.sla.policy import SlaPolicies, Target
+from engine.sla.policy import SlaPolicies, SlaPolicy, Target
 from engine.sla.status import Translate
 from engine.store.db import insert
-from engine.store.tables import sla_alerts, tickets
-from engine.store.uow import SqlOutbox, SqlPeople, SqlTickets
+from engine.store.tables import outbox, sla_alerts, tickets
+from engine.store.uow import SqlPeople
 
 log = logging.getLogger("ticketbot.sla")
 
@@ -56,16 +57,6 @@ class ScanReport:
     def __add__(self, other: ScanReport) -> ScanReport:
         return ScanReport(self.warnings + other.warnings, self.breaches + other.breaches,
                           self.deliveries + other.deliveries)
-
-
-@dataclass(frozen=True)
-class _At:
-    """The scan's clock: every row it writes is stamped with the scan's own `now`."""
-
-    at: dt.datetime
-
-    def now(self) -> dt.datetime:
-        return self.at
 
 
 def _unindexed(column: Column[Any], postgres: bool) -> ColumnElement[Any]:
@@ -97,56 +88,97 @@ def candidates_query(target: Target, cutoff: dt.datetime, now: dt.datetime, limi
     return stmt
 
 
+@dataclass(frozen=True)
+class _Due:
+    number: int
+    policy: SlaPolicy
+    step: Rung
+    due: dt.datetime
+
+
+def _ticket(row: Row[Any]) -> Ticket:
+    values = dict(row._mapping)
+    values.update(status=Status(values["status"]), cc=tuple(values["cc"]))
+    return Ticket(**values)
+
+
+def _outbox_row(item: OutboxItem, now: dt.datetime) -> dict[str, Any]:
+    return {"key": item.key, "channel": item.channel, "recipient": item.recipient,
+            "kind": item.kind, "ticket": item.ticket, "person_id": item.person_id,
+            "language": item.language, "payload": item.payload,
+            "not_before": item.not_before, "created_at": now}
+
+
 class _Scan:
-    """One scan inside one transaction."""
+    """One scan inside one transaction. Each step is one statement for the whole batch
+    (candidates, alerts, tickets, outbox rows), so a backlog costs a handful of round trips."""
 
     def __init__(self, conn: AsyncConnection, policies: SlaPolicies, ladder: Ladder,
                  now: dt.datetime, t: Translate) -> None:
         self.conn, self.policies, self.ladder, self.now, self.t = conn, policies, ladder, now, t
-        self.tickets, self.people = SqlTickets(conn), SqlPeople(conn)
-        self.outbox = SqlOutbox(conn, _At(now))
+        self.people = SqlPeople(conn)
+        self._people: dict[int, Person | None] = {}
         self._leads: list[Person] | None = None
 
     async def target(self, target: Target, limit: int) -> ScanReport:
+        dues = await self._due(target, limit)
+        recorded = await self._record(target, dues)
+        fresh = [d for d in dues if d.number in recorded]
+        tickets_by_number = await self._tickets([d.number for d in fresh])
+        items: list[OutboxItem] = []
+        for due in fresh:
+            facts = await self._facts(target, due, tickets_by_number[due.number])
+            sent = deliveries(due.step, facts.ticket, facts.responsible,
+                              await self._lead_list(), self.ladder, self.now)
+            items += outbox_items(recorded[due.number], facts, sent, self.now, self.t)
+            log.info("#%s sla %s %s due %s: %d deliveries", due.number, target.value,
+                     due.step.value, due.due.isoformat(), len(sent))
+        await self._enqueue(items)
+        warned = sum(d.step is Rung.WARN for d in fresh)
+        return ScanReport(warned, len(fresh) - warned, len(items))
+
+    async def _due(self, target: Target, limit: int) -> list[_Due]:
+        """Candidates on the rung of their own policy (the query used the widest window)."""
         cutoff = scan_cutoff(self.policies.policies, target, self.now)
         postgres = self.conn.dialect.name == "postgresql"
-        rows = (await self.conn.execute(
-            candidates_query(target, cutoff, self.now, limit, postgres))).all()
-        report = ScanReport()
-        for row in rows:
-            report += await self._one(target, row)
-        return report
+        rows = await self.conn.execute(candidates_query(target, cutoff, self.now, limit,
+                                                        postgres))
+        found = []
+        for number, name, due in rows:
+            policy = self.policies.get(name)
+            step = rung(policy, target, due, self.now)
+            if step is not None:
+                found.append(_Due(number, policy, step, due))
+        return found
 
-    async def _one(self, target: Target, row: Row[Any]) -> ScanReport:
-        policy = self.policies.get(row.sla_policy)
-        step = rung(policy, target, row.due, self.now)
-        if step is None:  # inside the widest policy's window, not yet inside its own
-            return ScanReport()
-        alert_id = await self._record(row.number, step, target, row.due)
-        if alert_id is None:
-            return ScanReport()
-        ticket = await self.tickets.get(row.number)
-        assert ticket is not None  # the row was just read in this transaction
-        who = None if ticket.responsible_id is None else await self.people.get(
-            ticket.responsible_id)
-        facts = AlertFacts(ticket, policy, target, step, row.due, who)
-        sent = deliveries(step, ticket, who, await self._lead_list(), self.ladder, self.now)
-        for item in outbox_items(alert_id, facts, sent, self.now, self.t):
-            await self.outbox.enqueue(item)
-        log.info("#%s sla %s %s due %s: %d deliveries", row.number, target.value, step.value,
-                 row.due.isoformat(), len(sent))
-        is_warn = step is Rung.WARN
-        return ScanReport(int(is_warn), int(not is_warn), len(sent))
-
-    async def _record(self, number: int, step: Rung, target: Target,
-                      due: dt.datetime) -> int | None:
+    async def _record(self, target: Target, dues: list[_Due]) -> dict[int, int]:
+        """Alert ids by ticket, for the alerts this scan recorded (not those already there)."""
+        if not dues:
+            return {}
         stmt = (insert(self.conn.dialect, sla_alerts)
-                .values(ticket=number, kind=step.value, target=target.value, due_at=due,
-                        sent_at=self.now)
                 .on_conflict_do_nothing(index_elements=["ticket", "kind", "target", "due_at"])
-                .returning(sla_alerts.c.id))
-        alert_id: int | None = (await self.conn.execute(stmt)).scalar_one_or_none()
-        return alert_id
+                .returning(sla_alerts.c.ticket, sla_alerts.c.id))
+        rows = await self.conn.execute(stmt, [
+            {"ticket": d.number, "kind": d.step.value, "target": target.value, "due_at": d.due,
+             "sent_at": self.now} for d in dues])
+        return {row.ticket: row.id for row in rows}
+
+    async def _tickets(self, numbers: list[int]) -> dict[int, Ticket]:
+        if not numbers:
+            return {}
+        rows = await self.conn.execute(select(tickets).where(tickets.c.number.in_(numbers)))
+        return {row.number: _ticket(row) for row in rows}
+
+    async def _facts(self, target: Target, due: _Due, ticket: Ticket) -> AlertFacts:
+        who = await self._person(ticket.responsible_id)
+        return AlertFacts(ticket, due.policy, target, due.step, due.due, who)
+
+    async def _person(self, person_id: int | None) -> Person | None:
+        if person_id is None:
+            return None
+        if person_id not in self._people:
+            self._people[person_id] = await self.people.get(person_id)
+        return self._people[person_id]
 
     async def _lead_list(self) -> list[Person]:
         """The leads hear of breaches; with no lead configured, the admins do."""
@@ -155,13 +187,25 @@ class _Scan:
                            or await self.people.with_role(Role.ADMIN))
         return self._leads
 
+    async def _enqueue(self, items: list[OutboxItem]) -> None:
+        if items:
+            stmt = insert(self.conn.dialect, outbox).on_conflict_do_nothing(
+                index_elements=["key"])
+            await self.conn.execute(stmt, [_outbox_row(i, self.now) for i in items])
+
+
+async def scan_on(conn: AsyncConnection, policies: SlaPolicies, ladder: Ladder,
+                  now: dt.datetime, t: Translate, limit: int = BATCH) -> ScanReport:
+    """One scan inside the caller's transaction on `conn`."""
+    scan = _Scan(conn, policies, ladder, now, t)
+    report = ScanReport()
+    for target in Target:
+        report += await scan.target(target, limit)
+    return report
+
 
 async def scan_sla(engine: AsyncEngine, policies: SlaPolicies, ladder: Ladder,
                    now: dt.datetime, t: Translate, limit: int = BATCH) -> ScanReport:
     """One scan at `now`, committed as a whole: alerts and their outbox rows, or nothing."""
     async with engine.connect() as conn, conn.begin():
-        scan = _Scan(conn, policies, ladder, now, t)
-        report = ScanReport()
-        for target in Target:
-            report += await scan.target(target, limit)
-    return report
+        return await scan_on(conn, policies, ladder, now, t, limit)

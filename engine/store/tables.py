@@ -408,3 +408,5 @@ telegram_users = Table(
     _time("started_at"),
     _time("blocked_at"),
 )
+# F10 "still open at the month's end" reads the event log only for tickets changed since.
+Index("ix_tickets_updated_at", tickets.c.updated_at)

@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import re
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import aioimaplib
@@ -190,10 +190,12 @@ class ImapSession:
     def has(self, capability: str) -> bool:
         return self.client is not None and self.client.has_capability(capability)
 
-    async def idle(self, seconds: float, stop: asyncio.Event) -> None:
+    async def idle(self, seconds: float, stop: asyncio.Event,
+                   started: Callable[[], None] = lambda: None) -> None:
         """Wait for any push, the IDLE timeout, a drop, or stop; then leave IDLE."""
         client = self.command()
         idle = await asyncio.wait_for(client.idle_start(timeout=seconds), self.timeout)
+        started()
         waits = [asyncio.ensure_future(client.wait_server_push(seconds + self.timeout)),
                  asyncio.ensure_future(self.lost.wait()), asyncio.ensure_future(stop.wait())]
         try:
@@ -212,6 +214,8 @@ class ImapSession:
             return
         try:
             if not self.lost.is_set():
+                if client.has_pending_idle():
+                    client.idle_done()
                 await asyncio.wait_for(client.logout(), 5)
         except (TimeoutError, OSError, aioimaplib.AioImapException) as exc:
             log.debug("IMAP logout: %s", exc)

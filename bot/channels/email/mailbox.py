@@ -39,6 +39,7 @@ log = logging.getLogger("ticketbot.email.imap")
 IDLE_SECONDS = 9 * 60.0
 # Errors after which the connection is rebuilt rather than the service stopped.
 RETRYABLE = (OSError, TimeoutError, ImapError, aioimaplib.AioImapException)
+STOP_GRACE = 10.0
 
 
 @dataclass(frozen=True)
@@ -166,13 +167,14 @@ class ImapService:
     """Keeps one mailbox synced; `wake` tells the processor there is new mail."""
 
     def __init__(self, sync: MailboxSync, wake: Callable[[], None], *,
-                 idle_seconds: float = IDLE_SECONDS, backoff: Backoff | None = None) -> None:
+                 idle_seconds: float = IDLE_SECONDS, backoff: Backoff | None = None,
+                 on_wait: Callable[[], None] = lambda: None) -> None:
         self.name = f"email-imap {sync.cfg.user}@{sync.cfg.host}/{sync.cfg.mailbox}"
         self.sync = sync
         self.wake = wake
         self.idle_seconds = idle_seconds
         self.backoff = backoff or Backoff()
-        self.idling = asyncio.Event()      # set while in IDLE or poll wait: tests wait on it
+        self.on_wait = on_wait             # called each time it starts waiting for news
         self.connections = 0               # how many times a session was opened
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -182,12 +184,17 @@ class ImapService:
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
+        """Leave IDLE and log out politely; cancel only if the server does not answer."""
         self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE)
+        except TimeoutError:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
 
     async def _run(self) -> None:
         while not self._stop.is_set():
@@ -200,7 +207,6 @@ class ImapService:
             except RETRYABLE as exc:
                 log.warning("IMAP %s: %s; reconnecting", self.sync.cfg.host, exc or type(exc))
             finally:
-                self.idling.clear()
                 await session.close()
             await self._pause(self.backoff.next_delay())
 
@@ -208,16 +214,13 @@ class ImapService:
         while not self._stop.is_set():
             if await self.sync.run(session):
                 self.wake()
-            self.idling.set()
-            try:
-                await self._wait_for_news(session)
-            finally:
-                self.idling.clear()
+            await self._wait_for_news(session)
 
     async def _wait_for_news(self, session: ImapSession) -> None:
         if self.sync.cfg.idle and session.has("IDLE"):
-            await session.idle(self.idle_seconds, self._stop)
+            await session.idle(self.idle_seconds, self._stop, started=self.on_wait)
             return
+        self.on_wait()
         lost = asyncio.ensure_future(session.lost.wait())
         stop = asyncio.ensure_future(self._stop.wait())
         try:

@@ -170,7 +170,10 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, bool]:
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*?)\?=")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _ANGLE_ID = re.compile(r"<([^<>]+)>")
-_BARE_ADDR = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+\.[^\s<>\"'(),;:\[\]]+")
+# Bounded, '@'-free parts: linear even on a megabyte of junk in a header.
+_BARE_ADDR = re.compile(r"[^\s@<>\"'(),;:\[\]]{1,64}@[^\s@<>\"'(),;:\[\]]{1,253}"
+                        r"\.[^\s@<>\"'(),;:\[\]]{1,63}")
+_MAX_ADDRESS_HEADER = 64_000  # ~1,500 recipients; getaddresses needs 2 s for a 1 MB header
 _VALID_ADDR = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+$")
 
 
@@ -183,8 +186,11 @@ def _word_bytes(encoding: str, text: str) -> bytes | None:
         return None
 
 
-def _encoded_runs(value: str) -> Iterator[tuple[str | None, bytes | str]]:
-    """Split into (charset, bytes) encoded runs and (None, str) plain runs."""
+_Run = tuple[str | None, bytes | str]  # (charset, encoded bytes) or (None, plain text)
+
+
+def _encoded_runs(value: str) -> Iterator[_Run]:
+    """Split into encoded-word and plain runs; whitespace between encoded words is dropped."""
     pos = 0
     for m in _ENCODED_WORD.finditer(value):
         gap = value[pos:m.start()]
@@ -199,26 +205,26 @@ def _encoded_runs(value: str) -> Iterator[tuple[str | None, bytes | str]]:
         yield None, value[pos:]
 
 
+def _merge_runs(runs: Iterator[_Run]) -> list[_Run]:
+    """Join adjacent encoded words of one charset as bytes, so a UTF-8 character split
+    across two words survives."""
+    merged: list[_Run] = []
+    for charset, chunk in runs:
+        last_charset, last = merged[-1] if merged else (None, "")
+        same = bool(charset and last_charset and charset.lower() == last_charset.lower())
+        if same and isinstance(last, bytes) and isinstance(chunk, bytes):
+            merged[-1] = (last_charset, last + chunk)
+        else:
+            merged.append((charset, chunk))
+    return merged
+
+
 def decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded-words; adjacent words of one charset are joined as bytes first,
-    so a UTF-8 character split across two words survives."""
+    """Decode RFC 2047 encoded-words (unknown or wrong charsets fall back like bodies do)."""
     if "=?" not in value:
         return value
-    out: list[str] = []
-    pending: tuple[str, bytes] | None = None
-    for charset, chunk in _encoded_runs(value):
-        if isinstance(chunk, bytes) and charset is not None:
-            if pending and pending[0].lower() == charset.lower():
-                pending = (pending[0], pending[1] + chunk)
-                continue
-            out.append(decode_bytes(pending[1], pending[0])[0] if pending else "")
-            pending = (charset, chunk)
-        else:
-            out.append(decode_bytes(pending[1], pending[0])[0] if pending else "")
-            out.append(str(chunk))
-            pending = None
-    out.append(decode_bytes(pending[1], pending[0])[0] if pending else "")
-    return "".join(out)
+    return "".join(decode_bytes(chunk, charset)[0] if isinstance(chunk, bytes) else chunk
+                   for charset, chunk in _merge_runs(_encoded_runs(value)))
 
 
 def _unfold(raw: str) -> str:
@@ -265,27 +271,31 @@ def _clean_addr(addr: str) -> str | None:
     return addr if _VALID_ADDR.match(addr) else None
 
 
-def _addresses(value: str | None) -> list[tuple[str, str]]:
-    """(decoded display name, lowercased address) pairs; bare addresses are recovered from
-    values getaddresses cannot split (unclosed '<', missing brackets)."""
-    if not value:
-        return []
+def _split_addresses(value: str) -> tuple[list[tuple[str, str]], bool]:
+    """(decoded display name, lowercased address) pairs, and whether getaddresses managed
+    alone; bare addresses are recovered from values it cannot split (unclosed '<', ...)."""
+    value = value[:_MAX_ADDRESS_HEADER]
     pairs: list[tuple[str, str]] = []
+    clean = True
     for name, addr in utils.getaddresses([value]):
-        clean = _clean_addr(addr)
-        if clean is None:
-            found = _BARE_ADDR.search(f"{name} {addr}")
-            clean = found.group(0).lower() if found else None
+        found = _clean_addr(addr)
+        if found is None:
+            clean = False
+            bare = _BARE_ADDR.search(f"{name} {addr}")
+            found = bare.group(0).lower() if bare else None
             name = name if name and "@" not in name else ""
-        if clean is not None:
-            pairs.append((decode_words(name).strip(), clean))
+        if found is not None:
+            pairs.append((decode_words(name).strip(), found))
     if not pairs:
         pairs = [("", m.group(0).lower()) for m in _BARE_ADDR.finditer(value)]
-    return pairs
+    return pairs, clean and bool(pairs)
 
 
 def _addr_tuple(headers: dict[str, list[str]], name: str) -> tuple[str, ...]:
-    pairs = _addresses(", ".join(headers.get(name, [])))
+    values = headers.get(name)
+    if not values:
+        return ()
+    pairs, _ = _split_addresses(", ".join(values))
     return tuple(dict.fromkeys(addr for _, addr in pairs))
 
 
@@ -294,9 +304,8 @@ def _sender(headers: dict[str, list[str]], defects: list[str]) -> tuple[str | No
     if value is None:
         defects.append("MissingFromDefect")
         return None, None
-    pairs = _addresses(value)
-    parsed_ok = any(_clean_addr(addr) for _, addr in utils.getaddresses([value]))
-    if not pairs or not parsed_ok or value.count("<") != value.count(">"):
+    pairs, clean = _split_addresses(value)
+    if not clean or value.count("<") != value.count(">"):
         defects.append("MalformedFromDefect")
     if not pairs:
         return None, decode_words(value).strip(" \"'<>") or None
@@ -643,24 +652,32 @@ def _is_body(part: Message, ctype: str, params: dict[str, str]) -> bool:
 
 def _walk(part: Message, out: _Body, depth: int = 0) -> None:
     ctype, params = _part_type(part)
-    payload = part.get_payload()
-    if ctype.startswith("multipart/") and isinstance(payload, list) and depth < _MAX_DEPTH:
-        for sub in payload:
-            if isinstance(sub, Message):
-                _walk(sub, out, depth + 1)
+    if ctype.startswith("multipart/") and _walk_multipart(part, ctype, out, depth):
         return
     if ctype.startswith("multipart/"):
-        recovered = _recover_multipart(payload, ctype) if depth < _MAX_DEPTH else None
-        if recovered is not None:
-            out.defects.append("RecoveredBoundaryDefect")
-            _walk(recovered, out, depth + 1)
-            return
         ctype = "text/plain"  # boundary missing and not recoverable: the payload is the text
     if _is_body(part, ctype, params):
         target = out.plain if ctype == "text/plain" else out.html
         target.append(_body_text(part, params, out))
     else:
         _add_attachment(part, ctype, params, out)
+
+
+def _walk_multipart(part: Message, ctype: str, out: _Body, depth: int) -> bool:
+    """Walk the subparts; False if there are none to walk (broken or too deep)."""
+    payload = part.get_payload()
+    if depth >= _MAX_DEPTH:
+        return False
+    if not isinstance(payload, list):
+        recovered = _recover_multipart(payload, ctype)
+        if recovered is None:
+            return False
+        out.defects.append("RecoveredBoundaryDefect")
+        payload = recovered.get_payload()
+    for sub in payload if isinstance(payload, list) else ():
+        if isinstance(sub, Message):
+            _walk(sub, out, depth + 1)
+    return True
 
 
 def _recover_multipart(payload: object, ctype: str) -> Message | None:

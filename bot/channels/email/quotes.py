@@ -96,7 +96,7 @@ _HEADER_KINDS = {
 _HEADER = re.compile(
     r"^\s*\*?(?P<name>"
     + "|".join(sorted(map(re.escape, _HEADER_KINDS), key=len, reverse=True))
-    + r")\*?\s*:(?:\s|$)",
+    + r")\*?\s*:\*?(?:\s|$)",
     re.IGNORECASE,
 )
 
@@ -114,7 +114,7 @@ _FOOTER = re.compile(
     r"|Von meinem [\w -]{1,30} gesendet|Envoyé de mon [\w -]{1,30}"  # DE, FR
     r"|Enviado desde mi [\w -]{1,30}|Inviato da [\w -]{1,30}"  # ES, IT
     r"|Verzonden (?:vanaf|met) mijn [\w -]{1,30}|Wysłane z [\w' -]{1,30}"  # NL, PL
-    r")\s*(?:<[^>]*>)?\s*$",
+    r")[.!]?\s*(?:<[^>]*>)?\s*$",
     re.IGNORECASE,
 )
 
@@ -127,6 +127,13 @@ _CUT_CLASSES = frozenset({"outlookmessageheader"})
 # Subtrees that are quote, attribution or signature (Gmail, Thunderbird, Yahoo, Proton).
 _DROP_CLASSES = frozenset({"gmail_quote", "gmail_attr", "gmail_signature", "moz-cite-prefix",
                            "moz-signature", "yahoo_quoted", "protonmail_quote"})
+
+
+# Cheap pre-check: an HTML body without any of these words has no marker to find.
+_MARKER_HINT = re.compile(
+    "blockquote|" + "|".join(map(re.escape, sorted(_CUT_IDS | _CUT_CLASSES | _DROP_CLASSES))),
+    re.IGNORECASE,
+)
 
 
 class _HtmlQuoteMarkers:
@@ -217,26 +224,34 @@ def _hard_cut(lines: list[str]) -> int:
     return len(lines)
 
 
+def _attribution_action(lines: list[str], i: int) -> tuple[str, int]:
+    """("keep" | "drop" | "cut", first line) for line i, which is not quoted."""
+    hit = _attribution_at(lines, i)
+    if hit is None:
+        return "keep", i
+    start, strong = hit
+    nxt = _next_text(lines, i + 1)
+    if nxt is None:
+        return ("drop" if strong else "keep"), start  # a trailing "... пишет:" stays
+    if _is_quoted(lines[nxt]):
+        return "drop", start
+    return ("cut" if strong else "keep"), start  # unprefixed quote vs a sentence with a verb
+
+
 def _drop_quotes(lines: list[str]) -> list[str]:
     """Remove quoted lines and their attributions; keep text written between or after them."""
     kept: list[str] = []
     for i, line in enumerate(lines):
         if _is_quoted(line):
             continue
-        hit = _attribution_at(lines, i)
-        if hit is None:
+        action, start = _attribution_action(lines, i)
+        if action == "keep":
             kept.append(line)
-            continue
-        start, strong = hit
-        nxt = _next_text(lines, i + 1)
-        quote_follows = nxt is not None and _is_quoted(lines[nxt])
-        if not (quote_follows or strong):
-            kept.append(line)  # "... пишет:" in a sentence, not an attribution
             continue
         if start < i:
             kept.pop()  # first half of a wrapped attribution
-        if not quote_follows and nxt is not None:
-            return kept  # unprefixed quote follows: the rest is quote
+        if action == "cut":
+            return kept
     return kept
 
 
@@ -263,8 +278,8 @@ def _normalise(text: str) -> str:
 
 def _source(text: str, html: str | None) -> str:
     """The text to strip: structurally trimmed HTML when it had quote markers."""
-    if html is None:
-        return text
+    if html is None or text.strip() and not _MARKER_HINT.search(html):
+        return text  # no marker can match: skip the conversion
     markers = _HtmlQuoteMarkers()
     converted = html_to_text(html, markers)
     return _normalise(converted) if markers.found or not text.strip() else text

@@ -70,12 +70,13 @@ class Renderer:
         scene = _Scene(row, ticket, await uow.comments.for_ticket(ticket.number), reader)
         if not scene.staff and row.kind not in CLIENT_KINDS:
             return Skip(f"{row.kind} notices are for staff only")
-        body = await self._body(scene, uow)
+        params = await self._params(scene, uow)
+        body = self._body(scene, params)
         if isinstance(body, Skip):
             return body
         text, files = body
-        return Rendered(self._subject(scene, await self._params(scene, uow)), text,
-                        *self._threading(scene), _auto(row.kind), files)
+        return Rendered(self._subject(scene, params), text, *self._threading(scene),
+                        _auto(row.kind), files)
 
     def _reply(self, row: OutboxRow) -> Rendered:
         p = row.payload
@@ -92,7 +93,8 @@ class Renderer:
         if not scene.staff:
             return f"{tag} {scene.ticket.subject}"
         key = f"notify.{scene.row.kind}.subject"
-        return f"{tag} {t(scene.row.language, key, **params) if has_text(key) else scene.ticket.subject}"
+        text = t(scene.row.language, key, **params) if has_text(key) else scene.ticket.subject
+        return f"{tag} {text}"
 
     async def _params(self, scene: _Scene, uow: UnitOfWork) -> dict[str, Any]:
         payload, lang = scene.row.payload, scene.row.language
@@ -110,10 +112,9 @@ class Renderer:
         person = await uow.people.get(person_id) if isinstance(person_id, int) else None
         return person.name if person is not None else t(lang, "mail.system_name")
 
-    async def _body(self, scene: _Scene,
-                    uow: UnitOfWork) -> tuple[str, tuple[Attachment, ...]] | Skip:
+    def _body(self, scene: _Scene,
+              params: dict[str, Any]) -> tuple[str, tuple[Attachment, ...]] | Skip:
         lang, kind = scene.row.language, scene.row.kind
-        params = await self._params(scene, uow)
         key = f"notify.{kind}.body"
         lines = [t(lang, key, **params) if has_text(key) else
                  str(scene.row.payload.get("text") or scene.ticket.subject)]

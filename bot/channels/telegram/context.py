@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -16,11 +15,7 @@ from bot.channels.telegram.people import Directory
 from bot.channels.telegram.store import TelegramStore
 from config.settings import Settings, TelegramConfig
 from engine.bus import MessageBus
-from engine.model import Person
 from engine.ports import UnitOfWorkFactory
-
-# `/stats [YYYY-MM]` -> the answer's HTML. The metrics part can supply its own report.
-StatsAnswer = Callable[[Person, str | None], Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -42,7 +37,6 @@ class Desk:
     secret: bytes
     me: Me
     bot: Bot
-    stats: StatsAnswer | None = None
 
     @property
     def tg(self) -> TelegramConfig:

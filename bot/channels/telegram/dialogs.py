@@ -24,16 +24,19 @@ MAX_TEXT = 20_000
 # Pleasantries open no dialog and reopen nothing. A phrase counts when every word is one of
 # these and at least one is a "core" word: "ok, thanks!" and "спасибо большое" do, "so" alone
 # does not, and anything with a question mark ("ok?") is a question.
-_CORE = frozenset("""
-    thanks thank thx ty tnx ok okay k kk great perfect cool nice awesome cheers np super
-    works helped solved fixed got understood noted yes yep sure fine good
-    спасибо спс спасиб пасиб благодарю благодарствую ок окей хорошо понял поняла понятно ясно
-    отлично супер класс ага угу да работает заработало помогло получилось принято норм
-""".split())
-_FILLER = frozenset("""
-    you very much a lot so it all now that this it's is for the again guys everyone
-    большое огромное вам всем все всё теперь уже это так ещё еще очень
-""".split())
+_CORE = frozenset((
+    "thanks", "thank", "thx", "ty", "tnx", "ok", "okay", "k", "kk", "great", "perfect", "cool",
+    "nice", "awesome", "cheers", "np", "super", "works", "helped", "solved", "fixed", "got",
+    "understood", "noted", "yes", "yep", "sure", "fine", "good", "спасибо", "спс", "спасиб",
+    "пасиб", "благодарю", "благодарствую", "ок", "окей", "хорошо", "понял", "поняла",
+    "понятно", "ясно", "отлично", "супер", "класс", "ага", "угу", "да", "работает",
+    "заработало", "помогло", "получилось", "принято", "норм",
+))
+_FILLER = frozenset((
+    "you", "very", "much", "a", "lot", "so", "it", "all", "now", "that", "this", "it's", "is",
+    "for", "the", "again", "guys", "everyone", "большое", "огромное", "вам", "всем", "все",
+    "всё", "теперь", "уже", "это", "так", "ещё", "еще", "очень",
+))
 _MAX_PLEASANTRY_WORDS = 6
 _WORD = re.compile(r"[\w']+")
 

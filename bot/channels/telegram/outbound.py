@@ -57,6 +57,9 @@ class Outbound:
         self._uow = uow
         self._wake = wake
 
+    def wake(self) -> None:
+        self._wake()
+
     async def reply(self, key: str, reply: Reply, language: str) -> None:
         await self.enqueue(reply_item(key, reply, language))
 

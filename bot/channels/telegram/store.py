@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import ColumnElement, Row, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.channels.telegram.dialogs import Dialog, Part
@@ -17,14 +17,19 @@ from engine.store.db import insert, reading
 from engine.store.tables import (
     dialogs,
     inbound,
+    message_refs,
     outbox,
     people,
     telegram_cards,
     telegram_messages,
     telegram_users,
+    ticket_observers,
+    tickets,
 )
 
 CHANNEL = "telegram"
+FINISHED = ("resolved", "closed")
+LIST_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,21 @@ class StoredMessage:
 class Card:
     message_id: int
     text: str
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    number: int
+    subject: str
+    status: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class MyTickets:
+    doing: list[TicketLine]
+    leading: list[TicketLine]
+    observing: list[TicketLine]
 
 
 @dataclass(frozen=True)
@@ -164,6 +184,7 @@ class TelegramStore:
 
     async def save_card(self, ticket: int, chat_id: int, message_id: int, text: str,
                         at: dt.datetime) -> None:
+        """The card as sent; a reply to it is about the ticket from now on."""
         async with self._engine.begin() as conn:
             stmt = insert(conn.dialect, telegram_cards).values(
                 ticket=ticket, chat_id=chat_id, message_id=message_id, text=text, updated_at=at)
@@ -171,6 +192,13 @@ class TelegramStore:
                 index_elements=["ticket", "chat_id"],
                 set_={"message_id": stmt.excluded.message_id, "text": stmt.excluded.text,
                       "updated_at": stmt.excluded.updated_at}))
+            await _add_ref(conn, ref(chat_id, message_id), ticket, at)
+
+    async def sent_about(self, ticket: int, chat_id: int, message_id: int,
+                         at: dt.datetime) -> None:
+        """A message the bot sent about a ticket: replying to it addresses that ticket."""
+        async with self._engine.begin() as conn:
+            await _add_ref(conn, ref(chat_id, message_id), ticket, at)
 
     # --- private chats --------------------------------------------------------------------
 
@@ -201,6 +229,24 @@ class TelegramStore:
         async with reading(self._engine) as conn:
             return [PersonRow(*row) for row in await conn.execute(stmt)]
 
+    async def my_tickets(self, person_id: int) -> MyTickets:
+        """Unfinished tickets a person works on, leads (created or asked for) and observes."""
+        tk = tickets.c
+        watched = select(ticket_observers.c.ticket).where(
+            ticket_observers.c.person_id == person_id)
+        leads = or_(tk.creator_id == person_id, tk.requester_id == person_id)
+        async with reading(self._engine) as conn:
+            doing = await _lines(conn, tk.responsible_id == person_id)
+            leading = await _lines(conn, leads, _not_mine(person_id))
+            observing = await _lines(conn, tk.number.in_(watched), _not_mine(person_id),
+                                     ~leads)
+        return MyTickets(doing, leading, observing)
+
+    async def queue(self) -> list[TicketLine]:
+        """Unassigned unfinished tickets, oldest first."""
+        async with reading(self._engine) as conn:
+            return await _lines(conn, tickets.c.responsible_id.is_(None))
+
     async def earlier_unsent(self, recipient: str, before: int,
                              now: dt.datetime) -> tuple[int, dt.datetime | None] | None:
         """The oldest undelivered row for the same chat before `before`: per-chat order
@@ -214,6 +260,13 @@ class TelegramStore:
         async with reading(self._engine) as conn:
             row = (await conn.execute(stmt)).one_or_none()
         return None if row is None else (row.id, row.next_try)
+
+
+async def _add_ref(conn: AsyncConnection, text: str, ticket: int, at: dt.datetime) -> None:
+    # The first ticket a ref was seen with keeps it, as in `uow.refs`.
+    await conn.execute(insert(conn.dialect, message_refs).values(
+        ref=text, ticket=ticket, direction="out", created_at=at,
+    ).on_conflict_do_nothing(index_elements=["ref"]))
 
 
 async def _finish(conn: AsyncConnection, ids: Sequence[int], status: str) -> None:
@@ -248,3 +301,15 @@ async def _parts(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, list[P
     for key, message_id, author_id, text in rows:
         grouped.setdefault(key, []).append(Part(message_id, author_id, text))
     return grouped
+
+
+def _not_mine(person_id: int) -> ColumnElement[bool]:
+    return or_(tickets.c.responsible_id.is_(None), tickets.c.responsible_id != person_id)
+
+
+async def _lines(conn: AsyncConnection, *where: ColumnElement[bool]) -> list[TicketLine]:
+    tk = tickets.c
+    stmt = (select(tk.number, tk.subject, tk.status, tk.created_at)
+            .where(tk.status.not_in(FINISHED), *where)
+            .order_by(tk.created_at, tk.number).limit(LIST_LIMIT))
+    return [TicketLine(*row) for row in await conn.execute(stmt)]

@@ -1,0 +1,88 @@
+"""`ticketbot mail ...`: the mail channel from cron or a shell.
+
+    ticketbot mail fetch --once   drain the IMAP mailbox once, process it, exit (cron mode)
+    ticketbot mail process        process mail already stored (e.g. after a fix)
+    ticketbot mail send --once    deliver the queued outgoing mail once, exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from config.settings import Settings
+
+
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _err(line: str) -> None:
+    sys.stderr.write(f"ticketbot: {line}\n")
+
+
+def register(sub: Any) -> None:
+    mail = sub.add_parser("mail", help="the mail channel: fetch, process, send").add_subparsers(
+        dest="mail_command", required=True, metavar="ACTION")
+    fetch = mail.add_parser("fetch", help="fetch new mail over IMAP and process it")
+    fetch.add_argument("--once", action="store_true", required=True,
+                       help="one pass, then exit (`ticketbot run` watches continuously)")
+    fetch.set_defaults(func=_fetch)
+    mail.add_parser("process", help="turn stored mail into tickets and comments").set_defaults(
+        func=_process)
+    send = mail.add_parser("send", help="deliver queued outgoing mail through [email.smtp]")
+    send.add_argument("--once", action="store_true", required=True,
+                      help="one pass, then exit")
+    send.set_defaults(func=_send)
+
+
+async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_runtime
+    from bot.channels.email.intake import MailIntake
+    from bot.channels.email.mailbox import MailboxSync, fetch_once
+
+    cfg = settings.email
+    if cfg.imap is None:
+        _err("no [email.imap] in the config: nothing to fetch from")
+        return 2
+    rt = await build_runtime(settings)
+    try:
+        stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, cfg.max_size, rt.bus.clock))
+        processed = await MailIntake(rt).drain()
+    finally:
+        await rt.db.dispose()
+    _out(f"fetched {stored} new mail(s), processed {processed}")
+    return 0
+
+
+async def _process(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_runtime
+    from bot.channels.email.intake import MailIntake
+
+    rt = await build_runtime(settings)
+    try:
+        processed = await MailIntake(rt).drain()
+    finally:
+        await rt.db.dispose()
+    _out(f"processed {processed} mail(s)")
+    return 0
+
+
+async def _send(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_runtime
+    from bot.channels.email.sender import MailSender
+
+    if settings.email.smtp is None:
+        _err("no [email.smtp] in the config: nowhere to send")
+        return 2
+    rt = await build_runtime(settings)
+    total = 0
+    try:
+        sender = MailSender(rt, settings.email.smtp)
+        while (claimed := await sender.run_once()) > 0:
+            total += claimed
+    finally:
+        await rt.db.dispose()
+    _out(f"handled {total} outgoing mail(s)")
+    return 0

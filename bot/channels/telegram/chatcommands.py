@@ -1,0 +1,94 @@
+"""F6 in Telegram: the shared grammar and registry (`bot.commands`) turn a message into an
+engine command or a query; refusals are explained in the person's language."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.channels.telegram import queries
+from bot.channels.telegram.answer import say
+from bot.channels.telegram.context import Desk
+from bot.channels.telegram.inbound import ChatMessage
+from bot.channels.telegram.read import ticket as read_ticket
+from bot.channels.telegram.read import ticket_of
+from bot.channels.telegram.refs import parse_ref, ref
+from bot.commands.grammar import ParsedCommand
+from bot.commands.registry import (
+    CHAT,
+    COMMANDS,
+    CommandContext,
+    CommandError,
+    Query,
+    build_command,
+)
+from bot.i18n import explain, t
+from engine import commands as c
+from engine.errors import EngineError
+from engine.model import Person
+from engine.notify.reactor import route
+from engine.notify.rules import Notice
+
+log = logging.getLogger("ticketbot.telegram")
+
+
+async def run_command(desk: Desk, msg: ChatMessage, person: Person,
+                      parsed: ParsedCommand | CommandError) -> None:
+    lang = person.language
+    if isinstance(parsed, CommandError):
+        await say(desk, msg, t(lang, parsed.key, **parsed.params), lang)
+        return
+    if COMMANDS[parsed.name].staff_only and not person.role.is_staff:
+        await say(desk, msg, t(lang, "not_a_specialist"), lang)
+        return
+    built = build_command(parsed, await _context(desk, msg, person))
+    if isinstance(built, CommandError):
+        await say(desk, msg, t(lang, built.key, **built.params), lang)
+    elif isinstance(built, Query):
+        await queries.answer(desk, msg, person, built)
+    else:
+        await execute(desk, msg, person, built)
+
+
+async def _context(desk: Desk, msg: ChatMessage, person: Person) -> CommandContext:
+    replied = [] if msg.reply_to is None else [ref(msg.chat_id, msg.reply_to.message_id)]
+    return CommandContext(actor=person.id, channel=CHAT, at=msg.date, tz=desk.tz,
+                          resolve_person=desk.people.resolver(msg.mentions),
+                          context_ticket=await ticket_of(desk.db, replied),
+                          language=person.language)
+
+
+async def execute(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command) -> None:
+    try:
+        outcome = await desk.bus.handle(cmd)
+    except EngineError as exc:
+        await say(desk, msg, explain(person.language, exc), person.language)
+        return
+    finally:
+        desk.outbound.wake()  # the reactors queued card edits and notices
+    if outcome.ticket is not None and await _worth_saying(desk, msg, person, cmd,
+                                                          outcome.ticket):
+        await say(desk, msg, _success(cmd, outcome.ticket, person.language), person.language,
+                  ticket=outcome.ticket)
+
+
+def _success(cmd: c.Command, number: int, lang: str) -> str:
+    if isinstance(cmd, c.Take):
+        return t(lang, "taken", number=number)
+    if isinstance(cmd, c.OpenTicket):
+        return t(lang, "ticket_opened", number=number)
+    return t(lang, "done")
+
+
+async def _worth_saying(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command,
+                        number: int) -> bool:
+    """The group sees a change on the ticket's card, so a success there needs no message of
+    its own; and a new ticket's acknowledgement may already be on its way to this chat."""
+    ticket = await read_ticket(desk.db, number)
+    if ticket is None:
+        return True
+    source = parse_ref(ticket.source_ref)
+    if desk.is_support(msg.chat_id) and source is not None and desk.is_support(source.chat_id):
+        return False
+    if not isinstance(cmd, c.OpenTicket) or ticket.requester_id != person.id:
+        return True
+    return ("telegram", str(msg.chat_id)) not in route(Notice("ack", person=person), ticket)

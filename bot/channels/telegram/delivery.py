@@ -1,0 +1,283 @@
+"""One outbox row -> Bot API calls -> what happened: sent, retry later, or give up.
+
+Telegram's answers decide: 429 (RetryAfter) and 5xx or a dropped connection (NetworkError)
+are retried later through the outbox; 400 (BadRequest) is permanent; 403 (Forbidden) on a
+private chat means the person never started the bot or blocked it, so the notice falls back
+to the group (or the staff chat) once and the person is not tried again until they write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
+
+from bot.channels.telegram import outbound as kinds
+from bot.channels.telegram.cards import card_facts, render_card
+from bot.channels.telegram.notices import Notice, render_notice
+from bot.channels.telegram.read import View, view
+from bot.channels.telegram.refs import parse_ref
+from bot.channels.telegram.render import Buttons, esc, mention
+from bot.channels.telegram.store import TelegramStore
+from bot.i18n import t
+from config.settings import Settings
+from engine.ports import Clock, UnitOfWorkFactory
+from engine.store.outbox import OutboxRow, next_retry
+
+log = logging.getLogger("ticketbot.telegram")
+
+# Notices the group sees anyway (the card changes, answers are posted in the thread), so a
+# person who cannot be written to privately does not need them repeated there.
+SHOWN_IN_GROUP = frozenset({"status", "comment", "ack", "created"})
+
+
+@dataclass(frozen=True)
+class Sent:
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Retry:
+    at: dt.datetime
+    error: str
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    error: str
+
+
+Outcome = Sent | Retry | GiveUp
+
+
+class Unreachable(Exception):
+    """A private chat that Telegram refuses (403), or that refused us before."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    bot: Bot
+    settings: Settings
+    db: AsyncEngine
+    uow: UnitOfWorkFactory
+    store: TelegramStore
+    clock: Clock
+    photos_sent: set[int] = field(default_factory=set)
+
+    async def deliver(self, row: OutboxRow) -> Outcome:
+        try:
+            return await self._deliver(row)
+        except Unreachable as exc:
+            await self._fallback(row)
+            return GiveUp(f"private chat unreachable: {exc}")
+        except TelegramError as exc:
+            return self._failed(row, exc)
+
+    def _failed(self, row: OutboxRow, exc: TelegramError) -> Outcome:
+        now = self.clock.now()
+        if isinstance(exc, RetryAfter):
+            # The timedelta form: `retry_after` itself warns of its int form being deprecated.
+            return Retry(now + exc._retry_after, f"429: {exc}")
+        if isinstance(exc, BadRequest | Forbidden):
+            return GiveUp(f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, ChatMigrated):
+            log.error("chat %s became supergroup %s: update the chat id in [telegram]",
+                      row.recipient, exc.new_chat_id)
+            return GiveUp(f"chat migrated to {exc.new_chat_id}")
+        if isinstance(exc, InvalidToken):
+            log.error("Telegram refuses the bot token now: was it revoked in @BotFather?")
+        # NetworkError covers 5xx, timeouts and dropped connections.
+        return Retry(next_retry(row.attempts, now), f"{type(exc).__name__}: {exc}")
+
+    async def _deliver(self, row: OutboxRow) -> Outcome:
+        handler = _HANDLERS.get(row.kind)
+        if handler is not None:
+            return await handler(self, row)
+        return await self._notice(row)
+
+    # --- kinds the channel queues itself --------------------------------------------------
+
+    async def _reply(self, row: OutboxRow) -> Outcome:
+        p = row.payload
+        message = await self.send(int(row.recipient), p["html"], reply_to=p.get("reply_to"),
+                                  buttons=p.get("buttons"), thread=p.get("thread"))
+        return await self._sent(row, message)
+
+    async def _edit(self, row: OutboxRow) -> Outcome:
+        p = row.payload
+        await self.edit(int(row.recipient), int(p["message_id"]), p["html"], p.get("buttons"))
+        return Sent({"message_id": p["message_id"]})
+
+    async def _card(self, row: OutboxRow) -> Outcome:
+        chat, number = int(row.recipient), row.ticket
+        if number is None:
+            return GiveUp("card without a ticket")
+        async with view(self.db) as v:
+            facts = await card_facts(v, number)
+        if facts is None:
+            return GiveUp(f"no ticket {number}")
+        html = render_card(facts, row.language, self.settings.timezone,
+                           self.settings.engine.ticket_prefix)
+        return await self._show_card(row, chat, number, html)
+
+    async def _show_card(self, row: OutboxRow, chat: int, number: int, html: str) -> Outcome:
+        existing = await self.store.card(number, chat)
+        if existing is not None and existing.text == html:
+            return Sent({"message_id": existing.message_id, "unchanged": True})
+        if existing is not None and await self._edited(chat, existing.message_id, html):
+            message_id = existing.message_id
+        else:
+            sent = await self.send(chat, html, reply_to=row.payload.get("reply_to"))
+            message_id = sent.message_id
+        await self.store.save_card(number, chat, message_id, html, self.clock.now())
+        return Sent({"message_id": message_id})
+
+    async def _edited(self, chat: int, message_id: int, html: str) -> bool:
+        """False when the card is gone (deleted by someone): a new one is sent instead."""
+        try:
+            await self.edit(chat, message_id, html, None)
+        except BadRequest as exc:
+            if "not found" in str(exc).lower() or "can't be edited" in str(exc).lower():
+                return False
+            raise
+        return True
+
+    async def _post(self, row: OutboxRow) -> Outcome:
+        chat = int(row.recipient)
+        reply_to = await self._thread_of(row.ticket, chat)
+        message = await self.send(chat, row.payload["html"], reply_to=reply_to,
+                                  buttons=row.payload.get("buttons"))
+        return await self._sent(row, message)
+
+    async def _thread_of(self, number: int | None, chat: int) -> int | None:
+        """Posts about a ticket go under its card in that chat, else under its question."""
+        if number is None:
+            return None
+        card = await self.store.card(number, chat)
+        if card is not None:
+            return card.message_id
+        async with view(self.db) as v:
+            ticket = await v.tickets.get(number)
+        source = None if ticket is None else parse_ref(ticket.source_ref)
+        return source.message_id if source is not None and source.chat_id == chat else None
+
+    # --- notices from the engine and other parts ------------------------------------------
+
+    async def _notice(self, row: OutboxRow) -> Outcome:
+        chat = int(row.recipient)
+        if chat > 0 and await self.store.is_blocked(chat):
+            raise Unreachable("refused before")
+        async with view(self.db) as v:
+            notice = await render_notice(row, v)
+        if notice is None:
+            log.error("no Telegram rendering for outbox kind %r (row %s)", row.kind, row.id)
+            return GiveUp(f"unknown kind {row.kind}")
+        try:
+            return await self._send_notice(row, chat, notice)
+        except Forbidden as exc:
+            if chat <= 0:
+                raise
+            await self.store.mark_blocked(chat, self.clock.now())
+            raise Unreachable(str(exc)) from exc
+
+    async def _send_notice(self, row: OutboxRow, chat: int, notice: Notice) -> Outcome:
+        if notice.photo is not None and row.id not in self.photos_sent:
+            await self.bot.send_photo(chat, notice.photo, caption=notice.caption,
+                                      parse_mode=ParseMode.HTML)
+            # A failure of the text below must not post the picture twice.
+            self.photos_sent.add(row.id)
+        message = await self.send(chat, notice.html, buttons=notice.buttons)
+        return await self._sent(row, message)
+
+    async def _fallback(self, row: OutboxRow) -> None:
+        """Say it where the person can read it: the staff chat for staff, the ticket's
+        thread in the support group for everyone else; nothing if the group shows it."""
+        if row.kind in SHOWN_IN_GROUP or row.person_id is None or row.ticket is None:
+            return
+        async with view(self.db) as v:
+            person = await v.people.get(row.person_id)
+            notice = await render_notice(row, v)
+            ticket = await v.tickets.get(row.ticket)
+        chat = self._fallback_chat(person.role.is_staff if person else False, ticket)
+        if person is None or notice is None or chat is None or person.telegram_id is None:
+            return
+        html = mention(person.telegram_id, person.name) + ", " + esc(
+            t(row.language, "tg.fallback")) + "\n" + notice.html
+        async with self.uow() as uow:
+            await uow.outbox.enqueue(kinds.post_item(row.key + ":fallback", row.ticket, chat,
+                                                     html, row.language))
+            await uow.commit()
+
+    def _fallback_chat(self, staff: bool, ticket: Any) -> int | None:
+        tg = self.settings.telegram
+        if staff and tg.staff_chat_id is not None:
+            return tg.staff_chat_id
+        source = None if ticket is None else parse_ref(ticket.source_ref)
+        if source is not None and source.chat_id == tg.support_chat_id:
+            return source.chat_id
+        return None
+
+    # --- the Bot API ----------------------------------------------------------------------
+
+    async def _sent(self, row: OutboxRow, message: Message) -> Outcome:
+        if row.ticket is not None:
+            await self.store.sent_about(row.ticket, message.chat.id, message.message_id,
+                                        self.clock.now())
+        return Sent({"message_id": message.message_id})
+
+    async def send(self, chat: int, html: str, *, reply_to: int | None = None,
+                   buttons: Buttons | None = None, thread: int | None = None) -> Message:
+        return await self.bot.send_message(
+            chat_id=chat, text=html, parse_mode=ParseMode.HTML, message_thread_id=thread,
+            reply_parameters=None if reply_to is None else ReplyParameters(
+                reply_to, allow_sending_without_reply=True),
+            reply_markup=_markup(buttons),
+            link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+    async def edit(self, chat: int, message_id: int, html: str,
+                   buttons: Buttons | None) -> None:
+        try:
+            await self.bot.edit_message_text(html, chat_id=chat, message_id=message_id,
+                                             parse_mode=ParseMode.HTML,
+                                             reply_markup=_markup(buttons))
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+
+
+def _markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], callback_data=b["data"])
+                                  for b in row] for row in buttons])
+
+
+Handler = Callable[[Delivery, OutboxRow], Awaitable[Outcome]]
+
+_HANDLERS: dict[str, Handler] = {
+    kinds.REPLY: Delivery._reply, kinds.EDIT: Delivery._edit, kinds.CARD: Delivery._card,
+    kinds.POST: Delivery._post,
+}
+
+__all__ = ["Delivery", "GiveUp", "Outcome", "Retry", "Sent", "View"]

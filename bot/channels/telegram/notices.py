@@ -1,0 +1,101 @@
+"""Outbox rows other parts queue for Telegram, as text: the engine's notices (F9, kinds from
+`engine.notify.rules`), SLA alerts, rating requests (F13) and the metrics digest (F10).
+
+Rendered when sent, from the ticket as it is then, in the recipient's language; every value
+that came from a person is escaped for the HTML parse mode.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.channels.telegram.read import View
+from bot.channels.telegram.render import Buttons, esc, lines, quote
+from bot.i18n import has_text, status_name, t
+from engine.model import Ticket
+from engine.store.outbox import OutboxRow
+
+COMMENT_LIMIT = 3000
+
+
+@dataclass(frozen=True)
+class Notice:
+    html: str
+    buttons: Buttons | None = None
+    photo: bytes | None = None
+    caption: str | None = None
+
+
+Renderer = Callable[[OutboxRow, View], Awaitable[Notice | None]]
+
+
+async def render_notice(row: OutboxRow, v: View) -> Notice | None:
+    """The message for a row, or None when this channel has no way to say it."""
+    renderer = RENDERERS.get(row.kind, _templated)
+    return await renderer(row, v)
+
+
+async def _params(row: OutboxRow, v: View, ticket: Ticket | None) -> dict[str, Any]:
+    lang, payload = row.language, row.payload
+    params: dict[str, Any] = {"number": row.ticket}
+    if ticket is not None:
+        params.update(
+            subject=ticket.subject,
+            status=status_name(lang, str(payload.get("new") or ticket.status.value)),
+            responsible=await v.name(ticket.responsible_id) or t(lang, "tg.card.nobody"))
+    params["author"] = await v.name(payload.get("actor")) or t(lang, "tg.someone")
+    # Values the producer rendered already (SLA alerts) take precedence.
+    params.update({k: v_ for k, v_ in payload.items() if isinstance(v_, str | int)})
+    return params
+
+
+async def _templated(row: OutboxRow, v: View) -> Notice | None:
+    key = f"notify.{row.kind}.body"
+    if not has_text(key):
+        return _given(row.payload)
+    ticket = None if row.ticket is None else await v.tickets.get(row.ticket)
+    return Notice(esc(t(row.language, key, **await _params(row, v, ticket))))
+
+
+def _given(payload: Mapping[str, Any]) -> Notice | None:
+    """A row some other part queued with its text ready: `html` as is, `text` escaped."""
+    if isinstance(payload.get("html"), str):
+        return Notice(payload["html"])
+    if isinstance(payload.get("text"), str):
+        return Notice(esc(payload["text"]))
+    return None
+
+
+async def _comment(row: OutboxRow, v: View) -> Notice | None:
+    head = await _templated(row, v)
+    comment_id = row.payload.get("comment_id")
+    if head is None or row.ticket is None or not isinstance(comment_id, int):
+        return head
+    comment = await v.comment(row.ticket, comment_id)
+    return head if comment is None else Notice(lines(head.html,
+                                                     quote(comment.body, COMMENT_LIMIT)))
+
+
+async def _rating(row: OutboxRow, v: View) -> Notice | None:
+    payload, lang = row.payload, row.language
+    text = t(lang, "rating.ask.body", number=payload.get("ticket", row.ticket),
+             subject=payload.get("subject", ""), scale=payload.get("scale", 5))
+    buttons = [[{"text": f"{c['score']} ⭐", "data": str(c["token"])}
+                for c in payload.get("choices", [])]]
+    return Notice(esc(text), buttons if buttons[0] else None)
+
+
+async def _digest(row: OutboxRow, v: View) -> Notice | None:
+    payload = row.payload
+    png = payload.get("chart_png")
+    return Notice(esc(str(payload.get("text", ""))),
+                  photo=base64.b64decode(png) if isinstance(png, str) else None,
+                  caption=esc(str(payload.get("caption", ""))))
+
+
+RENDERERS: dict[str, Renderer] = {
+    "comment": _comment, "note": _comment, "rating_request": _rating, "digest": _digest,
+}

@@ -1,0 +1,138 @@
+"""Long polling in our own event loop, one update at a time, nothing lost.
+
+Each getUpdates batch is written to the journal (the `inbound` table) before its offset is
+confirmed to Telegram, so a crash never drops an update Telegram already forgot; the
+journal's unique (channel, update id) drops the ones Telegram sends again. Updates are then
+handled in order; rows left pending by a crash are handled first at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import Bot, Update
+from telegram.error import Conflict, InvalidToken, TelegramError
+
+from bot.channels.telegram.firstline import FirstLine
+from bot.channels.telegram.inbound import from_update
+from bot.channels.telegram.router import Router
+from bot.channels.telegram.store import CHANNEL, TelegramStore
+from engine.ports import Clock
+from engine.store.inbound import InboundStore
+
+log = logging.getLogger("ticketbot.telegram")
+
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+BATCH = 100
+MAX_ATTEMPTS = 3  # an update that fails this often is quarantined, not retried for ever
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first: float = 0.5
+    factor: float = 2.0
+    cap: float = 30.0
+
+    def next(self, current: float | None) -> float:
+        return self.first if current is None else min(self.cap, current * self.factor)
+
+
+class Poller:
+    def __init__(self, bot: Bot, store: TelegramStore, inbound: InboundStore, router: Router,
+                 first_line: FirstLine, clock: Clock, *, timeout: float = 25,
+                 backoff: Backoff = Backoff()) -> None:
+        self._bot = bot
+        self._store = store
+        self._inbound = inbound
+        self._router = router
+        self._first_line = first_line
+        self._clock = clock
+        self._timeout = timeout
+        self._backoff = backoff
+        self._offset: int | None = None
+        self.last_update_id = 0
+        self.progress = asyncio.Condition()
+
+    async def replay(self) -> None:
+        """Updates journaled before a crash and never finished."""
+        previous: set[int] = set()
+        while rows := await self._inbound.pending(CHANNEL, BATCH):
+            ids = {r.id for r in rows}
+            if ids == previous:
+                break  # only failing rows are left: they are tried again at the next start
+            previous = ids
+            await self._handle([(r.id, Update.de_json(json.loads(r.raw or b"{}"), self._bot))
+                                for r in rows])
+
+    async def run(self) -> None:
+        delay: float | None = None
+        while True:
+            try:
+                updates = await self._bot.get_updates(
+                    offset=self._offset, timeout=int(self._timeout), limit=BATCH,
+                    allowed_updates=list(ALLOWED_UPDATES))
+            except TelegramError as exc:
+                delay = self._backoff.next(delay)
+                _log_poll_error(exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            delay = None
+            await self.take(updates)
+
+    async def take(self, updates: Sequence[Update]) -> None:
+        """Journal a batch, confirm it with the next offset, then handle it."""
+        if not updates:
+            return
+        raw = [(u.update_id, json.dumps(u.to_dict()).encode()) for u in updates]
+        new = await self._store.journal(raw, self._clock.now())
+        self._offset = max(u.update_id for u in updates) + 1
+        await self._handle([(new[u.update_id], u) for u in updates if u.update_id in new])
+        await self._done(max(u.update_id for u in updates))
+
+    async def _handle(self, batch: Sequence[tuple[int, Update]]) -> None:
+        for journal_id, update in batch:
+            await self._one(journal_id, update)
+        await self._first_line.flush()
+
+    async def _one(self, journal_id: int, update: Update) -> None:
+        incoming = from_update(update)
+        if incoming is None:
+            self._first_line.skip(journal_id)
+            return
+        try:
+            await self._router.handle(incoming, journal_id)
+        except Exception as exc:  # noqa: BLE001 - bad input never stops the bot
+            log.exception("update %s failed", update.update_id)
+            await self._failed(journal_id, repr(exc))
+
+    async def _failed(self, journal_id: int, reason: str) -> None:
+        attempts = await self._inbound.record_failure(journal_id, reason[:500])
+        if attempts >= MAX_ATTEMPTS:
+            await self._inbound.quarantine(journal_id, reason[:500])
+            log.error("update in journal row %s quarantined after %s attempts", journal_id,
+                      attempts)
+
+    async def _done(self, update_id: int) -> None:
+        async with self.progress:
+            self.last_update_id = max(self.last_update_id, update_id)
+            self.progress.notify_all()
+
+    async def wait_processed(self, update_id: int) -> None:
+        """Until the update with this id (and every one before it) has been handled."""
+        async with self.progress:
+            await self.progress.wait_for(lambda: self.last_update_id >= update_id)
+
+
+def _log_poll_error(exc: TelegramError, delay: float) -> None:
+    if isinstance(exc, InvalidToken):
+        log.error("Telegram refuses the bot token while polling (revoked?); retrying in %.1f s",
+                  delay)
+    elif isinstance(exc, Conflict):
+        log.error("another process is polling this bot token (409 Conflict): only one may; "
+                  "retrying in %.1f s", delay)
+    else:
+        log.warning("getUpdates failed (%s); retrying in %.1f s", exc, delay)

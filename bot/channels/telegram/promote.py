@@ -1,0 +1,200 @@
+"""F5 `/ticket`: the first line's question becomes a second-line ticket.
+
+As a reply, the replied message and its author's follow-ups in that dialog become the
+ticket; alone, the bot offers the last questions as buttons. Description = the question,
+requester and observer = its author, responsible = the specialist. A button carries only a
+dialog id and a signature over it, so forged or stale callback data is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+from collections.abc import Sequence
+
+from telegram.error import TelegramError
+
+from bot.channels.telegram.answer import say, say_html
+from bot.channels.telegram.context import Desk
+from bot.channels.telegram.dialogs import Dialog
+from bot.channels.telegram.inbound import ButtonPress, ChatMessage
+from bot.channels.telegram.outbound import edit_item
+from bot.channels.telegram.refs import ref
+from bot.channels.telegram.render import Buttons, button_rows, esc
+from bot.commands.registry import CHAT, Query
+from bot.i18n import explain, t
+from engine import commands as c
+from engine.errors import EngineError, PersonNotFound
+from engine.model import Person
+
+log = logging.getLogger("ticketbot.telegram")
+
+PICKER_SIZE = 10
+SUBJECT_LIMIT = 80
+_PREFIX = "tk"
+_MAC_CHARS = 16  # 96 bits of base64url; callback data must stay under 64 bytes
+
+
+# --- callback data -------------------------------------------------------------------------
+
+
+def _mac(secret: bytes, dialog_id: int) -> str:
+    digest = hmac.new(secret, f"{_PREFIX}:{dialog_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:_MAC_CHARS]
+
+
+def sign(secret: bytes, dialog_id: int) -> str:
+    return f"{_PREFIX}:{dialog_id}:{_mac(secret, dialog_id)}"
+
+
+def verify(secret: bytes, data: str) -> int | None:
+    """The dialog id a button of ours names, or None for anything else."""
+    prefix, _, rest = data.partition(":")
+    number, _, mac = rest.partition(":")
+    if prefix != _PREFIX or not number.isdigit() or len(number) > 18:
+        return None
+    dialog_id = int(number)
+    return dialog_id if hmac.compare_digest(mac, _mac(secret, dialog_id)) else None
+
+
+# --- /ticket -------------------------------------------------------------------------------
+
+
+async def ticket_command(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
+    lang = person.language
+    if query.ticket is not None:
+        await say(desk, msg, t(lang, "ticket_exists", number=query.ticket), lang,
+                  ticket=query.ticket)
+    elif msg.reply_to is None:
+        html, buttons = await _picker(desk, lang)
+        await say_html(desk, msg, html, lang, buttons=buttons)
+    else:
+        await _from_reply(desk, msg, person, " ".join(query.args))
+
+
+async def _from_reply(desk: Desk, msg: ChatMessage, person: Person, title: str) -> None:
+    lang, replied = person.language, msg.reply_to
+    assert replied is not None
+    if replied.author is None or replied.author.is_bot:
+        await say(desk, msg, t(lang, "tg.ticket.not_a_question"), lang)
+        return
+    author = await desk.people.person(replied.author)
+    dialog = await desk.first_line.find(msg.chat_id, replied.message_id)
+    parts = () if dialog is None else dialog.follow_ups(replied.message_id)
+    ids = [p.message_id for p in parts] or [replied.message_id]
+    text = "\n".join(p.text for p in parts) or replied.text
+    try:
+        await open_ticket(desk, person, author, msg.chat_id, ids, text, title, msg, dialog)
+    except EngineError as exc:
+        await say(desk, msg, explain(lang, exc), lang)
+
+
+async def open_ticket(desk: Desk, specialist: Person, author: Person, chat_id: int,
+                      message_ids: Sequence[int], text: str, title: str,
+                      msg: ChatMessage | None, dialog: Dialog | None) -> int:
+    """The ticket for a question; its card answers in the question's thread."""
+    if not text.strip():
+        text = t(desk.language, "tg.ticket.no_text")
+    at = msg.date if msg is not None else desk.now()
+    outcome = await desk.bus.handle(c.OpenTicket(
+        actor=specialist.id, channel=CHAT, at=at, subject=title or subject_of(text),
+        description=text, requester_id=author.id, observers=(author.id,),
+        responsible_id=specialist.id, source_ref=ref(chat_id, message_ids[0])))
+    desk.outbound.wake()
+    number = outcome.ticket
+    assert number is not None
+    await _link(desk, chat_id, message_ids[1:], number)
+    if dialog is not None:
+        await desk.first_line.promote(dialog, number, specialist.id, at)
+    return number
+
+
+def subject_of(text: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), text)
+    return first[:SUBJECT_LIMIT]
+
+
+async def _link(desk: Desk, chat_id: int, message_ids: Sequence[int], number: int) -> None:
+    """The follow-ups belong to the ticket too: a reply to any of them is about it."""
+    if not message_ids:
+        return
+    async with desk.uow() as uow:
+        for message_id in message_ids:
+            await uow.refs.add(ref(chat_id, message_id), number, "in")
+        await uow.commit()
+
+
+# --- the picker ----------------------------------------------------------------------------
+
+
+async def _picker(desk: Desk, lang: str) -> tuple[str, Buttons | None]:
+    """The text and buttons of the question picker."""
+    chat = desk.tg.support_chat_id
+    questions = [] if chat is None else await desk.first_line.recent(chat, PICKER_SIZE)
+    if not questions:
+        return esc(t(lang, "tg.picker.empty")), None
+    buttons = button_rows([(_label(desk, q), sign(desk.secret, q.id or 0)) for q in questions])
+    return esc(t(lang, "tg.picker.title")), buttons
+
+
+def _label(desk: Desk, dialog: Dialog) -> str:
+    author = desk.people.get(dialog.author_id)
+    first = subject_of(dialog.text)
+    return first if author is None else f"{author.name}: {first}"
+
+
+async def press(desk: Desk, p: ButtonPress) -> None:
+    person = await desk.people.person(p.author)
+    lang = person.language
+    dialog_id = verify(desk.secret, p.data)
+    dialog = None if dialog_id is None else await _dialog(desk, dialog_id)
+    if dialog is None:
+        log.warning("refused stray or forged button data from Telegram user %s", p.author.id)
+        await toast(desk, p, t(lang, "tg.button.stray"))
+    elif not person.role.is_staff:
+        await toast(desk, p, t(lang, "not_a_specialist"))
+    elif dialog.ticket is not None:
+        await toast(desk, p, t(lang, "ticket_exists", number=dialog.ticket))
+    else:
+        await _open_pressed(desk, p, person, dialog)
+
+
+async def _dialog(desk: Desk, dialog_id: int) -> Dialog | None:
+    await desk.first_line.flush()
+    return await desk.store.dialog(dialog_id)
+
+
+async def _open_pressed(desk: Desk, p: ButtonPress, person: Person, dialog: Dialog) -> None:
+    lang = person.language
+    author = desk.people.get(dialog.author_id)
+    parts = dialog.follow_ups(dialog.first_message_id)
+    try:
+        if author is None:
+            raise PersonNotFound(who=str(dialog.author_id))
+        number = await open_ticket(desk, person, author, dialog.chat_id,
+                                   [x.message_id for x in parts] or [dialog.first_message_id],
+                                   "\n".join(x.text for x in parts), "", None, dialog)
+    except EngineError as exc:
+        await toast(desk, p, explain(lang, exc))
+        return
+    await toast(desk, p, t(lang, "ticket_opened", number=number))
+    await _refresh_picker(desk, p, lang, number)
+
+
+async def _refresh_picker(desk: Desk, p: ButtonPress, lang: str, number: int) -> None:
+    """The pressed question leaves the picker; the others stay pressable."""
+    if p.chat_id is None or p.message_id is None:
+        return
+    html, buttons = await _picker(desk, lang)
+    await desk.outbound.enqueue(edit_item(f"tg:picker:{p.chat_id}:{p.message_id}:{number}",
+                                          p.chat_id, p.message_id, html, buttons, lang))
+
+
+async def toast(desk: Desk, p: ButtonPress, text: str) -> None:
+    """The answer to a button press: shown at once, not a message, so not via the outbox."""
+    try:
+        await desk.bot.answer_callback_query(p.query_id, text=text[:200])
+    except TelegramError as exc:
+        log.info("could not answer button press %s: %s", p.query_id, exc)

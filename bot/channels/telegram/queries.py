@@ -1,0 +1,101 @@
+"""Read-only commands answered from the store: /help, /start, /status N, /my, /queue, /stats,
+and /ticket (which turns a question into a ticket, see `promote`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from bot.channels.telegram import promote
+from bot.channels.telegram.answer import say, say_html
+from bot.channels.telegram.cards import card_facts, render_card
+from bot.channels.telegram.context import Desk
+from bot.channels.telegram.inbound import ChatMessage
+from bot.channels.telegram.read import view
+from bot.channels.telegram.render import bold, esc, lines, quote
+from bot.channels.telegram.store import TicketLine
+from bot.commands.help import render_help
+from bot.commands.registry import Query
+from bot.i18n import explain, status_name, t
+from bot.stats import stats_text
+from engine.access import can_view
+from engine.errors import EngineError, TicketNotFound
+from engine.model import Person
+
+Answerer = Callable[[Desk, ChatMessage, Person, Query], Awaitable[None]]
+DESCRIPTION_LIMIT = 1500
+
+
+async def answer(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
+    await ANSWERS[query.name](desk, msg, person, query)
+
+
+async def _help(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
+    await say(desk, msg, render_help(person.language, staff=person.role.is_staff),
+              person.language)
+
+
+async def _start(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
+    lang = person.language
+    if msg.private and msg.author is not None:
+        await desk.store.mark_started(msg.author.id, msg.author.username, desk.now())
+    text = t(lang, "tg.start", name=person.name) + "\n\n" + render_help(
+        lang, staff=person.role.is_staff)
+    await say(desk, msg, text, lang)
+
+
+async def _status(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
+    assert query.ticket is not None  # the registry asks for N when there is no context
+    lang = person.language
+    async with view(desk.db) as v:
+        facts = await card_facts(v, query.ticket)
+    if facts is None or not can_view(person, facts.ticket):
+        await say(desk, msg, explain(lang, TicketNotFound(number=query.ticket)), lang)
+        return
+    html = lines(render_card(facts, lang, desk.settings.timezone,
+                             desk.settings.engine.ticket_prefix),
+                 quote(facts.ticket.description, DESCRIPTION_LIMIT))
+    await say_html(desk, msg, html, lang, ticket=query.ticket)
+
+
+async def _my(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
+    lang = person.language
+    mine = await desk.store.my_tickets(person.id)
+    sections = [(t(lang, "tg.my.doing"), mine.doing), (t(lang, "tg.my.leading"), mine.leading),
+                (t(lang, "tg.my.observing"), mine.observing)]
+    shown = [_section(title, rows, desk, lang) for title, rows in sections if rows]
+    html = "\n\n".join(shown) if shown else esc(t(lang, "tg.my.none"))
+    await say_html(desk, msg, html, lang)
+
+
+async def _queue(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
+    lang = person.language
+    rows = await desk.store.queue()
+    html = (_section(t(lang, "tg.queue.title"), rows, desk, lang) if rows
+            else esc(t(lang, "tg.queue.empty")))
+    await say_html(desk, msg, html, lang)
+
+
+def _section(title: str, rows: Sequence[TicketLine], desk: Desk, lang: str) -> str:
+    prefix = desk.settings.engine.ticket_prefix
+    return lines(bold(title), *(esc(f"{prefix}{r.number} · {status_name(lang, r.status)} · "
+                                    f"{r.subject}") for r in rows))
+
+
+async def _stats(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
+    lang = person.language
+    period = query.args[0] if query.args else None
+    try:
+        text = await stats_text(desk.db, desk.settings, person, period, desk.now(), lang)
+    except EngineError as exc:
+        text = explain(lang, exc)
+    await say(desk, msg, text, lang)
+
+
+async def _ticket(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
+    await promote.ticket_command(desk, msg, person, query)
+
+
+ANSWERS: dict[str, Answerer] = {
+    "help": _help, "start": _start, "status": _status, "my": _my, "queue": _queue,
+    "stats": _stats, "ticket": _ticket,
+}

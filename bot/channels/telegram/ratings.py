@@ -1,0 +1,36 @@
+"""F13 in Telegram: a press on a rating button records the requester's score. The button's
+data is a token signed by the engine (`engine.ratings.vote_token`); who may use it is
+checked when the score is stored."""
+
+from __future__ import annotations
+
+from bot.channels.telegram.context import Desk
+from bot.channels.telegram.inbound import ButtonPress
+from bot.channels.telegram.promote import toast
+from bot.i18n import explain, t
+from bot.stats import rating_settings
+from engine.errors import EngineError
+from engine.ratings import read_vote
+from engine.store.ratings_sql import record_rating
+
+TOKEN_PREFIX = "rate."
+
+
+def is_rating(data: str) -> bool:
+    return data.startswith(TOKEN_PREFIX)
+
+
+async def press(desk: Desk, p: ButtonPress) -> None:
+    person = await desk.people.person(p.author)
+    lang = person.language
+    vote = read_vote(desk.secret, p.data)
+    if vote is None:
+        await toast(desk, p, t(lang, "tg.button.stray"))
+        return
+    try:
+        await record_rating(desk.db, vote.ticket, person.id, vote.score, desk.now(),
+                            scale=rating_settings(desk.settings).scale, resolution_at=vote.resolution_at)
+    except EngineError as exc:
+        await toast(desk, p, explain(lang, exc))
+        return
+    await toast(desk, p, t(lang, "rating.thanks", score=vote.score, number=vote.ticket))

@@ -1,0 +1,174 @@
+"""The Telegram channel as a service of the bot: `telegram_services(rt)` for the composition
+root (`bot/app.py`), and `telegram_reactors(settings)` (in `mirror.py`) for the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from telegram.error import NetworkError, TelegramError
+
+from bot.channels.telegram import startup
+from bot.channels.telegram.context import Desk, Me
+from bot.channels.telegram.delivery import Delivery
+from bot.channels.telegram.firstline import FirstLine
+from bot.channels.telegram.mirror import telegram_reactors
+from bot.channels.telegram.outbound import Outbound, Reply, reply_item
+from bot.channels.telegram.people import Directory
+from bot.channels.telegram.poller import Backoff, Poller
+from bot.channels.telegram.render import esc
+from bot.channels.telegram.router import Router
+from bot.channels.telegram.sender import Sender
+from bot.channels.telegram.store import TelegramStore
+from bot.channels.telegram.transport import FloodLimits, TelegramApp, build_application
+from bot.commands.registry import COMMANDS
+from bot.i18n import t
+from bot.runtime import Runtime, Service
+
+log = logging.getLogger("ticketbot.telegram")
+
+__all__ = ["Options", "TelegramService", "telegram_reactors", "telegram_services"]
+
+
+@dataclass(frozen=True)
+class Options:
+    limits: FloodLimits = FloodLimits()
+    poll_timeout: float = 25
+    backoff: Backoff = Backoff()
+    sender_idle_seconds: float = 1.0
+
+
+def telegram_services(rt: Runtime) -> list[Service]:
+    """[] when no bot token is configured."""
+    if not rt.settings.telegram.token:
+        return []
+    return [TelegramService(rt)]
+
+
+class TelegramService:
+    name = "telegram"
+
+    def __init__(self, rt: Runtime, options: Options = Options()) -> None:
+        self.rt = rt
+        self.options = options
+        self.app: TelegramApp | None = None
+        self.poller: Poller | None = None
+        self.sender: Sender | None = None
+        self.desk: Desk | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        # httpx logs every request URL at INFO, and a Bot API URL contains the token.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        self.app = build_application(self.rt.settings.telegram, self.options.limits)
+        try:
+            me = await startup.connect(self.app)
+        except NetworkError as exc:
+            # Mail keeps working while Telegram is out of reach; a bad token stops the start.
+            log.error("Telegram is unreachable at start (%s); connecting in the background", exc)
+            self._tasks = [asyncio.create_task(self._connect_later(), name="telegram-connect")]
+            return
+        await self._begin(me)
+
+    async def _connect_later(self) -> None:
+        assert self.app is not None
+        delay: float | None = None
+        while True:
+            delay = self.options.backoff.next(delay)
+            await asyncio.sleep(delay)
+            try:
+                me = await startup.connect(self.app)
+            except NetworkError:
+                continue
+            except startup.TelegramStartError as exc:
+                log.error("%s", exc)
+                return
+            await self._begin(me)
+            return
+
+    async def _begin(self, me: Me) -> None:
+        await self._assemble(me)
+        await self._check_setup()
+        await self._publish_commands()
+        assert self.poller is not None and self.sender is not None
+        await self.poller.replay()
+        self._tasks += [asyncio.create_task(self.sender.run(), name="telegram-sender"),
+                        asyncio.create_task(self.poller.run(), name="telegram-poller")]
+        log.info("telegram: polling as @%s", me.username)
+
+    async def _assemble(self, me: Me) -> None:
+        rt, app = self.rt, self.app
+        assert app is not None
+        store = TelegramStore(rt.db)
+        people = Directory(store, rt.uow)
+        await people.load()
+        first_line = FirstLine(store, dt.timedelta(
+            minutes=rt.settings.telegram.dialog_window_minutes))
+        chats = [c for c in (rt.settings.telegram.support_chat_id,) if c is not None]
+        await first_line.load(chats)
+        self.sender = Sender(rt.outbox, Delivery(app.bot, rt.settings, rt.db, rt.uow, store,
+                                                 rt.bus.clock), store, rt.bus.clock,
+                             self.options.sender_idle_seconds)
+        self.desk = Desk(settings=rt.settings, bus=rt.bus, uow=rt.uow, db=rt.db, store=store,
+                         people=people, first_line=first_line,
+                         outbound=Outbound(rt.uow, self.sender.wake), secret=rt.secret,
+                         me=me, bot=app.bot)
+        self.poller = Poller(app.bot, store, rt.inbound, Router(self.desk), first_line,
+                             rt.bus.clock, timeout=self.options.poll_timeout,
+                             backoff=self.options.backoff)
+
+    async def _check_setup(self) -> None:
+        assert self.app is not None and self.desk is not None
+        found = await startup.problems(self.app.bot, self.rt.settings.telegram)
+        staff = self.rt.settings.telegram.staff_chat_id
+        if "privacy" in found and staff is not None:
+            lang = self.rt.settings.language
+            day = self.desk.now().date().isoformat()
+            await self.desk.outbound.enqueue(reply_item(
+                f"tg:setup:privacy:{day}", _notice(staff, t(lang, "tg.setup.privacy")), lang))
+
+    async def _publish_commands(self) -> None:
+        """The command menu Telegram shows, from the registry, in both languages."""
+        assert self.app is not None
+        for lang in ("en", "ru"):
+            commands = [(s.name, s.summary.get(lang) or s.summary["en"])
+                        for s in COMMANDS.values()]
+            try:
+                await self.app.bot.set_my_commands(
+                    commands, language_code=None if lang == "en" else lang)
+            except TelegramError as exc:
+                log.info("could not publish the command menu: %s", exc)
+                return
+
+    def kick(self) -> None:
+        """Look at the outbox now (after rows were queued outside this service)."""
+        if self.sender is not None:
+            self.sender.wake()
+
+    async def stop(self) -> None:
+        poller_tasks = [t_ for t_ in self._tasks if t_.get_name() != "telegram-sender"]
+        for task in poller_tasks:
+            task.cancel()
+        await _settle(poller_tasks)
+        if self.desk is not None:
+            with contextlib.suppress(Exception):
+                await self.desk.first_line.flush()
+        if self.sender is not None:
+            await self.sender.stop()
+        await _settle(self._tasks)
+        if self.app is not None:
+            with contextlib.suppress(NetworkError):
+                await self.app.shutdown()
+
+
+def _notice(chat_id: int, text: str) -> Reply:
+    return Reply(chat_id=chat_id, html=esc(text))
+
+
+async def _settle(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,50 @@
+"""`ticketbot stats [--period YYYY-MM] [--json] [--lang en|ru]`: the monthly report from the
+command line, as text or as JSON with every figure (durations in seconds)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot.cli import print_json
+from bot.runtime import SystemClock
+from bot.stats import build_report, parse_period, rating_settings, render_report, report_json
+from config.settings import Settings
+from engine.errors import InvalidValue
+
+
+def register(sub: Any) -> None:
+    stats = sub.add_parser("stats", help="response and resolution figures for a month")
+    stats.add_argument("--period", metavar="YYYY-MM",
+                       help="the month to report (default: the current one)")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.add_argument("--lang", choices=("en", "ru"), default=None,
+                       help="language of the text (default: service.language)")
+    stats.set_defaults(func=run_stats)
+
+
+async def run_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from engine.store.db import make_engine
+    from engine.store.migrate import upgrade
+
+    now = SystemClock().now()
+    try:
+        period = parse_period(args.period, now, ZoneInfo(settings.timezone))
+    except InvalidValue:
+        sys.stderr.write(f"ticketbot: bad --period {args.period!r}: expected YYYY-MM\n")
+        return 2
+    await upgrade(settings.database_url)
+    db = make_engine(settings.database_url)
+    try:
+        report = await build_report(db, settings, period, now)
+    finally:
+        await db.dispose()
+    if args.json:
+        print_json(report_json(report))
+    else:
+        lang = args.lang or settings.language
+        sys.stdout.write(render_report(report, lang, rating_settings(settings).scale) + "\n")
+    return 0

@@ -1,0 +1,209 @@
+"""Fixtures of the Telegram channel: the in-process fake Bot API (`tests/fakebotapi.py`), a
+runtime on a real database with a fixed clock, and a harness that runs the real
+python-telegram-bot application against the fake.
+
+Import into a test module: `from tests.support_telegram import harness, ...`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Index, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.channels.telegram.mirror import telegram_reactors
+from bot.channels.telegram.poller import Backoff
+from bot.channels.telegram.service import Options, TelegramService
+from bot.channels.telegram.transport import FloodLimits
+from bot.runtime import Runtime
+from config.settings import Settings, TelegramConfig
+from engine.bus import MessageBus
+from engine.directory import PersonSpec
+from engine.model import Comment, Ticket
+from engine.notify.reactor import notify
+from engine.store import tables
+from engine.store.db import make_engine, reading
+from engine.store.inbound import InboundStore
+from engine.store.migrate import upgrade
+from engine.store.outbox import OutboxStore
+from engine.store.seed import sync_directory
+from engine.store.uow import sql_uow_factory
+from tests.fakebotapi import TOKEN, FakeBotAPI, Running, User, serve
+from tests.fakes import FixedClock
+
+SUPPORT = -1001001
+STAFF = -1002002
+SECRET = b"test-secret-telegram"
+
+LENA = User(101, "Lena", "lena_lead")
+SAM = User(102, "Sam", "sam_spec")
+OLGA = User(103, "Olga", "olga_spec", language_code="ru")
+ANNA = User(201, "Anna", "anna_k")  # employees who ask; not in the config
+BORIS = User(202, "Boris", language_code="ru")
+OTHER_BOT = User(999, "Other", "other_bot", is_bot=True)
+
+PEOPLE = (
+    PersonSpec("Lena Lead", "lead", telegram_id=LENA.id, username="lena_lead"),
+    PersonSpec("Sam Spec", "specialist", telegram_id=SAM.id, username="sam_spec"),
+    PersonSpec("Olga Spec", "specialist", telegram_id=OLGA.id, username="olga_spec",
+                 language="ru"),
+    PersonSpec("Carl Client", "client", emails=("carl@acme.example",)),
+)
+# Tests exercise our own retries; Telegram's flood limits would only slow them down.
+TEST_OPTIONS = Options(limits=FloodLimits(0, 0, max_retries=1), poll_timeout=5,
+                       backoff=Backoff(first=0.01, cap=0.05), sender_idle_seconds=0.05)
+WAIT = 15.0  # an upper bound for anything the tests wait on, never a sleep
+
+
+def settings_for(db_url: str, api_url: str, **telegram: Any) -> Settings:
+    tg = replace(TelegramConfig(token=TOKEN, api_url=api_url, support_chat_id=SUPPORT,
+                                staff_chat_id=STAFF), **telegram)
+    return Settings(database_url=db_url, people=PEOPLE, telegram=tg, timezone="UTC")
+
+
+async def create_schema(url: str) -> None:
+    """Migrations, plus this part's tables and index until the migration is regenerated."""
+    await upgrade(url)
+    db = make_engine(url)
+    try:
+        async with db.begin() as conn:
+            await conn.run_sync(tables.metadata.create_all)
+            await conn.run_sync(_first_ref_index)
+    finally:
+        await db.dispose()
+
+
+def _first_ref_index(conn: Any) -> None:
+    index = next(i for i in tables.dialogs.indexes if i.name == "uq_dialogs_first_ref")
+    assert isinstance(index, Index)
+    index.create(conn, checkfirst=True)
+
+
+async def runtime(settings: Settings, clock: FixedClock) -> Runtime:
+    db = make_engine(settings.database_url)
+    await sync_directory(db, settings.people, [])
+    uow = sql_uow_factory(db, clock)
+    bus = MessageBus(uow, clock, settings.engine, [notify, *telegram_reactors(settings)])
+    return Runtime(settings=settings, db=db, uow=uow, bus=bus, outbox=OutboxStore(db),
+                   inbound=InboundStore(db), secret=SECRET)
+
+
+@dataclass
+class Harness:
+    fake: FakeBotAPI
+    server: Running
+    settings: Settings
+    clock: FixedClock
+    rt: Runtime
+    service: TelegramService | None = None
+
+    @property
+    def db(self) -> AsyncEngine:
+        return self.rt.db
+
+    async def start(self, options: Options = TEST_OPTIONS) -> TelegramService:
+        self.service = TelegramService(self.rt, options)
+        await self.service.start()
+        return self.service
+
+    async def stop(self) -> None:
+        if self.service is not None:
+            await self.service.stop()
+            self.service = None
+
+    async def say(self, user: User, text: str, *, chat: int = SUPPORT,
+                  reply_to: int | None = None, minutes: float = 0,
+                  entities: list[dict[str, Any]] | None = None) -> int:
+        """`user` writes `minutes` after the clock's time; returns once the bot has handled
+        it. The clock moves to the message's date, as it would in life."""
+        self.clock.advance(minutes=minutes)
+        update, message = await self.fake.say(user, chat, text, reply_to=reply_to,
+                                              entities=entities)
+        await self.processed(update)
+        return message
+
+    async def edit(self, user: User, message_id: int, text: str, *,
+                   chat: int = SUPPORT) -> None:
+        await self.processed(await self.fake.edit(user, chat, message_id, text))
+
+    async def press(self, user: User, chat: int, message_id: int, data: str) -> None:
+        await self.processed(await self.fake.press(user, chat, message_id, data))
+
+    async def processed(self, update_id: int) -> None:
+        assert self.service is not None and self.service.poller is not None
+        await asyncio.wait_for(self.service.poller.wait_processed(update_id), WAIT)
+
+    async def sent(self, check: Callable[[FakeBotAPI], Any]) -> Any:
+        """What the fake received once `check` holds (the sender runs on its own)."""
+        found = await self.fake.wait_for(check, WAIT)
+        await self.drained()  # and the sender has recorded what it sent
+        return found
+
+    async def drained(self) -> None:
+        assert self.service is not None and self.service.sender is not None
+        await asyncio.wait_for(self.service.sender.drain(), WAIT)
+
+    async def dialogs(self) -> list[dict[str, Any]]:
+        async with reading(self.db) as conn:
+            rows = await conn.execute(select(tables.dialogs).order_by(tables.dialogs.c.id))
+            return [dict(r._mapping) for r in rows]
+
+    async def ticket(self, number: int) -> Ticket:
+        async with self.rt.uow() as uow:
+            found = await uow.tickets.get(number)
+        assert found is not None, f"no ticket {number}"
+        return found
+
+    async def comments(self, number: int) -> list[Comment]:
+        async with self.rt.uow() as uow:
+            return await uow.comments.for_ticket(number)
+
+    async def person_id(self, user: User) -> int:
+        async with self.rt.uow() as uow:
+            found = await uow.people.by_telegram(user.id)
+        assert found is not None
+        return found.id
+
+    def texts(self, chat: int) -> list[str]:
+        """The texts of the bot's messages in a chat as they are now (edits applied)."""
+        return [m["text"] for m in self.fake.bot_messages(chat)]
+
+
+async def make_harness(db_url: str, **telegram: Any) -> AsyncIterator[Harness]:
+    clock = FixedClock(dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC))
+    fake = FakeBotAPI(now=clock.now)
+    fake.add_chat(SUPPORT, "Support")
+    fake.add_chat(STAFF, "Specialists")
+    fake.admins[SUPPORT] = {LENA.id, 123456}  # the bot is an administrator there
+    server = await serve(fake)
+    await create_schema(db_url)
+    settings = settings_for(db_url, server.url, **telegram)
+    h = Harness(fake, server, settings, clock, await runtime(settings, clock))
+    try:
+        yield h
+    finally:
+        await h.stop()
+        await h.rt.db.dispose()
+        await server.close()
+
+
+@pytest.fixture
+async def harness(db_url: str) -> AsyncIterator[Harness]:
+    """Started against SQLite and PostgreSQL (the `db_url` fixture of conftest)."""
+    async for h in make_harness(db_url):
+        await h.start()
+        yield h
+
+
+@pytest.fixture
+async def sqlite_harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    """Not started: for tests that start (and restart) the service themselves."""
+    async for h in make_harness(f"sqlite+aiosqlite:///{tmp_path / 'tg.db'}"):
+        yield h

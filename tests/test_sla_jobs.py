@@ -1,0 +1,160 @@
+"""The scheduler and its jobs: declared with the right triggers and limits, and each job body
+doing its work against a real database on an injected clock (nothing waits for a timer)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.jobs import (
+    JOB_DEFAULTS,
+    JOBS,
+    Job,
+    JobSpec,
+    SchedulerService,
+    job_services,
+    ladder_of,
+    registered_jobs,
+    sla_reactors,
+)
+from bot.runtime import Runtime
+from config.settings import Settings, TelegramConfig, from_mapping
+from config.sla import sla_config
+from engine import commands as c
+from engine.bus import MessageBus
+from engine.model import Status
+from engine.notify.reactor import notify
+from engine.store.db import make_engine
+from engine.store.inbound import InboundStore
+from engine.store.migrate import upgrade
+from engine.store.outbox import OutboxStore
+from engine.store.uow import sql_uow_factory
+from tests.fakes import FixedClock
+from tests.support_sla import alert_rows, msk, open_ticket, sla_outbox, sql_people
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(msk(2026, 11, 23, 9))
+
+
+async def runtime_for(settings: Settings, clock: FixedClock, path: Path) -> Runtime:
+    url = f"sqlite+aiosqlite:///{path / 'jobs.db'}"
+    await upgrade(url)
+    db = make_engine(url)
+    uow = sql_uow_factory(db, clock)
+    bus = MessageBus(uow, clock, settings.engine, [notify, *sla_reactors(settings)])
+    return Runtime(settings=settings, db=db, uow=uow, bus=bus, outbox=OutboxStore(db),
+                   inbound=InboundStore(db), secret=b"test")
+
+
+@pytest.fixture
+async def rt(clock: FixedClock, tmp_path: Path) -> AsyncIterator[Runtime]:
+    runtime = await runtime_for(Settings(), clock, tmp_path)
+    yield runtime
+    await runtime.db.dispose()
+
+
+def job_of(services: list[Any], job_id: str) -> Job:
+    [service] = services
+    assert isinstance(service, SchedulerService)
+    return service.jobs[job_id]
+
+
+def test_jobs_and_their_intervals(rt: Runtime) -> None:
+    services = job_services(rt)
+    intervals = {job_id: job_of(services, job_id).trigger.interval.total_seconds()
+                 for job_id in ("return_due_waiting", "sla_scan")}
+    assert intervals == {"return_due_waiting": 60, "sla_scan": 30}
+    assert JOB_DEFAULTS == {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+
+
+async def test_scheduler_starts_with_every_job_once_and_stops(rt: Runtime) -> None:
+    [service] = job_services(rt)
+    assert isinstance(service, SchedulerService)
+    await service.start()
+    try:
+        jobs = {job.id: job for job in service.scheduler.get_jobs()}
+        assert set(jobs) == {"return_due_waiting", "sla_scan"}
+        assert all(j.coalesce and j.max_instances == 1 for j in jobs.values())
+        assert service.scheduler.timezone.key == "Europe/Moscow"
+    finally:
+        await service.stop()
+    assert not service.scheduler.running
+
+
+async def test_sla_switched_off_leaves_only_the_waiting_job(clock: FixedClock,
+                                                            tmp_path: Path) -> None:
+    settings = from_mapping({"sla": {"enabled": False}}, {})
+    runtime = await runtime_for(settings, clock, tmp_path)
+    try:
+        [service] = job_services(runtime)
+        assert isinstance(service, SchedulerService)
+        assert set(service.jobs) == {"return_due_waiting"}
+        assert sla_reactors(settings) == []
+    finally:
+        await runtime.db.dispose()
+
+
+async def test_waiting_job_returns_due_tickets_to_open(rt: Runtime, clock: FixedClock) -> None:
+    ids = await sql_people(rt.db)
+    number = await open_ticket(rt.bus, actor=ids["client"])
+    await rt.bus.handle(c.SetStatus(actor=ids["lead"], channel="cli", ticket=number,
+                                    status=Status.WAITING, until=msk(2026, 11, 23, 12)))
+    run = job_of(job_services(rt), "return_due_waiting").run
+    clock.current = msk(2026, 11, 23, 11, 59)
+    await run()
+    assert await status_of(rt, number) is Status.WAITING
+    clock.current = msk(2026, 11, 23, 12)
+    await run()
+    assert await status_of(rt, number) is Status.OPEN
+
+
+async def status_of(rt: Runtime, number: int) -> Status:
+    async with rt.uow() as uow:
+        ticket = await uow.tickets.get(number)
+    assert ticket is not None
+    return ticket.status
+
+
+async def test_scan_job_alerts_on_the_runtime_clock(rt: Runtime, clock: FixedClock) -> None:
+    ids = await sql_people(rt.db)
+    number = await open_ticket(rt.bus, actor=ids["client"], priority="high")
+    run = job_of(job_services(rt), "sla_scan").run
+    clock.current = msk(2026, 11, 23, 9, 44)  # high: first response in 60 min, warn at 75 %
+    await run()
+    assert await alert_rows(rt.db) == []
+    clock.current = msk(2026, 11, 23, 9, 45)
+    await run()
+    await run()
+    assert await alert_rows(rt.db) == [(number, "warn", "first_response")]
+    # No staff chat configured: the (unassigned) warning goes to the lead by Telegram.
+    assert [(k, ch, r) for k, ch, r, _ in await sla_outbox(rt.db)] == [
+        ("sla_warning", "telegram", "101")]
+
+
+def test_staff_chat_is_used_only_when_the_bot_can_post() -> None:
+    chat = TelegramConfig(staff_chat_id=-100500)
+    without_token = Settings(telegram=chat)
+    with_token = Settings(telegram=TelegramConfig(token="1:x", staff_chat_id=-100500))
+    config = sla_config(Settings())
+    assert ladder_of(without_token, config).staff_chat is None
+    assert ladder_of(with_token, config).staff_chat == "-100500"
+
+
+def test_other_parts_register_jobs_through_the_registry() -> None:
+    assert "metrics_digest" in [spec.id for spec in registered_jobs()]  # bot/digest.py
+    spec = JobSpec("extra", lambda rt: Job(IntervalTrigger(days=1), _noop))
+    JOBS.append(spec)
+    try:
+        assert spec in registered_jobs()
+    finally:
+        JOBS.remove(spec)
+
+
+async def _noop() -> None:
+    return None

@@ -1,0 +1,161 @@
+"""Delivery through the outbox: 429, 5xx and dropped connections delay a message, never lose
+or duplicate it, and keep each chat's order; 403 falls back to a group once; a restart
+picks up what was left, on both sides (outbox rows and journaled updates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import func, select
+
+from bot.channels.telegram.store import TelegramStore
+from engine.store import tables
+from engine.store.db import reading
+from tests.fakebotapi import FakeBotAPI
+from tests.support_telegram import ANNA, BORIS, LENA, OLGA, SAM, STAFF, SUPPORT, Harness
+from tests.support_telegram import sqlite_harness as sqlite_harness
+
+WAIT_TEXTS = ("Commands:", "You have no open tickets.")
+
+
+def _private(f: FakeBotAPI, user_id: int) -> list[str]:
+    return [m["text"] for m in f.bot_messages(user_id)]
+
+
+def _attempts(f: FakeBotAPI, chat: int) -> int:
+    return len(f.sent("sendmessage", chat))
+
+
+async def test_a_429_is_retried_in_place_and_sent_once(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    h.fake.fail("sendmessage", "429", retry_after=1)  # PTB's AIORateLimiter waits it out
+    await h.say(ANNA, "/help", chat=ANNA.id)
+    texts = await h.sent(lambda f: _private(f, ANNA.id))
+    assert len(texts) == 1 and texts[0].startswith("Commands:")
+    assert _attempts(h.fake, ANNA.id) == 2
+
+
+async def test_a_429_storm_waits_in_the_outbox_and_keeps_the_chats_order(
+        sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    # More 429s than the limiter retries: the outbox takes over, for retry_after seconds.
+    h.fake.fail("sendmessage", "429", count=2, retry_after=1)
+    await h.say(ANNA, "/help", chat=ANNA.id)
+    await h.drained()
+    await h.say(ANNA, "/my", chat=ANNA.id)  # must not overtake the first answer
+    await h.drained()
+    assert _private(h.fake, ANNA.id) == []
+    h.clock.advance(seconds=2)
+    texts = await h.sent(lambda f: len(_private(f, ANNA.id)) == 2 and _private(f, ANNA.id))
+    assert texts[0].startswith(WAIT_TEXTS[0]) and texts[1] == WAIT_TEXTS[1]
+    assert _attempts(h.fake, ANNA.id) == 4  # two refused, then each answer once
+
+
+async def test_dropped_connections_and_5xx_on_send_delay_without_duplicates(
+        sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    h.fake.fail("sendmessage", "drop")
+    await h.say(ANNA, "/help", chat=ANNA.id)
+    await h.drained()
+    h.fake.fail("sendmessage", "502")
+    h.clock.advance(seconds=31)  # the outbox's first retry comes 30 s later
+    await h.drained()
+    assert _private(h.fake, ANNA.id) == []
+    h.clock.advance(seconds=61)
+    texts = await h.sent(lambda f: _private(f, ANNA.id))
+    assert len(texts) == 1 and _attempts(h.fake, ANNA.id) == 3
+
+
+async def test_a_502_on_get_updates_loses_nothing(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    h.fake.fail("getupdates", "502", count=3)
+    h.fake.fail("getupdates", "drop")
+    await h.start()
+    await h.say(ANNA, "Scanner is offline")
+    await h.say(BORIS, "Принтер не печатает", minutes=1)
+    assert [d["text"] for d in await h.dialogs()] == ["Scanner is offline",
+                                                      "Принтер не печатает"]
+    assert len(h.fake.sent("getupdates")) >= 5
+
+
+async def test_a_restart_sends_what_was_left_in_the_outbox_once(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    h.fake.fail("sendmessage", "502")
+    await h.say(ANNA, "/help", chat=ANNA.id)
+    await h.drained()
+    await h.stop()
+    # While the bot is down, the group goes on; Telegram keeps the updates.
+    await h.fake.say(BORIS, SUPPORT, "Is the mail server down?")
+    h.clock.advance(minutes=2)
+    await h.start()
+    texts = await h.sent(lambda f: _private(f, ANNA.id))
+    assert len(texts) == 1 and texts[0].startswith("Commands:")
+    await h.processed(h.fake.updates[-1]["update_id"])
+    assert [d["text"] for d in await h.dialogs()] == ["Is the mail server down?"]
+
+
+async def test_an_update_journaled_before_a_crash_is_handled_once_at_start(
+        sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    update = {"update_id": 77, "message": {
+        "message_id": 5000, "date": int(h.clock.now().timestamp()), "text": "Keyboard broken",
+        "chat": {"id": SUPPORT, "type": "supergroup", "title": "Support"},
+        "from": {"id": ANNA.id, "is_bot": False, "first_name": "Anna"}}}
+    # The crash came after the journal write and before the first line's.
+    await TelegramStore(h.db).journal([(77, json.dumps(update).encode())], h.clock.now())
+    await h.start()
+    assert [d["text"] for d in await h.dialogs()] == ["Keyboard broken"]
+    # Telegram had not seen the confirmation and sends the update again.
+    await h.fake.push({k: v for k, v in update.items() if k != "update_id"})
+    h.fake.updates[-1]["update_id"] = 77
+    await h.say(BORIS, "unrelated", chat=BORIS.id)
+    assert [d["text"] for d in await h.dialogs()] == ["Keyboard broken"]
+    async with reading(h.db) as conn:
+        count = (await conn.execute(select(func.count()).select_from(tables.inbound).where(
+            tables.inbound.c.external_id == "77"))).scalar_one()
+    assert count == 1
+
+
+async def test_403_on_a_private_notice_falls_back_to_the_staff_chat_once(
+        sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    q = await h.say(ANNA, "Need a new monitor")
+    await h.say(SAM, "/ticket", reply_to=q)
+    await h.say(LENA, "/assign 1 @olga_spec", chat=STAFF)
+    note = await h.sent(lambda f: next((m for m in f.bot_messages(STAFF)
+                                        if "privately" in m["text"]), None))
+    assert note["text"].startswith("Olga Spec, I can't write to you privately")
+    assert "Теперь вы отвечаете за заявку #1" in note["text"]  # Olga reads Russian
+    assert _attempts(h.fake, OLGA.id) == 1
+    # Telegram is not asked again: the next notice goes straight to the fallback.
+    await h.say(LENA, "/note 1 please hurry", chat=STAFF)
+    await h.sent(lambda f: sum("privately" in m["text"] for m in f.bot_messages(STAFF)) == 2)
+    assert _attempts(h.fake, OLGA.id) == 1
+    # Once Olga starts the bot, notices reach her privately again.
+    await h.say(OLGA, "/start", chat=OLGA.id)
+    await h.say(LENA, "/note 1 thanks", chat=STAFF)
+    assert await h.sent(lambda f: any("thanks" in t for t in _private(f, OLGA.id)))
+
+
+async def test_the_author_who_started_the_bot_hears_privately(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    await h.say(ANNA, "/start", chat=ANNA.id)
+    q = await h.say(ANNA, "Phone has no dial tone")
+    await h.say(SAM, "/ticket", reply_to=q)
+    await h.say(SAM, "/reply 1 A technician is on the way", chat=STAFF, minutes=1)
+    texts = await h.sent(lambda f: len(_private(f, ANNA.id)) >= 3 and _private(f, ANNA.id))
+    assert "ticket #1" in texts[1]
+    assert "A technician is on the way" in texts[2]
+    # ... and the answer is posted in the group thread under the card.
+    post = await h.sent(lambda f: next((m for m in f.bot_messages(SUPPORT)
+                                        if "technician" in m["text"]), None))
+    card = next(m for m in h.fake.bot_messages(SUPPORT) if m["text"].startswith("🎫"))
+    assert post["reply_to_message"]["message_id"] == card["message_id"]
+    assert dt.timedelta(0) <= h.clock.now() - h.clock.now()
