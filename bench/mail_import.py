@@ -156,7 +156,8 @@ async def child_import(port: int, user: str, db: Path) -> dict[str, float]:
 
     rt = await _runtime(db)
     t0 = time.perf_counter()
-    stored = await fetch_once(MailboxSync(_imap(port, user), rt.inbound, 25 << 20, rt.bus.clock))
+    stored = await fetch_once(MailboxSync(_imap(port, user), rt.inbound, rt.db, 25 << 20,
+                                             rt.bus.clock))
     t1 = time.perf_counter()
     processed = await MailIntake(rt).drain()
     t2 = time.perf_counter()
@@ -201,7 +202,8 @@ async def child_idle(port: int, lmtp_port: int, user: str, db: Path,
     waiting = asyncio.Event()
     intake = MailIntake(rt, on_outbox=lambda: rounds.put_nowait(time.perf_counter()))
     processor = Worker("processor", intake.drain, 30)
-    watcher = ImapService(MailboxSync(_imap(port, user), rt.inbound, 25 << 20, rt.bus.clock),
+    watcher = ImapService(MailboxSync(_imap(port, user), rt.inbound, rt.db, 25 << 20,
+                                             rt.bus.clock),
                           processor.wake, on_wait=waiting.set)
     await processor.start()
     await watcher.start()

@@ -50,17 +50,20 @@ async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runti
     db = make_engine(settings.database_url)
     await sync_directory(db, settings.people, settings.companies)
     uow = sql_uow_factory(db)
-    bus = MessageBus(uow, clock or SystemClock(), settings.engine, reactors(settings))
+    secret = load_secret(settings, data_dir_of(settings.database_url))
+    bus = MessageBus(uow, clock or SystemClock(), settings.engine, reactors(settings, secret))
     return Runtime(settings=settings, db=db, uow=uow, bus=bus, outbox=OutboxStore(db),
-                   inbound=InboundStore(db),
-                   secret=load_secret(settings, data_dir_of(settings.database_url)))
+                   inbound=InboundStore(db), secret=secret)
 
 
-def reactors(settings: Settings) -> list[Reactor]:
+def reactors(settings: Settings, secret: bytes) -> list[Reactor]:
     """What answers each event inside the command's transaction, in order (explicit)."""
+    from bot.channels.telegram.mirror import telegram_reactors
     from bot.jobs import sla_reactors
+    from bot.stats import rating_reactors
 
-    return [notify, *sla_reactors(settings)]
+    return [notify, *sla_reactors(settings), *rating_reactors(settings, secret),
+            *telegram_reactors(settings)]
 
 
 def service_factories() -> list[ServiceFactory]:

@@ -35,11 +35,13 @@ from config.settings import Settings
 from config.sla import parse_sla
 from engine import metrics as m
 from engine.access import Action, allowed
+from engine.bus import Reactor
 from engine.errors import InvalidValue, NotAllowed
 from engine.model import Person
 from engine.ratings import RatingSettings
 from engine.sla.calendar import WEEKDAYS, BusinessCalendar
 from engine.store.metrics_sql import monthly_report
+from engine.store.ratings_sql import sql_rating_reactors
 
 SCHEDULES = ("off", "daily", "weekly", "monthly")
 OWN_SECTIONS = ("metrics", "ratings")
@@ -110,8 +112,14 @@ def metrics_settings(settings: Settings) -> MetricsSettings:
 def rating_settings(settings: Settings) -> RatingSettings:
     try:
         return RatingSettings.from_mapping(_section(settings, "ratings"), settings.email.address)
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise ConfigError(f"sla.{exc}") from None
+
+
+def rating_reactors(settings: Settings, secret: bytes) -> list[Reactor]:
+    """F13's reactor for the bus (after `notify`), bound to the SQL survey log and signing
+    vote tokens with `Runtime.secret`; none when ratings are switched off."""
+    return sql_rating_reactors(rating_settings(settings), secret)
 
 
 def business_calendar(settings: Settings) -> BusinessCalendar:

@@ -4,14 +4,17 @@ command line, as text or as JSON with every figure (durations in seconds)."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.cli import print_json
 from bot.runtime import SystemClock
 from bot.stats import build_report, parse_period, rating_settings, render_report, report_json
 from config.settings import Settings
 from engine.errors import InvalidValue
+from engine.metrics import Period, Report
 
 
 def register(sub: Any) -> None:
@@ -25,26 +28,28 @@ def register(sub: Any) -> None:
 
 
 async def run_stats(args: argparse.Namespace, settings: Settings) -> int:
-    from zoneinfo import ZoneInfo
-
-    from engine.store.db import make_engine
-    from engine.store.migrate import upgrade
-
     now = SystemClock().now()
     try:
         period = parse_period(args.period, now, ZoneInfo(settings.timezone))
     except InvalidValue:
         sys.stderr.write(f"ticketbot: bad --period {args.period!r}: expected YYYY-MM\n")
         return 2
-    await upgrade(settings.database_url)
-    db = make_engine(settings.database_url)
-    try:
-        report = await build_report(db, settings, period, now)
-    finally:
-        await db.dispose()
+    report = await _report(settings, period, now)
     if args.json:
         print_json(report_json(report))
     else:
         lang = args.lang or settings.language
         sys.stdout.write(render_report(report, lang, rating_settings(settings).scale) + "\n")
     return 0
+
+
+async def _report(settings: Settings, period: Period, now: dt.datetime) -> Report:
+    from engine.store.db import make_engine
+    from engine.store.migrate import upgrade
+
+    await upgrade(settings.database_url)
+    db = make_engine(settings.database_url)
+    try:
+        return await build_report(db, settings, period, now)
+    finally:
+        await db.dispose()

@@ -54,19 +54,26 @@ class RatingSettings:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], reply_address: str) -> RatingSettings:
-        """`[metrics.ratings]`-like keys; unknown keys are refused by name."""
+        """`[sla.ratings]` keys; an unknown key or a wrong type is refused by name."""
         unknown = sorted(set(raw) - {"enabled", "delay_minutes", "cooldown_days", "scale"})
         if unknown:
-            raise ValueError(f"ratings: unknown key {unknown[0]!r}")
-        settings = cls(enabled=bool(raw.get("enabled", True)),
-                       delay_minutes=int(raw.get("delay_minutes", cls.delay_minutes)),
-                       cooldown_days=int(raw.get("cooldown_days", cls.cooldown_days)),
-                       scale=int(raw.get("scale", cls.scale)), reply_address=reply_address)
-        if settings.delay_minutes < 0 or settings.cooldown_days < 0:
-            raise ValueError("ratings: delay_minutes and cooldown_days must not be negative")
+            raise ValueError(f"ratings.{unknown[0]}: unknown key")
+        enabled = raw.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ValueError(f"ratings.enabled: expected true or false, got {enabled!r}")
+        settings = cls(enabled=enabled, delay_minutes=_whole(raw, "delay_minutes", 30),
+                       cooldown_days=_whole(raw, "cooldown_days", 3),
+                       scale=_whole(raw, "scale", 5), reply_address=reply_address)
         if not 2 <= settings.scale <= 10:
-            raise ValueError("ratings: scale must be within 2..10")
+            raise ValueError("ratings.scale: must be within 2..10")
         return settings
+
+
+def _whole(raw: Mapping[str, Any], key: str, default: int) -> int:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"ratings.{key}: expected a whole number >= 0, got {value!r}")
+    return value
 
 
 # --- refusals (explained to people through bot/i18n.py by their codes) ----------------------

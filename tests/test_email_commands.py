@@ -10,6 +10,8 @@ from typing import Any
 from bot.channels.email import raw
 from bot.channels.email.identity import MailIdentity
 from bot.channels.email.intake import MailIntake
+from bot.channels.email.process import MailContext, MailProcessor
+from bot.channels.email.session import direct
 from bot.runtime import Runtime
 from engine import commands as c
 from engine.store.queries import export_all, ticket_detail
@@ -147,7 +149,24 @@ async def test_a_replayed_command_mail_runs_once(runtime: Runtime) -> None:
     ref = await opened(runtime)
     await raw.keep(runtime.inbound, mail(sender=LENA, in_reply_to=ref, body="/close done"), AT)
     [row] = await runtime.inbound.pending(raw.CHANNEL, 10)
-    intake = MailIntake(runtime)
-    first, second = await intake.handle(row), await intake.handle(row)
+    processor = MailProcessor(MailContext.of(runtime), direct(runtime))
+    first, second = await processor.handle(row), await processor.handle(row)
     assert (first.reason, second.rule) == ("command /close", "replay")
     assert not [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
+
+
+async def test_a_refusal_inside_a_batch_changes_nothing_else(runtime: Runtime) -> None:
+    """Three mails drained together; the engine refuses the middle one: the batch is redone
+    mail by mail, so the others still count once and the refusal is answered once."""
+    ref = await opened(runtime)
+    for data in (mail(sender=LENA, in_reply_to=ref, body="/priority extreme"),
+                 mail(message_id="<other@acme.example>", subject="Scanner"),
+                 mail(sender=LENA, in_reply_to=ref, body="/take")):
+        await raw.keep(runtime.inbound, data, AT)
+    assert await MailIntake(runtime).drain() == 3
+    replies = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
+    assert [r["recipient"] for r in replies] == [LENA]
+    t1, t2 = await ticket(runtime, 1), await ticket(runtime, 2)
+    assert (t1["priority"], t1["status"], t2["subject"]) == ("normal", "in_progress", "Scanner")
+    assert [r["status"] for r in (await export_all(runtime.db))["inbound"]] == \
+        ["done", "ignored", "done", "done"]

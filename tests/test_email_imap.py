@@ -61,7 +61,7 @@ def user(dovecot: Dovecot) -> str:
 def sync_for(rt: Runtime, dv: Dovecot, user: str, clock: FixedClock, **kw: object) -> MailboxSync:
     max_size = kw.pop("max_size", rt.settings.email.max_size)
     assert isinstance(max_size, int)
-    return MailboxSync(dv.imap(user, **kw), rt.inbound, max_size, clock)
+    return MailboxSync(dv.imap(user, **kw), rt.inbound, rt.db, max_size, clock)
 
 
 async def unseen(dv: Dovecot, user: str, mailbox: str = "INBOX") -> str:

@@ -11,6 +11,8 @@ import pytest
 
 from bot.channels.email import raw
 from bot.channels.email.intake import MailIntake, clean_subject
+from bot.channels.email.process import MailContext, MailProcessor
+from bot.channels.email.session import direct
 from bot.channels.email.outcome import Outcome
 from bot.runtime import Runtime
 from bot.threading.rules import tag_pattern
@@ -265,7 +267,7 @@ def dsn(original_id: str, failed: str) -> bytes:
 
 # ------------------------------------------------------------------ failure and replay
 
-class Flaky(MailIntake):
+class Flaky(MailProcessor):
     """A processing step that fails for one mail (as a bug or a broken disk would)."""
 
     async def handle(self, row: InboundRow) -> Outcome:
@@ -279,7 +281,7 @@ async def test_a_failing_mail_is_quarantined_and_never_blocks_the_rest(
     at = dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     await raw.keep(runtime.inbound, mail(message_id="<poison@acme.example>"), at)
     await raw.keep(runtime.inbound, mail(message_id="<fine@acme.example>"), at)
-    intake = Flaky(runtime, max_attempts=3)
+    intake = MailIntake(runtime, max_attempts=3, processor=Flaky)
     assert await intake.drain() == 1
     assert [r["status"] for r in await inbound_rows(runtime)] == ["pending", "done"]
     for _ in range(2):
@@ -294,9 +296,9 @@ async def test_replaying_a_processed_mail_changes_nothing(runtime: Runtime) -> N
     await raw.keep(runtime.inbound, mail(message_id="<once@acme.example>"),
                    dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     [row] = await runtime.inbound.pending(raw.CHANNEL, 10)
-    intake = MailIntake(runtime)
-    first = await intake.handle(row)
-    second = await intake.handle(row)
+    processor = MailProcessor(MailContext.of(runtime), direct(runtime))
+    first = await processor.handle(row)
+    second = await processor.handle(row)
     assert (first.ticket, second.ticket, second.rule) == (1, 1, "replay")
     assert len(await tickets(runtime)) == 1
 

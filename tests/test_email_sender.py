@@ -221,3 +221,13 @@ async def test_without_a_relay_mail_stays_queued(runtime: Runtime,
     await NoRelay(runtime).start()
     assert await runtime.outbox.pending_count("email") == 2
     assert "no SMTP relay configured" in caplog.text
+
+
+async def test_a_mail_without_message_id_gets_no_made_up_references(
+        runtime: Runtime, smtp_sink: Sink) -> None:
+    data = mail().replace(b"Message-ID:", b"X-Old-Id:")
+    await raw.keep(runtime.inbound, data, AT)
+    await MailIntake(runtime).drain()
+    await MailSender(runtime, smtp_sink.smtp).run_once()
+    [ack] = to(smtp_sink, CARL)
+    assert ack["In-Reply-To"] is None and ack["References"] is None

@@ -11,7 +11,7 @@ import pytest
 from bot.commands.help import render_help
 from bot.commands.registry import COMMANDS, MAIL
 from bot.i18n import CATALOG, explain, language, priority_name, status_name, t
-from engine import errors
+from engine import errors, ratings
 from engine.access import Action
 from engine.model import TRANSITIONS, Status
 from engine.settings import EngineSettings
@@ -119,6 +119,10 @@ def test_status_and_priority_names() -> None:
 # One of each refusal the engine raises, with and without a ticket number.
 SAMPLES: list[tuple[errors.EngineError, int | None]] = [
     (errors.TicketNotFound(number=4711), 4711),
+    (ratings.RatingNotRequester(number=4711), 4711),
+    (ratings.RatingTwice(number=4711), 4711),
+    (ratings.RatingNoSurvey(number=4711), 4711),
+    (ratings.RatingBadScore(score=9, scale=5), None),
     (errors.PersonNotFound(who="@ghost"), None),
     (errors.NotAllowed(action="take", role="client", number=4711), 4711),
     (errors.NotAllowed(action="metrics", role="client"), None),

@@ -116,6 +116,20 @@ TEXT_CASES = [
     ("verbless_gmail_japanese", "了解しました。\n\n2026年11月16日(月) 10:00 Support Desk "
      "<support@help.example.com>:\n" + Q, "了解しました。"),
     ("mutt", "Ok.\n\n* Support Desk <support@help.example.com> [2026-11-16 10:00]:\n" + Q, "Ok."),
+    ("lotus_notes_unprefixed", "OK.\n\nSupport Desk <support@help.example.com> wrote on "
+     "16.11.2026 10:00:\n\nold unprefixed text", "OK."),
+    ("zimbra", "Done.\n\n----- Original Message -----\nFrom: \"Support\" <support@help.example.com>"
+     "\nTo: \"Tom\" <tom@acme.example.com>\nSent: Monday, November 16, 2026 10:00:00 AM\n"
+     "Subject: Re: x\n\nold", "Done."),
+    ("roundcube_ru", "Принято.\n\nSupport Desk писал 2026-11-16 10:00:\n" + Q, "Принято."),
+    ("gmail_ru_forward_mixed_headers", "Посмотрите.\n\n---------- Пересылаемое сообщение "
+     "---------\nОт: Vendor <v@vendor.example.com>\nDate: пн, 16 нояб. 2026 г. в 09:00\n"
+     "Subject: Delay\nTo: <a@b.example>\n\nold", "Посмотрите."),
+    ("outlook_mobile_ru", "Готово.\n\nПолучить Outlook для iOS<https://aka.ms/o0ukef>\n"
+     "________________________________\nОт: Служба <s@help.example.com>\nОтправлено: 16 ноября "
+     "2026 г. 10:00\nКому: Анна\nТема: Re: x\n\nold", "Готово."),
+    ("mailru_plain_quoted_attribution", "Спасибо.\n \n>Понедельник, 16 ноября 2026, 10:00 +03:00 "
+     "от Служба <s@help.example.com>:\n> \n>текст", "Спасибо."),
     # ---- never empty, newline handling
     ("only_quote_returns_original", "> just the quote\n> nothing new",
      "> just the quote\n> nothing new"),

@@ -133,8 +133,15 @@ def test_bad_metrics_settings_name_the_key(bad: dict[str, object]) -> None:
 def test_rating_settings_read_from_config_and_refuse_unknown_keys() -> None:
     settings = replace(_settings("sqlite://"), sla={"ratings": {"cooldown_days": 7}})
     assert stats.rating_settings(settings).cooldown_days == 7
-    with pytest.raises(ConfigError, match="unknown key"):
+    with pytest.raises(ConfigError, match=r"sla\.ratings\.often: unknown key"):
         stats.rating_settings(replace(settings, sla={"ratings": {"often": 1}}))
+
+
+def test_rating_reactors_follow_the_switch() -> None:
+    on = stats.rating_reactors(_settings("sqlite://"), b"s")
+    off = stats.rating_reactors(replace(_settings("sqlite://"),
+                                        sla={"ratings": {"enabled": False}}), b"s")
+    assert (len(on), off) == (1, [])
 
 
 def test_business_calendar_ignores_our_own_sections() -> None:

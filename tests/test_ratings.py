@@ -178,6 +178,18 @@ async def test_record_rating_takes_the_requester_once_and_refuses_the_rest(desk:
         (CHAT_CLIENT, 4)]
 
 
+async def test_a_signed_vote_finds_a_resolution_stamped_with_microseconds(desk: Desk) -> None:
+    number = await desk.open(CHAT_CLIENT, T0)
+    resolved = T0 + dt.timedelta(hours=1, microseconds=654321)
+    await desk.status(number, Status.RESOLVED, resolved)
+    [row] = await desk.surveys()
+    vote = read_vote(SECRET, row.payload["choices"][4]["token"])
+    assert vote is not None and vote.resolution_at == resolved.replace(microsecond=0)
+    stored = await record_rating(desk.engine, number, CHAT_CLIENT, vote.score,
+                                 T0 + dt.timedelta(hours=2), resolution_at=vote.resolution_at)
+    assert (stored.resolution_at, stored.score) == (resolved, 5)
+
+
 async def test_a_ticket_never_surveyed_cannot_be_rated(desk: Desk) -> None:
     number = await desk.open(CHAT_CLIENT, T0)
     with pytest.raises(RatingNoSurvey):

@@ -44,7 +44,8 @@ def test_a_digit_reply(text: str, score: int | None) -> None:
 def test_settings_from_config_refuse_bad_values() -> None:
     got = r.RatingSettings.from_mapping({"delay_minutes": 0, "scale": 10}, "help@x")
     assert (got.delay_minutes, got.scale, got.reply_address) == (0, 10, "help@x")
-    for bad in ({"scale": 1}, {"cooldown_days": -1}, {"stars": 5}):
+    for bad in ({"scale": 1}, {"cooldown_days": -1}, {"stars": 5}, {"enabled": "no"},
+                {"delay_minutes": "30"}):
         with pytest.raises(ValueError, match="ratings"):
             r.RatingSettings.from_mapping(bad, "help@x")
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.engine import Dialect
@@ -104,10 +105,15 @@ async def _pauses(conn: AsyncConnection, start: dt.datetime,
 # --- counts per responsible ----------------------------------------------------------------
 
 
+# Grouping on `responsible_id + 0` rather than the column: SQLite would otherwise walk the
+# whole table in responsible order (its index) instead of the range the WHERE names.
+_OWNER = (tickets.c.responsible_id + 0).label("responsible_id")
+
+
 def _counted(label: str, where: Iterable[ColumnElement[bool]]) -> Select[Any]:
-    return (select(literal(label).label("what"), tickets.c.responsible_id,
-                   func.count().label("n"), literal(0).label("total"))
-            .where(*where).group_by(tickets.c.responsible_id))
+    return (select(literal(label).label("what"), _OWNER, func.count().label("n"),
+                   literal(0).label("total"))
+            .where(*where).group_by(_OWNER))
 
 
 def _open_at_end(dialect: Dialect, end: dt.datetime) -> list[Select[Any]]:
@@ -139,10 +145,10 @@ def _sla(label: str, done: Any, due: Any, start: dt.datetime, end: dt.datetime,
 
 
 def _ratings(start: dt.datetime, end: dt.datetime) -> Select[Any]:
-    return (select(literal("rating").label("what"), tickets.c.responsible_id,
-                   func.count().label("n"), func.sum(ratings.c.score).label("total"))
+    return (select(literal("rating").label("what"), _OWNER, func.count().label("n"),
+                   func.sum(ratings.c.score).label("total"))
             .select_from(ratings.join(tickets, tickets.c.number == ratings.c.ticket))
-            .where(_between(ratings.c.at, start, end)).group_by(tickets.c.responsible_id))
+            .where(_between(ratings.c.at, start, end)).group_by(_OWNER))
 
 
 def _counts_query(dialect: Dialect, start: dt.datetime, end: dt.datetime,
@@ -189,6 +195,13 @@ async def month_rows(conn: AsyncConnection, period: m.Period, tz: ZoneInfo,
                        counts=await _counts(conn, start, end, now))
 
 
+async def _no_jit(conn: AsyncConnection) -> None:
+    """PostgreSQL's JIT compiles each of these short queries for ~100 ms, longer than they
+    run (their cost estimates cross `jit_above_cost`); this transaction goes without."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SET LOCAL jit = off"))
+
+
 async def _names(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -211,6 +224,7 @@ async def monthly_report(engine: AsyncEngine, period: m.Period, *, timezone: str
     """The month in full with its specialists, and the `history` months ending with it."""
     tz, business = ZoneInfo(timezone), m.business_measure(calendar)
     async with reading(engine) as conn:
+        await _no_jit(conn)
         months = [(p, await month_rows(conn, p, tz, now)) for p in period.back(max(1, history))]
         rows = months[-1][1]
         specialists = await _specialists(conn, rows, business)

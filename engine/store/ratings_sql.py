@@ -75,10 +75,14 @@ class SqlSurveyLog:
             .where(s.ticket == ticket, s.status == PENDING, s.outbox_key.in_(unsent), ~answered)
             .values(status=CANCELLED).returning(s.outbox_key))
         keys = [key for (key,) in rows]
-        if keys:
-            await self._conn.execute(update(outbox).where(o.key.in_(keys))
-                                     .values(failed_at=now, last_error=_CANCEL_REASON))
+        await self._fail(keys, now)
         return keys
+
+    async def _fail(self, keys: list[str], now: dt.datetime) -> None:
+        """A failed row is never claimed again: the delivery workers skip it."""
+        if keys:
+            await self._conn.execute(update(outbox).where(outbox.c.key.in_(keys))
+                                     .values(failed_at=now, last_error=_CANCEL_REASON))
 
 
 def survey_log(uow: UnitOfWork) -> SqlSurveyLog:
@@ -107,7 +111,10 @@ async def _survey(conn: AsyncConnection, ticket: int,
     s = rating_surveys.c
     stmt = select(s.resolution_at, s.person_id).where(s.ticket == ticket, s.status == PENDING)
     if resolution_at is not None:
-        stmt = stmt.where(s.resolution_at == resolution_at)
+        # A token carries whole seconds; the stored resolution may have microseconds.
+        second = resolution_at.replace(microsecond=0)
+        stmt = stmt.where(s.resolution_at >= second,
+                          s.resolution_at < second + dt.timedelta(seconds=1))
     row = (await conn.execute(stmt.order_by(s.resolution_at.desc()).limit(1))).first()
     if row is None:
         raise RatingNoSurvey(number=ticket)

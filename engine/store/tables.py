@@ -363,6 +363,11 @@ Index("ix_tickets_created_at", tickets.c.created_at)
 Index("ix_tickets_resolved_at", tickets.c.resolved_at)
 Index("ix_tickets_first_response_at", tickets.c.first_response_at)
 Index("ix_ratings_at", ratings.c.at)
+# "Still open at the month's end" reads the event log only for tickets changed since.
+Index("ix_tickets_updated_at", tickets.c.updated_at)
+# A ticket's status events alone (waiting stretches, the status at a month's end); with
+# (ticket, id) only, PostgreSQL preferred a scan of the whole log.
+Index("ix_events_ticket_kind_id", events.c.ticket, events.c.kind, events.c.id)
 
 # ---------------------------------------------------------------- Telegram channel
 # (part "telegram": bot/channels/telegram/store.py)
@@ -408,5 +413,3 @@ telegram_users = Table(
     _time("started_at"),
     _time("blocked_at"),
 )
-# F10 "still open at the month's end" reads the event log only for tickets changed since.
-Index("ix_tickets_updated_at", tickets.c.updated_at)

@@ -48,7 +48,8 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     rt = await build_runtime(settings)
     try:
-        stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, cfg.max_size, rt.bus.clock))
+        stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, rt.db, cfg.max_size,
+                                           rt.bus.clock))
         processed = await MailIntake(rt).drain()
     finally:
         await rt.db.dispose()

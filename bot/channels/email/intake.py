@@ -1,121 +1,90 @@
-"""Stored inbound mail -> engine commands, one row at a time, in arrival order.
+"""The inbound queue: pending mail rows, in arrival order, through `MailProcessor`.
 
-Intake (SMTP, IMAP) has already committed the raw bytes; this step decides what the mail
-is: machine noise (ignored with the reason; a bounce of our own mail notes the ticket and
-suppresses the address), a command by mail from a verified specialist, or a person's mail
-that opens a ticket or comments on one (bot/threading decides which). Every row ends
-`done`, `ignored` (with the reason and the related ticket) or, after repeated failures,
-`quarantined`, which never holds up the rows behind it.
-
-A crash between the engine's commit and `finish` is harmless: the mail's Message-ID is
-recorded with the engine's change, so the replay finds it and changes nothing.
+Rows go in batches that share one transaction (`batch.py`): the whole batch commits, or,
+if any mail in it fails or is refused by the engine, the batch is rolled back and done
+again mail by mail, each in its own transactions. There a mail that keeps failing counts
+its attempts and is quarantined after `max_attempts`, and never holds up the rows behind it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from bot.channels.email import mailcmd, raw
-from bot.channels.email.identity import MailIdentity
-from bot.channels.email.noise import Noise, bounced_message_ids, bounced_recipients, classify
+from bot.channels.email import batch, raw
 from bot.channels.email.outcome import Outcome
-from bot.channels.email.parse import ParsedMail, parse_mail
-from bot.channels.email.quotes import strip_quotes
-from bot.channels.email.replies import Asker, Replies
-from bot.channels.email.senders import CompanyDomains, guess_language, resolve
-from bot.i18n import t
+from bot.channels.email.process import MailContext, MailProcessor, clean_subject
+from bot.channels.email.session import Session, batched, direct
 from bot.runtime import Runtime
-from bot.threading.rules import Facts, Thread, ThreadContext, tag_pattern
-from bot.threading.rules import resolve as thread_of
-from engine import commands as c
-from engine.errors import EngineError
-from engine.model import Attachment, Person
-from engine.ports import UnitOfWork
 from engine.store.inbound import InboundRow
+
+__all__ = ["MailIntake", "clean_subject"]
 
 log = logging.getLogger("ticketbot.email.intake")
 
 MAX_ATTEMPTS = 5
-BATCH = 200
-BIG_MAIL = 2 * 1024 * 1024  # parse in a thread above this, so the loop keeps serving
-MAX_CC = 20
-_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|wg|tr|rv|sv|отв|ответ|пересл|fwd?)\s*"
-                     r"(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE)
+BATCH = 100
 
-
-@dataclass(frozen=True)
-class Incoming:
-    row: InboundRow
-    mail: ParsedMail
-    envelope: tuple[str, ...]
-    truncated: int | None
-
-    @property
-    def ref(self) -> str:
-        return self.row.external_id
-
-
-def clean_subject(subject: str, tag: re.Pattern[str]) -> str:
-    """`Re: AW: [#12] Printer` -> `Printer`: the subject a new ticket should carry."""
-    return _PREFIX.sub("", tag.sub("", _PREFIX.sub("", subject))).strip()
-
-
-def _refs(mail: ParsedMail) -> tuple[str, ...]:
-    """Newest first: In-Reply-To, then References from the end."""
-    ordered = [mail.in_reply_to or "", *reversed(mail.references)]
-    return tuple(dict.fromkeys(raw.normalise_ref(r) for r in ordered if r.strip()))
-
-
-def _attachments(mail: ParsedMail) -> tuple[Attachment, ...]:
-    return tuple(Attachment(a.filename, a.content_type, a.data) for a in mail.attachments)
+ProcessorFactory = Callable[[MailContext, Session], MailProcessor]
 
 
 class MailIntake:
     def __init__(self, rt: Runtime, *, max_attempts: int = MAX_ATTEMPTS, batch: int = BATCH,
-                 on_outbox: Callable[[], None] = lambda: None) -> None:
+                 on_outbox: Callable[[], None] = lambda: None,
+                 processor: ProcessorFactory = MailProcessor) -> None:
         self.rt = rt
-        self.id = MailIdentity.of(rt.settings, rt.secret)
+        self.ctx = MailContext.of(rt)
         self.max_attempts = max_attempts
         self.batch = batch
         self.on_outbox = on_outbox
-        self.tag = tag_pattern(rt.settings.email.subject_tag)
-        self.companies = CompanyDomains(rt.db)
-        self.replies = Replies(rt.uow)
-        self.commands = mailcmd.Runner(rt, self.id, self.replies,
-                                       ZoneInfo(rt.settings.timezone))
-
-    # ------------------------------------------------------------ the queue
+        self.processor = processor
 
     async def drain(self) -> int:
-        """Process every pending row once; failures wait for the next drain."""
+        """Process every pending row once; rows that failed wait for the next drain."""
         handled, failed = 0, set[int]()
         while True:
-            rows = [r for r in await self.rt.inbound.pending(raw.CHANNEL, self.batch + len(failed))
-                    if r.id not in failed]
+            pending = await self.rt.inbound.pending(raw.CHANNEL, self.batch + len(failed))
+            rows = [r for r in pending if r.id not in failed]
             if not rows:
                 return handled
-            for row in rows:
-                if await self.process(row):
-                    handled += 1
-                else:
-                    failed.add(row.id)
+            if await self._in_one_transaction(rows):
+                handled += len(rows)
+            else:
+                for row in rows:
+                    if await self.process(row):
+                        handled += 1
+                    else:
+                        failed.add(row.id)
             self.on_outbox()
 
-    async def process(self, row: InboundRow) -> bool:
+    async def _in_one_transaction(self, rows: list[InboundRow]) -> bool:
+        outcomes: list[tuple[InboundRow, Outcome]] = []
         try:
-            outcome = await self.handle(row)
+            async with batch.shared(self.rt.db, self.rt.bus.clock) as tx:
+                worker = self.processor(self.ctx, batched(self.rt, tx))
+                for row in rows:
+                    outcome = await worker.handle(row)
+                    tx.finish(row.id, outcome.status, outcome.ticket, outcome.reason,
+                              outcome.rule)
+                    outcomes.append((row, outcome))
+        except Exception as exc:  # redone mail by mail, where failures are counted
+            log.info("batch of %s mails rolled back (%s: %s); one by one now", len(rows),
+                     type(exc).__name__, exc)
+            return False
+        for row, outcome in outcomes:
+            _log(row, outcome)
+        return True
+
+    async def process(self, row: InboundRow) -> bool:
+        """One mail in its own transactions; False if it failed (and was counted)."""
+        try:
+            outcome = await self.processor(self.ctx, direct(self.rt)).handle(row)
         except Exception as exc:  # one bad mail must never stop the queue
             await self._failed(row, exc)
             return False
         await self.rt.inbound.finish(row.id, outcome.status, outcome.ticket, outcome.reason,
                                      outcome.rule)
-        log.info("inbound %s %s: %s, ticket %s, rule %s (%s)", row.id, row.external_id,
-                 outcome.status, outcome.ticket, outcome.rule, outcome.reason)
+        _log(row, outcome)
         return True
 
     async def _failed(self, row: InboundRow, exc: Exception) -> None:
@@ -127,163 +96,7 @@ class MailIntake:
             log.error("inbound %s %s quarantined after %s attempts", row.id, row.external_id,
                       attempts)
 
-    # ------------------------------------------------------------ one mail
 
-    async def handle(self, row: InboundRow) -> Outcome:
-        inc = await self._incoming(row)
-        noise = self._noise(inc.mail)
-        if noise is not None:
-            return await self._on_noise(noise, inc)
-        return await self._person_mail(inc)
-
-    async def _incoming(self, row: InboundRow) -> Incoming:
-        data = row.raw or b""
-        mail = await asyncio.to_thread(parse_mail, data) if len(data) > BIG_MAIL \
-            else parse_mail(data)
-        return Incoming(row, mail, raw.envelope_of(data), raw.truncated_size(data))
-
-    def _noise(self, mail: ParsedMail) -> Noise | None:
-        if self.id.is_own(mail.from_addr):
-            return Noise("own_loop", f"sent from our own address {mail.from_addr}")
-        return classify(mail, own_domains=self.id.noise_domains,
-                        loop_header_value=self.id.loop_value)
-
-    async def _person_mail(self, inc: Incoming) -> Outcome:
-        async with self.rt.uow() as uow:
-            known = await uow.refs.find([inc.ref])
-            if known is not None:
-                return Outcome("done", known, "already applied (replay)", "replay")
-            sender = await self._sender(uow, inc.mail)
-            thread = None if sender is None else await self._thread(uow, inc, sender)
-            await uow.commit()
-        if sender is None or thread is None:
-            return await self._anonymous(inc)
-        return await self._act(inc, sender, thread)
-
-    async def _sender(self, uow: UnitOfWork, mail: ParsedMail) -> Person | None:
-        address = mail.from_addr or next(iter(mail.reply_to), None)
-        if not address or "@" not in address:
-            return None
-        language = guess_language(f"{mail.subject}\n{mail.text}", self.rt.settings.language)
-        return await resolve(uow, address, mail.from_name, language=language,
-                             company=await self.companies.company_of(address))
-
-    async def _thread(self, uow: UnitOfWork, inc: Incoming, sender: Person) -> Thread:
-        mail = inc.mail
-        facts = Facts(sender=sender, address=(mail.from_addr or sender.emails[0]).lower(),
-                      subject=mail.subject, refs=_refs(mail),
-                      addresses=tuple(dict.fromkeys((*inc.envelope, *mail.to, *mail.cc))))
-        ctx = ThreadContext(uow, self.id.ref_ticket, self.id.address_ticket, self.tag)
-        return await thread_of(facts, ctx)
-
-    def _asker(self, inc: Incoming, sender: Person) -> Asker:
-        return Asker(inc.row.id, inc.ref, inc.mail.subject,
-                     inc.mail.from_addr or sender.emails[0], sender)
-
-    # ------------------------------------------------------------ acting
-
-    async def _act(self, inc: Incoming, sender: Person, thread: Thread) -> Outcome:
-        reply = strip_quotes(inc.mail.text, inc.mail.html)
-        found = mailcmd.first_command(reply) if sender.role.is_staff else None
-        if found is not None:
-            return await self.commands.run(self._asker(inc, sender), inc.row.received_at,
-                                           found, _refs(inc.mail))
-        try:
-            if thread.ticket is None:
-                number = await self._open(inc, sender, thread)
-            else:
-                number = await self._comment(inc, sender, thread, reply)
-        except EngineError as exc:
-            return await self._refused(inc, sender, thread, exc)
-        await self._note_truncated(inc, number)
-        reason = None if thread.linked_to is None else f"linked to #{thread.linked_to}"
-        return Outcome("done", number, reason, thread.rule)
-
-    async def _open(self, inc: Incoming, sender: Person, thread: Thread) -> int | None:
-        mail = inc.mail
-        subject = clean_subject(mail.subject, self.tag) or mail.text.strip()[:80]
-        cc = [a for a in (*mail.to, *mail.cc)
-              if not self.id.is_own(a) and not sender.has_email(a)]
-        outcome = await self.rt.bus.handle(c.OpenTicket(
-            actor=sender.id, channel=raw.CHANNEL, at=inc.row.received_at, subject=subject,
-            description=mail.text, requester_id=sender.id, cc=tuple(dict.fromkeys(cc))[:MAX_CC],
-            source_ref=inc.ref, attachments=_attachments(mail), linked_to=thread.linked_to))
-        return outcome.ticket
-
-    async def _comment(self, inc: Incoming, sender: Person, thread: Thread,
-                       reply: str) -> int | None:
-        assert thread.ticket is not None
-        at = inc.row.received_at
-        if thread.observe:
-            await self.rt.bus.handle(c.AddObserver(actor=None, channel=raw.CHANNEL, at=at,
-                                                   ticket=thread.ticket, person_id=sender.id))
-        # Staff mail that is not a command stays internal: an answer to the client is an
-        # explicit `/reply`, so a forwarded internal thread can never leak.
-        outcome = await self.rt.bus.handle(c.AddComment(
-            actor=sender.id, channel=raw.CHANNEL, at=at, ticket=thread.ticket, body=reply,
-            public=not sender.role.is_staff, source_ref=inc.ref,
-            attachments=_attachments(inc.mail)))
-        return outcome.ticket
-
-    async def _anonymous(self, inc: Incoming) -> Outcome:
-        """No usable sender address: still a ticket, so staff see it; nobody to answer."""
-        mail = inc.mail
-        outcome = await self.rt.bus.handle(c.OpenTicket(
-            actor=None, channel=raw.CHANNEL, at=inc.row.received_at,
-            subject=clean_subject(mail.subject, self.tag) or mail.text.strip()[:80] or "?",
-            description=mail.text, source_ref=inc.ref, attachments=_attachments(mail)))
-        return Outcome("done", outcome.ticket, "no sender address: nobody to answer", "new")
-
-    async def _refused(self, inc: Incoming, sender: Person, thread: Thread,
-                       exc: EngineError) -> Outcome:
-        if sender.role.is_staff:
-            await self.replies.explain(self._asker(inc, sender), exc, thread.ticket)
-        return Outcome("ignored", thread.ticket, f"refused: {exc}", thread.rule)
-
-    async def _note_truncated(self, inc: Incoming, number: int | None) -> None:
-        if inc.truncated is None or number is None:
-            return
-        text = t(self.rt.settings.language, "mail.truncated_note", size=inc.truncated,
-                 limit=self.rt.settings.email.max_size)
-        await self.rt.bus.handle(c.AddComment(actor=None, channel=raw.CHANNEL,
-                                              at=inc.row.received_at, ticket=number, body=text,
-                                              public=False))
-
-    # ------------------------------------------------------------ noise
-
-    async def _on_noise(self, noise: Noise, inc: Incoming) -> Outcome:
-        if noise.kind == "bounce":
-            return await self._bounce(noise, inc)
-        async with self.rt.uow() as uow:
-            related = await uow.refs.find(_refs(inc.mail))
-        return Outcome("ignored", related, f"{noise.kind}: {noise.reason}", "noise")
-
-    async def _bounce(self, noise: Noise, inc: Incoming) -> Outcome:
-        """A bounce of a mail we sent: note it on the ticket, stop mailing the address. A
-        bounce that names none of our (signed) Message-IDs suppresses nothing: anyone can
-        write a fake bounce."""
-        ids = tuple(dict.fromkeys(raw.normalise_ref(i) for i in bounced_message_ids(inc.mail)))
-        ours = [tok for tok in map(self.id.ref_token, ids) if tok is not None]
-        async with self.rt.uow() as uow:
-            ticket = await uow.refs.find(ids) or next((x.ticket for x in ours if x.ticket), None)
-            replay = await uow.refs.find([inc.ref]) is not None
-        failed = bounced_recipients(inc.mail) if ours else ()
-        for address in failed:
-            await self.rt.inbound.suppress(address, f"bounce {inc.ref}: {noise.reason}"[:500],
-                                           inc.row.received_at)
-        if ticket is not None and ours and not replay:
-            await self._bounce_note(inc, ticket, failed, noise)
-        suppressed = ", ".join(failed) if failed else "nothing (not a bounce of our mail)"
-        return Outcome("ignored", ticket, f"bounce: {noise.reason}; suppressed {suppressed}",
-                       "noise")
-
-    async def _bounce_note(self, inc: Incoming, ticket: int, failed: tuple[str, ...],
-                           noise: Noise) -> None:
-        text = t(self.rt.settings.language, "mail.bounced_note",
-                 addresses=", ".join(failed) or "?", reason=noise.reason)
-        try:
-            await self.rt.bus.handle(c.AddComment(
-                actor=None, channel=raw.CHANNEL, at=inc.row.received_at, ticket=ticket,
-                body=text, public=False, source_ref=inc.ref))
-        except EngineError as exc:
-            log.warning("bounce note on #%s refused: %s", ticket, exc)
+def _log(row: InboundRow, outcome: Outcome) -> None:
+    log.info("inbound %s %s: %s, ticket %s, rule %s (%s)", row.id, row.external_id,
+             outcome.status, outcome.ticket, outcome.rule, outcome.reason)

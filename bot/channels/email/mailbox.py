@@ -14,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import aioimaplib
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.email import raw as rawmail
+from bot.channels.email.batch import RawMail, store_raw
 from bot.channels.email.imap import (
     FETCH_BYTES,
     FETCH_COUNT,
@@ -48,6 +50,7 @@ class MailboxSync:
 
     cfg: ImapConfig
     inbound: InboundStore
+    db: AsyncEngine
     max_size: int
     clock: Clock
 
@@ -64,10 +67,10 @@ class MailboxSync:
         uids = await self._new_uids(session, selected, state)
         stored = 0
         for batch in batches(await self._meta(session, uids), FETCH_COUNT, FETCH_BYTES):
-            stored += await self._fetch_batch(session, batch)
-            if not fresh:
-                await self.inbound.set_mailbox_state(self.key, selected.uidvalidity,
-                                                     max(f.uid for f in batch))
+            # Rows and the new last UID in one commit; while `fresh`, the state waits.
+            moved = None if fresh else (self.key, selected.uidvalidity,
+                                        max(f.uid for f in batch))
+            stored += await self._fetch_batch(session, batch, moved)
         if fresh:
             # Counting starts after everything there now: mail read before we came (not
             # UNSEEN) is never imported. Only now, so a crash halfway re-runs this search.
@@ -95,21 +98,22 @@ class MailboxSync:
             found += parse_fetch(lines)
         return sorted(found, key=lambda f: f.uid)
 
-    async def _fetch_batch(self, session: ImapSession, batch: list[Fetched]) -> int:
+    async def _fetch_batch(self, session: ImapSession, batch: list[Fetched],
+                           state: tuple[str, int, int] | None) -> int:
         normal = [f for f in batch if f.size <= self.max_size]
         bodies = await self._bodies(session, normal) if normal else {}
-        stored = 0
+        mails = []
         for item in batch:
             raw = bodies.get(item.uid) if item.size <= self.max_size else \
                 await self._truncated(session, item)
             if raw is None:
                 log.warning("IMAP uid %s of %s: no body returned", item.uid, self.key)
                 continue
-            received = item.internaldate or self.clock.now()
-            if await rawmail.keep(self.inbound, raw, received, mailbox=self.key, uid=item.uid):
-                stored += 1
+            mails.append(RawMail(rawmail.external_id(raw), raw,
+                                 item.internaldate or self.clock.now(), self.key, item.uid))
+        ids = await store_raw(self.db, mails, self.clock.now(), state)
         await self._done(session, [f.uid for f in batch])
-        return stored
+        return sum(1 for i in ids if i is not None)
 
     async def _bodies(self, session: ImapSession, items: list[Fetched]) -> dict[int, bytes]:
         lines = await session.uid("fetch", uid_set(f.uid for f in items), "(UID BODY.PEEK[])")
@@ -206,6 +210,8 @@ class ImapService:
                 await self._serve(session)
             except RETRYABLE as exc:
                 log.warning("IMAP %s: %s; reconnecting", self.sync.cfg.host, exc or type(exc))
+            except Exception:  # a storage hiccup must not end the watcher for good
+                log.exception("IMAP %s: unexpected error; reconnecting", self.sync.cfg.host)
             finally:
                 await session.close()
             await self._pause(self.backoff.next_delay())

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.channels.email.identity import MailIdentity
 from bot.channels.email.outcome import Outcome
 from bot.channels.email.replies import Asker, Replies, current_inbound_ref
+from bot.channels.email.session import Session
 from bot.channels.email.tokens import MailToken
 from bot.commands.grammar import ParsedCommand, parse_command
 from bot.commands.help import render_help
@@ -85,9 +86,10 @@ def leftover_note(command: c.Command, after: str) -> str:
 class Runner:
     """Runs one command by mail for a specialist, answering them (only them) on refusal."""
 
-    def __init__(self, rt: Runtime, identity: MailIdentity, replies: Replies,
-                 tz: ZoneInfo) -> None:
+    def __init__(self, rt: Runtime, session: Session, identity: MailIdentity,
+                 replies: Replies, tz: ZoneInfo) -> None:
         self.rt = rt
+        self.s = session
         self.identity = identity
         self.replies = replies
         self.tz = tz
@@ -117,11 +119,12 @@ class Runner:
 
     async def _people(self, parsed: ParsedCommand) -> dict[str, int | None]:
         found: dict[str, int | None] = {}
-        async with self.rt.uow() as uow:
+        async with self.s.uow() as uow:
             for word in mentions(parsed):
                 address = word if not word.startswith("@") else self._address_of(word[1:])
                 person = None if address is None else await uow.people.by_email(address)
                 found[word.lower()] = None if person is None else person.id
+            await uow.commit()
         return found
 
     def _address_of(self, username: str) -> str | None:
@@ -142,12 +145,13 @@ class Runner:
         return Outcome("done", ticket, f"query /{query.name}", "command")
 
     async def _summary(self, person: Person, number: int, lang: str) -> str:
-        async with self.rt.uow() as uow:
+        async with self.s.uow() as uow:
             ticket = await uow.tickets.get(number)
-            if ticket is None or not can_view(person, ticket):
-                return t(lang, "ticket_not_found", number=number)
-            responsible = None if ticket.responsible_id is None else \
+            responsible = None if ticket is None or ticket.responsible_id is None else \
                 await uow.people.get(ticket.responsible_id)
+            await uow.commit()
+        if ticket is None or not can_view(person, ticket):
+            return t(lang, "ticket_not_found", number=number)
         return t(lang, "mail.status_summary", number=ticket.number, subject=ticket.subject,
                  status=status_name(lang, ticket.status.value),
                  priority=priority_name(lang, ticket.priority),
@@ -157,7 +161,7 @@ class Runner:
                        ticket: int | None) -> Outcome:
         mark = current_inbound_ref.set(asker.ref)
         try:
-            outcome = await self.rt.bus.handle(command)
+            outcome = await self.s.bus.handle(command)
         except EngineError as exc:
             await self.replies.explain(asker, exc, ticket)
             return Outcome("ignored", ticket, f"command refused: {exc}", "command")
@@ -165,7 +169,7 @@ class Runner:
             current_inbound_ref.reset(mark)
         note = leftover_note(command, found.after)
         if note and outcome.ticket is not None:
-            await self.rt.bus.handle(c.AddComment(
+            await self.s.bus.handle(c.AddComment(
                 actor=asker.person.id, channel=MAIL, at=command.at, ticket=outcome.ticket,
                 body=note, public=False))
         name = found.parsed.name if isinstance(found.parsed, ParsedCommand) else "?"

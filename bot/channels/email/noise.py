@@ -249,6 +249,7 @@ def classify(
 
 # Bounded parts and no '@' inside them keep the scans linear on hostile input.
 _ADDR = r"[^\s@<>;,\"'()\[\]]{1,64}@[^\s@<>;,\"'()\[\]]{1,253}\.[A-Za-z0-9-]{1,63}"
+_ADDR_RE = re.compile(_ADDR)
 _FINAL_RECIPIENT = re.compile(rf"^(?:Final|Original)-Recipient:[^;\n]*;[ \t]*<?({_ADDR})>?",
                               re.I | re.M)
 # Failed-address lines of bounces without a DSN part:
@@ -265,7 +266,8 @@ _COPY_MARKER = re.compile(
     re.I | re.M,
 )
 # A header line of a returned copy, with its folded continuation lines.
-_ID_HEADER = re.compile(r"^[ \t>]*(Message-ID|In-Reply-To|References):(.*(?:\n[ \t]+.*)*)", re.I | re.M)
+_ID_HEADER = re.compile(r"^[ \t>]*(Message-ID|In-Reply-To|References):(.*(?:\n[ \t]+.*)*)",
+                        re.I | re.M)
 _ANGLE_ID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
 _ORIGINAL_TYPES = ("message/rfc822", "message/global", "text/rfc822-headers",
                    "message/rfc822-headers", "message/global-headers")
@@ -289,7 +291,7 @@ def bounced_recipients(mail: ParsedMail) -> tuple[str, ...]:
     """Failed addresses: DSN Final-Recipient, X-Failed-Recipients, else old MTA bodies."""
     found = [m.group(1) for att in mail.attachments if att.content_type in _DSN_TYPES
              for m in _FINAL_RECIPIENT.finditer(_text(att))]
-    found += re.findall(_ADDR, _header(mail, "x-failed-recipients") or "")
+    found += _ADDR_RE.findall(_header(mail, "x-failed-recipients") or "")
     if not found:
         found = [next(g for g in m.groups() if g)
                  for m in _BODY_RECIPIENT.finditer(_report_text(mail))]

@@ -24,6 +24,9 @@ from bot.channels.email.parse import html_to_text
 
 __all__ = ["strip_quotes"]
 
+_Strength = Literal["strong", "weak"]  # weak: an attribution only if a quote follows it
+_Action = Literal["keep", "drop", "cut"]
+
 # ---------------------------------------------------------------- quoted lines
 
 # "> text" (every client); " ИП> text" / "AB> text": The Bat! and FidoNet-style initials.
@@ -108,7 +111,7 @@ _FOOTER = re.compile(
     r"Sent from my [\w'’ -]{1,40}"  # iOS/Android: "Sent from my iPhone", "... Galaxy smartphone"
     r"|Sent from (?:Mail|Outlook|Yahoo Mail|Gmail|Mail\.ru|Yandex\.Mail)\b[\w .-]{0,40}"
     r"|Sent with Proton ?Mail[\w .-]{0,40}"  # Proton
-    r"|Get Outlook for (?:iOS|Android)"  # Outlook mobile
+    r"|Get Outlook for (?:iOS|Android)|Получить Outlook для (?:iOS|Android)"  # Outlook mobile
     r"|Отправлено с [\w'’ -]{1,40}"  # iOS RU "Отправлено с iPhone"
     r"|Отправлено из (?:мобильной|приложения) [\w.' -]{1,40}"  # Mail.ru, Yandex apps
     r"|Von meinem [\w -]{1,30} gesendet|Envoyé de mon [\w -]{1,30}"  # DE, FR
@@ -164,8 +167,8 @@ def _is_quoted(line: str) -> bool:
     return _QUOTED.match(line) is not None
 
 
-def _attribution_kind(line: str) -> str | None:
-    """"strong", "weak" (needs a quote after it) or None for one (joined) line."""
+def _attribution_kind(line: str) -> _Strength | None:
+    """How sure we are that one (possibly joined) line is an attribution."""
     if not line.endswith(":") or len(line) > 400:
         return None
     dated = _TIME.search(line) is not None or _NUM_DATE.search(line) is not None
@@ -224,8 +227,8 @@ def _hard_cut(lines: list[str]) -> int:
     return len(lines)
 
 
-def _attribution_action(lines: list[str], i: int) -> tuple[str, int]:
-    """("keep" | "drop" | "cut", first line) for line i, which is not quoted."""
+def _attribution_action(lines: list[str], i: int) -> tuple[_Action, int]:
+    """What to do with line i (not quoted), and the first line of its attribution."""
     hit = _attribution_at(lines, i)
     if hit is None:
         return "keep", i

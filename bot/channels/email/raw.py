@@ -50,9 +50,19 @@ def message_id_of(raw: bytes) -> str | None:
     return normalise_ref(token.group(1).decode("ascii", "replace"))
 
 
+SYNTHETIC_DOMAIN = "intake.invalid"
+
+
 def external_id(raw: bytes) -> str:
     """What makes a mail the same mail twice: its Message-ID, else a digest of its bytes."""
-    return message_id_of(raw) or f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@intake.invalid>"
+    return message_id_of(raw) or \
+        f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@{SYNTHETIC_DOMAIN}>"
+
+
+def is_real_ref(ref: str | None) -> bool:
+    """A Message-ID some mail really carried (not one we made up for a mail without)."""
+    return ref is not None and ref.startswith("<") and \
+        not ref.endswith(f"@{SYNTHETIC_DOMAIN}>")
 
 
 def prepend_header(raw: bytes, name: str, value: str) -> bytes:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.channels.email.raw import is_real_ref
 from bot.channels.email.replies import REPLY_KIND
 from bot.i18n import has_text, status_name, t
 from config.settings import Settings
@@ -143,10 +144,8 @@ class Renderer:
     def _threading(self, scene: _Scene) -> tuple[str | None, tuple[str, ...]]:
         """In-Reply-To the newest mail of the ticket, References back to its first mail,
         so every mail client files our notices under the client's own thread."""
-        mail_refs = [c.source_ref for c in scene.comments
-                     if c.source_ref and c.source_ref.startswith("<")]
-        first = scene.ticket.source_ref if (scene.ticket.source_ref or "").startswith("<") \
-            else None
+        mail_refs = [c.source_ref for c in scene.comments if is_real_ref(c.source_ref)]
+        first = scene.ticket.source_ref if is_real_ref(scene.ticket.source_ref) else None
         newest = mail_refs[-1] if mail_refs else first
         refs = tuple(dict.fromkeys(r for r in (first, newest) if r))
         return newest, refs

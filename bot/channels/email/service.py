@@ -115,7 +115,8 @@ class EmailChannel:
         cfg = self.rt.settings.email
         if cfg.imap is None:
             return None
-        sync = MailboxSync(cfg.imap, self.rt.inbound, cfg.max_size, self.rt.bus.clock)
+        sync = MailboxSync(cfg.imap, self.rt.inbound, self.rt.db, cfg.max_size,
+                           self.rt.bus.clock)
         return ImapService(sync, self.processor.wake)
 
     def services(self) -> list[Service]:

@@ -9,6 +9,7 @@ from bot.channels.telegram import queries
 from bot.channels.telegram.answer import say
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.inbound import ChatMessage
+from bot.channels.telegram.mirror import current_message_ref
 from bot.channels.telegram.read import ticket as read_ticket
 from bot.channels.telegram.read import ticket_of
 from bot.channels.telegram.refs import parse_ref, ref
@@ -58,12 +59,18 @@ async def _context(desk: Desk, msg: ChatMessage, person: Person) -> CommandConte
 
 
 async def execute(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command) -> None:
+    own_ref = ref(msg.chat_id, msg.message_id)
+    if await ticket_of(desk.db, [own_ref]) is not None:
+        log.info("command in message %s was carried out before; not again", own_ref)
+        return
+    token = current_message_ref.set(own_ref)
     try:
         outcome = await desk.bus.handle(cmd)
     except EngineError as exc:
         await say(desk, msg, explain(person.language, exc), person.language)
         return
     finally:
+        current_message_ref.reset(token)
         desk.outbound.wake()  # the reactors queued card edits and notices
     if outcome.ticket is not None and await _worth_saying(desk, msg, person, cmd,
                                                           outcome.ticket):

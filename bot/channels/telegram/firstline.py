@@ -45,8 +45,13 @@ class FirstLine:
             self._keep(dialog)
 
     @property
-    def pending(self) -> int:
-        return len(self._done) + len(self._dirty)
+    def unsaved(self) -> bool:
+        """Dialog or message changes wait for `flush` (journal marks alone do not count)."""
+        return bool(self._dirty or self._messages)
+
+    @property
+    def marks(self) -> int:
+        return len(self._done)
 
     # --- ingest ---------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from bot.channels.telegram.firstline import FirstLine
 from bot.channels.telegram.inbound import from_update
 from bot.channels.telegram.router import Router
 from bot.channels.telegram.store import CHANNEL, TelegramStore
+from bot.channels.telegram.transport import UpdatesRequest
 from engine.ports import Clock
 from engine.store.inbound import InboundStore
 
@@ -28,6 +29,9 @@ log = logging.getLogger("ticketbot.telegram")
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 BATCH = 100
+# Journal rows of handled commands are marked done lazily (their effects are idempotent on a
+# replay), so an answer does not wait behind that write; at most this many wait.
+LAZY_MARKS = 100
 MAX_ATTEMPTS = 3  # an update that fails this often is quarantined, not retried for ever
 
 
@@ -42,10 +46,11 @@ class Backoff:
 
 
 class Poller:
-    def __init__(self, bot: Bot, store: TelegramStore, inbound: InboundStore, router: Router,
-                 first_line: FirstLine, clock: Clock, *, timeout: float = 25,
-                 backoff: Backoff = Backoff()) -> None:
+    def __init__(self, bot: Bot, raw: UpdatesRequest | None, store: TelegramStore,
+                 inbound: InboundStore, router: Router, first_line: FirstLine, clock: Clock, *,
+                 timeout: float = 25, backoff: Backoff = Backoff()) -> None:
         self._bot = bot
+        self._raw = raw
         self._store = store
         self._inbound = inbound
         self._router = router
@@ -82,12 +87,16 @@ class Poller:
                 continue
             delay = None
             await self.take(updates)
+            if not updates:
+                await self._first_line.flush()  # a quiet moment: write the lazy marks
 
     async def take(self, updates: Sequence[Update]) -> None:
         """Journal a batch, confirm it with the next offset, then handle it."""
         if not updates:
             return
-        raw = [(u.update_id, json.dumps(u.to_dict()).encode()) for u in updates]
+        sent = {} if self._raw is None else self._raw.raw_updates()
+        raw = [(u.update_id, json.dumps(sent.get(u.update_id) or u.to_dict()).encode())
+               for u in updates]
         new = await self._store.journal(raw, self._clock.now())
         self._offset = max(u.update_id for u in updates) + 1
         await self._handle([(new[u.update_id], u) for u in updates if u.update_id in new])
@@ -96,7 +105,8 @@ class Poller:
     async def _handle(self, batch: Sequence[tuple[int, Update]]) -> None:
         for journal_id, update in batch:
             await self._one(journal_id, update)
-        await self._first_line.flush()
+        if self._first_line.unsaved or self._first_line.marks >= LAZY_MARKS:
+            await self._first_line.flush()
 
     async def _one(self, journal_id: int, update: Update) -> None:
         incoming = from_update(update)

@@ -46,7 +46,7 @@ async def _start(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> 
 async def _status(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
     assert query.ticket is not None  # the registry asks for N when there is no context
     lang = person.language
-    async with view(desk.db) as v:
+    async with view(desk.db, desk.people.get) as v:
         facts = await card_facts(v, query.ticket)
     if facts is None or not can_view(person, facts.ticket):
         await say(desk, msg, explain(lang, TicketNotFound(number=query.ticket)), lang)

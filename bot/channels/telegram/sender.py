@@ -41,6 +41,9 @@ class Sender:
         self._lanes: dict[str, asyncio.Task[None]] = {}
         self._inflight: set[int] = set()
         self._held: dict[str, dt.datetime] = {}
+        # Chats whose every earlier row this process has seen through: nothing waits there,
+        # so the table need not be asked (it is asked for each chat once after a start).
+        self._clear: set[str] = set()
         self._stopping = False
         self._claiming = asyncio.Lock()  # lanes get their rows in claim order
 
@@ -87,6 +90,7 @@ class Sender:
                     await self._one(row)
                 except Exception:  # noqa: BLE001 - one bad row must not stop its chat
                     log.exception("telegram outbox row %s failed", row.id)
+                    self._clear.discard(chat)
                     await self._outbox.mark_failed(row.id, self._clock.now(), "crashed",
                                                    self._clock.now() + HOLD)
                 finally:
@@ -110,6 +114,8 @@ class Sender:
         held = self._held.get(row.recipient)
         if held is not None and held > now:
             return held
+        if row.recipient in self._clear:
+            return None
         earlier = await self._store.earlier_unsent(row.recipient, row.id, now)
         if earlier is None or earlier[0] in self._inflight:
             return None
@@ -120,9 +126,11 @@ class Sender:
         now = self._clock.now()
         if isinstance(outcome, Sent):
             self._held.pop(row.recipient, None)
+            self._clear.add(row.recipient)
             await self._outbox.mark_sent(row.id, now, outcome.meta)
         elif isinstance(outcome, Retry):
             self._held[row.recipient] = outcome.at
+            self._clear.discard(row.recipient)
             log.warning("telegram row %s to chat %s waits until %s: %s", row.id,
                         row.recipient, outcome.at.isoformat(), outcome.error)
             await self._outbox.mark_failed(row.id, now, outcome.error, outcome.at)

@@ -23,7 +23,12 @@ from bot.channels.telegram.render import esc
 from bot.channels.telegram.router import Router
 from bot.channels.telegram.sender import Sender
 from bot.channels.telegram.store import TelegramStore
-from bot.channels.telegram.transport import FloodLimits, TelegramApp, build_application
+from bot.channels.telegram.transport import (
+    FloodLimits,
+    TelegramApp,
+    Transport,
+    build_application,
+)
 from bot.commands.registry import COMMANDS
 from bot.i18n import t
 from bot.runtime import Runtime, Service
@@ -55,6 +60,7 @@ class TelegramService:
         self.rt = rt
         self.options = options
         self.app: TelegramApp | None = None
+        self.transport: Transport
         self.poller: Poller | None = None
         self.sender: Sender | None = None
         self.desk: Desk | None = None
@@ -63,7 +69,8 @@ class TelegramService:
     async def start(self) -> None:
         # httpx logs every request URL at INFO, and a Bot API URL contains the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-        self.app = build_application(self.rt.settings.telegram, self.options.limits)
+        self.transport = build_application(self.rt.settings.telegram, self.options.limits)
+        self.app = self.transport.app
         try:
             me = await startup.connect(self.app)
         except NetworkError as exc:
@@ -90,6 +97,7 @@ class TelegramService:
             return
 
     async def _begin(self, me: Me) -> None:
+        await self._drop_webhook()
         await self._assemble(me)
         await self._check_setup()
         await self._publish_commands()
@@ -109,16 +117,25 @@ class TelegramService:
             minutes=rt.settings.telegram.dialog_window_minutes))
         chats = [c for c in (rt.settings.telegram.support_chat_id,) if c is not None]
         await first_line.load(chats)
-        self.sender = Sender(rt.outbox, Delivery(app.bot, rt.settings, rt.db, rt.uow, store,
-                                                 rt.bus.clock), store, rt.bus.clock,
+        delivery = Delivery(app.bot, rt.settings, rt.db, rt.uow, store, rt.bus.clock,
+                            people.get)
+        self.sender = Sender(rt.outbox, delivery, store, rt.bus.clock,
                              self.options.sender_idle_seconds)
         self.desk = Desk(settings=rt.settings, bus=rt.bus, uow=rt.uow, db=rt.db, store=store,
                          people=people, first_line=first_line,
                          outbound=Outbound(rt.uow, self.sender.wake), secret=rt.secret,
                          me=me, bot=app.bot)
-        self.poller = Poller(app.bot, store, rt.inbound, Router(self.desk), first_line,
-                             rt.bus.clock, timeout=self.options.poll_timeout,
-                             backoff=self.options.backoff)
+        self.poller = Poller(app.bot, self.transport.updates, store, rt.inbound,
+                             Router(self.desk), first_line, rt.bus.clock,
+                             timeout=self.options.poll_timeout, backoff=self.options.backoff)
+
+    async def _drop_webhook(self) -> None:
+        """getUpdates answers 409 while a webhook is set; updates waiting are kept."""
+        assert self.app is not None
+        try:
+            await self.app.bot.delete_webhook(drop_pending_updates=False)
+        except TelegramError as exc:
+            log.warning("could not remove a webhook (%s); polling may be refused", exc)
 
     async def _check_setup(self) -> None:
         assert self.app is not None and self.desk is not None

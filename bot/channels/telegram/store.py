@@ -103,22 +103,17 @@ class TelegramStore:
 
     async def journal(self, updates: Sequence[tuple[int, bytes]],
                       at: dt.datetime) -> dict[int, int]:
-        """Store a getUpdates batch in one transaction before it is confirmed to Telegram;
-        returns update id -> inbound row id for the updates not seen before."""
+        """Store a getUpdates batch in one statement before it is confirmed to Telegram;
+        returns update id -> journal row id for the updates not seen before."""
         if not updates:
             return {}
-        ids = [str(u) for u, _ in updates]
+        rows = [{"channel": CHANNEL, "external_id": str(u), "raw": raw, "received_at": at,
+                 "status": "pending", "created_at": at} for u, raw in updates]
         async with self._engine.begin() as conn:
-            seen = set((await conn.scalars(select(inbound.c.external_id).where(
-                inbound.c.channel == CHANNEL, inbound.c.external_id.in_(ids)))).all())
-            rows = [{"channel": CHANNEL, "external_id": str(u), "raw": raw, "received_at": at,
-                     "status": "pending", "created_at": at}
-                    for u, raw in updates if str(u) not in seen]
-            if not rows:
-                return {}
-            stored = await conn.execute(
-                inbound.insert().returning(inbound.c.id, inbound.c.external_id,
-                                           sort_by_parameter_order=True), rows)
+            stmt = (insert(conn.dialect, inbound)
+                    .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+                    .returning(inbound.c.id, inbound.c.external_id))
+            stored = await conn.execute(stmt, rows)
             return {int(external): row_id for row_id, external in stored}
 
     async def finish(self, ids: Iterable[int], status: str = "done") -> None:

@@ -1,0 +1,169 @@
+"""Many mails per transaction, for intake speed (bench/mail_import.py).
+
+On SQLite every transaction and every statement pays several thread hops through aiosqlite;
+a mail is stored and processed in a handful of transactions. Here a batch of mails shares
+one connection and one transaction:
+
+* `store_raw` commits a whole IMAP fetch batch, and the mailbox's new last UID with it;
+* `SharedTransaction` hands the engine units of work that all run on that one connection:
+  their `commit()` only marks them done, and a unit left without commit (an engine refusal)
+  spoils the batch, which the caller then rolls back and redoes mail by mail. Refusals are
+  rare in mail intake, so the common path never pays for savepoints.
+
+The inbound/suppression statements here are the batched twins of `InboundStore`'s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from engine.bus import MessageBus, Reactor
+from engine.ports import (
+    Clock,
+    CommentRepository,
+    EventLog,
+    MessageRefs,
+    Outbox,
+    PersonRepository,
+    TicketRepository,
+    UnitOfWork,
+)
+from engine.store.db import insert
+from engine.store.tables import inbound, mailbox_state, suppressed_addresses
+from engine.store.uow import SqlComments, SqlEvents, SqlOutbox, SqlPeople, SqlRefs, SqlTickets
+
+CHANNEL = "email"
+
+
+@dataclass(frozen=True)
+class RawMail:
+    external_id: str
+    raw: bytes
+    received_at: dt.datetime
+    mailbox: str | None = None
+    uid: int | None = None
+
+
+async def store_raw(db: AsyncEngine, mails: Sequence[RawMail], now: dt.datetime,
+                    state: tuple[str, int, int] | None = None) -> list[int | None]:
+    """Insert the mails (a mail stored before is skipped: None) and, in the same commit,
+    the mailbox's (name, uidvalidity, last uid)."""
+    ids: list[int | None] = []
+    async with db.begin() as conn:
+        for m in mails:
+            stmt = (insert(conn.dialect, inbound).values(
+                channel=CHANNEL, external_id=m.external_id, raw=m.raw,
+                received_at=m.received_at, mailbox=m.mailbox, uid=m.uid, status="pending",
+                created_at=now).on_conflict_do_nothing(index_elements=["channel", "external_id"])
+                .returning(inbound.c.id))
+            ids.append((await conn.execute(stmt)).scalar_one_or_none())
+        if state is not None:
+            await _set_state(conn, *state)
+    return ids
+
+
+async def _set_state(conn: AsyncConnection, name: str, uidvalidity: int, last_uid: int) -> None:
+    stmt = insert(conn.dialect, mailbox_state).values(
+        mailbox=name, uidvalidity=uidvalidity, last_uid=last_uid)
+    await conn.execute(stmt.on_conflict_do_update(
+        index_elements=["mailbox"],
+        set_={"uidvalidity": stmt.excluded.uidvalidity, "last_uid": stmt.excluded.last_uid}))
+
+
+class Spoiled(Exception):
+    """An engine unit of work in the batch ended without commit: redo mail by mail."""
+
+
+class _SharedUnitOfWork:
+    tickets: TicketRepository
+    people: PersonRepository
+    comments: CommentRepository
+    events: EventLog
+    outbox: Outbox
+    refs: MessageRefs
+
+    def __init__(self, shared: SharedTransaction) -> None:
+        self._shared = shared
+        self._committed = False
+
+    async def __aenter__(self) -> _SharedUnitOfWork:
+        conn, clock = self._shared.conn, self._shared.clock
+        self.tickets, self.people = SqlTickets(conn), SqlPeople(conn)
+        self.comments, self.events = SqlComments(conn), SqlEvents(conn)
+        self.outbox, self.refs = SqlOutbox(conn, clock), SqlRefs(conn, clock)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if not self._committed:
+            self._shared.spoiled = True
+
+    async def commit(self) -> None:
+        self._committed = True
+
+
+class SharedTransaction:
+    def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
+        self.conn = conn
+        self.clock = clock
+        self.spoiled = False
+        self._finished: list[dict[str, Any]] = []
+
+    def uow(self) -> UnitOfWork:
+        return _SharedUnitOfWork(self)
+
+    def bus(self, like: MessageBus) -> MessageBus:
+        """A bus like the service's (same reactors), on this transaction."""
+        return MessageBus(self.uow, like.clock, like.settings, reactors_of(like))
+
+    async def suppress(self, address: str, reason: str, at: dt.datetime) -> None:
+        stmt = insert(self.conn.dialect, suppressed_addresses).values(
+            address=address.strip().lower(), reason=reason, at=at)
+        await self.conn.execute(stmt.on_conflict_do_update(
+            index_elements=["address"], set_={"reason": stmt.excluded.reason,
+                                              "at": stmt.excluded.at}))
+
+    def finish(self, row_id: int, status: str, ticket: int | None, reason: str | None,
+               rule: str | None) -> None:
+        self._finished.append({"row": row_id, "status": status, "ticket": ticket,
+                               "reason": reason, "rule": rule})
+
+    async def flush(self) -> None:
+        """Every finished row in one statement."""
+        if not self._finished:
+            return
+        stmt = (update(inbound).where(inbound.c.id == bindparam("row"))
+                .values(status=bindparam("status"), ticket=bindparam("ticket"),
+                        reason=bindparam("reason"), rule=bindparam("rule")))
+        await self.conn.execute(stmt, self._finished)
+        self._finished = []
+
+
+def reactors_of(bus: MessageBus) -> tuple[Reactor, ...]:
+    # The bus keeps its reactors private; a batch must run exactly the same ones (SLA,
+    # notifications, channels), so they are read from it rather than listed again here.
+    reactors: tuple[Reactor, ...] = bus._reactors
+    return reactors
+
+
+@asynccontextmanager
+async def shared(db: AsyncEngine, clock: Clock) -> AsyncIterator[SharedTransaction]:
+    """One transaction; committed when the block ends cleanly and nothing spoiled it."""
+    async with db.connect() as conn:
+        tx = await conn.begin()
+        batch = SharedTransaction(conn, clock)
+        try:
+            yield batch
+            if batch.spoiled:
+                raise Spoiled()
+            await batch.flush()
+            await tx.commit()
+        finally:
+            if tx.is_active:
+                await tx.rollback()
