@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = sorted((ROOT / "tests/mail").glob("*.eml"))
@@ -122,11 +123,12 @@ def dovecot() -> Iterator[Dovecot]:
 # ------------------------------------------------------------------ the bot side (child)
 
 async def _runtime(db: Path, **email: object):  # type: ignore[no-untyped-def]
+    """The service's runtime (every reactor it wires: notifications, SLA, ratings)."""
+    from bot.app import reactors
     from bot.channels.email.replies import email_reactors
     from bot.runtime import Runtime, SystemClock
     from config.settings import EmailConfig, Settings
     from engine.bus import MessageBus
-    from engine.notify.reactor import notify
     from engine.store.db import make_engine
     from engine.store.inbound import InboundStore
     from engine.store.migrate import upgrade
@@ -137,9 +139,9 @@ async def _runtime(db: Path, **email: object):  # type: ignore[no-untyped-def]
                         email=replace(EmailConfig(address=SUPPORT, listen_port=None), **email))
     await upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    clock = SystemClock()
-    bus = MessageBus(sql_uow_factory(engine), clock, settings.engine,
-                     [notify, *email_reactors(settings)])
+    wired = reactors(settings, b"bench")
+    bus = MessageBus(sql_uow_factory(engine), SystemClock(), settings.engine,
+                     [*wired, *(r for r in email_reactors(settings) if r not in wired)])
     return Runtime(settings=settings, db=engine, uow=sql_uow_factory(engine), bus=bus,
                    outbox=OutboxStore(engine), inbound=InboundStore(engine), secret=b"bench")
 
@@ -200,24 +202,14 @@ async def child_idle(port: int, lmtp_port: int, user: str, db: Path,
     rt = await _runtime(db)
     rounds: asyncio.Queue[float] = asyncio.Queue()
     waiting = asyncio.Event()
-    intake = MailIntake(rt, on_outbox=lambda: rounds.put_nowait(time.perf_counter()))
-    processor = Worker("processor", intake.drain, 30)
+    processor = Worker("processor", MailIntake(rt, on_outbox=lambda: rounds.put_nowait(0)).drain,
+                       30)
     watcher = ImapService(MailboxSync(_imap(port, user), rt.inbound, rt.db, 25 << 20,
-                                             rt.bus.clock),
-                          processor.wake, on_wait=waiting.set)
+                                      rt.bus.clock), processor.wake, on_wait=waiting.set)
     await processor.start()
     await watcher.start()
     server = Dovecot(Path("/"), port, lmtp_port)
-    latencies = []
-    for i in range(samples):
-        await asyncio.wait_for(waiting.wait(), 30)
-        waiting.clear()
-        await asyncio.to_thread(server.deliver, user, [plain(i)])
-        delivered = time.perf_counter()
-        acks = await rt.outbox.pending_count("email")
-        while await rt.outbox.pending_count("email") == acks:
-            await asyncio.wait_for(rounds.get(), 30)
-        latencies.append(time.perf_counter() - delivered)
+    latencies = [await _one_probe(rt, server, user, i, waiting, rounds) for i in range(samples)]
     await watcher.stop()
     await processor.stop()
     await rt.db.dispose()
@@ -225,6 +217,19 @@ async def child_idle(port: int, lmtp_port: int, user: str, db: Path,
     return {"samples": samples, "p50_s": statistics.median(latencies),
             "p95_s": latencies[max(0, int(len(latencies) * 0.95) - 1)],
             "max_s": latencies[-1]}
+
+
+async def _one_probe(rt: Any, server: Dovecot, user: str, i: int, waiting: asyncio.Event,
+                     rounds: asyncio.Queue[float]) -> float:
+    """Deliver one mail while the watcher idles; seconds until its ack is in the outbox."""
+    await asyncio.wait_for(waiting.wait(), 30)
+    waiting.clear()
+    before = await rt.outbox.pending_count("email")
+    await asyncio.to_thread(server.deliver, user, [plain(i)])
+    delivered = time.perf_counter()
+    while await rt.outbox.pending_count("email") == before:
+        await asyncio.wait_for(rounds.get(), 30)
+    return time.perf_counter() - delivered
 
 
 def child(argv: list[str]) -> None:

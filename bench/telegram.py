@@ -20,11 +20,12 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.channels.telegram.service import Options, TelegramService
 from bot.runtime import SystemClock
-from tests.fakebotapi import FakeBotAPI, User, serve
+from tests.fakebotapi import Call, FakeBotAPI, User, serve
 from tests.support_telegram import ANNA, SAM, SUPPORT, create_schema, runtime, settings_for
 
 REQUESTS = 300
@@ -44,6 +45,14 @@ async def _prepare(fake: FakeBotAPI, service: TelegramService) -> None:
     await fake.wait_for(lambda f: any(m["text"].startswith("🎫") for m in f.bot_messages(SUPPORT)))
 
 
+def _answer_to(message_id: int) -> Callable[[FakeBotAPI], Call | None]:
+    def find(f: FakeBotAPI) -> Call | None:
+        return next((c for c in reversed(f.calls) if c.method == "sendmessage" and
+                     (c.params.get("reply_parameters") or {}).get("message_id") == message_id),
+                    None)
+    return find
+
+
 async def _status_latencies(fake: FakeBotAPI) -> list[float]:
     latencies = []
     for _ in range(REQUESTS):
@@ -52,10 +61,7 @@ async def _status_latencies(fake: FakeBotAPI) -> list[float]:
         fake.messages[(ANNA.id, message_id)] = update["message"]
         available = time.perf_counter()
         await fake.push_many([update])
-        call = await fake.wait_for(lambda f: next(
-            (c for c in reversed(f.calls) if c.method == "sendmessage"
-             and (c.params.get("reply_parameters") or {}).get("message_id") == message_id),
-            None), timeout=30)
+        call = await fake.wait_for(_answer_to(message_id), timeout=30)
         latencies.append((call.at - available) * 1000)
         await asyncio.sleep(PACE_SECONDS)
     return latencies
@@ -103,7 +109,7 @@ async def main() -> None:
         server = await serve(fake)
         await create_schema(url)
         settings = settings_for(url, server.url, staff_chat_id=None)
-        rt = await runtime(settings, SystemClock())  # type: ignore[arg-type]
+        rt = await runtime(settings, SystemClock())
         service = TelegramService(rt, Options())
         await service.start()
         try:

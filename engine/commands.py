@@ -31,6 +31,7 @@ class OpenTicket(Command):
     tags: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
     responsible_id: int | None = None
+    creator_id: int | None = None  # staff only: who set the task (seed 002: the lead)
     source_ref: str | None = None
     attachments: tuple[Attachment, ...] = ()
     linked_to: int | None = None
@@ -43,6 +44,15 @@ class AddComment(Command):
     public: bool
     source_ref: str | None = None
     attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class EditComment(Command):
+    """The author changed a message the ticket already holds (a Telegram edit)."""
+
+    ticket: int
+    source_ref: str
+    body: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -41,6 +41,12 @@ class CommentAdded(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CommentEdited(Event):
+    comment_id: int
+    kind: ClassVar[str] = "edit"
+
+
+@dataclass(frozen=True, kw_only=True)
 class StatusChanged(Event):
     old: str
     new: str
@@ -86,7 +92,7 @@ class MailBounced(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
-        TicketOpened, CommentAdded, StatusChanged, ResponsibleChanged,
+        TicketOpened, CommentAdded, CommentEdited, StatusChanged, ResponsibleChanged,
         PriorityChanged, ObserverAdded, TagAdded, MailBounced,
     )
 }

@@ -46,7 +46,7 @@ def _new_ticket(ctx: Context, cmd: c.OpenTicket, number: int, requester: Person 
         priority=_choice(cmd.priority, s.priorities, s.default_priority, "priority"),
         requester_id=None if requester is None else requester.id,
         company_id=None if requester is None else requester.company_id,
-        responsible_id=cmd.responsible_id, creator_id=ctx.actor_id,
+        responsible_id=cmd.responsible_id, creator_id=cmd.creator_id or ctx.actor_id,
         observers=set(cmd.observers), tags=set(cmd.tags), cc=cmd.cc,
         source_ref=cmd.source_ref, linked_to=cmd.linked_to,
     )
@@ -62,7 +62,8 @@ async def _auto_responsible(ctx: Context, ticket: Ticket) -> None:
 
 
 async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
-    if ctx.actor is not None and not ctx.actor.role.is_staff and cmd.responsible_id is not None:
+    staff_fields = cmd.responsible_id is not None or cmd.creator_id is not None
+    if ctx.actor is not None and not ctx.actor.role.is_staff and staff_fields:
         raise errors.NotAllowed(action=Action.ASSIGN.value, role=ctx.actor.role.value)
     requester = await _requester(ctx, cmd)
     ticket = _new_ticket(ctx, cmd, await ctx.uow.tickets.next_number(), requester)
@@ -143,6 +144,26 @@ async def add_comment(ctx: Context, cmd: c.AddComment) -> int:
     if _reopens(ctx, ticket):
         _move(ctx, ticket, Status.OPEN)
     await ctx.uow.tickets.save(ticket)
+    return ticket.number
+
+
+async def edit_comment(ctx: Context, cmd: c.EditComment) -> int:
+    """Only the author edits, and only text the ticket holds; the first message of a
+    ticket is also its description."""
+    ticket = await ctx.ticket(cmd.ticket, Action.VIEW)
+    found = await ctx.uow.comments.by_ref(ticket.number, cmd.source_ref)
+    if found is None:
+        raise errors.InvalidValue(field="message", value=cmd.source_ref, reason="not in ticket")
+    if ctx.actor is not None and found.author_id != ctx.actor.id:
+        raise errors.NotAllowed(action=Action.COMMENT.value, role=ctx.actor.role.value,
+                                number=ticket.number)
+    await ctx.uow.comments.set_body(found.id, cmd.body)
+    if found.first:
+        ticket.description = cmd.body
+    ticket.updated_at = ctx.at
+    await ctx.uow.tickets.save(ticket)
+    ctx.raise_event(e.CommentEdited(ticket=ticket.number, actor=ctx.actor_id, at=ctx.at,
+                                    channel=cmd.channel, comment_id=found.id))
     return ticket.number
 
 
@@ -257,6 +278,7 @@ async def return_due_waiting(ctx: Context, cmd: c.ReturnDueWaiting) -> int | Non
 COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.OpenTicket: open_ticket,
     c.AddComment: add_comment,
+    c.EditComment: edit_comment,
     c.Take: take,
     c.Assign: assign,
     c.SetStatus: set_status,

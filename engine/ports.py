@@ -75,8 +75,17 @@ class PersonRepository(Protocol):
     async def company(self, company_id: int) -> Company | None: ...
 
 
+@dataclass(frozen=True)
+class CommentRef:
+    id: int
+    author_id: int | None
+    first: bool  # the ticket's first comment holds its description
+
+
 class CommentRepository(Protocol):
     async def add(self, comment: Comment) -> int: ...
+    async def by_ref(self, ticket: int, source_ref: str) -> CommentRef | None: ...
+    async def set_body(self, comment_id: int, body: str) -> None: ...
     async def for_ticket(self, number: int) -> list[Comment]: ...
 
 

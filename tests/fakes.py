@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from engine.events import Event
 from engine.model import Comment, Company, Person, Role, Status, Ticket
 from engine.ports import (
+    CommentRef,
     CommentRepository,
     EventLog,
     MessageRefs,
@@ -114,8 +115,18 @@ class FakeComments:
         self.s.comments.append(stored)
         return stored.id
 
-    async def for_ticket(self, number: int) -> list[Comment]:
+    async def for_ticket(self, number: int) -> builtins.list[Comment]:
         return [c for c in self.s.comments if c.ticket == number]
+
+    async def by_ref(self, ticket: int, source_ref: str) -> CommentRef | None:
+        mine = [c for c in self.s.comments if c.ticket == ticket]
+        found = next((c for c in mine if c.source_ref == source_ref), None)
+        return None if found is None else CommentRef(found.id, found.author_id,
+                                                     found.id == mine[0].id)
+
+    async def set_body(self, comment_id: int, body: str) -> None:
+        self.s.comments = [replace(c, body=body) if c.id == comment_id else c
+                           for c in self.s.comments]
 
 
 class FakeEvents:

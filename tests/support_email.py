@@ -29,12 +29,12 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope
 
+from bot.app import reactors
 from bot.channels.email.replies import email_reactors
 from bot.runtime import Runtime
 from config.settings import EmailConfig, ImapConfig, Settings, SmtpConfig
 from engine.bus import MessageBus
 from engine.directory import CompanySpec, PersonSpec
-from engine.notify.reactor import notify
 from engine.store.db import make_engine
 from engine.store.inbound import InboundStore
 from engine.store.migrate import upgrade
@@ -67,12 +67,15 @@ def settings_for(db_url: str, **email: Any) -> Settings:
 
 
 async def make_runtime(settings: Settings, clock: FixedClock) -> Runtime:
-    """What bot.app.build_runtime builds, with the test clock and the email reactor."""
+    """What bot.app.build_runtime builds (every reactor of the service), with the test
+    clock; plus the email reactor until the composition root lists it."""
     await upgrade(settings.database_url)
     db = make_engine(settings.database_url)
     await sync_directory(db, settings.people, settings.companies)
     uow = sql_uow_factory(db, clock)
-    bus = MessageBus(uow, clock, settings.engine, [notify, *email_reactors(settings)])
+    wired = reactors(settings, SECRET)
+    extra = [r for r in email_reactors(settings) if r not in wired]
+    bus = MessageBus(uow, clock, settings.engine, [*wired, *extra])
     return Runtime(settings=settings, db=db, uow=uow, bus=bus, outbox=OutboxStore(db),
                    inbound=InboundStore(db), secret=SECRET)
 

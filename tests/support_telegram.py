@@ -23,16 +23,19 @@ from bot.channels.telegram.poller import Backoff
 from bot.channels.telegram.service import Options, TelegramService
 from bot.channels.telegram.transport import FloodLimits
 from bot.runtime import Runtime
+from bot.stats import rating_settings
 from config.settings import Settings, TelegramConfig
 from engine.bus import MessageBus
 from engine.directory import PersonSpec
 from engine.model import Comment, Ticket
 from engine.notify.reactor import notify
+from engine.ports import Clock
 from engine.store import tables
 from engine.store.db import make_engine, reading
 from engine.store.inbound import InboundStore
 from engine.store.migrate import upgrade
 from engine.store.outbox import OutboxStore
+from engine.store.ratings_sql import sql_rating_reactors
 from engine.store.seed import sync_directory
 from engine.store.uow import sql_uow_factory
 from tests.fakebotapi import TOKEN, FakeBotAPI, Running, User, serve
@@ -86,11 +89,14 @@ def _first_ref_index(conn: Any) -> None:
     index.create(conn, checkfirst=True)
 
 
-async def runtime(settings: Settings, clock: FixedClock) -> Runtime:
+async def runtime(settings: Settings, clock: Clock) -> Runtime:
+    """What bot.app builds: notices, this channel's mirror, and rating surveys (F13)."""
     db = make_engine(settings.database_url)
     await sync_directory(db, settings.people, [])
     uow = sql_uow_factory(db, clock)
-    bus = MessageBus(uow, clock, settings.engine, [notify, *telegram_reactors(settings)])
+    reactors = [notify, *telegram_reactors(settings),
+                *sql_rating_reactors(rating_settings(settings), SECRET)]
+    bus = MessageBus(uow, clock, settings.engine, reactors)
     return Runtime(settings=settings, db=db, uow=uow, bus=bus, outbox=OutboxStore(db),
                    inbound=InboundStore(db), secret=SECRET)
 

@@ -11,9 +11,9 @@ import pytest
 
 from bot.channels.email import raw
 from bot.channels.email.intake import MailIntake, clean_subject
+from bot.channels.email.outcome import Outcome
 from bot.channels.email.process import MailContext, MailProcessor
 from bot.channels.email.session import direct
-from bot.channels.email.outcome import Outcome
 from bot.runtime import Runtime
 from bot.threading.rules import tag_pattern
 from engine.store.inbound import InboundRow

@@ -260,3 +260,26 @@ async def test_internal_note_never_reaches_the_client(bus: MessageBus, store: St
     await bus.handle(c.AddComment(actor=LEAD, channel="cli", ticket=number, body="secret",
                                   public=False))
     assert [i.recipient for i in store.outbox.values()] == ["102"]
+
+
+async def test_creator_is_given_by_staff_only(bus: MessageBus, store: Store) -> None:
+    number = await open_one(bus, actor=SPEC, requester_id=CLIENT, creator_id=LEAD)
+    assert store.tickets[number].creator_id == LEAD
+    with pytest.raises(errors.NotAllowed):
+        await open_one(bus, actor=CLIENT, creator_id=LEAD)
+
+
+async def test_author_edits_the_description_and_nobody_else(bus: MessageBus,
+                                                             store: Store) -> None:
+    number = await open_one(bus, source_ref="tg:-100:7")
+    edit = c.EditComment(actor=CLIENT, channel="telegram", ticket=number, source_ref="tg:-100:7",
+                         body="It jams on page 3")
+    await bus.handle(edit)
+    assert store.tickets[number].description == "It jams on page 3"
+    assert store.comments[0].body == "It jams on page 3"
+    with pytest.raises(errors.NotAllowed):
+        await bus.handle(c.EditComment(actor=LEAD, channel="telegram", ticket=number,
+                                       source_ref="tg:-100:7", body="x"))
+    with pytest.raises(errors.InvalidValue):
+        await bus.handle(c.EditComment(actor=CLIENT, channel="telegram", ticket=number,
+                                       source_ref="tg:-100:8", body="x"))

@@ -4,11 +4,13 @@ picks up what was left, on both sides (outbox rows and journaled updates)."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 from sqlalchemy import func, select
 
 from bot.channels.telegram.store import TelegramStore
+from engine.ports import OutboxItem
 from engine.store import tables
 from engine.store.db import reading
 from tests.fakebotapi import FakeBotAPI
@@ -158,3 +160,62 @@ async def test_the_author_who_started_the_bot_hears_privately(sqlite_harness: Ha
                                         if "technician" in m["text"]), None))
     card = next(m for m in h.fake.bot_messages(SUPPORT) if m["text"].startswith("🎫"))
     assert post["reply_to_message"]["message_id"] == card["message_id"]
+
+
+async def test_a_command_replayed_after_a_crash_is_not_carried_out_twice(
+        sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    q = await h.say(ANNA, "Projector is dead")
+    await h.say(SAM, "/ticket", reply_to=q)
+    await h.say(SAM, "/take 1", chat=SAM.id, minutes=1)
+    await h.say(SAM, "/status 1 resolved fixed the lamp", chat=SAM.id, minutes=1)
+    await h.sent(lambda f: len(f.bot_messages(SAM.id)) == 2)
+    await h.stop()
+    # As if the process died before the journal rows were marked done.
+    async with h.db.begin() as conn:
+        await conn.execute(tables.inbound.update().values(status="pending"))
+    await h.start()
+    await h.drained()
+    async with h.rt.uow() as uow:
+        kinds = [e.kind for e in await uow.events.for_ticket(1)]
+    # /take found Sam responsible already (from /ticket): only the status moved.
+    assert kinds == ["opened", "status", "status", "comment"]
+    assert len(h.fake.bot_messages(SAM.id)) == 2  # no second answer either
+    assert len([m for m in h.fake.bot_messages(SUPPORT) if m["text"].startswith("🎫")]) == 1
+    async with reading(h.db) as conn:
+        pending = (await conn.execute(select(func.count()).select_from(tables.inbound).where(
+            tables.inbound.c.status == "pending"))).scalar_one()
+    assert pending == 0
+
+
+async def test_rows_other_parts_queue_are_rendered(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    q = await h.say(ANNA, "Disk is full")
+    await h.say(SAM, "/ticket", reply_to=q)
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
+    async with h.rt.uow() as uow:
+        await uow.outbox.enqueue(OutboxItem(
+            key="sla:1:telegram:staff", channel="telegram", recipient=str(STAFF),
+            kind="sla_warning", ticket=1, payload={
+                "number": 1, "subject": "Disk is full", "target": "First response",
+                "due": "2026-11-23 12:00", "time": "45 min", "responsible": "Sam Spec"}))
+        await uow.outbox.enqueue(OutboxItem(
+            key="digest:2026-W48", channel="telegram", recipient=str(STAFF), kind="digest",
+            payload={"text": "Weekly support digest\n\n3 dialogs <all answered>",
+                     "chart_png": png, "caption": "1: dialogs"}))
+        await uow.outbox.enqueue(OutboxItem(
+            key="odd:1", channel="telegram", recipient=str(STAFF), kind="something_new",
+            payload={}))
+        await uow.commit()
+    texts = await h.sent(lambda f: len(f.bot_messages(STAFF)) >= 4 and
+                         [m["text"] for m in f.bot_messages(STAFF)])
+    assert any(t.startswith("Ticket #1 (Disk is full): First response is due 2026-11-23 12:00")
+               for t in texts)
+    assert "Weekly support digest\n\n3 dialogs <all answered>" in texts
+    assert [m["caption"] for m in h.fake.bot_messages(STAFF) if "photo" in m] == ["1: dialogs"]
+    async with reading(h.db) as conn:
+        odd = (await conn.execute(select(tables.outbox.c.last_error).where(
+            tables.outbox.c.key == "odd:1"))).scalar_one()
+    assert odd == "unknown kind something_new"  # given up, not retried for ever

@@ -130,6 +130,11 @@ async def test_an_edited_question_is_updated_not_duplicated(harness: Harness) ->
     await h.say(SAM, "/ticket", reply_to=q)
     await h.sent(_card_of(1))
     assert (await h.ticket(1)).description == "Excel crashes when I open the budget file"
+    await h.edit(ANNA, q, "Excel crashes when I open budget.xlsx")
+    ticket = await h.ticket(1)
+    assert ticket.description == "Excel crashes when I open budget.xlsx"
+    assert [c.body for c in await h.comments(1)] == ["Excel crashes when I open budget.xlsx"]
+    assert ticket.creator_id == await h.person_id(LENA)  # seed 002: the lead set the task
 
 
 async def test_markup_characters_reach_telegram_escaped(harness: Harness) -> None:

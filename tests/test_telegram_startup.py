@@ -4,12 +4,14 @@ and the token never reaches a log line."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from bot.channels.telegram.cli import _check as check
 from bot.channels.telegram.mirror import telegram_reactors
 from bot.channels.telegram.service import telegram_services
 from bot.channels.telegram.startup import TelegramStartError
@@ -93,3 +95,13 @@ async def test_telegram_services_is_empty_without_a_token(tmp_path: Path) -> Non
         assert len(telegram_services(h.rt)) == 1
         rt = replace(h.rt, settings=replace(h.settings, telegram=TelegramConfig()))
         assert telegram_services(rt) == []
+
+
+async def test_the_check_command_reports_the_setup(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    async for h in make_harness(_url(tmp_path)):
+        assert await check(argparse.Namespace(), h.settings) == 0
+        assert capsys.readouterr().out == "bot: @desk_bot (id 123456)\nok\n"
+        h.fake.admins[SUPPORT] = set()
+        assert await check(argparse.Namespace(), h.settings) == 1
+        assert "problem: the bot cannot read ordinary group messages" in capsys.readouterr().out

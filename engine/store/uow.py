@@ -10,13 +10,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, select, true, update
+from sqlalchemy import ColumnElement, Row, delete, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from engine.events import Event
 from engine.model import Attachment, Comment, Company, Person, Role, Status, Ticket
 from engine.ports import (
     Clock,
+    CommentRef,
     CommentRepository,
     EventLog,
     MessageRefs,
@@ -280,6 +281,19 @@ class SqlComments:
         if comment.attachments:
             await self._conn.execute(attachments.insert(), _attachment_rows(comment_id, comment))
         return comment_id
+
+    async def by_ref(self, ticket: int, source_ref: str) -> CommentRef | None:
+        first = (select(func.min(comments.c.id)).where(comments.c.ticket == ticket)
+                 .scalar_subquery())
+        row = (await self._conn.execute(
+            select(comments.c.id, comments.c.author_id, (comments.c.id == first).label("first"))
+            .where(comments.c.ticket == ticket, comments.c.source_ref == source_ref)
+            .order_by(comments.c.id).limit(1))).first()
+        return None if row is None else CommentRef(row.id, row.author_id, bool(row.first))
+
+    async def set_body(self, comment_id: int, body: str) -> None:
+        await self._conn.execute(
+            comments.update().where(comments.c.id == comment_id).values(body=body))
 
     async def for_ticket(self, number: int) -> list[Comment]:
         files = await self._attachments(number)

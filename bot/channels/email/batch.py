@@ -92,6 +92,9 @@ class _SharedUnitOfWork:
     def __init__(self, shared: SharedTransaction) -> None:
         self._shared = shared
         self._committed = False
+        # Stores that must write in the command's transaction look for `connection`
+        # (engine/store/ratings_sql.uow_connection).
+        self.connection = shared.conn
 
     async def __aenter__(self) -> _SharedUnitOfWork:
         conn, clock = self._shared.conn, self._shared.clock

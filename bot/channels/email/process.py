@@ -23,11 +23,13 @@ from bot.channels.email.noise import Noise, bounced_message_ids, bounced_recipie
 from bot.channels.email.outcome import Outcome
 from bot.channels.email.parse import ParsedMail, parse_mail
 from bot.channels.email.quotes import strip_quotes
+from bot.channels.email.rating_mail import MailRatings
 from bot.channels.email.replies import Asker, Replies
 from bot.channels.email.senders import CompanyDomains, guess_language, resolve
 from bot.channels.email.session import Session
 from bot.i18n import t
 from bot.runtime import Runtime
+from bot.stats import rating_settings
 from bot.threading.rules import Facts, Thread, ThreadContext, tag_pattern
 from bot.threading.rules import resolve as thread_of
 from engine import commands as c
@@ -53,12 +55,13 @@ class MailContext:
     tag: re.Pattern[str]
     companies: CompanyDomains
     tz: ZoneInfo
+    rating_scale: int
 
     @classmethod
     def of(cls, rt: Runtime) -> MailContext:
-        return cls(rt, MailIdentity.of(rt.settings, rt.secret),
-                   tag_pattern(rt.settings.email.subject_tag), CompanyDomains(rt.db),
-                   ZoneInfo(rt.settings.timezone))
+        s = rt.settings
+        return cls(rt, MailIdentity.of(s, rt.secret), tag_pattern(s.email.subject_tag),
+                   CompanyDomains(rt.db), ZoneInfo(s.timezone), rating_settings(s).scale)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class MailProcessor:
         self.id = ctx.identity
         self.replies = Replies(session.uow)
         self.commands = mailcmd.Runner(ctx.rt, session, ctx.identity, self.replies, ctx.tz)
+        self.ratings = MailRatings(session, ctx.identity, ctx.rt.outbox, self.replies,
+                                   ctx.rating_scale)
 
     # ------------------------------------------------------------ one mail
 
@@ -155,10 +160,9 @@ class MailProcessor:
 
     async def _act(self, inc: Incoming, sender: Person, thread: Thread) -> Outcome:
         reply = strip_quotes(inc.mail.text, inc.mail.html)
-        found = mailcmd.first_command(reply) if sender.role.is_staff else None
-        if found is not None:
-            return await self.commands.run(self._asker(inc, sender), inc.row.received_at,
-                                           found, _refs(inc.mail))
+        special = await self._special(inc, sender, reply)
+        if special is not None:
+            return special
         try:
             if thread.ticket is None:
                 number = await self._open(inc, sender, thread)
@@ -169,6 +173,17 @@ class MailProcessor:
         await self._note_truncated(inc, number)
         reason = None if thread.linked_to is None else f"linked to #{thread.linked_to}"
         return Outcome("done", number, reason, thread.rule)
+
+    async def _special(self, inc: Incoming, sender: Person, reply: str) -> Outcome | None:
+        """A specialist's command, or a requester's rating; None for an ordinary mail."""
+        at, refs = inc.row.received_at, _refs(inc.mail)
+        if sender.role.is_staff:
+            found = mailcmd.first_command(reply)
+            return None if found is None else \
+                await self.commands.run(self._asker(inc, sender), at, found, refs)
+        vote = await self.ratings.vote(inc.mail.subject, reply, refs, sender.id)
+        return None if vote is None else \
+            await self.ratings.record(self._asker(inc, sender), vote, at)
 
     async def _open(self, inc: Incoming, sender: Person, thread: Thread) -> int | None:
         mail = inc.mail

@@ -16,10 +16,11 @@ from bot.i18n import has_text, status_name, t
 from config.settings import Settings
 from engine.model import Attachment, Comment, Person, Ticket
 from engine.ports import UnitOfWork
+from engine.ratings import KIND as RATING_KIND
 from engine.store.outbox import OutboxRow
 
 # Notices a client may get; every other kind is staff business.
-CLIENT_KINDS = frozenset({"ack", "created_cc", "status", "comment", "observing"})
+CLIENT_KINDS = frozenset({"ack", "created_cc", "status", "comment", "observing", RATING_KIND})
 # Answers to a mail just received: RFC 3834 `auto-replied`, and the per-recipient cap.
 AUTO_REPLIED = frozenset({"ack", "created_cc", REPLY_KIND})
 # Kinds whose mail carries the ticket's first text (the request itself), for staff.
@@ -71,6 +72,8 @@ class Renderer:
         scene = _Scene(row, ticket, await uow.comments.for_ticket(ticket.number), reader)
         if not scene.staff and row.kind not in CLIENT_KINDS:
             return Skip(f"{row.kind} notices are for staff only")
+        if row.kind == RATING_KIND:
+            return self._rating(scene)
         params = await self._params(scene, uow)
         body = self._body(scene, params)
         if isinstance(body, Skip):
@@ -88,6 +91,18 @@ class Renderer:
         refs = (str(ref),) if ref else ()
         return Rendered(subject, str(p.get("text", "")), refs[0] if refs else None, refs,
                         "auto-replied")
+
+    def _rating(self, scene: _Scene) -> Rendered:
+        """F13: the survey, with one `mailto:` link per score (engine/ratings.py)."""
+        lang, ticket, p = scene.row.language, scene.ticket, scene.row.payload
+        scale = p.get("scale", 5)
+        links = [f"{t(lang, 'rating.ask.choice', score=x['score'], scale=scale)}: {x['href']}"
+                 for x in p.get("links", ()) if isinstance(x, dict)]
+        lines = [t(lang, "rating.ask.body", number=ticket.number, subject=ticket.subject,
+                   scale=scale), "", t(lang, "rating.ask.mail_hint", scale=scale), "", *links]
+        subject = t(lang, "rating.ask.subject", number=ticket.number, subject=ticket.subject)
+        return Rendered(f"{self.tag(ticket.number)} {subject}", "\n".join(lines),
+                        *self._threading(scene))
 
     def _subject(self, scene: _Scene, params: dict[str, Any]) -> str:
         tag = self.tag(scene.ticket.number)

@@ -38,6 +38,11 @@ async def run_command(desk: Desk, msg: ChatMessage, person: Person,
     if isinstance(parsed, CommandError):
         await say(desk, msg, t(lang, parsed.key, **parsed.params), lang)
         return
+    if await ticket_of(desk.db, [ref(msg.chat_id, msg.message_id)]) is not None:
+        # A replayed update (a crash came before its journal row was marked done).
+        log.info("command in message %s:%s was carried out before; not again", msg.chat_id,
+                 msg.message_id)
+        return
     if COMMANDS[parsed.name].staff_only and not person.role.is_staff:
         await say(desk, msg, t(lang, "not_a_specialist"), lang)
         return
@@ -59,11 +64,7 @@ async def _context(desk: Desk, msg: ChatMessage, person: Person) -> CommandConte
 
 
 async def execute(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command) -> None:
-    own_ref = ref(msg.chat_id, msg.message_id)
-    if await ticket_of(desk.db, [own_ref]) is not None:
-        log.info("command in message %s was carried out before; not again", own_ref)
-        return
-    token = current_message_ref.set(own_ref)
+    token = current_message_ref.set(ref(msg.chat_id, msg.message_id))
     try:
         outcome = await desk.bus.handle(cmd)
     except EngineError as exc:

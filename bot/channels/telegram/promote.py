@@ -20,6 +20,7 @@ from bot.channels.telegram.answer import say, say_html
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.dialogs import Dialog
 from bot.channels.telegram.inbound import ButtonPress, ChatMessage
+from bot.channels.telegram.mirror import current_message_ref
 from bot.channels.telegram.outbound import edit_item
 from bot.channels.telegram.refs import ref
 from bot.channels.telegram.render import Buttons, button_rows, esc
@@ -27,7 +28,7 @@ from bot.commands.registry import CHAT, Query
 from bot.i18n import explain, t
 from engine import commands as c
 from engine.errors import EngineError, PersonNotFound
-from engine.model import Person
+from engine.model import Person, Role
 
 log = logging.getLogger("ticketbot.telegram")
 
@@ -91,6 +92,13 @@ async def _from_reply(desk: Desk, msg: ChatMessage, person: Person, title: str) 
         await say(desk, msg, explain(lang, exc), lang)
 
 
+async def _lead(desk: Desk, specialist: Person) -> int:
+    """Seed 002: the lead is the ticket's creator (the one who set the task)."""
+    async with desk.uow() as uow:
+        leads = await uow.people.with_role(Role.LEAD)
+    return leads[0].id if leads else specialist.id
+
+
 async def open_ticket(desk: Desk, specialist: Person, author: Person, chat_id: int,
                       message_ids: Sequence[int], text: str, title: str,
                       msg: ChatMessage | None, dialog: Dialog | None) -> int:
@@ -98,10 +106,16 @@ async def open_ticket(desk: Desk, specialist: Person, author: Person, chat_id: i
     if not text.strip():
         text = t(desk.language, "tg.ticket.no_text")
     at = msg.date if msg is not None else desk.now()
-    outcome = await desk.bus.handle(c.OpenTicket(
-        actor=specialist.id, channel=CHAT, at=at, subject=title or subject_of(text),
-        description=text, requester_id=author.id, observers=(author.id,),
-        responsible_id=specialist.id, source_ref=ref(chat_id, message_ids[0])))
+    # The /ticket message is recorded with the ticket, so a replay of it does nothing.
+    token = current_message_ref.set(None if msg is None else ref(msg.chat_id, msg.message_id))
+    try:
+        outcome = await desk.bus.handle(c.OpenTicket(
+            actor=specialist.id, channel=CHAT, at=at, subject=title or subject_of(text),
+            description=text, requester_id=author.id, observers=(author.id,),
+            responsible_id=specialist.id, creator_id=await _lead(desk, specialist),
+            source_ref=ref(chat_id, message_ids[0])))
+    finally:
+        current_message_ref.reset(token)
     desk.outbound.wake()
     number = outcome.ticket
     assert number is not None

@@ -16,9 +16,12 @@ from bot.channels.telegram.answer import say
 from bot.channels.telegram.chatcommands import run_command
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.inbound import Author, ButtonPress, ChatMessage, Incoming
+from bot.channels.telegram.refs import ref
 from bot.commands.grammar import ParsedCommand, parse_command
-from bot.commands.registry import CommandError
+from bot.commands.registry import CHAT, CommandError
 from bot.i18n import t
+from engine import commands as c
+from engine.errors import EngineError
 from engine.model import Person
 
 log = logging.getLogger("ticketbot.telegram")
@@ -63,6 +66,7 @@ class Router:
         if msg.edited:
             if self._command(msg) is None and not _OTHER_BOT.match(msg.text):
                 await self.desk.first_line.edit(msg, journal_id)
+                await self._edit_ticket_text(msg, person)
                 return True
             return False
         parsed = self._command(msg)
@@ -77,6 +81,20 @@ class Router:
             return False
         await self.desk.first_line.ingest(msg, person, journal_id)
         return True
+
+    async def _edit_ticket_text(self, msg: ChatMessage, person: Person) -> None:
+        """An edited message that a ticket holds changes there too (no second copy)."""
+        source = ref(msg.chat_id, msg.message_id)
+        async with self.desk.uow() as uow:
+            number = await uow.refs.find([source])
+        if number is None:
+            return
+        try:
+            await self.desk.bus.handle(c.EditComment(actor=person.id, channel=CHAT, at=msg.date,
+                                                     ticket=number, source_ref=source,
+                                                     body=msg.text))
+        except EngineError as exc:
+            log.info("edit of message %s not applied to #%s: %s", msg.message_id, number, exc)
 
     async def _staff(self, msg: ChatMessage, author: Author) -> None:
         """Specialists' own chat: internal by default. A reply to the ticket's post (the

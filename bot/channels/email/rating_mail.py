@@ -1,0 +1,72 @@
+"""F13 by mail: the requester rates a resolved ticket with a one-click `mailto:` link (its
+subject carries a signed vote token) or by answering the survey mail with just a digit.
+
+The vote is recorded by the ratings store, which checks that the sender is the person who
+was asked; a refusal is explained only to that person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.channels.email.identity import MailIdentity
+from bot.channels.email.outcome import Outcome
+from bot.channels.email.replies import Asker, Replies
+from bot.channels.email.session import Session
+from bot.i18n import t
+from engine.errors import EngineError
+from engine.ratings import KIND, RatingNotRequester, parse_score, read_vote
+from engine.store.outbox import OutboxStore
+from engine.store.ratings_sql import record_rating
+
+
+@dataclass(frozen=True)
+class MailVote:
+    ticket: int
+    score: int
+    resolution_at: dt.datetime | None
+
+
+class MailRatings:
+    def __init__(self, session: Session, identity: MailIdentity, outbox: OutboxStore,
+                 replies: Replies, scale: int) -> None:
+        self.s = session
+        self.identity = identity
+        self.outbox = outbox
+        self.replies = replies
+        self.scale = scale
+
+    async def vote(self, subject: str, reply: str, refs: Sequence[str],
+                   person_id: int) -> MailVote | None:
+        """A signed token in the subject, or a bare digit answering our survey mail."""
+        token = read_vote(self.identity.secret, subject)
+        if token is not None:
+            return MailVote(token.ticket, token.score, token.resolution_at)
+        score = parse_score(reply, self.scale)
+        if score is None:
+            return None
+        for ref in refs:
+            mark = self.identity.ref_token(ref)
+            row = None if mark is None or mark.outbox_id is None else \
+                await self.outbox.get(mark.outbox_id)
+            if row is not None and row.kind == KIND and row.person_id == person_id \
+                    and row.ticket is not None:
+                return MailVote(row.ticket, score, None)
+        return None
+
+    async def record(self, asker: Asker, vote: MailVote, at: dt.datetime) -> Outcome:
+        lang = asker.person.language
+        try:
+            async with self.s.uow() as uow:
+                await record_rating(uow, vote.ticket, asker.person.id, vote.score, at,
+                                    scale=self.scale, resolution_at=vote.resolution_at)
+                await uow.commit()
+        except EngineError as exc:
+            if not isinstance(exc, RatingNotRequester):
+                await self.replies.explain(asker, exc, vote.ticket)
+            return Outcome("ignored", vote.ticket, f"rating refused: {exc}", "rating")
+        await self.replies.send(asker, t(lang, "rating.thanks", score=vote.score,
+                                         number=vote.ticket), vote.ticket)
+        return Outcome("done", vote.ticket, f"rating {vote.score}", "rating")

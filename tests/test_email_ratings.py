@@ -1,0 +1,105 @@
+"""F13 by mail: the survey goes out with one-click links; a click (a mail whose subject carries
+the signed vote) or a bare digit answering the survey records the score once, for the
+requester only."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from bot.channels.email import raw
+from bot.channels.email.intake import MailIntake
+from bot.channels.email.sender import MailSender
+from bot.runtime import Runtime
+from engine import commands as c
+from engine.model import Status
+from engine.store.queries import export_all
+from tests.fakes import FixedClock
+from tests.support_email import Sink, clock, db_file, mail, person_id, runtime, smtp_sink
+
+__all__ = ["clock", "db_file", "runtime", "smtp_sink"]  # fixtures
+
+CARL = "carl@acme.example"
+
+
+async def receive(rt: Runtime, data: bytes, clock: FixedClock) -> dict[str, Any]:
+    await raw.keep(rt.inbound, data, clock.now())
+    await MailIntake(rt).drain()
+    row: dict[str, Any] = (await export_all(rt.db))["inbound"][-1]
+    return row
+
+
+async def replies(rt: Runtime) -> list[str]:
+    return [o["payload"]["text"] for o in (await export_all(rt.db))["outbound"]
+            if o["kind"] == "mail_reply"]
+
+
+async def surveyed(rt: Runtime, sink: Sink, clock: FixedClock) -> EmailMessage:
+    """Carl's ticket, resolved by Lena; the survey mail after the configured delay."""
+    await receive(rt, mail(message_id="<r1@acme.example>"), clock)
+    lena = await person_id(rt, "lena@staff.example.com")
+    await rt.bus.handle(c.SetStatus(actor=lena, channel="email", ticket=1,
+                                    status=Status.RESOLVED, text="Replaced the drum."))
+    clock.advance(minutes=31)
+    sender = MailSender(rt, sink.smtp)
+    while await sender.run_once():
+        pass
+    return await sink.first(lambda m: m["To"] == CARL and "mailto:" in str(m.get_body(("plain",))))
+
+
+def links(survey: EmailMessage) -> dict[int, tuple[str, str]]:
+    """score -> (to, subject) of each mailto link."""
+    body = survey.get_body(("plain",))
+    assert body is not None
+    found = {}
+    for line in body.get_content().splitlines():
+        if "mailto:" in line:
+            url = urlsplit(line[line.index("mailto:"):])
+            subject = unquote(url.query.removeprefix("subject="))
+            found[int(line.split()[0])] = (url.path, subject)
+    return found
+
+
+async def test_the_survey_mail_offers_one_link_per_score(runtime: Runtime, smtp_sink: Sink,
+                                                         clock: FixedClock) -> None:
+    survey = await surveyed(runtime, smtp_sink, clock)
+    assert survey["To"] == CARL and survey["Subject"].startswith("[#1] ")
+    found = links(survey)
+    assert sorted(found) == [1, 2, 3, 4, 5]
+    assert {to for to, _ in found.values()} == {"support@help.example.com"}
+
+
+async def test_a_click_records_the_score_once(runtime: Runtime, smtp_sink: Sink,
+                                              clock: FixedClock) -> None:
+    _, subject = links(await surveyed(runtime, smtp_sink, clock))[4]
+    row = await receive(runtime, mail(subject=subject, body=""), clock)
+    assert (row["status"], row["rule"], row["reason"], row["ticket"]) == \
+        ("done", "rating", "rating 4", 1)
+    again = await receive(runtime, mail(subject=subject, body=""), clock)
+    assert (again["status"], again["rule"]) == ("ignored", "rating")
+    assert await replies(runtime) == ["Thank you! Your rating 4 for ticket #1 is saved.",
+                                      "Ticket #1 has already been rated. Thank you!"]
+
+
+async def test_a_digit_answering_the_survey_is_a_score(runtime: Runtime, smtp_sink: Sink,
+                                                       clock: FixedClock) -> None:
+    survey = await surveyed(runtime, smtp_sink, clock)
+    row = await receive(runtime, mail(subject=f"Re: {survey['Subject']}", body="5\n\n> rate",
+                                      in_reply_to=survey["Message-ID"]), clock)
+    assert (row["rule"], row["reason"]) == ("rating", "rating 5")
+
+
+async def test_a_digit_answering_another_mail_is_just_a_comment(runtime: Runtime,
+                                                                clock: FixedClock) -> None:
+    await receive(runtime, mail(message_id="<d1@acme.example>"), clock)
+    row = await receive(runtime, mail(body="5", in_reply_to="<d1@acme.example>"), clock)
+    assert (row["status"], row["rule"]) == ("done", "message_id")
+
+
+async def test_someone_elses_click_is_refused_silently(runtime: Runtime, smtp_sink: Sink,
+                                                       clock: FixedClock) -> None:
+    _, subject = links(await surveyed(runtime, smtp_sink, clock))[1]
+    row = await receive(runtime, mail(sender="dora@acme.example", subject=subject), clock)
+    assert (row["status"], row["rule"]) == ("ignored", "rating")
+    assert await replies(runtime) == []
