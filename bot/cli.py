@@ -31,9 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _registrars() -> list[Callable[[Any], None]]:
     """Every subcommand group, listed explicitly."""
-    from bot import cli_core
+    from bot import cli_core, stats_cli
     from bot.channels.email import cli as mail_cli
-    from bot import stats_cli
 
     return [cli_core.register, mail_cli.register, stats_cli.register]
 

@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.cli import print_json
 from bot.ticket_view import render_ticket, render_ticket_list

@@ -73,13 +73,11 @@ def _optional(d: Row, lang: str, tz: ZoneInfo) -> list[str]:
 
 def _history(d: Row, names: Mapping[int, str], lang: str,
              tz: ZoneInfo) -> list[tuple[tuple[str, int, int], list[str]]]:
-    entries = []
-    for c in d.get("comments", []):
-        entries.append(((c["created_at"], 1, c["id"]), _comment(c, names, lang, tz)))
-    for e in d.get("events", []):
-        if e["kind"] != "comment":
-            entries.append(((e["at"], 0, e["id"]), [_event(e, names, lang, tz)]))
-    return entries
+    # Comments carry their own text, so their "comment" events would only repeat them.
+    return [((c["created_at"], 1, c["id"]), _comment(c, names, lang, tz))
+            for c in d.get("comments", [])] + [
+        ((e["at"], 0, e["id"]), [_event(e, names, lang, tz)])
+        for e in d.get("events", []) if e["kind"] not in ("comment", "edit")]
 
 
 def _comment(c: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> list[str]:

@@ -131,4 +131,4 @@ async def _companies(conn: AsyncConnection) -> list[Plain]:
 async def person_names(engine: AsyncEngine) -> dict[int, str]:
     async with reading(engine) as conn:
         rows = await conn.execute(select(people.c.id, people.c.name))
-        return {person_id: name for person_id, name in rows}
+        return {row.id: row.name for row in rows}
