@@ -58,12 +58,13 @@ async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runti
 
 def reactors(settings: Settings, secret: bytes) -> list[Reactor]:
     """What answers each event inside the command's transaction, in order (explicit)."""
+    from bot.channels.email.replies import email_reactors
     from bot.channels.telegram.mirror import telegram_reactors
     from bot.jobs import sla_reactors
     from bot.stats import rating_reactors
 
     return [notify, *sla_reactors(settings), *rating_reactors(settings, secret),
-            *telegram_reactors(settings)]
+            *email_reactors(settings), *telegram_reactors(settings)]
 
 
 def service_factories() -> list[ServiceFactory]:

@@ -32,5 +32,5 @@ def setup_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    for noisy in ("httpx", "httpcore", "aiosqlite", "alembic", "apscheduler.executors.default"):
+    for noisy in ("httpx", "httpcore", "aiosqlite", "alembic", "apscheduler", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -40,6 +40,11 @@ class MessageBus:
         self.settings = settings
         self._reactors = tuple(reactors)
 
+    @property
+    def reactors(self) -> tuple[Reactor, ...]:
+        """What answers events; a caller running commands in a batch runs the same ones."""
+        return self._reactors
+
     async def handle(self, command: Command) -> Outcome:
         handler = COMMAND_HANDLERS[type(command)]
         try:

@@ -149,10 +149,8 @@ class SharedTransaction:
 
 
 def reactors_of(bus: MessageBus) -> tuple[Reactor, ...]:
-    # The bus keeps its reactors private; a batch must run exactly the same ones (SLA,
-    # notifications, channels), so they are read from it rather than listed again here.
-    reactors: tuple[Reactor, ...] = bus._reactors
-    return reactors
+    # A batch must run exactly the bus's reactors (SLA, notifications, channels).
+    return bus.reactors
 
 
 @asynccontextmanager

@@ -161,6 +161,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_resolved_at', ['resolved_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_responsible_id'), ['responsible_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_status'), ['status'], unique=False)
+        batch_op.create_index('ix_tickets_updated_at', ['updated_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_waiting_until'), ['waiting_until'], unique=False)
 
     op.create_table('comments',
@@ -218,6 +219,7 @@ def upgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_ticket_id'), ['ticket', 'id'], unique=False)
+        batch_op.create_index('ix_events_ticket_kind_id', ['ticket', 'kind', 'id'], unique=False)
 
     op.create_table('inbound',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -410,6 +412,7 @@ def downgrade() -> None:
 
     op.drop_table('inbound')
     with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index('ix_events_ticket_kind_id')
         batch_op.drop_index(batch_op.f('ix_events_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_events_at'))
 
@@ -426,6 +429,7 @@ def downgrade() -> None:
     op.drop_table('comments')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tickets_waiting_until'))
+        batch_op.drop_index('ix_tickets_updated_at')
         batch_op.drop_index(batch_op.f('ix_tickets_status'))
         batch_op.drop_index(batch_op.f('ix_tickets_responsible_id'))
         batch_op.drop_index('ix_tickets_resolved_at')
