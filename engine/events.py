@@ -4,8 +4,17 @@ and SLA bookkeeping react to them. Every event names its ticket, actor, time and
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
+
+_OWN_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _own_fields(cls: type[Event]) -> tuple[str, ...]:
+    if cls not in _OWN_FIELDS:
+        _OWN_FIELDS[cls] = tuple(f.name for f in fields(cls)
+                                 if f.name not in ("ticket", "actor", "at", "channel"))
+    return _OWN_FIELDS[cls]
 
 
 @dataclass(frozen=True)
@@ -17,9 +26,8 @@ class Event:
     kind: ClassVar[str] = "event"
 
     def payload(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("ticket", "actor", "at", "channel"):
-            data.pop(key)
+        """The event's own fields, JSON-ready (its values are flat: no asdict recursion)."""
+        data = {name: getattr(self, name) for name in _own_fields(type(self))}
         return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in data.items()}
 
 

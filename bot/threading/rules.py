@@ -86,11 +86,9 @@ class ByKnownIds:
     name = "message_id"
 
     async def match(self, facts: Facts, ctx: ThreadContext) -> Thread | None:
-        for ref in facts.refs[:MAX_REFS]:
-            number = await ctx.uow.refs.find([ref])
-            if number is not None:
-                return Thread(number, self.name)
-        return None
+        # One query for all of them; `find` keeps their order, nearest reply first.
+        number = await ctx.uow.refs.find(facts.refs[:MAX_REFS])
+        return None if number is None else Thread(number, self.name)
 
 
 class ByToken:

@@ -36,10 +36,13 @@ async def _company_name(ctx: Context, ticket: Ticket, policies: SlaPolicies) -> 
     return None if company is None else company.name
 
 
-async def recompute(ctx: Context, ticket: Ticket, policies: SlaPolicies) -> bool:
+async def recompute(ctx: Context, ticket: Ticket, policies: SlaPolicies,
+                    new_ticket: bool = False) -> bool:
     """Set the policy and due times on `ticket`; True when anything changed."""
     policy = policies.choose(ticket, await _company_name(ctx, ticket, policies))
-    pauses = pauses_from(status_changes(await ctx.uow.events.for_ticket(ticket.number)))
+    # A ticket being opened has no status history yet: no query needed.
+    history = [] if new_ticket else await ctx.uow.events.for_ticket(ticket.number)
+    pauses = pauses_from(status_changes(history))
     dues = compute_dues(policy, ticket.created_at, ticket.first_response_at,
                         ticket.resolved_at, pauses, ctx.at)
     new = (policy.name, dues.first_response, dues.resolution)
@@ -56,7 +59,8 @@ def sla_reactor(policies: SlaPolicies) -> Reactor:
         if event.kind not in RECOMPUTE_ON:
             return
         ticket = await ctx.uow.tickets.get(event.ticket)
-        if ticket is not None and await recompute(ctx, ticket, policies):
+        opened = event.kind == e.TicketOpened.kind
+        if ticket is not None and await recompute(ctx, ticket, policies, opened):
             await ctx.uow.tickets.save(ticket)
             log.debug("#%s sla %s first response due %s, resolution due %s", ticket.number,
                       ticket.sla_policy, ticket.first_response_due, ticket.resolution_due)

@@ -18,6 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from engine.store import sqlite_onehop
+
 log = logging.getLogger("ticketbot.store")
 
 BUSY_TIMEOUT_MS = 5000
@@ -36,13 +38,21 @@ def make_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         _create_parent_dir(parsed)
-        engine = create_async_engine(parsed)
+        engine = create_async_engine(_one_hop(parsed))
         _install_sqlite_hooks(engine)
     else:
         engine = create_async_engine(parsed, pool_pre_ping=True)
     # Never log the password: render_as_string masks it.
     log.info("database %s", parsed.render_as_string(hide_password=True))
     return engine
+
+
+def _one_hop(url: URL) -> URL:
+    """aiosqlite, driven one thread hop per statement (engine/store/sqlite_onehop.py)."""
+    if url.drivername != "sqlite+aiosqlite":
+        return url
+    sqlite_onehop.register()
+    return url.set(drivername=sqlite_onehop.DRIVER)
 
 
 def _create_parent_dir(url: URL) -> None:

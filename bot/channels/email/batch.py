@@ -97,10 +97,11 @@ class _SharedUnitOfWork:
         self.connection = shared.conn
 
     async def __aenter__(self) -> _SharedUnitOfWork:
-        conn, clock = self._shared.conn, self._shared.clock
-        self.tickets, self.people = SqlTickets(conn), SqlPeople(conn)
-        self.comments, self.events = SqlComments(conn), SqlEvents(conn)
-        self.outbox, self.refs = SqlOutbox(conn, clock), SqlRefs(conn, clock)
+        # The repositories are the batch's: one transaction, so what one mail's command
+        # read or wrote (a ticket, a person) is still true for the next mail's.
+        s = self._shared
+        self.tickets, self.people, self.comments = s.tickets, s.people, s.comments
+        self.events, self.outbox, self.refs = s.events, s.outbox, s.refs
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -117,6 +118,9 @@ class SharedTransaction:
         self.clock = clock
         self.spoiled = False
         self._finished: list[dict[str, Any]] = []
+        self.tickets, self.people = SqlTickets(conn), SqlPeople(conn)
+        self.comments, self.events = SqlComments(conn), SqlEvents(conn)
+        self.outbox, self.refs = SqlOutbox(conn, clock), SqlRefs(conn, clock)
 
     def uow(self) -> UnitOfWork:
         return _SharedUnitOfWork(self)
