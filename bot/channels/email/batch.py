@@ -57,13 +57,15 @@ async def store_raw(db: AsyncEngine, mails: Sequence[RawMail], now: dt.datetime,
     the mailbox's (name, uidvalidity, last uid)."""
     ids: list[int | None] = []
     async with db.begin() as conn:
-        for m in mails:
-            stmt = (insert(conn.dialect, inbound).values(
-                channel=CHANNEL, external_id=m.external_id, raw=m.raw,
-                received_at=m.received_at, mailbox=m.mailbox, uid=m.uid, status="pending",
-                created_at=now).on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        # Built once per batch: SQLAlchemy reuses its compiled form for every mail.
+        stmt = (insert(conn.dialect, inbound)
+                .on_conflict_do_nothing(index_elements=["channel", "external_id"])
                 .returning(inbound.c.id))
-            ids.append((await conn.execute(stmt)).scalar_one_or_none())
+        for m in mails:
+            ids.append((await conn.execute(stmt, {
+                "channel": CHANNEL, "external_id": m.external_id, "raw": m.raw,
+                "received_at": m.received_at, "mailbox": m.mailbox, "uid": m.uid,
+                "status": "pending", "created_at": now})).scalar_one_or_none())
         if state is not None:
             await _set_state(conn, *state)
     return ids
