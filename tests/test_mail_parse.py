@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.channels.email.html import html_to_text
 from bot.channels.email.parse import (
     ParsedMail,
     decode_bytes,
     decode_words,
-    html_to_text,
     parse_mail,
 )
 

@@ -61,11 +61,10 @@ async def store_raw(db: AsyncEngine, mails: Sequence[RawMail], now: dt.datetime,
         stmt = (insert(conn.dialect, inbound)
                 .on_conflict_do_nothing(index_elements=["channel", "external_id"])
                 .returning(inbound.c.id))
-        for m in mails:
-            ids.append((await conn.execute(stmt, {
-                "channel": CHANNEL, "external_id": m.external_id, "raw": m.raw,
-                "received_at": m.received_at, "mailbox": m.mailbox, "uid": m.uid,
-                "status": "pending", "created_at": now})).scalar_one_or_none())
+        ids.extend([(await conn.execute(stmt, {
+            "channel": CHANNEL, "external_id": m.external_id, "raw": m.raw,
+            "received_at": m.received_at, "mailbox": m.mailbox, "uid": m.uid,
+            "status": "pending", "created_at": now})).scalar_one_or_none() for m in mails])
         if state is not None:
             await _set_state(conn, *state)
     return ids
