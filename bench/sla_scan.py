@@ -47,7 +47,8 @@ from engine.store.tables import people, sla_alerts, tickets
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 RU = build_calendar("ru", "Europe/Moscow", dict.fromkeys(WEEKDAYS[:5], ["09:00-18:00"]))
-STD = SlaPolicy("std", RU, first_response_minutes=240, resolution_minutes=2700)
+STD = SlaPolicy("std", RU, first_response_minutes=240, resolution_minutes=2700,
+                next_response_minutes=480)
 REGISTRY = SlaPolicies(policies=(STD,), rules=(), default="std")
 LADDER = Ladder(StaffHours(RU), staff_chat="-100500")
 FRESH = 40  # targets that became due since the previous scan
@@ -66,6 +67,9 @@ def _ticket(number: int, rng: random.Random) -> dict[str, Any]:
         "first_response_at": created + dt.timedelta(hours=1) if answered else None,
         "first_response_due": NOW + dt.timedelta(minutes=rng.randrange(-14_400, 57_600)),
         "resolution_due": NOW + dt.timedelta(minutes=rng.randrange(-14_400, 57_600)),
+        # A quarter of the answered tickets have a client message waiting for an answer.
+        "next_response_due": NOW + dt.timedelta(minutes=rng.randrange(-14_400, 57_600))
+        if answered and number % 4 == 0 else None,
     }
 
 
@@ -77,6 +81,8 @@ def _alerts(rows: list[dict[str, Any]], before: dt.datetime) -> list[dict[str, A
             if target is Target.FIRST_RESPONSE and row["first_response_at"] is not None:
                 continue
             due = row[f"{target.value}_due"]
+            if due is None:
+                continue
             step = rung(REGISTRY.get("std"), target, due, before)
             if step is not None:
                 found.append({"ticket": row["number"], "kind": step.value,

@@ -113,6 +113,7 @@ class Ticket:
     sla_policy: str | None = None
     first_response_due: dt.datetime | None = None
     resolution_due: dt.datetime | None = None
+    next_response_due: dt.datetime | None = None
 
     def involves(self, person_id: int) -> bool:
         return person_id in (self.requester_id, self.responsible_id, self.creator_id) or (

@@ -10,10 +10,14 @@ import pytest
 from bot.i18n import t
 from engine import commands as c
 from engine.bus import MessageBus
-from engine.model import Status
-from engine.sla.policy import SlaRule
+from engine.model import Person, Role, Status
+from engine.notify.reactor import notify
+from engine.settings import EngineSettings
+from engine.sla.calendar import build_calendar
+from engine.sla.policy import SlaPolicies, SlaPolicy, SlaRule
+from engine.sla.reactor import sla_reactor
 from engine.sla.status import State, sla_lines, target_states
-from tests.fakes import FixedClock, Store
+from tests.fakes import FakeUnitOfWork, FixedClock, Store
 from tests.support_sla import (
     CLIENT,
     LEAD,
@@ -173,3 +177,31 @@ async def test_a_resolved_ticket_shows_both_targets_settled(bus: MessageBus, sto
     states = target_states(store.tickets[number], policy(), msk(2026, 11, 30, 12))
     assert [(s.target.value, s.state, s.minutes) for s in states] == [
         ("first_response", State.MISSED, 60.0), ("resolution", State.MET, 0.0)]
+
+
+async def test_next_response_clock_runs_after_each_unanswered_client_message() -> None:
+    """Seed 001/issue 6: an optional next-response target after each client message; the
+    first one is the first-response target's, and a staff answer stops the clock."""
+
+    calendar = build_calendar("24x7", "UTC", {d: ["00:00-24:00"] for d in
+                                              ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+                              country=None)
+    policy = SlaPolicy("std", calendar, first_response_minutes=60, resolution_minutes=600,
+                       next_response_minutes=30)
+    store = Store(people={1: Person(1, "Lead", Role.LEAD), 2: Person(2, "Client", Role.CLIENT)})
+    clock = FixedClock(dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC))
+    bus = MessageBus(lambda: FakeUnitOfWork(store), clock, EngineSettings(),
+                     [notify, sla_reactor(SlaPolicies((policy,), (), "std"))])
+    await bus.handle(c.OpenTicket(actor=2, channel="email", subject="s", description="d"))
+    assert store.tickets[1].next_response_due is None  # the first-response clock runs
+    clock.advance(minutes=10)
+    await bus.handle(c.AddComment(actor=1, channel="email", ticket=1, body="hi", public=True))
+    assert store.tickets[1].next_response_due is None
+    clock.advance(minutes=5)
+    await bus.handle(c.AddComment(actor=2, channel="email", ticket=1, body="?", public=True))
+    assert store.tickets[1].next_response_due == clock.now() + dt.timedelta(minutes=30)
+    clock.advance(minutes=5)
+    await bus.handle(c.AddComment(actor=2, channel="email", ticket=1, body="??", public=True))
+    assert store.tickets[1].next_response_due == clock.now() + dt.timedelta(minutes=25)
+    await bus.handle(c.AddComment(actor=1, channel="email", ticket=1, body="ok", public=True))
+    assert store.tickets[1].next_response_due is None

@@ -17,6 +17,7 @@ from engine.sla.calendar import BusinessCalendar
 
 class Target(StrEnum):
     FIRST_RESPONSE = "first_response"
+    NEXT_RESPONSE = "next_response"  # after each client message, once answered before
     RESOLUTION = "resolution"
 
 
@@ -42,6 +43,9 @@ class SlaPolicy:
     def minutes(self, target: Target) -> int:
         if target is Target.FIRST_RESPONSE:
             return self.first_response_minutes
+        if target is Target.NEXT_RESPONSE:
+            # Only asked of a policy that has the target; 0 would mean "due at once".
+            return self.next_response_minutes or self.first_response_minutes
         return self.resolution_minutes
 
     def warn_left(self, target: Target) -> float:

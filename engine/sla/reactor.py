@@ -6,14 +6,15 @@ bookkeeping field is needed and a recomputation from scratch always gives the sa
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from engine import events as e
 from engine.bus import Reactor
 from engine.context import Context
-from engine.model import Status, Ticket
+from engine.model import FINISHED, Status, Ticket
 from engine.ports import StoredEvent
-from engine.sla.deadlines import StatusChange, compute_dues, pauses_from
+from engine.sla.deadlines import StatusChange, compute_dues, next_response_due, pauses_from
 from engine.sla.policy import SlaPolicies
 
 log = logging.getLogger("ticketbot.sla")
@@ -45,11 +46,31 @@ async def recompute(ctx: Context, ticket: Ticket, policies: SlaPolicies,
     pauses = pauses_from(status_changes(history))
     dues = compute_dues(policy, ticket.created_at, ticket.first_response_at,
                         ticket.resolved_at, pauses, ctx.at)
-    new = (policy.name, dues.first_response, dues.resolution)
-    if new == (ticket.sla_policy, ticket.first_response_due, ticket.resolution_due):
+    since = awaiting_since(history)
+    next_due = None if since is None or ticket.status in FINISHED else \
+        next_response_due(policy, since, pauses, ctx.at)
+    new = (policy.name, dues.first_response, dues.resolution, next_due)
+    old = (ticket.sla_policy, ticket.first_response_due, ticket.resolution_due,
+           ticket.next_response_due)
+    if new == old:
         return False
-    ticket.sla_policy, ticket.first_response_due, ticket.resolution_due = new
+    (ticket.sla_policy, ticket.first_response_due, ticket.resolution_due,
+     ticket.next_response_due) = new
     return True
+
+
+def awaiting_since(history: list[StoredEvent]) -> dt.datetime | None:
+    """When the client's oldest unanswered public message came, once staff had answered
+    before (until the first answer, the first-response target is the one that runs)."""
+    answered, since = False, None
+    for ev in history:
+        if ev.kind != e.CommentAdded.kind or not ev.payload.get("public"):
+            continue
+        if ev.payload.get("by_staff"):
+            answered, since = True, None
+        elif answered and since is None:
+            since = ev.at
+    return since
 
 
 def sla_reactor(policies: SlaPolicies) -> Reactor:

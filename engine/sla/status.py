@@ -41,12 +41,16 @@ class TargetState:
 def _done_at(ticket: Ticket, target: Target) -> dt.datetime | None:
     if target is Target.FIRST_RESPONSE:  # a resolution answers too (as in deadlines.py)
         return ticket.first_response_at or ticket.resolved_at
+    if target is Target.NEXT_RESPONSE:  # set only while a client message waits for an answer
+        return None
     return ticket.resolved_at
 
 
 def _due(ticket: Ticket, target: Target) -> dt.datetime | None:
     if target is Target.FIRST_RESPONSE:
         return ticket.first_response_due
+    if target is Target.NEXT_RESPONSE:
+        return ticket.next_response_due
     return ticket.resolution_due
 
 
@@ -55,6 +59,8 @@ def target_state(ticket: Ticket, policy: SlaPolicy, target: Target,
     """None when there is nothing to say (no due time and the clock is not stopped)."""
     due, done, cal = _due(ticket, target), _done_at(ticket, target), policy.calendar
     if due is None:
+        if target is Target.NEXT_RESPONSE:
+            return None  # nothing waits for an answer
         stopped = done is None and ticket.status in STOPPED
         return TargetState(target, State.PAUSED, None, 0.0) if stopped else None
     if done is not None:

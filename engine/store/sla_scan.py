@@ -45,6 +45,7 @@ RUNNING = (Status.OPEN.value, Status.IN_PROGRESS.value)
 BATCH = 500
 
 _DUE = {Target.FIRST_RESPONSE: tickets.c.first_response_due,
+        Target.NEXT_RESPONSE: tickets.c.next_response_due,
         Target.RESOLUTION: tickets.c.resolution_due}
 
 

@@ -156,11 +156,13 @@ tickets = Table(
     Column("sla_policy", String(64), nullable=True),
     _time("first_response_due"),
     _time("resolution_due"),
+    _time("next_response_due"),
     Index(None, "responsible_id"),
     Index(None, "requester_id"),
     Index(None, "waiting_until"),
     Index(None, "first_response_due"),
     Index(None, "resolution_due"),
+    Index(None, "next_response_due"),
 )
 
 ticket_observers = Table(

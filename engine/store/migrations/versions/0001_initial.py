@@ -144,6 +144,7 @@ def upgrade() -> None:
     sa.Column('sla_policy', sa.String(length=64), nullable=True),
     sa.Column('first_response_due', sa.DateTime(timezone=True), nullable=True),
     sa.Column('resolution_due', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('next_response_due', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_tickets_company_id_companies')),
     sa.ForeignKeyConstraint(['creator_id'], ['people.id'], name=op.f('fk_tickets_creator_id_people')),
     sa.ForeignKeyConstraint(['linked_to'], ['tickets.number'], name=op.f('fk_tickets_linked_to_tickets')),
@@ -158,6 +159,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tickets_first_response_due'), ['first_response_due'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_requester_id'), ['requester_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_resolution_due'), ['resolution_due'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_next_response_due'), ['next_response_due'], unique=False)
         batch_op.create_index('ix_tickets_resolved_at', ['resolved_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_responsible_id'), ['responsible_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_status'), ['status'], unique=False)
@@ -433,6 +435,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tickets_status'))
         batch_op.drop_index(batch_op.f('ix_tickets_responsible_id'))
         batch_op.drop_index('ix_tickets_resolved_at')
+        batch_op.drop_index(batch_op.f('ix_tickets_next_response_due'))
         batch_op.drop_index(batch_op.f('ix_tickets_resolution_due'))
         batch_op.drop_index(batch_op.f('ix_tickets_requester_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_first_response_due'))
