@@ -326,7 +326,6 @@ _EN.update({
     "view.event.priority": "priority: {old} → {new}",
     "view.event.observer": "added observer {person}",
     "view.event.tag": "tagged “{tag}”",
-    "view.event.bounce": "mail to {address} bounced: {reason}",
     "view.event.other": "{kind}",
 })
 _RU.update({
@@ -354,7 +353,6 @@ _RU.update({
     "view.event.priority": "приоритет: {old} → {new}",
     "view.event.observer": "добавлен наблюдатель {person}",
     "view.event.tag": "тег «{tag}»",
-    "view.event.bounce": "письмо на {address} не доставлено: {reason}",
     "view.event.other": "{kind}",
 })
 

@@ -107,4 +107,4 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
 
 
 _KNOWN = frozenset(f"view.event.{k}" for k in
-                   ("opened", "status", "responsible", "priority", "observer", "tag", "bounce"))
+                   ("opened", "status", "responsible", "priority", "observer", "tag"))

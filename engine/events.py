@@ -88,23 +88,11 @@ class TagAdded(Event):
     kind: ClassVar[str] = "tag"
 
 
-@dataclass(frozen=True, kw_only=True)
-class MailBounced(Event):
-    """A mail we sent for this ticket bounced; the address is suppressed from now on."""
-
-    address: str
-    reason: str
-    kind: ClassVar[str] = "bounce"
-
-
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
         TicketOpened, CommentAdded, CommentEdited, StatusChanged, ResponsibleChanged,
-        PriorityChanged, ObserverAdded, TagAdded, MailBounced,
+        PriorityChanged, ObserverAdded, TagAdded,
     )
 }
 
-
-def event_fields(kind: str) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(EVENT_TYPES[kind]))

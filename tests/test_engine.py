@@ -283,3 +283,12 @@ async def test_author_edits_the_description_and_nobody_else(bus: MessageBus,
     with pytest.raises(errors.InvalidValue):
         await bus.handle(c.EditComment(actor=CLIENT, channel="telegram", ticket=number,
                                        source_ref="tg:-100:8", body="x"))
+
+
+def test_every_event_kind_is_registered_once() -> None:
+    from engine import events as ev
+
+    classes = [c for c in vars(ev).values()
+               if isinstance(c, type) and issubclass(c, ev.Event) and c is not ev.Event]
+    assert sorted(ev.EVENT_TYPES) == sorted(c.kind for c in classes)
+    assert all(ev.EVENT_TYPES[c.kind] is c for c in classes)
