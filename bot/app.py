@@ -48,6 +48,7 @@ def data_dir_of(url: str) -> Path:
 async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     await upgrade(settings.database_url)
     db = make_engine(settings.database_url)
+    log.info("database %s", db.url.render_as_string(hide_password=True))
     await sync_directory(db, settings.people, settings.companies)
     uow = sql_uow_factory(db)
     secret = load_secret(settings, data_dir_of(settings.database_url))

@@ -16,7 +16,7 @@ Row = Mapping[str, Any]
 def _when(value: str | None, tz: ZoneInfo) -> str:
     if not value:
         return "—"
-    return dt.datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return dt.datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _who(person_id: int | None, names: Mapping[int, str], lang: str) -> str:

@@ -120,3 +120,22 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     bad.write_text('[email]\nlisten_port = "x"\n')
     assert main(["--config", str(bad), "ticket", "list"]) == 2
     assert "email.listen_port: expected a whole number" in capsys.readouterr().err
+
+
+
+async def test_start_logs_the_database_without_its_password(
+        db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() == "postgresql":
+        url = url.set(password="hunter2")  # trust auth accepts it; the log must not show it
+    settings = from_mapping({}, {"TICKETBOT_DATABASE_URL": url.render_as_string(False),
+                                 "TICKETBOT_SECRET": "test"})
+    with caplog.at_level(logging.INFO, logger="ticketbot.app"):
+        rt = await build_runtime(settings)
+        await rt.db.dispose()
+    assert "database " + url.get_backend_name() in caplog.text
+    assert "hunter2" not in caplog.text

@@ -483,6 +483,6 @@ async def test_a_reader_does_not_block_a_writer(engine: AsyncEngine) -> None:
 
 
 def test_make_engine_logs_no_password(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="ticketbot.store"):
+    with caplog.at_level(logging.DEBUG, logger="ticketbot.store"):
         make_engine("postgresql+asyncpg://desk:s3cr3t@127.0.0.1:1/desk")
     assert "s3cr3t" not in caplog.text and "127.0.0.1" in caplog.text

@@ -43,7 +43,7 @@ def make_engine(url: str) -> AsyncEngine:
     else:
         engine = create_async_engine(parsed, pool_pre_ping=True)
     # Never log the password: render_as_string masks it.
-    log.info("database %s", parsed.render_as_string(hide_password=True))
+    log.debug("database %s", parsed.render_as_string(hide_password=True))
     return engine
 
 
