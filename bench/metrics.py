@@ -15,17 +15,15 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import secrets
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.pgscratch import scratch_pg
 from engine import metrics as m
 from engine.store import tables as t
 from engine.store.db import make_engine
@@ -86,18 +84,8 @@ async def measure(label: str, url: str, data: Dataset) -> None:
 
 
 async def _pg(data: Dataset) -> None:
-    name = f"tb_bench_{secrets.token_hex(4)}"
-    admin = create_async_engine(make_url(PG_URL).set(database="postgres"), poolclass=NullPool,
-                                isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    async with scratch_pg(PG_URL) as url:
         await measure("postgresql", url, data)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def main(events: int, sqlite_only: bool) -> None:

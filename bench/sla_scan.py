@@ -22,19 +22,15 @@ import argparse
 import asyncio
 import datetime as dt
 import random
-import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.pgscratch import scratch_pg
 from bot.i18n import t
 from engine.model import Role, Status
 from engine.sla.calendar import WEEKDAYS, build_calendar
@@ -167,27 +163,11 @@ async def _measure(label: str, url: str, n: int, steady: bool) -> None:
         await engine.dispose()
 
 
-@asynccontextmanager
-async def _pg_database(base_url: str) -> AsyncIterator[str]:
-    base = make_url(base_url)
-    name = f"tb_bench_{secrets.token_hex(4)}"
-    admin = create_async_engine(base.set(database="postgres"), poolclass=NullPool,
-                                isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield base.set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-
-
 async def main(pg: str, n: int) -> None:
     for steady in (True, False):
         with tempfile.TemporaryDirectory() as tmp:
             await _measure("SQLite", f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", n, steady)
-        async with _pg_database(pg) as url:
+        async with scratch_pg(pg) as url:
             await _measure("PostgreSQL", url, n, steady)
 
 

@@ -11,19 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.pgscratch import scratch_pg
 from engine.bus import MessageBus
 from engine.commands import OpenTicket
 from engine.model import Role
@@ -65,22 +60,6 @@ async def opened_per_second(url: str, tickets: int, tasks: int) -> float:
         return (tickets // tasks * tasks) / (time.perf_counter() - start)
     finally:
         await db.dispose()
-
-
-@asynccontextmanager
-async def scratch_pg(base_url: str) -> AsyncIterator[str]:
-    base = make_url(base_url)
-    name = f"tb_bench_{secrets.token_hex(4)}"
-    admin = create_async_engine(base.set(database="postgres"), poolclass=NullPool,
-                                isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield base.set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
 
 
 async def main(tickets: int, pg_url: str) -> None:

@@ -58,6 +58,12 @@ class Router:
             self._unknown(msg)
         return False
 
+    async def _ran_command(self, msg: ChatMessage, person: Person) -> bool:
+        parsed = self._command(msg)
+        if parsed is not None:
+            await run_command(self.desk, msg, person, parsed)
+        return parsed is not None
+
     def _command(self, msg: ChatMessage) -> ParsedCommand | CommandError | None:
         return parse_command(msg.text, bot_username=self.desk.me.username)
 
@@ -103,11 +109,7 @@ class Router:
         if not person.role.is_staff:
             log.info("ignoring a message by non-staff person %s in the staff chat", person.id)
             return
-        if msg.edited:
-            return
-        parsed = self._command(msg)
-        if parsed is not None:
-            await run_command(self.desk, msg, person, parsed)
+        if msg.edited or await self._ran_command(msg, person):
             return
         target = await threads.about(self.desk, msg)
         if target is not None:
@@ -116,11 +118,7 @@ class Router:
     async def _private(self, msg: ChatMessage, author: Author) -> None:
         person = await self.desk.people.person(author)
         await self._can_write_to(author)
-        if msg.edited:
-            return
-        parsed = self._command(msg)
-        if parsed is not None:
-            await run_command(self.desk, msg, person, parsed)
+        if msg.edited or await self._ran_command(msg, person):
             return
         if not await self._private_comment(msg, person):
             await say(self.desk, msg, t(person.language, "tg.private.hint"), person.language)
