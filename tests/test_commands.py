@@ -409,5 +409,7 @@ def test_build_never_raises(name: str, args: str, ticket: int | None) -> None:
 def test_any_text_parses_and_builds_without_raising(text: str) -> None:
     for line in (text, "/" + text, "/status " + text, "/wait 1 " + text):
         parsed = parse_command(line, bot_username=BOT)
+        assert parsed is None or isinstance(parsed, ParsedCommand | CommandError)
         if isinstance(parsed, ParsedCommand):
-            build_command(parsed, context(5))
+            built = build_command(parsed, context(5))
+            assert isinstance(built, c.Command | Query | CommandError)
