@@ -132,3 +132,10 @@ async def person_names(engine: AsyncEngine) -> dict[int, str]:
     async with reading(engine) as conn:
         rows = await conn.execute(select(people.c.id, people.c.name))
         return {row.id: row.name for row in rows}
+
+
+async def company_domains(engine: AsyncEngine) -> dict[str, int]:
+    """Company id by each of its mail domains."""
+    async with reading(engine) as conn:
+        rows = await conn.execute(select(companies.c.id, companies.c.domains))
+        return {d: company_id for company_id, domains in rows for d in domains.split()}

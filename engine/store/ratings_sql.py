@@ -34,7 +34,7 @@ _CANCEL_REASON = "cancelled: ticket reopened before the rating survey went out"
 def uow_connection(uow: UnitOfWork) -> AsyncConnection:
     """The SQL unit of work's connection: the survey log must write in the command's own
     transaction (a second connection would wait on SQLite's write lock for ever)."""
-    conn = getattr(uow, "connection", None) or getattr(uow, "_conn", None)
+    conn = getattr(uow, "connection", None)
     if not isinstance(conn, AsyncConnection):
         raise TypeError("the rating survey log needs a SQL unit of work inside `async with`")
     return conn

@@ -465,6 +465,11 @@ class SqlUnitOfWork:
         self._bind(conn)
         return self
 
+    @property
+    def connection(self) -> AsyncConnection | None:
+        """For stores outside the engine's ports that must write in this transaction."""
+        return self._conn
+
     def _bind(self, conn: AsyncConnection) -> None:
         self.tickets = SqlTickets(conn)
         self.people = SqlPeople(conn)

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine.model import Person, Role
 from engine.ports import NewPerson, UnitOfWork
-from engine.store.db import reading
-from engine.store.tables import companies
+from engine.store.queries import company_domains
 
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
@@ -29,10 +27,7 @@ def guess_language(text: str, default: str) -> str:
 
 
 class CompanyDomains:
-    """Company ids by mail domain, read once: the directory changes only with the config.
-
-    (A read-only lookup the engine's PersonRepository does not offer yet; kept here, small,
-    until it does.)"""
+    """Company ids by mail domain, read once: the directory changes only with the config."""
 
     def __init__(self, db: AsyncEngine) -> None:
         self._db = db
@@ -40,18 +35,13 @@ class CompanyDomains:
 
     async def company_of(self, address: str) -> int | None:
         if self._by_domain is None:
-            self._by_domain = await self._load()
+            self._by_domain = await company_domains(self._db)
         domain = address.rpartition("@")[2].lower()
         while domain:
             if domain in self._by_domain:
                 return self._by_domain[domain]
             domain = domain.partition(".")[2]  # mail.acme.com -> acme.com -> com
         return None
-
-    async def _load(self) -> dict[str, int]:
-        async with reading(self._db) as conn:
-            rows = await conn.execute(select(companies.c.id, companies.c.domains))
-            return {d: company_id for company_id, domains in rows for d in domains.split()}
 
 
 def display_name(name: str | None, address: str) -> str:
