@@ -254,7 +254,9 @@ class SqlPeople:
         return await self._one(_BY_ID, {"id": person_id})
 
     async def by_email(self, address: str) -> Person | None:
-        return await self._one(_BY_EMAIL, {"address": normalise_address(address)})
+        address = normalise_address(address)
+        known = next((p for p in self._known.values() if address in p.emails), None)
+        return known or await self._one(_BY_EMAIL, {"address": address})
 
     async def by_telegram(self, user_id: int) -> Person | None:
         return await self._one(_BY_TELEGRAM, {"telegram_id": user_id})
