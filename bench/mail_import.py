@@ -22,25 +22,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import re
 import resource
-import select
 import shutil
-import signal
-import smtplib
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from tests.support_email import Dovecot, running_dovecot
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = sorted((ROOT / "tests/mail").glob("*.eml"))
@@ -81,44 +76,6 @@ def plain(i: int) -> bytes:
 
 
 # ------------------------------------------------------------------ Dovecot
-
-@dataclass(frozen=True)
-class Dovecot:
-    dir: Path
-    imap_port: int
-    lmtp_port: int
-
-    def deliver(self, user: str, mails: list[bytes]) -> None:
-        with smtplib.LMTP("127.0.0.1", self.lmtp_port) as lmtp:
-            for raw in mails:
-                lmtp.sendmail("sender@client.example", [user], raw)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def dovecot() -> Iterator[Dovecot]:
-    d = Path(tempfile.mkdtemp(prefix="ticketbot-bench-dovecot-", dir="/tmp"))
-    server = Dovecot(d, _free_port(), _free_port())
-    env = {**os.environ, "DOVECOT_TEST_DIR": str(d), "IMAP_PORT": str(server.imap_port),
-           "LMTP_PORT": str(server.lmtp_port), "EXTRA_USERS": "3"}
-    subprocess.run(["bash", str(ROOT / "scripts/dovecot-test-setup.sh")], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
-    try:
-        yield server
-    finally:
-        pid = int((d / "run/master.pid").read_text())
-        os.kill(pid, signal.SIGTERM)
-        fd = os.pidfd_open(pid)  # readable once the master (not our child) has exited
-        select.select([fd], [], [], 10)
-        os.close(fd)
-        shutil.rmtree(d, ignore_errors=True)
-
 
 # ------------------------------------------------------------------ the bot side (child)
 
@@ -225,7 +182,7 @@ async def _one_probe(rt: Any, server: Dovecot, user: str, i: int, waiting: async
     await asyncio.wait_for(waiting.wait(), 30)
     waiting.clear()
     before = await rt.outbox.pending_count("email")
-    await asyncio.to_thread(server.deliver, user, [plain(i)])
+    await asyncio.to_thread(server.deliver_lmtp, user, [plain(i)])
     delivered = time.perf_counter()
     while await rt.outbox.pending_count("email") == before:
         await asyncio.wait_for(rounds.get(), 30)
@@ -260,7 +217,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ticketbot-bench-"))
     try:
-        with dovecot() as dv:
+        with running_dovecot(3) as dv:
             _report(dv, args.n, args.samples, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -269,7 +226,7 @@ def main() -> None:
 def _report(dv: Dovecot, n: int, samples: int, work: Path) -> None:
     mails = generate(n)
     t0 = time.perf_counter()
-    dv.deliver("u1@example.test", mails)
+    dv.deliver_lmtp("u1@example.test", mails)
     print(f"delivered {n} mails ({len(CORPUS)} corpus files cycled) to Dovecot over LMTP "
           f"in {time.perf_counter() - t0:.1f} s (not part of the figures)")
     r = _spawn("import", str(dv.imap_port), "u1@example.test", str(work / "import.db"))

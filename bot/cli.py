@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
     except ConfigError as exc:
-        print(f"ticketbot: config error: {exc}", file=sys.stderr)
+        complain(f"config error: {exc}")
         return 2
     setup_logging(settings.log_level)
     func: Runner = args.func
@@ -60,6 +60,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(func(args, settings))
     except KeyboardInterrupt:
         return 130
+
+
+def say(line: str) -> None:
+    """A result line on stdout."""
+    sys.stdout.write(line + "\n")
+
+
+def complain(line: str) -> None:
+    """An error line on stderr, named after the command."""
+    sys.stderr.write(f"ticketbot: {line}\n")
 
 
 def print_json(data: object) -> None:

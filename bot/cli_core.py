@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli import print_json
+from bot.cli import complain, print_json, say
 from bot.ticket_view import render_ticket, render_ticket_list
 from config.settings import Settings
 from engine.model import Ticket
@@ -59,7 +58,7 @@ async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from engine.store.migrate import upgrade
 
     await upgrade(settings.database_url)
-    print("database is up to date")
+    say("database is up to date")
     return 0
 
 
@@ -69,8 +68,7 @@ async def _ticket_list(args: argparse.Namespace, settings: Settings) -> int:
 
     statuses = {s.value for s in Status}
     if args.status and args.status not in statuses:
-        print(f"ticketbot: unknown status {args.status!r} (one of {', '.join(sorted(statuses))})",
-              file=sys.stderr)
+        complain(f"unknown status {args.status!r} (one of {', '.join(sorted(statuses))})")
         return 2
     db = await _with_db(settings)
     try:
@@ -80,7 +78,7 @@ async def _ticket_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(rows)
     else:
-        print(render_ticket_list(rows, settings.language))
+        say(render_ticket_list(rows, settings.language))
     return 0
 
 
@@ -95,13 +93,13 @@ async def _ticket_show(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await db.dispose()
     if detail is None:
-        print(f"ticketbot: no ticket #{args.number}", file=sys.stderr)
+        complain(f"no ticket #{args.number}")
         return 1
     if args.json:
         print_json(detail)
     else:
         tz = ZoneInfo(settings.timezone)
-        print(render_ticket(detail, names, settings.language, tz, _sla_view(ticket, settings)))
+        say(render_ticket(detail, names, settings.language, tz, _sla_view(ticket, settings)))
     return 0
 
 
@@ -137,5 +135,5 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
     else:
-        sys.stdout.write(text + "\n")
+        say(text)
     return 0

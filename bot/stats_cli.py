@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli import print_json
+from bot.cli import complain, print_json, say
 from bot.runtime import SystemClock
 from bot.stats import build_report, parse_period, rating_settings, render_report, report_json
 from config.settings import Settings
@@ -32,14 +31,14 @@ async def run_stats(args: argparse.Namespace, settings: Settings) -> int:
     try:
         period = parse_period(args.period, now, ZoneInfo(settings.timezone))
     except InvalidValue:
-        sys.stderr.write(f"ticketbot: bad --period {args.period!r}: expected YYYY-MM\n")
+        complain(f"bad --period {args.period!r}: expected YYYY-MM")
         return 2
     report = await _report(settings, period, now)
     if args.json:
         print_json(report_json(report))
     else:
         lang = args.lang or settings.language
-        sys.stdout.write(render_report(report, lang, rating_settings(settings).scale) + "\n")
+        say(render_report(report, lang, rating_settings(settings).scale))
     return 0
 
 

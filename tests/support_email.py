@@ -14,10 +14,12 @@ import os
 import select
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -226,6 +228,12 @@ class Dovecot:
         assert proc.returncode == 0, f"doveadm {args}: {err.decode()}"
         return out.decode()
 
+    def deliver_lmtp(self, user: str, mails: list[bytes]) -> None:
+        """As an MTA would, over LMTP (the benchmark's way; tests use `deliver`)."""
+        with smtplib.LMTP("127.0.0.1", self.lmtp_port) as lmtp:
+            for raw in mails:
+                lmtp.sendmail("sender@client.example", [user], raw)
+
     async def deliver(self, user: str, raw: bytes, mailbox: str = "INBOX") -> None:
         await self.doveadm("save", "-u", user, "-m", mailbox, stdin=raw)
 
@@ -265,11 +273,19 @@ def dovecot() -> Iterator[Dovecot]:
         subprocess.run(["bash", str(ROOT / "scripts/install-dovecot.sh")], check=False)
     if shutil.which("dovecot") is None or shutil.which("doveadm") is None:
         _cannot("Dovecot is not installed (scripts/install-dovecot.sh)")
+    with running_dovecot(ACCOUNTS) as server:
+        yield server
+
+
+@contextmanager
+def running_dovecot(accounts: int) -> Iterator[Dovecot]:
+    """A throw-away Dovecot on free ports with `accounts` empty mailboxes (u1@...), stopped
+    and removed afterwards. Used by the tests and by bench/mail_import.py."""
     # Not tmp_path: pytest's base dir is 0700 and Dovecot's users could not reach it.
     d = Path(tempfile.mkdtemp(prefix="ticketbot-dovecot-", dir="/tmp"))
     server = Dovecot(d, free_port(), free_port())
     env = {**os.environ, "DOVECOT_TEST_DIR": str(d), "IMAP_PORT": str(server.imap_port),
-           "LMTP_PORT": str(server.lmtp_port), "EXTRA_USERS": str(ACCOUNTS)}
+           "LMTP_PORT": str(server.lmtp_port), "EXTRA_USERS": str(accounts)}
     subprocess.run(["bash", str(ROOT / "scripts/dovecot-test-setup.sh")], check=True, env=env,
                    stdout=subprocess.DEVNULL)
     try:

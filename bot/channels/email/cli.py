@@ -8,18 +8,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
+from bot.cli import complain, say
 from config.settings import Settings
-
-
-def _out(line: str) -> None:
-    sys.stdout.write(line + "\n")
-
-
-def _err(line: str) -> None:
-    sys.stderr.write(f"ticketbot: {line}\n")
 
 
 def register(sub: Any) -> None:
@@ -44,7 +36,7 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
 
     cfg = settings.email
     if cfg.imap is None:
-        _err("no [email.imap] in the config: nothing to fetch from")
+        complain("no [email.imap] in the config: nothing to fetch from")
         return 2
     rt = await build_runtime(settings)
     try:
@@ -53,7 +45,7 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
         processed = await MailIntake(rt).drain()
     finally:
         await rt.db.dispose()
-    _out(f"fetched {stored} new mail(s), processed {processed}")
+    say(f"fetched {stored} new mail(s), processed {processed}")
     return 0
 
 
@@ -66,7 +58,7 @@ async def _process(args: argparse.Namespace, settings: Settings) -> int:
         processed = await MailIntake(rt).drain()
     finally:
         await rt.db.dispose()
-    _out(f"processed {processed} mail(s)")
+    say(f"processed {processed} mail(s)")
     return 0
 
 
@@ -75,7 +67,7 @@ async def _send(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.email.sender import MailSender
 
     if settings.email.smtp is None:
-        _err("no [email.smtp] in the config: nowhere to send")
+        complain("no [email.smtp] in the config: nowhere to send")
         return 2
     rt = await build_runtime(settings)
     total = 0
@@ -85,5 +77,5 @@ async def _send(args: argparse.Namespace, settings: Settings) -> int:
             total += claimed
     finally:
         await rt.db.dispose()
-    _out(f"handled {total} outgoing mail(s)")
+    say(f"handled {total} outgoing mail(s)")
     return 0

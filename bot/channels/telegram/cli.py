@@ -4,11 +4,11 @@ the token, the bot's name, the chats it should be in, and whether it can read th
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from bot.channels.telegram import startup
 from bot.channels.telegram.transport import FloodLimits, build_application
+from bot.cli import complain, say
 from config.settings import Settings
 
 _PROBLEMS = {
@@ -19,12 +19,6 @@ _PROBLEMS = {
 }
 
 
-def _say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-
-
-def _complain(line: str) -> None:
-    sys.stderr.write(f"ticketbot: {line}\n")
 
 
 def register(sub: Any) -> None:
@@ -36,19 +30,19 @@ def register(sub: Any) -> None:
 
 async def _check(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.telegram.token:
-        _complain("no bot token: set TICKETBOT_TELEGRAM_TOKEN or [telegram] token")
+        complain("no bot token: set TICKETBOT_TELEGRAM_TOKEN or [telegram] token")
         return 2
     app = build_application(settings.telegram, FloodLimits()).app
     try:
         me = await startup.connect(app)
-        _say(f"bot: @{me.username} (id {me.id})")
+        say(f"bot: @{me.username} (id {me.id})")
         found = await startup.problems(app.bot, settings.telegram)
     except startup.TelegramStartError as exc:
-        _complain(str(exc))
+        complain(str(exc))
         return 1
     finally:
         await app.shutdown()
     for problem in found:
-        _say(f"problem: {_PROBLEMS[problem]}")
-    _say("ok" if not found else f"{len(found)} problem(s)")
+        say(f"problem: {_PROBLEMS[problem]}")
+    say("ok" if not found else f"{len(found)} problem(s)")
     return 0 if not found else 1
