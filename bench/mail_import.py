@@ -80,27 +80,13 @@ def plain(i: int) -> bytes:
 # ------------------------------------------------------------------ the bot side (child)
 
 async def _runtime(db: Path, **email: object):  # type: ignore[no-untyped-def]
-    """The service's runtime (every reactor it wires: notifications, SLA, ratings)."""
-    from bot.app import reactors
-    from bot.channels.email.replies import email_reactors
-    from bot.runtime import Runtime, SystemClock
+    """The service's application, as `ticketbot run` builds it (every reactor)."""
+    from bot.bootstrap import bootstrap
     from config.settings import EmailConfig, Settings
-    from engine.bus import MessageBus
-    from engine.store.db import make_engine
-    from engine.store.inbound import InboundStore
-    from engine.store.migrate import upgrade
-    from engine.store.outbox import OutboxStore
-    from engine.store.uow import sql_uow_factory
 
     settings = Settings(database_url=f"sqlite+aiosqlite:///{db}", secret="bench",
                         email=replace(EmailConfig(address=SUPPORT, listen_port=None), **email))
-    await upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    wired = reactors(settings, b"bench")
-    bus = MessageBus(sql_uow_factory(engine), SystemClock(), settings.engine,
-                     [*wired, *(r for r in email_reactors(settings) if r not in wired)])
-    return Runtime(settings=settings, db=engine, uow=sql_uow_factory(engine), bus=bus,
-                   outbox=OutboxStore(engine), inbound=InboundStore(engine), secret=b"bench")
+    return await bootstrap(settings)
 
 
 def _imap(port: int, user: str):  # type: ignore[no-untyped-def]
@@ -115,12 +101,12 @@ async def child_import(port: int, user: str, db: Path) -> dict[str, float]:
 
     rt = await _runtime(db)
     t0 = time.perf_counter()
-    stored = await fetch_once(MailboxSync(_imap(port, user), rt.inbound, rt.db, 25 << 20,
+    stored = await fetch_once(MailboxSync(_imap(port, user), rt.inbound, 25 << 20,
                                              rt.bus.clock))
     t1 = time.perf_counter()
     processed = await MailIntake(rt).drain()
     t2 = time.perf_counter()
-    await rt.db.dispose()
+    await rt.close()
     return {"stored": stored, "processed": processed, "fetch_s": t1 - t0, "process_s": t2 - t1,
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -145,7 +131,7 @@ async def child_smtp(mails: list[bytes], db: Path) -> dict[str, float]:
     processed = await MailIntake(rt).drain()
     t2 = time.perf_counter()
     await service.stop()
-    await rt.db.dispose()
+    await rt.close()
     return {"accepted": len(mails), "processed": processed, "accept_s": t1 - t0,
             "process_s": t2 - t1}
 
@@ -161,7 +147,7 @@ async def child_idle(port: int, lmtp_port: int, user: str, db: Path,
     waiting = asyncio.Event()
     processor = Worker("processor", MailIntake(rt, on_outbox=lambda: rounds.put_nowait(0)).drain,
                        30)
-    watcher = ImapService(MailboxSync(_imap(port, user), rt.inbound, rt.db, 25 << 20,
+    watcher = ImapService(MailboxSync(_imap(port, user), rt.inbound, 25 << 20,
                                       rt.bus.clock), processor.wake, on_wait=waiting.set)
     await processor.start()
     await watcher.start()
@@ -169,7 +155,7 @@ async def child_idle(port: int, lmtp_port: int, user: str, db: Path,
     latencies = [await _one_probe(rt, server, user, i, waiting, rounds) for i in range(samples)]
     await watcher.stop()
     await processor.stop()
-    await rt.db.dispose()
+    await rt.close()
     latencies.sort()
     return {"samples": samples, "p50_s": statistics.median(latencies),
             "p95_s": latencies[max(0, int(len(latencies) * 0.95) - 1)],

@@ -28,6 +28,7 @@ from engine import metrics as m
 from engine.store import tables as t
 from engine.store.db import make_engine
 from engine.store.metrics_sql import monthly_report
+from engine.store.migrate import upgrade
 from tests.support_metrics import TZ_NAME, Dataset, make_dataset, metrics_calendar, write_dataset
 
 PG_URL = os.environ.get("TICKETBOT_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/")
@@ -46,8 +47,7 @@ def dataset(events: int) -> Dataset:
 
 
 async def _seed(engine: AsyncEngine, data: Dataset) -> tuple[int, float]:
-    async with engine.begin() as conn:
-        await conn.run_sync(t.metadata.create_all)
+    await upgrade(engine.url.render_as_string(hide_password=False))
     started = time.perf_counter()
     await write_dataset(engine, data)
     async with engine.begin() as conn:

@@ -24,9 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.channels.telegram.service import Options, TelegramService
-from bot.runtime import SystemClock
+from bot.storage.telegram_sql import TelegramSqlStore
+from engine.ports import SystemClock
 from tests.fakebotapi import Call, FakeBotAPI, User, serve
-from tests.support_telegram import ANNA, SAM, SUPPORT, create_schema, runtime, settings_for
+from tests.support_telegram import ANNA, SAM, SUPPORT, runtime, settings_for
 
 REQUESTS = 300
 PACE_SECONDS = 0.05
@@ -107,10 +108,9 @@ async def main() -> None:
         fake = FakeBotAPI(admins={SUPPORT: {123456}})
         fake.add_chat(SUPPORT, "Support")
         server = await serve(fake)
-        await create_schema(url)
         settings = settings_for(url, server.url, staff_chat_id=None)
         rt = await runtime(settings, SystemClock())
-        service = TelegramService(rt, Options())
+        service = TelegramService(rt, TelegramSqlStore(rt.db), Options())
         await service.start()
         try:
             await _prepare(fake, service)
@@ -118,7 +118,7 @@ async def main() -> None:
             seconds = await _ingest(fake, service)
         finally:
             await service.stop()
-            await rt.db.dispose()
+            await rt.close()
             await server.close()
         _report(latencies, seconds, url)
 

@@ -40,7 +40,7 @@ def _ticket_parsers(sub: Any) -> None:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import run
+    from bot.bootstrap import run
 
     await run(settings)
     return 0
@@ -113,8 +113,8 @@ async def _ticket(db: Any, number: int) -> Ticket | None:
 def _sla_view(ticket: Ticket | None, settings: Settings) -> list[str]:
     """The SLA lines of a ticket (each target, time left or overdue) in business time."""
     from bot.i18n import t
-    from bot.runtime import SystemClock
     from config.sla import sla_config
+    from engine.ports import SystemClock
     from engine.sla.status import sla_lines
 
     if ticket is None:

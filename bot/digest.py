@@ -3,8 +3,7 @@ a chart of the last months, posted to the staff chat through the outbox.
 
 Once per period: the `report_runs` row (kind `digest_<schedule>`, period the local day,
 ISO week or month) is claimed in the same transaction as the outbox row, so restarts,
-overlapping runs and several workers post it once. The job is added to the scheduler's
-registry in `bot/jobs.py` by importing this module.
+overlapping runs and several workers post it once. `bot.bootstrap.jobs()` lists the job.
 """
 
 from __future__ import annotations
@@ -19,8 +18,8 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.chart import chart_caption, chart_png, chart_text
 from bot.i18n import t
-from bot.jobs import JOBS, Job, JobSpec
-from bot.runtime import Runtime
+from bot.jobs import Job
+from bot.runtime import App
 from bot.stats import (
     MetricsSettings,
     build_report,
@@ -75,7 +74,7 @@ def digest_payload(report: m.Report, schedule: str, lang: str, scale: int) -> di
             "chart_text": chart_text(report.history, lang)}
 
 
-async def post_digest(rt: Runtime, config: MetricsSettings, now: dt.datetime) -> bool:
+async def post_digest(rt: App, config: MetricsSettings, now: dt.datetime) -> bool:
     """Post this period's digest unless it was posted; True when this call posted it."""
     if config.chat_id is None:
         return False
@@ -83,7 +82,7 @@ async def post_digest(rt: Runtime, config: MetricsSettings, now: dt.datetime) ->
     kind = f"{KIND}_{config.digest}"
     if await report_ran(rt.db, kind, digest.run_period):
         return False
-    report = await build_report(rt.db, rt.settings, digest.period, now, config.history_months)
+    report = await build_report(rt.views, rt.settings, digest.period, now, config.history_months)
     payload = digest_payload(report, config.digest, config.language,
                              rating_settings(rt.settings).scale)
     item = OutboxItem(key=f"{kind}:{digest.run_period}", channel="telegram",
@@ -92,7 +91,7 @@ async def post_digest(rt: Runtime, config: MetricsSettings, now: dt.datetime) ->
     return await _enqueue_once(rt, kind, digest.run_period, item, now)
 
 
-async def _enqueue_once(rt: Runtime, kind: str, period: str, item: OutboxItem,
+async def _enqueue_once(rt: App, kind: str, period: str, item: OutboxItem,
                         now: dt.datetime) -> bool:
     async with rt.db.begin() as conn:
         if not await claim_report_run(conn, kind, period, now):
@@ -120,7 +119,7 @@ def digest_trigger(config: MetricsSettings, timezone: str) -> CronTrigger:
     return CronTrigger(timezone=ZoneInfo(timezone), **fields)
 
 
-def digest_job(rt: Runtime) -> Job | None:
+def digest_job(rt: App) -> Job | None:
     """None when the digest is off or there is no chat to post to."""
     config = metrics_settings(rt.settings)
     if config.digest == "off" or config.chat_id is None:
@@ -132,5 +131,3 @@ def digest_job(rt: Runtime) -> Job | None:
 
     return Job(digest_trigger(config, rt.settings.timezone), run)
 
-
-JOBS.append(JobSpec("metrics_digest", digest_job))

@@ -5,16 +5,15 @@ restart, because every job recomputes from the database (due waiting tickets, du
 targets). `coalesce` turns a backlog of missed runs into one run and `max_instances=1` skips a
 tick while the previous run is still going instead of stacking runs.
 
-Jobs are listed in the explicit registry `JOBS`. Another part adds its own by appending a
-`JobSpec` from its module, and that module is imported by name in `_job_modules` below
-(explicit, no scanning): `bot/digest.py` adds the metrics digest that way.
+Which jobs exist is listed in one place, `bot.bootstrap.jobs()`; this module holds the
+scheduler and the SLA and waiting jobs' builders.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.i18n import t
-from bot.runtime import Runtime, Service
+from bot.runtime import App, Service
 from config.settings import Settings
 from config.sla import SlaConfig, sla_config
 from engine.bus import Reactor
@@ -49,10 +48,10 @@ class JobSpec:
     """`build` returns None when the installation has the job switched off."""
 
     id: str
-    build: Callable[[Runtime], Job | None]
+    build: Callable[[App], Job | None]
 
 
-def _return_due_waiting(rt: Runtime) -> Job:
+def return_due_waiting_job(rt: App) -> Job:
     async def run() -> None:
         await rt.bus.handle(ReturnDueWaiting(actor=None, channel="system"))
 
@@ -67,7 +66,7 @@ def ladder_of(settings: Settings, config: SlaConfig) -> Ladder:
                   staff_language=settings.language)
 
 
-def _sla_scan(rt: Runtime) -> Job | None:
+def sla_scan_job(rt: App) -> Job | None:
     config = sla_config(rt.settings)
     if not config.enabled:
         return None
@@ -80,22 +79,6 @@ def _sla_scan(rt: Runtime) -> Job | None:
                      report.breaches, report.deliveries)
 
     return Job(IntervalTrigger(seconds=config.scan_seconds), run)
-
-
-JOBS: list[JobSpec] = [
-    JobSpec("return_due_waiting", _return_due_waiting),
-    JobSpec("sla_scan", _sla_scan),
-]
-
-
-def _job_modules() -> None:
-    """Import the modules that append to JOBS when imported (explicit, one line each)."""
-    import bot.digest  # noqa: F401  (the metrics digest, F10)
-
-
-def registered_jobs() -> list[JobSpec]:
-    _job_modules()
-    return list(JOBS)
 
 
 class SchedulerService:
@@ -122,9 +105,9 @@ class SchedulerService:
             await asyncio.sleep(0)
 
 
-def job_services(rt: Runtime) -> list[Service]:
+def job_services(rt: App, specs: Sequence[JobSpec]) -> list[Service]:
     """The scheduler with every job the installation has switched on."""
-    built = {spec.id: spec.build(rt) for spec in registered_jobs()}
+    built = {spec.id: spec.build(rt) for spec in specs}
     jobs = {job_id: job for job_id, job in built.items() if job is not None}
     return [SchedulerService(jobs, ZoneInfo(rt.settings.timezone))] if jobs else []
 

@@ -1,23 +1,19 @@
-"""What every channel and job is built from: one instance per process, made by `bot.app`."""
+"""What every channel and job is built from: the engine's ports, one instance per process,
+made by `bot.bootstrap`. No database engine: channels reach storage only through ports."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import Settings
 from engine.bus import MessageBus
+from engine.inbox import Inbox
+from engine.outbox import OutboxQueue
 from engine.ports import UnitOfWorkFactory
-from engine.store.inbound import InboundStore
-from engine.store.outbox import OutboxStore
-
-
-class SystemClock:
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
+from engine.views import Views
 
 
 class Service(Protocol):
@@ -32,9 +28,21 @@ class Service(Protocol):
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
-    db: AsyncEngine
-    uow: UnitOfWorkFactory
     bus: MessageBus
-    outbox: OutboxStore
-    inbound: InboundStore
+    uow: UnitOfWorkFactory
+    outbox: OutboxQueue
+    inbound: Inbox
+    views: Views
     secret: bytes
+
+
+@dataclass(frozen=True)
+class App(Runtime):
+    """The runtime the channels see, plus what only the process owner and its scheduled
+    jobs hold: the database engine, and the services to start."""
+
+    db: AsyncEngine = field(kw_only=True)
+    services: tuple[Service, ...] = field(default=(), kw_only=True)
+
+    async def close(self) -> None:
+        await self.db.dispose()

@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from bot.i18n import t
 from config.reader import ConfigError
 from config.settings import Settings
@@ -36,12 +34,14 @@ from config.sla import parse_sla
 from engine import metrics as m
 from engine.access import Action, allowed
 from engine.bus import Reactor
+from engine.commands import Command, RateTicket
 from engine.errors import InvalidValue, NotAllowed
+from engine.handlers import Handler
 from engine.model import Person
 from engine.ratings import RatingSettings
 from engine.sla.calendar import WEEKDAYS, BusinessCalendar
-from engine.store.metrics_sql import monthly_report
-from engine.store.ratings_sql import sql_rating_reactors
+from engine.store.ratings_sql import sql_rate_handler, sql_rating_reactors
+from engine.views import Views
 
 SCHEDULES = ("off", "daily", "weekly", "monthly")
 OWN_SECTIONS = ("metrics", "ratings")
@@ -120,6 +120,11 @@ def rating_reactors(settings: Settings, secret: bytes) -> list[Reactor]:
     """F13's reactor for the bus (after `notify`), bound to the SQL survey log and signing
     vote tokens with `Runtime.secret`; none when ratings are switched off."""
     return sql_rating_reactors(rating_settings(settings), secret)
+
+
+def rating_handlers(settings: Settings) -> dict[type[Command], Handler]:
+    """`RateTicket`, checked against the configured scale; votes go to the SQL survey log."""
+    return {RateTicket: sql_rate_handler(rating_settings(settings))}
 
 
 def business_calendar(settings: Settings) -> BusinessCalendar:
@@ -258,20 +263,21 @@ def parse_period(text: str | None, now: dt.datetime, tz: ZoneInfo) -> m.Period:
         raise InvalidValue(field="period", value=text, reason="YYYY-MM") from None
 
 
-async def build_report(db: AsyncEngine, settings: Settings, period: m.Period,
+async def build_report(views: Views, settings: Settings, period: m.Period,
                        now: dt.datetime, history: int | None = None) -> m.Report:
     months = history or metrics_settings(settings).history_months
-    return await monthly_report(db, period, timezone=settings.timezone,
-                                calendar=business_calendar(settings), now=now, history=months)
+    return await views.monthly_report(period, timezone=settings.timezone,
+                                      calendar=business_calendar(settings), now=now,
+                                      history=months)
 
 
-async def stats_text(db: AsyncEngine, settings: Settings, person: Person | None,
+async def stats_text(views: Views, settings: Settings, person: Person | None,
                      period: str | None, now: dt.datetime, lang: str) -> str:
     """The `/stats [YYYY-MM]` answer. Only specialists and the lead see metrics (seed 002):
     anyone else gets NotAllowed, which `bot.i18n.explain` words for them."""
     if person is None or not allowed(person, Action.METRICS):
         raise NotAllowed(action=Action.METRICS.value,
                          role="unknown" if person is None else person.role.value)
-    report = await build_report(db, settings, parse_period(period, now,
+    report = await build_report(views, settings, parse_period(period, now,
                                                            ZoneInfo(settings.timezone)), now)
     return render_report(report, lang, rating_settings(settings).scale)

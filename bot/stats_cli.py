@@ -9,11 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.cli import complain, print_json, say
-from bot.runtime import SystemClock
 from bot.stats import build_report, parse_period, rating_settings, render_report, report_json
 from config.settings import Settings
 from engine.errors import InvalidValue
 from engine.metrics import Period, Report
+from engine.ports import SystemClock
 
 
 def register(sub: Any) -> None:
@@ -45,10 +45,11 @@ async def run_stats(args: argparse.Namespace, settings: Settings) -> int:
 async def _report(settings: Settings, period: Period, now: dt.datetime) -> Report:
     from engine.store.db import make_engine
     from engine.store.migrate import upgrade
+    from engine.store.views import SqlViews
 
     await upgrade(settings.database_url)
     db = make_engine(settings.database_url)
     try:
-        return await build_report(db, settings, period, now)
+        return await build_report(SqlViews(db), settings, period, now)
     finally:
         await db.dispose()

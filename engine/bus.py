@@ -9,14 +9,14 @@ change that did not happen.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from engine import errors
 from engine.commands import Command
 from engine.context import Context
 from engine.events import Event
-from engine.handlers import COMMAND_HANDLERS
+from engine.handlers import COMMAND_HANDLERS, Handler
 from engine.model import Person
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from engine.settings import EngineSettings
@@ -34,19 +34,27 @@ class Outcome:
 
 class MessageBus:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, settings: EngineSettings,
-                 reactors: Sequence[Reactor] = ()) -> None:
+                 reactors: Sequence[Reactor] = (),
+                 handlers: Mapping[type[Command], Handler] | None = None) -> None:
+        """`handlers` adds the handlers of parts that need their own settings or stores
+        (ratings), to the engine's own table; the bootstrap lists them."""
         self._uow = uow
         self.clock = clock
         self.settings = settings
         self._reactors = tuple(reactors)
+        self._handlers = {**COMMAND_HANDLERS, **(handlers or {})}
 
     @property
     def reactors(self) -> tuple[Reactor, ...]:
         """What answers events; a caller running commands in a batch runs the same ones."""
         return self._reactors
 
+    def on(self, uow: UnitOfWorkFactory) -> MessageBus:
+        """This bus (same reactors and handlers) on other units of work: a batch's."""
+        return MessageBus(uow, self.clock, self.settings, self._reactors, self._handlers)
+
     async def handle(self, command: Command) -> Outcome:
-        handler = COMMAND_HANDLERS[type(command)]
+        handler = self._handlers[type(command)]
         try:
             async with self._uow() as uow:
                 ctx = Context(uow, self.clock, self.settings, command,
@@ -63,10 +71,21 @@ class MessageBus:
         return Outcome(ticket=number, events=tuple(ctx.events))
 
     async def _publish(self, ctx: Context) -> None:
+        await _record_source(ctx)
         for event in ctx.events:
             event_id = await ctx.uow.events.append(event)
             for react in self._reactors:
                 await react(ctx, event_id, event)
+
+
+async def _record_source(ctx: Context) -> None:
+    """The message that carried the command, with each ticket the command changed: a replay
+    of that message after a crash finds it and is not run again."""
+    ref = ctx.command.source_ref
+    if ref is None:
+        return
+    for ticket in dict.fromkeys(event.ticket for event in ctx.events):
+        await ctx.uow.refs.add(ref, ticket, "in")
 
 
 async def _actor(uow: UnitOfWork, actor_id: int | None) -> Person | None:

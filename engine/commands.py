@@ -3,6 +3,9 @@
 `actor` is the stable person id the channel resolved (Telegram user id, verified address);
 None means the service itself (scheduled jobs). `at` is when the person acted, as the
 channel saw it (mail INTERNALDATE, Telegram message date), so a late fetch changes no clock.
+`source_ref` names the message that carried the command (a mail's Message-ID, a chat
+message's ref): the bus records it with the ticket in the command's own transaction, so a
+replay after a crash finds it and does not run the command twice.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ class Command:
     actor: int | None
     channel: str
     at: dt.datetime | None = None
+    source_ref: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,7 +36,10 @@ class OpenTicket(Command):
     cc: tuple[str, ...] = ()
     responsible_id: int | None = None
     creator_id: int | None = None  # staff only: who set the task (seed 002: the lead)
-    source_ref: str | None = None
+    # The messages the ticket is about when they are not the command's own message (a
+    # question and its follow-ups turned into a ticket by `/ticket`): the first is the
+    # ticket's origin, and a reply to any of them is about the ticket.
+    about_refs: tuple[str, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     linked_to: int | None = None
 
@@ -42,16 +49,15 @@ class AddComment(Command):
     ticket: int
     body: str
     public: bool
-    source_ref: str | None = None
     attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
 class EditComment(Command):
-    """The author changed a message the ticket already holds (a Telegram edit)."""
+    """The author changed a message the ticket already holds (a Telegram edit); its
+    `source_ref` is that message's, which an edit keeps."""
 
     ticket: int
-    source_ref: str
     body: str
 
 
@@ -101,3 +107,13 @@ class AddTag(Command):
 @dataclass(frozen=True, kw_only=True)
 class ReturnDueWaiting(Command):
     """Scheduled: every `waiting` ticket whose until-time has passed goes back to `open`."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateTicket(Command):
+    """The requester's score for a resolution they were asked about (F13); a signed token
+    may name which resolution (`resolution_at`), else the latest surveyed one."""
+
+    ticket: int
+    score: int
+    resolution_at: dt.datetime | None = None

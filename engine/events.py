@@ -88,11 +88,17 @@ class TagAdded(Event):
     kind: ClassVar[str] = "tag"
 
 
+@dataclass(frozen=True, kw_only=True)
+class TicketRated(Event):
+    score: int
+    resolution_at: dt.datetime
+    kind: ClassVar[str] = "rated"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
         TicketOpened, CommentAdded, CommentEdited, StatusChanged, ResponsibleChanged,
-        PriorityChanged, ObserverAdded, TagAdded,
+        PriorityChanged, ObserverAdded, TagAdded, TicketRated,
     )
 }
-

@@ -48,8 +48,12 @@ def _new_ticket(ctx: Context, cmd: c.OpenTicket, number: int, requester: Person 
         company_id=None if requester is None else requester.company_id,
         responsible_id=cmd.responsible_id, creator_id=cmd.creator_id or ctx.actor_id,
         observers=set(cmd.observers), tags=set(cmd.tags), cc=cmd.cc,
-        source_ref=cmd.source_ref, linked_to=cmd.linked_to,
+        source_ref=_origin(cmd), linked_to=cmd.linked_to,
     )
+
+
+def _origin(cmd: c.OpenTicket) -> str | None:
+    return cmd.about_refs[0] if cmd.about_refs else cmd.source_ref
 
 
 async def _auto_responsible(ctx: Context, ticket: Ticket) -> None:
@@ -71,10 +75,10 @@ async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
     await ctx.uow.tickets.add(ticket)
     first = Comment(ticket=ticket.number, author_id=ticket.requester_id, body=cmd.description,
                     public=True, channel=cmd.channel, created_at=ctx.at,
-                    source_ref=cmd.source_ref, attachments=cmd.attachments)
+                    source_ref=ticket.source_ref, attachments=cmd.attachments)
     await ctx.uow.comments.add(first)
-    if cmd.source_ref:
-        await ctx.uow.refs.add(cmd.source_ref, ticket.number, "in")
+    for about in cmd.about_refs:
+        await ctx.uow.refs.add(about, ticket.number, "in")
     ctx.raise_event(e.TicketOpened(
         ticket=ticket.number, actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
         subject=ticket.subject, requester_id=ticket.requester_id,
@@ -123,8 +127,6 @@ async def _comment(ctx: Context, ticket: Ticket, body: str, *, public: bool,
                       channel=ctx.command.channel, created_at=ctx.at, source_ref=source_ref,
                       attachments=attachments)
     comment_id = await ctx.uow.comments.add(comment)
-    if source_ref:
-        await ctx.uow.refs.add(source_ref, ticket.number, "in")
     by_staff = ctx.actor is None or ctx.actor.role.is_staff
     if public and by_staff and ctx.actor is not None and ticket.first_response_at is None:
         ticket.first_response_at = ctx.at
@@ -151,9 +153,10 @@ async def edit_comment(ctx: Context, cmd: c.EditComment) -> int:
     """Only the author edits, and only text the ticket holds; the first message of a
     ticket is also its description."""
     ticket = await ctx.ticket(cmd.ticket, Action.VIEW)
-    found = await ctx.uow.comments.by_ref(ticket.number, cmd.source_ref)
+    found = None if cmd.source_ref is None else \
+        await ctx.uow.comments.by_ref(ticket.number, cmd.source_ref)
     if found is None:
-        raise errors.InvalidValue(field="message", value=cmd.source_ref, reason="not in ticket")
+        raise errors.InvalidValue(field="message", value=cmd.source_ref or "", reason="not in ticket")
     if ctx.actor is not None and found.author_id != ctx.actor.id:
         raise errors.NotAllowed(action=Action.COMMENT.value, role=ctx.actor.role.value,
                                 number=ticket.number)

@@ -19,6 +19,13 @@ class Clock(Protocol):
     def now(self) -> dt.datetime: ...
 
 
+class SystemClock:
+    """The one real clock; tests inject their own."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
 @dataclass(frozen=True)
 class NewPerson:
     name: str

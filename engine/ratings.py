@@ -26,8 +26,10 @@ from urllib.parse import quote
 
 from engine import events as e
 from engine.bus import Reactor
+from engine.commands import RateTicket
 from engine.context import Context
 from engine.errors import EngineError
+from engine.handlers import Handler
 from engine.model import Person, Status, Ticket
 from engine.notify.reactor import route
 from engine.notify.rules import Notice
@@ -166,12 +168,23 @@ class Survey:
     outbox_key: str
 
 
+@dataclass(frozen=True)
+class StoredRating:
+    ticket: int
+    resolution_at: dt.datetime
+    person_id: int
+    score: int
+    at: dt.datetime
+
+
 class SurveyLog(Protocol):
-    """The surveys asked so far, on the command's own connection."""
+    """The surveys asked so far and the votes, on the command's own connection."""
 
     async def last_due(self, person_id: int) -> dt.datetime | None: ...
     async def add(self, survey: Survey) -> bool: ...
     async def cancel_pending(self, ticket: int, now: dt.datetime) -> list[str]: ...
+    async def record(self, ticket: int, person_id: int, score: int, at: dt.datetime,
+                     scale: int, resolution_at: dt.datetime | None) -> StoredRating: ...
 
 
 SurveyLogFactory = Callable[[UnitOfWork], SurveyLog]
@@ -278,3 +291,21 @@ def rating_reactors(settings: RatingSettings, secret: bytes,
             await _cancel(ctx, surveys(ctx.uow), event)
 
     return [react]
+
+
+def rate_handler(settings: RatingSettings, surveys: SurveyLogFactory) -> Handler:
+    """`RateTicket` for the bus: the vote is stored with a `TicketRated` event in one
+    transaction. Refused, changing nothing: a score off the scale, a ticket never surveyed
+    (or whose survey a reopen cancelled), anyone but the person asked, a second vote."""
+
+    async def rate(ctx: Context, cmd: RateTicket) -> int:
+        if ctx.actor is None:
+            raise RatingNotRequester(number=cmd.ticket)
+        stored = await surveys(ctx.uow).record(cmd.ticket, ctx.actor.id, cmd.score, ctx.at,
+                                               settings.scale, cmd.resolution_at)
+        ctx.raise_event(e.TicketRated(ticket=cmd.ticket, actor=ctx.actor.id, at=ctx.at,
+                                      channel=cmd.channel, score=stored.score,
+                                      resolution_at=stored.resolution_at))
+        return cmd.ticket
+
+    return rate

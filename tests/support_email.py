@@ -31,18 +31,10 @@ from typing import Any, NoReturn
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope
 
-from bot.app import reactors
-from bot.channels.email.replies import email_reactors
-from bot.runtime import Runtime
+from bot.bootstrap import bootstrap
+from bot.runtime import App
 from config.settings import EmailConfig, ImapConfig, Settings, SmtpConfig
-from engine.bus import MessageBus
 from engine.directory import CompanySpec, PersonSpec
-from engine.store.db import make_engine
-from engine.store.inbound import InboundStore
-from engine.store.migrate import upgrade
-from engine.store.outbox import OutboxStore
-from engine.store.seed import sync_directory
-from engine.store.uow import sql_uow_factory
 from tests.fakes import FixedClock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,18 +60,9 @@ def settings_for(db_url: str, **email: Any) -> Settings:
                     companies=COMPANIES, email=cfg)
 
 
-async def make_runtime(settings: Settings, clock: FixedClock) -> Runtime:
-    """What bot.app.build_runtime builds (every reactor of the service), with the test
-    clock; plus the email reactor until the composition root lists it."""
-    await upgrade(settings.database_url)
-    db = make_engine(settings.database_url)
-    await sync_directory(db, settings.people, settings.companies)
-    uow = sql_uow_factory(db, clock)
-    wired = reactors(settings, SECRET)
-    extra = [r for r in email_reactors(settings) if r not in wired]
-    bus = MessageBus(uow, clock, settings.engine, [*wired, *extra])
-    return Runtime(settings=settings, db=db, uow=uow, bus=bus, outbox=OutboxStore(db),
-                   inbound=InboundStore(db), secret=SECRET)
+async def make_runtime(settings: Settings, clock: FixedClock) -> App:
+    """The service's application (every reactor), with the test clock."""
+    return await bootstrap(settings, clock=clock, secret=SECRET)
 
 
 @pytest.fixture
@@ -93,13 +76,13 @@ def db_file(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def runtime(db_file: str, clock: FixedClock) -> AsyncIterator[Runtime]:
+async def runtime(db_file: str, clock: FixedClock) -> AsyncIterator[App]:
     rt = await make_runtime(settings_for(db_file), clock)
     yield rt
-    await rt.db.dispose()
+    await rt.close()
 
 
-async def person_id(rt: Runtime, address: str) -> int:
+async def person_id(rt: App, address: str) -> int:
     async with rt.uow() as uow:
         person = await uow.people.by_email(address)
     assert person is not None, address

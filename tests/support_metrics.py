@@ -36,12 +36,6 @@ def metrics_calendar() -> BusinessCalendar:
                           country=None)
 
 
-async def ensure_tables(engine: AsyncEngine) -> None:
-    """The migration lags tables.py until the lead regenerates it; add what is missing."""
-    async with engine.begin() as conn:
-        await conn.run_sync(t.metadata.create_all, checkfirst=True)
-
-
 # --- the dataset ---------------------------------------------------------------------------
 
 

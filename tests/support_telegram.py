@@ -15,29 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Index, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.telegram.mirror import telegram_reactors
+from bot.bootstrap import bootstrap
 from bot.channels.telegram.poller import Backoff
 from bot.channels.telegram.service import Options, TelegramService
 from bot.channels.telegram.transport import FloodLimits
-from bot.runtime import Runtime
-from bot.stats import rating_settings
+from bot.runtime import App
+from bot.storage.telegram_sql import TelegramSqlStore
 from config.settings import Settings, TelegramConfig
-from engine.bus import MessageBus
 from engine.directory import PersonSpec
 from engine.model import Comment, Ticket
-from engine.notify.reactor import notify
 from engine.ports import Clock
 from engine.store import tables
-from engine.store.db import make_engine, reading
-from engine.store.inbound import InboundStore
-from engine.store.migrate import upgrade
-from engine.store.outbox import OutboxStore
-from engine.store.ratings_sql import sql_rating_reactors
-from engine.store.seed import sync_directory
-from engine.store.uow import sql_uow_factory
+from engine.store.db import reading
 from tests.fakebotapi import TOKEN, FakeBotAPI, Running, User, serve
 from tests.fakes import FixedClock
 
@@ -71,34 +63,9 @@ def settings_for(db_url: str, api_url: str, **telegram: Any) -> Settings:
     return Settings(database_url=db_url, people=PEOPLE, telegram=tg, timezone="UTC")
 
 
-async def create_schema(url: str) -> None:
-    """Migrations, plus this part's tables and index until the migration is regenerated."""
-    await upgrade(url)
-    db = make_engine(url)
-    try:
-        async with db.begin() as conn:
-            await conn.run_sync(tables.metadata.create_all)
-            await conn.run_sync(_first_ref_index)
-    finally:
-        await db.dispose()
-
-
-def _first_ref_index(conn: Any) -> None:
-    index = next(i for i in tables.dialogs.indexes if i.name == "uq_dialogs_first_ref")
-    assert isinstance(index, Index)
-    index.create(conn, checkfirst=True)
-
-
-async def runtime(settings: Settings, clock: Clock) -> Runtime:
-    """What bot.app builds: notices, this channel's mirror, and rating surveys (F13)."""
-    db = make_engine(settings.database_url)
-    await sync_directory(db, settings.people, [])
-    uow = sql_uow_factory(db, clock)
-    reactors = [notify, *telegram_reactors(settings),
-                *sql_rating_reactors(rating_settings(settings), SECRET)]
-    bus = MessageBus(uow, clock, settings.engine, reactors)
-    return Runtime(settings=settings, db=db, uow=uow, bus=bus, outbox=OutboxStore(db),
-                   inbound=InboundStore(db), secret=SECRET)
+async def runtime(settings: Settings, clock: Clock) -> App:
+    """The service's application, with the test clock; Telegram runs with TEST_OPTIONS."""
+    return await bootstrap(settings, clock=clock, secret=SECRET, telegram=TEST_OPTIONS)
 
 
 @dataclass
@@ -107,7 +74,7 @@ class Harness:
     server: Running
     settings: Settings
     clock: FixedClock
-    rt: Runtime
+    rt: App
     service: TelegramService | None = None
 
     @property
@@ -115,7 +82,8 @@ class Harness:
         return self.rt.db
 
     async def start(self, options: Options = TEST_OPTIONS) -> TelegramService:
-        self.service = TelegramService(self.rt, options)
+        # A fresh service each start: tests restart it, and may pass other options.
+        self.service = TelegramService(self.rt, TelegramSqlStore(self.rt.db), options)
         await self.service.start()
         return self.service
 
@@ -189,14 +157,13 @@ async def make_harness(db_url: str, **telegram: Any) -> AsyncIterator[Harness]:
     fake.add_chat(STAFF, "Specialists")
     fake.admins[SUPPORT] = {LENA.id, 123456}  # the bot is an administrator there
     server = await serve(fake)
-    await create_schema(db_url)
     settings = settings_for(db_url, server.url, **telegram)
     h = Harness(fake, server, settings, clock, await runtime(settings, clock))
     try:
         yield h
     finally:
         await h.stop()
-        await h.rt.db.dispose()
+        await h.rt.close()
         await server.close()
 
 

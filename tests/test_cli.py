@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_runtime
+from bot.bootstrap import bootstrap
 from bot.cli import main
 from config.settings import from_mapping
 from engine import commands as c
@@ -41,7 +41,7 @@ async def _seed(config: Path) -> None:
     import tomllib
 
     settings = from_mapping(tomllib.loads(config.read_text()), {})
-    rt = await build_runtime(settings)
+    rt = await bootstrap(settings)
     lead = await _person_id(rt, "lena@desk.test")
     client = await _person_id(rt, "carl@acme.test")
     photo = Attachment("photo.jpg", "image/jpeg", bytes(range(256)) * 4)
@@ -50,7 +50,7 @@ async def _seed(config: Path) -> None:
     await rt.bus.handle(c.Take(actor=lead, channel="cli", ticket=1))
     await rt.bus.handle(c.SetStatus(actor=lead, channel="cli", ticket=1, status=Status.RESOLVED,
                                     text="Replaced the roller"))
-    await rt.db.dispose()
+    await rt.close()
 
 
 async def _person_id(rt: object, address: str) -> int:
@@ -135,7 +135,7 @@ async def test_start_logs_the_database_without_its_password(
     settings = from_mapping({}, {"TICKETBOT_DATABASE_URL": url.render_as_string(False),
                                  "TICKETBOT_SECRET": "test"})
     with caplog.at_level(logging.INFO, logger="ticketbot.app"):
-        rt = await build_runtime(settings)
-        await rt.db.dispose()
+        rt = await bootstrap(settings)
+        await rt.close()
     assert "database " + url.get_backend_name() in caplog.text
     assert "hunter2" not in caplog.text

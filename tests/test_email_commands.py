@@ -12,7 +12,7 @@ from bot.channels.email.identity import MailIdentity
 from bot.channels.email.intake import MailIntake
 from bot.channels.email.process import MailContext, MailProcessor
 from bot.channels.email.session import direct
-from bot.runtime import Runtime
+from bot.runtime import App
 from engine import commands as c
 from engine.store.queries import export_all, ticket_detail
 from tests.support_email import clock, db_file, mail, person_id, runtime
@@ -23,41 +23,41 @@ AT = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
 LENA, OLGA = "lena@staff.example.com", "olga@staff.example.com"
 
 
-async def receive(rt: Runtime, data: bytes) -> None:
+async def receive(rt: App, data: bytes) -> None:
     await raw.keep(rt.inbound, data, AT)
     await MailIntake(rt).drain()
 
 
-async def outbound(rt: Runtime) -> list[dict[str, Any]]:
+async def outbound(rt: App) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = (await export_all(rt.db))["outbound"]
     return rows
 
 
-async def last_inbound(rt: Runtime) -> dict[str, Any]:
+async def last_inbound(rt: App) -> dict[str, Any]:
     row: dict[str, Any] = (await export_all(rt.db))["inbound"][-1]
     return row
 
 
-async def notice_id(rt: Runtime, kind: str, recipient: str) -> str:
+async def notice_id(rt: App, kind: str, recipient: str) -> str:
     """The Message-ID the sender gives that outbox row (deterministic per row)."""
     row = next(o for o in await outbound(rt) if o["kind"] == kind and o["recipient"] == recipient)
     return MailIdentity.of(rt.settings, rt.secret).message_id(row["id"], row["ticket"],
                                                               row["person_id"])
 
 
-async def ticket(rt: Runtime, number: int = 1) -> dict[str, Any]:
+async def ticket(rt: App, number: int = 1) -> dict[str, Any]:
     found = await ticket_detail(rt.db, number)
     assert found is not None
     return found
 
 
-async def opened(rt: Runtime) -> str:
+async def opened(rt: App) -> str:
     """A client's ticket #1, and the id of the "created" notice the lead got."""
     await receive(rt, mail(message_id="<c1@acme.example>"))
     return await notice_id(rt, "created", LENA)
 
 
-async def test_take_by_reply_to_a_notification(runtime: Runtime) -> None:
+async def test_take_by_reply_to_a_notification(runtime: App) -> None:
     ref = await opened(runtime)
     await receive(runtime, mail(sender=LENA, subject="Re: [#1] New ticket", in_reply_to=ref,
                                 body="/take\nI will look at it today.\n\n> New ticket #1"))
@@ -69,7 +69,7 @@ async def test_take_by_reply_to_a_notification(runtime: Runtime) -> None:
     assert (row["status"], row["rule"], row["reason"]) == ("done", "command", "command /take")
 
 
-async def test_close_with_text_answers_the_client(runtime: Runtime) -> None:
+async def test_close_with_text_answers_the_client(runtime: App) -> None:
     ref = await opened(runtime)
     await receive(runtime, mail(sender=LENA, in_reply_to=ref,
                                 body="/close fixed the printer"))
@@ -80,14 +80,14 @@ async def test_close_with_text_answers_the_client(runtime: Runtime) -> None:
     assert ("comment", "carl@acme.example") in kinds
 
 
-async def test_status_waiting_with_a_date(runtime: Runtime) -> None:
+async def test_status_waiting_with_a_date(runtime: App) -> None:
     ref = await opened(runtime)
     await receive(runtime, mail(sender=LENA, in_reply_to=ref, body="/status waiting 2026-12-01"))
     t = await ticket(runtime)
     assert t["status"] == "waiting" and t["waiting_until"].startswith("2026-12-01")
 
 
-async def test_a_forged_from_is_refused_and_not_answered(runtime: Runtime) -> None:
+async def test_a_forged_from_is_refused_and_not_answered(runtime: App) -> None:
     """The mail answers the ack sent to the client: its token names the client, not Lena."""
     await opened(runtime)
     ack = await notice_id(runtime, "ack", "carl@acme.example")
@@ -100,14 +100,14 @@ async def test_a_forged_from_is_refused_and_not_answered(runtime: Runtime) -> No
     assert len(await outbound(runtime)) == before
 
 
-async def test_a_command_in_a_fresh_mail_is_refused(runtime: Runtime) -> None:
+async def test_a_command_in_a_fresh_mail_is_refused(runtime: App) -> None:
     await opened(runtime)
     await receive(runtime, mail(sender=LENA, subject="[#1]", body="/close 1"))
     assert (await ticket(runtime))["status"] == "open"
     assert (await last_inbound(runtime))["status"] == "ignored"
 
 
-async def test_a_clients_slash_line_is_just_text(runtime: Runtime) -> None:
+async def test_a_clients_slash_line_is_just_text(runtime: App) -> None:
     await receive(runtime, mail(message_id="<c1@acme.example>"))
     ack = await notice_id(runtime, "ack", "carl@acme.example")
     await receive(runtime, mail(in_reply_to=ack, body="/close please"))
@@ -116,7 +116,7 @@ async def test_a_clients_slash_line_is_just_text(runtime: Runtime) -> None:
     assert t["comments"][-1]["body"] == "/close please"
 
 
-async def test_an_unknown_command_is_explained_to_the_specialist(runtime: Runtime) -> None:
+async def test_an_unknown_command_is_explained_to_the_specialist(runtime: App) -> None:
     ref = await opened(runtime)
     await receive(runtime, mail(sender=LENA, in_reply_to=ref, body="/frobnicate"))
     [reply] = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
@@ -126,7 +126,7 @@ async def test_an_unknown_command_is_explained_to_the_specialist(runtime: Runtim
 
 
 async def test_an_engine_refusal_is_explained_in_the_specialists_language(
-        runtime: Runtime) -> None:
+        runtime: App) -> None:
     await opened(runtime)
     lena, olga = await person_id(runtime, LENA), await person_id(runtime, OLGA)
     await runtime.bus.handle(c.Assign(actor=lena, channel="email", ticket=1, person_id=olga))
@@ -138,14 +138,14 @@ async def test_an_engine_refusal_is_explained_in_the_specialists_language(
     assert (await ticket(runtime))["priority"] == "normal"
 
 
-async def test_help_by_mail_lists_mail_commands(runtime: Runtime) -> None:
+async def test_help_by_mail_lists_mail_commands(runtime: App) -> None:
     ref = await opened(runtime)
     await receive(runtime, mail(sender=LENA, in_reply_to=ref, body="/help"))
     [reply] = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
     assert "/take" in reply["payload"]["text"] and "/ticket" not in reply["payload"]["text"]
 
 
-async def test_a_replayed_command_mail_runs_once(runtime: Runtime) -> None:
+async def test_a_replayed_command_mail_runs_once(runtime: App) -> None:
     ref = await opened(runtime)
     await raw.keep(runtime.inbound, mail(sender=LENA, in_reply_to=ref, body="/close done"), AT)
     [row] = await runtime.inbound.pending(raw.CHANNEL, 10)
@@ -155,7 +155,7 @@ async def test_a_replayed_command_mail_runs_once(runtime: Runtime) -> None:
     assert not [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
 
 
-async def test_a_refusal_inside_a_batch_changes_nothing_else(runtime: Runtime) -> None:
+async def test_a_refusal_inside_a_batch_changes_nothing_else(runtime: App) -> None:
     """Three mails drained together; the engine refuses the middle one: the batch is redone
     mail by mail, so the others still count once and the refusal is answered once."""
     ref = await opened(runtime)

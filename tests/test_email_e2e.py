@@ -11,7 +11,7 @@ import aiosmtplib
 import pytest
 
 from bot.channels.email.service import EmailChannel, email_services
-from bot.runtime import Runtime
+from bot.runtime import App
 from engine.directory import CompanySpec
 from engine.store.queries import export_all, ticket_detail
 from tests.fakes import FixedClock
@@ -53,7 +53,8 @@ async def send(channel: EmailChannel, raw: bytes, to: str = SUPPORT) -> None:
 
 
 async def test_mail_in_ack_out_reply_threads(channel: EmailChannel, smtp_sink: Sink) -> None:
-    rt: Runtime = channel.rt
+    rt = channel.rt
+    assert isinstance(rt, App)  # the bootstrap's, which the test may read the database of
     await send(channel, mail(message_id="<e2e@acme.example>", subject="VPN is down",
                              body="Since this morning."))
     ack = await smtp_sink.first(lambda m: m["To"] == "carl@acme.example")

@@ -16,7 +16,7 @@ from bot.channels.email import raw
 from bot.channels.email.imap import parse_fetch, parse_internaldate, uid_set
 from bot.channels.email.intake import MailIntake
 from bot.channels.email.mailbox import Backoff, ImapService, MailboxSync, fetch_once
-from bot.runtime import Runtime
+from bot.runtime import App
 from engine.store.queries import export_all
 from tests.fakes import FixedClock
 from tests.support_email import Dovecot, clock, db_file, dovecot, mail, runtime
@@ -58,23 +58,23 @@ def user(dovecot: Dovecot) -> str:
     return dovecot.new_user()
 
 
-def sync_for(rt: Runtime, dv: Dovecot, user: str, clock: FixedClock, **kw: object) -> MailboxSync:
+def sync_for(rt: App, dv: Dovecot, user: str, clock: FixedClock, **kw: object) -> MailboxSync:
     max_size = kw.pop("max_size", rt.settings.email.max_size)
     assert isinstance(max_size, int)
-    return MailboxSync(dv.imap(user, **kw), rt.inbound, rt.db, max_size, clock)
+    return MailboxSync(dv.imap(user, **kw), rt.inbound, max_size, clock)
 
 
 async def unseen(dv: Dovecot, user: str, mailbox: str = "INBOX") -> str:
     return (await dv.doveadm("search", "-u", user, "mailbox", mailbox, "UNSEEN")).strip()
 
 
-async def inbound(rt: Runtime) -> list[dict[str, object]]:
+async def inbound(rt: App) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = (await export_all(rt.db))["inbound"]
     return rows
 
 
 async def test_fetch_once_stores_then_marks_seen_then_processes(
-        runtime: Runtime, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
+        runtime: App, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
     for n in range(3):
         await dovecot.deliver(user, mail(message_id=f"<f{n}@acme.example>", subject=f"Q{n}"))
     sync = sync_for(runtime, dovecot, user, clock)
@@ -87,7 +87,7 @@ async def test_fetch_once_stores_then_marks_seen_then_processes(
     assert [t["subject"] for t in (await export_all(runtime.db))["tickets"]] == ["Q0", "Q1", "Q2"]
 
 
-async def test_received_time_is_the_internaldate(runtime: Runtime, dovecot: Dovecot, user: str,
+async def test_received_time_is_the_internaldate(runtime: App, dovecot: Dovecot, user: str,
                                                  clock: FixedClock) -> None:
     arrived = dt.datetime(2026, 11, 20, 8, 15, tzinfo=UTC)
     client = aioimaplib.IMAP4("127.0.0.1", dovecot.imap_port, timeout=5)
@@ -102,7 +102,7 @@ async def test_received_time_is_the_internaldate(runtime: Runtime, dovecot: Dove
 
 
 async def test_first_contact_leaves_already_read_mail_alone(
-        runtime: Runtime, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
+        runtime: App, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
     await dovecot.deliver(user, mail(message_id="<old@acme.example>"))
     await dovecot.doveadm("flags", "add", "-u", user, "\\Seen", "mailbox", "INBOX", "ALL")
     await dovecot.deliver(user, mail(message_id="<new@acme.example>"))
@@ -110,7 +110,7 @@ async def test_first_contact_leaves_already_read_mail_alone(
     assert [r["external_id"] for r in await inbound(runtime)] == ["<new@acme.example>"]
 
 
-async def test_a_restart_fetches_only_what_is_new(runtime: Runtime, dovecot: Dovecot, user: str,
+async def test_a_restart_fetches_only_what_is_new(runtime: App, dovecot: Dovecot, user: str,
                                                   clock: FixedClock) -> None:
     await dovecot.deliver(user, mail(message_id="<r1@acme.example>"))
     assert await fetch_once(sync_for(runtime, dovecot, user, clock)) == 1
@@ -122,7 +122,7 @@ async def test_a_restart_fetches_only_what_is_new(runtime: Runtime, dovecot: Dov
 
 
 async def test_a_crash_before_seen_refetches_without_duplicates(
-        runtime: Runtime, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
+        runtime: App, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
     """Stored, then the process died before \\Seen and before the state moved on."""
     sync = sync_for(runtime, dovecot, user, clock)
     await dovecot.deliver(user, mail(message_id="<c1@acme.example>"))
@@ -137,7 +137,7 @@ async def test_a_crash_before_seen_refetches_without_duplicates(
 
 
 async def test_a_uidvalidity_change_resyncs_without_duplicates(
-        runtime: Runtime, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
+        runtime: App, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
     sync = sync_for(runtime, dovecot, user, clock)
     await dovecot.deliver(user, mail(message_id="<v1@acme.example>"))
     await fetch_once(sync)
@@ -153,7 +153,7 @@ async def test_a_uidvalidity_change_resyncs_without_duplicates(
         ["<v1@acme.example>", "<v2@acme.example>"]
 
 
-async def test_processed_mail_can_be_moved_away(runtime: Runtime, dovecot: Dovecot, user: str,
+async def test_processed_mail_can_be_moved_away(runtime: App, dovecot: Dovecot, user: str,
                                                 clock: FixedClock) -> None:
     await dovecot.deliver(user, mail(message_id="<mv@acme.example>"))
     assert await fetch_once(sync_for(runtime, dovecot, user, clock, move_to="Processed")) == 1
@@ -162,7 +162,7 @@ async def test_processed_mail_can_be_moved_away(runtime: Runtime, dovecot: Dovec
 
 
 async def test_oversize_mail_is_kept_without_its_big_parts_and_noted(
-        runtime: Runtime, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
+        runtime: App, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
     from email.message import EmailMessage
     from email.policy import SMTP
 
@@ -202,7 +202,7 @@ class Watch:
 
 
 @pytest.fixture
-async def watch(runtime: Runtime, dovecot: Dovecot, user: str,
+async def watch(runtime: App, dovecot: Dovecot, user: str,
                 clock: FixedClock) -> AsyncIterator[Watch]:
     waits: asyncio.Queue[None] = asyncio.Queue()
     wakes: asyncio.Queue[None] = asyncio.Queue()
@@ -214,7 +214,7 @@ async def watch(runtime: Runtime, dovecot: Dovecot, user: str,
     await service.stop()
 
 
-async def test_idle_picks_up_new_mail(watch: Watch, runtime: Runtime, dovecot: Dovecot,
+async def test_idle_picks_up_new_mail(watch: Watch, runtime: App, dovecot: Dovecot,
                                       user: str) -> None:
     await watch.waiting()
     await dovecot.deliver(user, mail(message_id="<idle@acme.example>"))
@@ -222,7 +222,7 @@ async def test_idle_picks_up_new_mail(watch: Watch, runtime: Runtime, dovecot: D
     assert [r["external_id"] for r in await inbound(runtime)] == ["<idle@acme.example>"]
 
 
-async def test_a_kicked_connection_is_rebuilt(watch: Watch, runtime: Runtime, dovecot: Dovecot,
+async def test_a_kicked_connection_is_rebuilt(watch: Watch, runtime: App, dovecot: Dovecot,
                                               user: str) -> None:
     await watch.waiting()
     await dovecot.kick(user)
@@ -233,7 +233,7 @@ async def test_a_kicked_connection_is_rebuilt(watch: Watch, runtime: Runtime, do
     assert [r["external_id"] for r in await inbound(runtime)] == ["<after-kick@acme.example>"]
 
 
-async def test_polling_when_idle_is_off(runtime: Runtime, dovecot: Dovecot, user: str,
+async def test_polling_when_idle_is_off(runtime: App, dovecot: Dovecot, user: str,
                                         clock: FixedClock) -> None:
     wakes: asyncio.Queue[None] = asyncio.Queue()
     sync = replace(sync_for(runtime, dovecot, user, clock),
@@ -248,7 +248,7 @@ async def test_polling_when_idle_is_off(runtime: Runtime, dovecot: Dovecot, user
     assert len(await inbound(runtime)) == 1
 
 
-async def test_the_cli_fetches_once(runtime: Runtime, dovecot: Dovecot, user: str,
+async def test_the_cli_fetches_once(runtime: App, dovecot: Dovecot, user: str,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 

@@ -16,7 +16,7 @@ from bot.channels.email import status_codes as sc
 from bot.channels.email.identity import MailIdentity
 from bot.channels.email.ingress import IngressHandler, IngressService
 from bot.channels.email.intake import MailIntake
-from bot.runtime import Runtime
+from bot.runtime import App
 from engine.store.db import make_engine
 from engine.store.inbound import InboundStore
 from engine.store.queries import export_all
@@ -72,7 +72,7 @@ async def connect(port: int, greeting: str = "EHLO") -> Client:
 
 
 @pytest.fixture(params=[False, True], ids=["smtp", "lmtp"])
-async def server(request: pytest.FixtureRequest, runtime: Runtime,
+async def server(request: pytest.FixtureRequest, runtime: App,
                  clock: FixedClock) -> AsyncIterator[IngressService]:
     stored: list[int] = []
     handler = IngressHandler(runtime.inbound, MailIdentity.of(runtime.settings, runtime.secret),
@@ -99,7 +99,7 @@ async def test_unknown_recipients_are_refused_at_rcpt(server: IngressService) ->
 
 
 async def test_250_only_after_the_raw_mail_is_stored_then_it_is_processed(
-        server: IngressService, runtime: Runtime, clock: FixedClock) -> None:
+        server: IngressService, runtime: App, clock: FixedClock) -> None:
     client = await hello(server)
     await client.say("MAIL FROM:<carl@acme.example>")
     await client.say(f"RCPT TO:<{SUPPORT}>")
@@ -120,7 +120,7 @@ async def test_250_only_after_the_raw_mail_is_stored_then_it_is_processed(
 
 
 async def test_the_same_mail_twice_is_accepted_and_stored_once(server: IngressService,
-                                                               runtime: Runtime) -> None:
+                                                               runtime: App) -> None:
     data = mail(message_id="<twice@acme.example>")
     for _ in range(2):
         client = await hello(server)
@@ -131,7 +131,7 @@ async def test_the_same_mail_twice_is_accepted_and_stored_once(server: IngressSe
 
 
 async def test_oversize_is_refused_when_announced_and_when_sent(server: IngressService,
-                                                                runtime: Runtime) -> None:
+                                                                runtime: App) -> None:
     client = await hello(server)
     assert await client.say(f"MAIL FROM:<carl@acme.example> SIZE={LIMIT + 1}") == \
         [sc.TOO_BIG.line]
@@ -143,7 +143,7 @@ async def test_oversize_is_refused_when_announced_and_when_sent(server: IngressS
     assert (await export_all(runtime.db))["inbound"] == []
 
 
-async def test_lmtp_answers_once_per_recipient(runtime: Runtime, clock: FixedClock) -> None:
+async def test_lmtp_answers_once_per_recipient(runtime: App, clock: FixedClock) -> None:
     handler = IngressHandler(runtime.inbound, MailIdentity.of(runtime.settings, runtime.secret),
                              clock, max_size=LIMIT, lmtp=True)
     service = IngressService(handler, "127.0.0.1", 0)
@@ -165,7 +165,7 @@ async def test_lmtp_answers_once_per_recipient(runtime: Runtime, clock: FixedClo
 
 
 async def test_a_storage_failure_answers_451_so_the_sender_retries(
-        runtime: Runtime, clock: FixedClock, tmp_path: Path) -> None:
+        runtime: App, clock: FixedClock, tmp_path: Path) -> None:
     """A database without the inbound table: storing fails for real."""
     unmigrated = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     handler = IngressHandler(InboundStore(unmigrated), MailIdentity.of(runtime.settings, runtime.secret),
@@ -190,7 +190,7 @@ def test_the_default_config_listens_on_2525_for_support_at_localhost() -> None:
         ("127.0.0.1", 2525, "support@localhost")
 
 
-async def test_a_late_arrival_keeps_its_receipt_time(server: IngressService, runtime: Runtime,
+async def test_a_late_arrival_keeps_its_receipt_time(server: IngressService, runtime: App,
                                                      clock: FixedClock) -> None:
     client = await hello(server)
     await client.say("MAIL FROM:<carl@acme.example>")

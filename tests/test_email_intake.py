@@ -14,9 +14,9 @@ from bot.channels.email.intake import MailIntake, clean_subject
 from bot.channels.email.outcome import Outcome
 from bot.channels.email.process import MailContext, MailProcessor
 from bot.channels.email.session import direct
-from bot.runtime import Runtime
+from bot.runtime import App
 from bot.threading.rules import tag_pattern
-from engine.store.inbound import InboundRow
+from engine.inbox import InboundRow
 from engine.store.queries import export_all, ticket_detail
 from tests.fakes import FixedClock
 from tests.support_email import (
@@ -38,29 +38,29 @@ __all__ = ["clock", "db_file", "runtime"]  # fixtures
 UTC = dt.UTC
 
 
-async def receive(rt: Runtime, data: bytes, at: dt.datetime | None = None) -> None:
+async def receive(rt: App, data: bytes, at: dt.datetime | None = None) -> None:
     await raw.keep(rt.inbound, data, at or dt.datetime(2026, 11, 23, 9, 30, tzinfo=UTC))
     await MailIntake(rt).drain()
 
 
-async def inbound_rows(rt: Runtime) -> list[dict[str, Any]]:
+async def inbound_rows(rt: App) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = (await export_all(rt.db))["inbound"]
     return rows
 
 
-async def outbound(rt: Runtime) -> list[dict[str, Any]]:
+async def outbound(rt: App) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = (await export_all(rt.db))["outbound"]
     return rows
 
 
-async def tickets(rt: Runtime) -> list[dict[str, Any]]:
+async def tickets(rt: App) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = (await export_all(rt.db))["tickets"]
     return rows
 
 
 # ------------------------------------------------------------------ a person's mail
 
-async def test_new_mail_opens_a_ticket_with_an_ack_for_the_requester(runtime: Runtime) -> None:
+async def test_new_mail_opens_a_ticket_with_an_ack_for_the_requester(runtime: App) -> None:
     await receive(runtime, mail(message_id="<First@Acme.Example>"))
     [ticket] = await tickets(runtime)
     assert ticket["subject"] == "Printer jams"
@@ -72,7 +72,7 @@ async def test_new_mail_opens_a_ticket_with_an_ack_for_the_requester(runtime: Ru
     assert [(a["recipient"], a["ticket"]) for a in acks] == [("carl@acme.example", 1)]
 
 
-async def test_received_time_is_the_arrival_not_the_processing(runtime: Runtime,
+async def test_received_time_is_the_arrival_not_the_processing(runtime: App,
                                                                clock: FixedClock) -> None:
     arrived = dt.datetime(2026, 11, 20, 8, 15, tzinfo=UTC)
     clock.advance(days=3)
@@ -82,7 +82,7 @@ async def test_received_time_is_the_arrival_not_the_processing(runtime: Runtime,
 
 
 async def test_unknown_sender_becomes_a_client_of_the_company_of_their_domain(
-        runtime: Runtime) -> None:
+        runtime: App) -> None:
     await receive(runtime, mail(sender="Вера <vera@acme.example>", subject="Не печатает",
                                 body="Принтер не печатает, помогите."))
     people = (await export_all(runtime.db))["people"]
@@ -92,7 +92,7 @@ async def test_unknown_sender_becomes_a_client_of_the_company_of_their_domain(
         ("client", "Вера", acme["id"], "ru")
 
 
-async def test_reply_to_our_ack_with_an_edited_subject_threads(runtime: Runtime) -> None:
+async def test_reply_to_our_ack_with_an_edited_subject_threads(runtime: App) -> None:
     """django-helpdesk opened a new ticket here: it knows only inbound Message-IDs."""
     from bot.channels.email.identity import MailIdentity
 
@@ -112,14 +112,14 @@ async def test_reply_to_our_ack_with_an_edited_subject_threads(runtime: Runtime)
     assert (await inbound_rows(runtime))[-1]["rule"] == "message_id"
 
 
-async def test_reply_threaded_only_by_references_lands_on_the_ticket(runtime: Runtime) -> None:
+async def test_reply_threaded_only_by_references_lands_on_the_ticket(runtime: App) -> None:
     await receive(runtime, mail(message_id="<root@acme.example>"))
     await receive(runtime, mail(subject="new words", references="<other@x> <root@acme.example>"))
     assert len(await tickets(runtime)) == 1
     assert (await inbound_rows(runtime))[-1]["ticket"] == 1
 
 
-async def test_reply_to_a_closed_ticket_opens_a_new_linked_one(runtime: Runtime) -> None:
+async def test_reply_to_a_closed_ticket_opens_a_new_linked_one(runtime: App) -> None:
     from engine import commands as c
 
     await receive(runtime, mail(message_id="<old@acme.example>"))
@@ -133,7 +133,7 @@ async def test_reply_to_a_closed_ticket_opens_a_new_linked_one(runtime: Runtime)
     assert (await inbound_rows(runtime))[-1]["rule"] == "message_id_closed"
 
 
-async def test_a_strangers_subject_tag_opens_a_new_ticket_linking_it(runtime: Runtime) -> None:
+async def test_a_strangers_subject_tag_opens_a_new_ticket_linking_it(runtime: App) -> None:
     """zammad#5064: any sender quoting a ticket number got appended to someone else's ticket."""
     await receive(runtime, mail())
     await receive(runtime, mail(sender="mallory@evil.example", subject="Re: [#1] Printer jams",
@@ -145,7 +145,7 @@ async def test_a_strangers_subject_tag_opens_a_new_ticket_linking_it(runtime: Ru
     assert (await inbound_rows(runtime))[-1]["rule"] == "subject_tag_stranger"
 
 
-async def test_a_colleagues_subject_tag_threads(runtime: Runtime) -> None:
+async def test_a_colleagues_subject_tag_threads(runtime: App) -> None:
     await receive(runtime, mail())
     await receive(runtime, mail(sender="dora@acme.example", subject="Re: [#1] Printer jams",
                                 body="Same here"))
@@ -153,7 +153,7 @@ async def test_a_colleagues_subject_tag_threads(runtime: Runtime) -> None:
     assert (await inbound_rows(runtime))[-1]["rule"] == "subject_tag"
 
 
-async def test_cc_addresses_become_observers_when_they_reply(runtime: Runtime) -> None:
+async def test_cc_addresses_become_observers_when_they_reply(runtime: App) -> None:
     await receive(runtime, mail(message_id="<cc1@acme.example>", cc="boss@partner.example"))
     [ticket] = await tickets(runtime)
     assert ticket["cc"] == ["boss@partner.example"]
@@ -165,7 +165,7 @@ async def test_cc_addresses_become_observers_when_they_reply(runtime: Runtime) -
     assert detail["comments"][-1]["body"] == "Please hurry"
 
 
-async def test_staff_mail_without_a_command_is_an_internal_note(runtime: Runtime) -> None:
+async def test_staff_mail_without_a_command_is_an_internal_note(runtime: App) -> None:
     await receive(runtime, mail(message_id="<s1@acme.example>"))
     await receive(runtime, mail(sender="sam@staff.example.com", in_reply_to="<s1@acme.example>",
                                 body="Checking the toner."))
@@ -176,7 +176,7 @@ async def test_staff_mail_without_a_command_is_an_internal_note(runtime: Runtime
 
 
 async def test_mail_without_from_still_opens_a_ticket_and_answers_nobody(
-        runtime: Runtime) -> None:
+        runtime: App) -> None:
     await receive(runtime, corpus("malformed_no_from.eml"))
     [ticket] = await tickets(runtime)
     assert ticket["requester_id"] is None
@@ -184,7 +184,7 @@ async def test_mail_without_from_still_opens_a_ticket_and_answers_nobody(
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in MAIL_DIR.glob("malformed_*.eml")))
-async def test_malformed_mail_is_processed_never_stuck(runtime: Runtime, name: str) -> None:
+async def test_malformed_mail_is_processed_never_stuck(runtime: App, name: str) -> None:
     await receive(runtime, corpus(name))
     [row] = await inbound_rows(runtime)
     assert row["status"] in ("done", "ignored")
@@ -203,7 +203,7 @@ NOISE = sorted(p.name for p in MAIL_DIR.glob("noise_*.eml"))
 
 
 @pytest.mark.parametrize("name", NOISE)
-async def test_noise_never_opens_comments_or_answers(runtime: Runtime, name: str) -> None:
+async def test_noise_never_opens_comments_or_answers(runtime: App, name: str) -> None:
     await receive(runtime, mail(message_id="<open@acme.example>"))
     before = await outbound(runtime)
     await receive(runtime, corpus(name))
@@ -216,7 +216,7 @@ async def test_noise_never_opens_comments_or_answers(runtime: Runtime, name: str
     assert [o["kind"] for o in await outbound(runtime)][len(before):] in ([], ["note"])
 
 
-async def test_our_own_mail_coming_back_is_ignored(runtime: Runtime) -> None:
+async def test_our_own_mail_coming_back_is_ignored(runtime: App) -> None:
     await receive(runtime, mail(sender=SUPPORT, subject="[#1] Printer"))
     row = (await inbound_rows(runtime))[-1]
     assert (row["status"], row["rule"]) == ("ignored", "noise")
@@ -224,7 +224,7 @@ async def test_our_own_mail_coming_back_is_ignored(runtime: Runtime) -> None:
 
 
 async def test_bounce_of_our_mail_notes_the_ticket_and_suppresses_the_address(
-        runtime: Runtime) -> None:
+        runtime: App) -> None:
     from bot.channels.email.identity import MailIdentity
 
     await receive(runtime, mail())
@@ -242,7 +242,7 @@ async def test_bounce_of_our_mail_notes_the_ticket_and_suppresses_the_address(
     assert note["public"] is False and "carl@acme.example" in note["body"]
 
 
-async def test_a_forged_bounce_suppresses_nothing(runtime: Runtime) -> None:
+async def test_a_forged_bounce_suppresses_nothing(runtime: App) -> None:
     await receive(runtime, mail())
     await receive(runtime, dsn("<tb.1.1-4-00000000000000000000@help.example.com>",
                                "carl@acme.example"))
@@ -277,7 +277,7 @@ class Flaky(MailProcessor):
 
 
 async def test_a_failing_mail_is_quarantined_and_never_blocks_the_rest(
-        runtime: Runtime) -> None:
+        runtime: App) -> None:
     at = dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     await raw.keep(runtime.inbound, mail(message_id="<poison@acme.example>"), at)
     await raw.keep(runtime.inbound, mail(message_id="<fine@acme.example>"), at)
@@ -291,7 +291,7 @@ async def test_a_failing_mail_is_quarantined_and_never_blocks_the_rest(
     assert "cannot process this one" in poison["reason"]
 
 
-async def test_replaying_a_processed_mail_changes_nothing(runtime: Runtime) -> None:
+async def test_replaying_a_processed_mail_changes_nothing(runtime: App) -> None:
     """A crash after the engine's commit and before `finish`: the row is still pending."""
     await raw.keep(runtime.inbound, mail(message_id="<once@acme.example>"),
                    dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
@@ -303,14 +303,14 @@ async def test_replaying_a_processed_mail_changes_nothing(runtime: Runtime) -> N
     assert len(await tickets(runtime)) == 1
 
 
-async def test_the_same_mail_stored_twice_is_kept_once(runtime: Runtime) -> None:
+async def test_the_same_mail_stored_twice_is_kept_once(runtime: App) -> None:
     data = mail(message_id="<dup@acme.example>")
     at = dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     assert await raw.keep(runtime.inbound, data, at) is not None
     assert await raw.keep(runtime.inbound, data, at) is None
 
 
-async def test_truncated_imap_mail_is_noted_on_the_ticket(runtime: Runtime) -> None:
+async def test_truncated_imap_mail_is_noted_on_the_ticket(runtime: App) -> None:
     data = raw.prepend_header(mail(), raw.TRUNCATED_HEADER, "99000000")
     await receive(runtime, data)
     detail = await ticket_detail(runtime.db, 1)

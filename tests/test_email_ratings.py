@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 from bot.channels.email import raw
 from bot.channels.email.intake import MailIntake
 from bot.channels.email.sender import MailSender
-from bot.runtime import Runtime
+from bot.runtime import App
 from engine import commands as c
 from engine.model import Status
 from engine.store.queries import export_all
@@ -23,19 +23,19 @@ __all__ = ["clock", "db_file", "runtime", "smtp_sink"]  # fixtures
 CARL = "carl@acme.example"
 
 
-async def receive(rt: Runtime, data: bytes, clock: FixedClock) -> dict[str, Any]:
+async def receive(rt: App, data: bytes, clock: FixedClock) -> dict[str, Any]:
     await raw.keep(rt.inbound, data, clock.now())
     await MailIntake(rt).drain()
     row: dict[str, Any] = (await export_all(rt.db))["inbound"][-1]
     return row
 
 
-async def replies(rt: Runtime) -> list[str]:
+async def replies(rt: App) -> list[str]:
     return [o["payload"]["text"] for o in (await export_all(rt.db))["outbound"]
             if o["kind"] == "mail_reply"]
 
 
-async def surveyed(rt: Runtime, sink: Sink, clock: FixedClock) -> EmailMessage:
+async def surveyed(rt: App, sink: Sink, clock: FixedClock) -> EmailMessage:
     """Carl's ticket, resolved by Lena; the survey mail after the configured delay."""
     await receive(rt, mail(message_id="<r1@acme.example>"), clock)
     lena = await person_id(rt, "lena@staff.example.com")
@@ -61,7 +61,7 @@ def links(survey: EmailMessage) -> dict[int, tuple[str, str]]:
     return found
 
 
-async def test_the_survey_mail_offers_one_link_per_score(runtime: Runtime, smtp_sink: Sink,
+async def test_the_survey_mail_offers_one_link_per_score(runtime: App, smtp_sink: Sink,
                                                          clock: FixedClock) -> None:
     survey = await surveyed(runtime, smtp_sink, clock)
     assert survey["To"] == CARL and survey["Subject"].startswith("[#1] ")
@@ -70,7 +70,7 @@ async def test_the_survey_mail_offers_one_link_per_score(runtime: Runtime, smtp_
     assert {to for to, _ in found.values()} == {"support@help.example.com"}
 
 
-async def test_a_click_records_the_score_once(runtime: Runtime, smtp_sink: Sink,
+async def test_a_click_records_the_score_once(runtime: App, smtp_sink: Sink,
                                               clock: FixedClock) -> None:
     _, subject = links(await surveyed(runtime, smtp_sink, clock))[4]
     row = await receive(runtime, mail(subject=subject, body=""), clock)
@@ -82,7 +82,7 @@ async def test_a_click_records_the_score_once(runtime: Runtime, smtp_sink: Sink,
                                       "Ticket #1 has already been rated. Thank you!"]
 
 
-async def test_a_digit_answering_the_survey_is_a_score(runtime: Runtime, smtp_sink: Sink,
+async def test_a_digit_answering_the_survey_is_a_score(runtime: App, smtp_sink: Sink,
                                                        clock: FixedClock) -> None:
     survey = await surveyed(runtime, smtp_sink, clock)
     row = await receive(runtime, mail(subject=f"Re: {survey['Subject']}", body="5\n\n> rate",
@@ -90,14 +90,14 @@ async def test_a_digit_answering_the_survey_is_a_score(runtime: Runtime, smtp_si
     assert (row["rule"], row["reason"]) == ("rating", "rating 5")
 
 
-async def test_a_digit_answering_another_mail_is_just_a_comment(runtime: Runtime,
+async def test_a_digit_answering_another_mail_is_just_a_comment(runtime: App,
                                                                 clock: FixedClock) -> None:
     await receive(runtime, mail(message_id="<d1@acme.example>"), clock)
     row = await receive(runtime, mail(body="5", in_reply_to="<d1@acme.example>"), clock)
     assert (row["status"], row["rule"]) == ("done", "message_id")
 
 
-async def test_someone_elses_click_is_refused_silently(runtime: Runtime, smtp_sink: Sink,
+async def test_someone_elses_click_is_refused_silently(runtime: App, smtp_sink: Sink,
                                                        clock: FixedClock) -> None:
     _, subject = links(await surveyed(runtime, smtp_sink, clock))[1]
     row = await receive(runtime, mail(sender="dora@acme.example", subject=subject), clock)

@@ -14,7 +14,7 @@ from bot.channels.email.identity import MailIdentity
 from bot.channels.email.intake import MailIntake
 from bot.channels.email.sender import AutoReplyCap, MailSender
 from bot.channels.email.service import NoRelay
-from bot.runtime import Runtime
+from bot.runtime import App
 from engine import commands as c
 from engine.ports import OutboxItem
 from engine.store.queries import export_all
@@ -27,7 +27,7 @@ AT = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
 CARL = "carl@acme.example"
 
 
-async def opened(rt: Runtime) -> None:
+async def opened(rt: App) -> None:
     await raw.keep(rt.inbound, mail(message_id="<Root@Acme.Example>"), AT)
     await MailIntake(rt).drain()
 
@@ -40,19 +40,19 @@ def to(sink: Sink, address: str) -> list[EmailMessage]:
     return [m for m in sent(sink) if m["To"] == address]
 
 
-async def outbound(rt: Runtime) -> list[dict[str, Any]]:
+async def outbound(rt: App) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = (await export_all(rt.db))["outbound"]
     return rows
 
 
-async def enqueue(rt: Runtime, *items: OutboxItem) -> None:
+async def enqueue(rt: App, *items: OutboxItem) -> None:
     async with rt.uow() as uow:
         for item in items:
             await uow.outbox.enqueue(item)
         await uow.commit()
 
 
-async def test_the_ack_threads_and_carries_loop_protection(runtime: Runtime, smtp_sink: Sink,
+async def test_the_ack_threads_and_carries_loop_protection(runtime: App, smtp_sink: Sink,
                                                            clock: FixedClock) -> None:
     await opened(runtime)
     assert await MailSender(runtime, smtp_sink.smtp).run_once() == 2
@@ -76,7 +76,7 @@ async def test_the_ack_threads_and_carries_loop_protection(runtime: Runtime, smt
 
 
 async def test_a_failed_attempt_is_retried_after_the_backoff_with_the_same_id(
-        runtime: Runtime, smtp_sink: Sink, clock: FixedClock) -> None:
+        runtime: App, smtp_sink: Sink, clock: FixedClock) -> None:
     await opened(runtime)
     smtp_sink.fail_next = 1
     sender = MailSender(runtime, smtp_sink.smtp, batch=1)
@@ -95,7 +95,7 @@ async def test_a_failed_attempt_is_retried_after_the_backoff_with_the_same_id(
         again["id"], again["ticket"], again["person_id"])
 
 
-async def test_a_restarted_worker_never_sends_a_row_twice(runtime: Runtime,
+async def test_a_restarted_worker_never_sends_a_row_twice(runtime: App,
                                                           smtp_sink: Sink) -> None:
     await opened(runtime)
     assert await MailSender(runtime, smtp_sink.smtp).run_once() == 2
@@ -103,7 +103,7 @@ async def test_a_restarted_worker_never_sends_a_row_twice(runtime: Runtime,
     assert len(smtp_sink.received) == 2
 
 
-async def test_a_permanent_refusal_is_given_up(runtime: Runtime, smtp_sink: Sink) -> None:
+async def test_a_permanent_refusal_is_given_up(runtime: App, smtp_sink: Sink) -> None:
     await enqueue(runtime, OutboxItem(key="x", channel="email", recipient="carl@acme.example",
                                       kind="mail_reply", payload={"text": "hi", "subject": "s"}))
 
@@ -116,7 +116,7 @@ async def test_a_permanent_refusal_is_given_up(runtime: Runtime, smtp_sink: Sink
     assert row["failed_at"] is not None and "550" in row["last_error"]
 
 
-async def test_a_relay_that_is_down_leaves_every_row_for_a_retry(runtime: Runtime,
+async def test_a_relay_that_is_down_leaves_every_row_for_a_retry(runtime: App,
                                                                  smtp_sink: Sink) -> None:
     await opened(runtime)
     from config.settings import SmtpConfig
@@ -127,7 +127,7 @@ async def test_a_relay_that_is_down_leaves_every_row_for_a_retry(runtime: Runtim
     assert all(r["sent_at"] is None and r["failed_at"] is None and r["next_try"] for r in rows)
 
 
-async def test_an_internal_note_never_reaches_a_client(runtime: Runtime,
+async def test_an_internal_note_never_reaches_a_client(runtime: App,
                                                        smtp_sink: Sink) -> None:
     await opened(runtime)
     await MailSender(runtime, smtp_sink.smtp).run_once()
@@ -154,7 +154,7 @@ async def test_an_internal_note_never_reaches_a_client(runtime: Runtime,
 
 
 async def test_a_public_answer_reaches_the_client_with_its_attachment(
-        runtime: Runtime, smtp_sink: Sink) -> None:
+        runtime: App, smtp_sink: Sink) -> None:
     from engine.model import Attachment
 
     await opened(runtime)
@@ -176,7 +176,7 @@ async def test_a_public_answer_reaches_the_client_with_its_attachment(
 @pytest.mark.parametrize("address", ["support+anything@help.example.com", "noreply@shop.example",
                                      "bounced@acme.example"])
 async def test_no_mail_to_our_own_no_reply_or_bounced_addresses(
-        runtime: Runtime, smtp_sink: Sink, address: str, clock: FixedClock) -> None:
+        runtime: App, smtp_sink: Sink, address: str, clock: FixedClock) -> None:
     await runtime.inbound.suppress("bounced@acme.example", "bounce", clock.now())
     await enqueue(runtime, OutboxItem(key="a", channel="email", recipient=address,
                                       kind="mail_reply", payload={"text": "hi", "subject": "s"}))
@@ -186,7 +186,7 @@ async def test_no_mail_to_our_own_no_reply_or_bounced_addresses(
     assert row["failed_at"] is not None and row["last_error"].startswith("skipped")
 
 
-async def test_automatic_mail_per_recipient_is_capped(runtime: Runtime, smtp_sink: Sink) -> None:
+async def test_automatic_mail_per_recipient_is_capped(runtime: App, smtp_sink: Sink) -> None:
     items = [OutboxItem(key=f"k{i}", channel="email", recipient="loop@robot.example",
                         kind="mail_reply", payload={"text": "hi", "subject": "s"})
              for i in range(7)]
@@ -205,7 +205,7 @@ def test_the_cap_is_a_sliding_hour(clock: FixedClock) -> None:
     assert cap.allows("a@x", clock.now())
 
 
-async def test_russian_client_gets_russian_text(runtime: Runtime, smtp_sink: Sink) -> None:
+async def test_russian_client_gets_russian_text(runtime: App, smtp_sink: Sink) -> None:
     await raw.keep(runtime.inbound, mail(sender="vera@acme.example", subject="Не печатает",
                                          body="Принтер не печатает."), AT)
     await MailIntake(runtime).drain()
@@ -215,7 +215,7 @@ async def test_russian_client_gets_russian_text(runtime: Runtime, smtp_sink: Sin
     assert "заявк" in ack.get_content().lower()
 
 
-async def test_without_a_relay_mail_stays_queued(runtime: Runtime,
+async def test_without_a_relay_mail_stays_queued(runtime: App,
                                                  caplog: pytest.LogCaptureFixture) -> None:
     await opened(runtime)
     await NoRelay(runtime).start()
@@ -224,7 +224,7 @@ async def test_without_a_relay_mail_stays_queued(runtime: Runtime,
 
 
 async def test_a_mail_without_message_id_gets_no_made_up_references(
-        runtime: Runtime, smtp_sink: Sink) -> None:
+        runtime: App, smtp_sink: Sink) -> None:
     data = mail().replace(b"Message-ID:", b"X-Old-Id:")
     await raw.keep(runtime.inbound, data, AT)
     await MailIntake(runtime).drain()

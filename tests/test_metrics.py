@@ -14,7 +14,6 @@ from tests.support_metrics import (
     TZ_NAME,
     Dataset,
     assert_same,
-    ensure_tables,
     expected_figures,
     make_dataset,
     metrics_calendar,
@@ -29,7 +28,6 @@ DATA = make_dataset(seed=7, tickets=180, dialogs=120, first=FIRST, now=NOW, extr
 
 async def _report(engine: AsyncEngine, data: Dataset, period: str,
                   history: int = 6) -> m.Report:
-    await ensure_tables(engine)
     await write_dataset(engine, data)
     return await monthly_report(engine, m.Period.parse(period), timezone=TZ_NAME,
                                 calendar=metrics_calendar(), now=NOW, history=history)

@@ -8,6 +8,8 @@ import asyncio
 import base64
 import datetime as dt
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
@@ -16,21 +18,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import digest, stats, stats_cli
-from bot.jobs import registered_jobs
-from bot.runtime import Runtime
+from bot.bootstrap import bootstrap, jobs
+from bot.runtime import App
 from config.reader import ConfigError
 from config.settings import Settings, TelegramConfig
 from engine import metrics as m
-from engine.bus import MessageBus
 from engine.errors import NotAllowed
 from engine.model import Person, Role
-from engine.settings import EngineSettings
 from engine.store import tables as t
-from engine.store.inbound import InboundStore
-from engine.store.outbox import OutboxStore
-from engine.store.uow import sql_uow_factory
+from engine.store.views import SqlViews
 from tests.fakes import FixedClock
-from tests.support_metrics import ensure_tables, expected_figures, make_dataset, write_dataset
+from tests.support_metrics import expected_figures, make_dataset, write_dataset
 
 UTC = dt.UTC
 MSK = ZoneInfo("Europe/Moscow")
@@ -49,7 +47,6 @@ def _settings(url: str, **metrics: object) -> Settings:
 
 @pytest.fixture
 async def seeded(engine: AsyncEngine) -> AsyncEngine:
-    await ensure_tables(engine)
     await write_dataset(engine, DATA)
     return engine
 
@@ -156,12 +153,12 @@ def test_business_calendar_ignores_our_own_sections() -> None:
 async def test_stats_are_refused_to_anyone_but_staff(seeded: AsyncEngine,
                                                      person: Person | None) -> None:
     with pytest.raises(NotAllowed):
-        await stats.stats_text(seeded, _settings("x"), person, "2026-02", NOW, "en")
+        await stats.stats_text(SqlViews(seeded), _settings("x"), person, "2026-02", NOW, "en")
 
 
 @pytest.mark.parametrize("person", [SPECIALIST, LEAD])
 async def test_stats_answer_specialists_and_the_lead(seeded: AsyncEngine, person: Person) -> None:
-    text = await stats.stats_text(seeded, _settings("x"), person, "2026-02", NOW, "ru")
+    text = await stats.stats_text(SqlViews(seeded), _settings("x"), person, "2026-02", NOW, "ru")
     expected = expected_figures(DATA, m.Period(2026, 2), NOW).second_line
     assert text.startswith("Статистика поддержки за 2026-02")
     assert (f"новых заявок {expected.opened}, закрыто {expected.closed}, "
@@ -169,7 +166,7 @@ async def test_stats_answer_specialists_and_the_lead(seeded: AsyncEngine, person
 
 
 async def test_stats_without_a_period_report_the_current_month(seeded: AsyncEngine) -> None:
-    text = await stats.stats_text(seeded, _settings("x"), LEAD, None, NOW, "en")
+    text = await stats.stats_text(SqlViews(seeded), _settings("x"), LEAD, None, NOW, "en")
     assert text.startswith("Support statistics for 2026-03")
 
 
@@ -208,11 +205,13 @@ async def test_cli_text_and_a_bad_period(seeded: AsyncEngine, db_url: str,
 # --- the digest ----------------------------------------------------------------------------
 
 
-def _runtime(db: AsyncEngine, settings: Settings) -> Runtime:
-    clock = FixedClock(NOW)
-    return Runtime(settings=settings, db=db, uow=sql_uow_factory(db, clock),
-                   bus=MessageBus(sql_uow_factory(db, clock), clock, EngineSettings()),
-                   outbox=OutboxStore(db), inbound=InboundStore(db), secret=b"s")
+@asynccontextmanager
+async def _app(settings: Settings) -> AsyncIterator[App]:
+    app = await bootstrap(settings, clock=FixedClock(NOW), secret=b"s")
+    try:
+        yield app
+    finally:
+        await app.close()
 
 
 async def _digests(db: AsyncEngine) -> list[dict[str, object]]:
@@ -234,35 +233,37 @@ def test_digest_reports_the_month_of_yesterday(schedule: str, now: dt.datetime, 
 
 
 async def test_digest_is_posted_once_per_period(seeded: AsyncEngine, db_url: str) -> None:
-    rt = _runtime(seeded, _settings(db_url, digest="weekly", language="ru"))
-    config = stats.metrics_settings(rt.settings)
     monday = dt.datetime(2026, 3, 16, 6, 0, tzinfo=UTC)
-    assert await digest.post_digest(rt, config, monday) is True
-    assert await digest.post_digest(rt, config, monday + dt.timedelta(hours=1)) is False
-    [row] = await _digests(seeded)
-    payload = row["payload"]
-    assert isinstance(payload, dict)
-    assert (row["channel"], row["recipient"], row["language"]) == ("telegram", "-100500", "ru")
-    assert str(payload["text"]).startswith("Еженедельная сводка поддержки\n\nСтатистика")
-    assert base64.b64decode(str(payload["chart_png"]))[:8] == b"\x89PNG\r\n\x1a\n"
-    assert str(payload["caption"]).startswith("2025-10 … 2026-03")
-    assert await digest.post_digest(rt, config, monday + dt.timedelta(days=7)) is True
+    async with _app(_settings(db_url, digest="weekly", language="ru")) as rt:
+        config = stats.metrics_settings(rt.settings)
+        assert await digest.post_digest(rt, config, monday) is True
+        assert await digest.post_digest(rt, config, monday + dt.timedelta(hours=1)) is False
+        [row] = await _digests(seeded)
+        payload = row["payload"]
+        assert isinstance(payload, dict)
+        assert (row["channel"], row["recipient"], row["language"]) == ("telegram", "-100500",
+                                                                       "ru")
+        assert str(payload["text"]).startswith("Еженедельная сводка поддержки\n\nСтатистика")
+        assert base64.b64decode(str(payload["chart_png"]))[:8] == b"\x89PNG\r\n\x1a\n"
+        assert str(payload["caption"]).startswith("2025-10 … 2026-03")
+        assert await digest.post_digest(rt, config, monday + dt.timedelta(days=7)) is True
 
 
 async def test_overlapping_digest_runs_post_once(seeded: AsyncEngine, db_url: str) -> None:
-    rt = _runtime(seeded, _settings(db_url, digest="daily"))
-    config = stats.metrics_settings(rt.settings)
-    results = await asyncio.gather(*(digest.post_digest(rt, config, NOW) for _ in range(3)))
+    async with _app(_settings(db_url, digest="daily")) as rt:
+        config = stats.metrics_settings(rt.settings)
+        results = await asyncio.gather(*(digest.post_digest(rt, config, NOW) for _ in range(3)))
     assert sorted(results) == [False, False, True]
     assert len(await _digests(seeded)) == 1
 
 
 async def test_digest_job_is_registered_and_scheduled_in_service_time(engine: AsyncEngine,
                                                                       db_url: str) -> None:
-    assert "metrics_digest" in [spec.id for spec in registered_jobs()]
-    off = digest.digest_job(_runtime(engine, _settings(db_url)))
-    weekly = digest.digest_job(_runtime(engine, _settings(db_url, digest="weekly",
-                                                          digest_time="09:30")))
+    assert "metrics_digest" in [spec.id for spec in jobs()]
+    async with _app(_settings(db_url)) as rt:
+        off = digest.digest_job(rt)
+    async with _app(_settings(db_url, digest="weekly", digest_time="09:30")) as rt:
+        weekly = digest.digest_job(rt)
     assert off is None and weekly is not None
     fire = weekly.trigger.get_next_fire_time(None, NOW.astimezone(MSK))  # a Friday
     assert fire == dt.datetime(2026, 3, 23, 9, 30, tzinfo=MSK)

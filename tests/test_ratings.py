@@ -16,6 +16,7 @@ from engine import commands as c
 from engine import metrics as m
 from engine.bus import MessageBus
 from engine.model import Status
+from engine.outbox import OutboxRow
 from engine.ratings import (
     KIND,
     RatingBadScore,
@@ -28,11 +29,11 @@ from engine.ratings import (
 from engine.settings import EngineSettings
 from engine.store import tables as t
 from engine.store.metrics_sql import monthly_report
-from engine.store.outbox import OutboxRow, OutboxStore
+from engine.store.outbox import OutboxStore
 from engine.store.ratings_sql import record_rating, sql_rating_reactors
 from engine.store.uow import sql_uow_factory
 from tests.fakes import FixedClock
-from tests.support_metrics import TZ_NAME, ensure_tables, metrics_calendar
+from tests.support_metrics import TZ_NAME, metrics_calendar
 
 UTC = dt.UTC
 SECRET = b"test-secret"
@@ -85,7 +86,6 @@ async def _people(engine: AsyncEngine) -> None:
 
 @pytest.fixture
 async def desk(engine: AsyncEngine) -> Desk:
-    await ensure_tables(engine)
     await _people(engine)
     clock = FixedClock(T0)
     bus = MessageBus(sql_uow_factory(engine, clock), clock, EngineSettings(),
@@ -197,7 +197,6 @@ async def test_a_ticket_never_surveyed_cannot_be_rated(desk: Desk) -> None:
 
 
 async def test_each_resolution_is_rated_once(engine: AsyncEngine) -> None:
-    await ensure_tables(engine)
     await _people(engine)
     clock = FixedClock(T0)
     no_cooldown = RatingSettings(delay_minutes=0, cooldown_days=0)

@@ -4,35 +4,26 @@ doing its work against a real database on an injected clock (nothing waits for a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import bootstrap as boot
 from bot.jobs import (
     JOB_DEFAULTS,
-    JOBS,
     Job,
-    JobSpec,
     SchedulerService,
     job_services,
     ladder_of,
-    registered_jobs,
     sla_reactors,
 )
-from bot.runtime import Runtime
+from bot.runtime import App
 from config.settings import Settings, TelegramConfig, from_mapping
 from config.sla import sla_config
 from engine import commands as c
-from engine.bus import MessageBus
 from engine.model import Status
-from engine.notify.reactor import notify
-from engine.store.db import make_engine
-from engine.store.inbound import InboundStore
-from engine.store.migrate import upgrade
-from engine.store.outbox import OutboxStore
-from engine.store.uow import sql_uow_factory
 from tests.fakes import FixedClock
 from tests.support_sla import alert_rows, msk, open_ticket, sla_outbox, sql_people
 
@@ -42,21 +33,16 @@ def clock() -> FixedClock:
     return FixedClock(msk(2026, 11, 23, 9))
 
 
-async def runtime_for(settings: Settings, clock: FixedClock, path: Path) -> Runtime:
+async def runtime_for(settings: Settings, clock: FixedClock, path: Path) -> App:
     url = f"sqlite+aiosqlite:///{path / 'jobs.db'}"
-    await upgrade(url)
-    db = make_engine(url)
-    uow = sql_uow_factory(db, clock)
-    bus = MessageBus(uow, clock, settings.engine, [notify, *sla_reactors(settings)])
-    return Runtime(settings=settings, db=db, uow=uow, bus=bus, outbox=OutboxStore(db),
-                   inbound=InboundStore(db), secret=b"test")
+    return await boot.bootstrap(replace(settings, database_url=url), clock=clock, secret=b"test")
 
 
 @pytest.fixture
-async def rt(clock: FixedClock, tmp_path: Path) -> AsyncIterator[Runtime]:
+async def rt(clock: FixedClock, tmp_path: Path) -> AsyncIterator[App]:
     runtime = await runtime_for(Settings(), clock, tmp_path)
     yield runtime
-    await runtime.db.dispose()
+    await runtime.close()
 
 
 def job_of(services: list[Any], job_id: str) -> Job:
@@ -65,16 +51,16 @@ def job_of(services: list[Any], job_id: str) -> Job:
     return service.jobs[job_id]
 
 
-def test_jobs_and_their_intervals(rt: Runtime) -> None:
-    services = job_services(rt)
+def test_jobs_and_their_intervals(rt: App) -> None:
+    services = job_services(rt, boot.jobs())
     intervals = {job_id: job_of(services, job_id).trigger.interval.total_seconds()
                  for job_id in ("return_due_waiting", "sla_scan")}
     assert intervals == {"return_due_waiting": 60, "sla_scan": 30}
     assert JOB_DEFAULTS == {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
 
 
-async def test_scheduler_starts_with_every_job_once_and_stops(rt: Runtime) -> None:
-    [service] = job_services(rt)
+async def test_scheduler_starts_with_every_job_once_and_stops(rt: App) -> None:
+    [service] = job_services(rt, boot.jobs())
     assert isinstance(service, SchedulerService)
     await service.start()
     try:
@@ -92,20 +78,20 @@ async def test_sla_switched_off_leaves_only_the_waiting_job(clock: FixedClock,
     settings = from_mapping({"sla": {"enabled": False}}, {})
     runtime = await runtime_for(settings, clock, tmp_path)
     try:
-        [service] = job_services(runtime)
+        [service] = job_services(runtime, boot.jobs())
         assert isinstance(service, SchedulerService)
         assert set(service.jobs) == {"return_due_waiting"}
         assert sla_reactors(settings) == []
     finally:
-        await runtime.db.dispose()
+        await runtime.close()
 
 
-async def test_waiting_job_returns_due_tickets_to_open(rt: Runtime, clock: FixedClock) -> None:
+async def test_waiting_job_returns_due_tickets_to_open(rt: App, clock: FixedClock) -> None:
     ids = await sql_people(rt.db)
     number = await open_ticket(rt.bus, actor=ids["client"])
     await rt.bus.handle(c.SetStatus(actor=ids["lead"], channel="cli", ticket=number,
                                     status=Status.WAITING, until=msk(2026, 11, 23, 12)))
-    run = job_of(job_services(rt), "return_due_waiting").run
+    run = job_of(job_services(rt, boot.jobs()), "return_due_waiting").run
     clock.current = msk(2026, 11, 23, 11, 59)
     await run()
     assert await status_of(rt, number) is Status.WAITING
@@ -114,17 +100,17 @@ async def test_waiting_job_returns_due_tickets_to_open(rt: Runtime, clock: Fixed
     assert await status_of(rt, number) is Status.OPEN
 
 
-async def status_of(rt: Runtime, number: int) -> Status:
+async def status_of(rt: App, number: int) -> Status:
     async with rt.uow() as uow:
         ticket = await uow.tickets.get(number)
     assert ticket is not None
     return ticket.status
 
 
-async def test_scan_job_alerts_on_the_runtime_clock(rt: Runtime, clock: FixedClock) -> None:
+async def test_scan_job_alerts_on_the_runtime_clock(rt: App, clock: FixedClock) -> None:
     ids = await sql_people(rt.db)
     number = await open_ticket(rt.bus, actor=ids["client"], priority="high")
-    run = job_of(job_services(rt), "sla_scan").run
+    run = job_of(job_services(rt, boot.jobs()), "sla_scan").run
     clock.current = msk(2026, 11, 23, 9, 44)  # high: first response in 60 min, warn at 75 %
     await run()
     assert await alert_rows(rt.db) == []
@@ -146,15 +132,6 @@ def test_staff_chat_is_used_only_when_the_bot_can_post() -> None:
     assert ladder_of(with_token, config).staff_chat == "-100500"
 
 
-def test_other_parts_register_jobs_through_the_registry() -> None:
-    assert "metrics_digest" in [spec.id for spec in registered_jobs()]  # bot/digest.py
-    spec = JobSpec("extra", lambda rt: Job(IntervalTrigger(days=1), _noop))
-    JOBS.append(spec)
-    try:
-        assert spec in registered_jobs()
-    finally:
-        JOBS.remove(spec)
+def test_bootstrap_lists_every_job_explicitly() -> None:
+    assert [spec.id for spec in boot.jobs()] == ["return_due_waiting", "sla_scan", "metrics_digest"]
 
-
-async def _noop() -> None:
-    return None

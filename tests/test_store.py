@@ -21,13 +21,15 @@ from engine import events as e
 from engine.bus import MessageBus
 from engine.commands import OpenTicket
 from engine.directory import CompanySpec, PersonSpec
+from engine.inbox import MailboxState
 from engine.model import Attachment, Comment, Person, Role, Status, Ticket
+from engine.outbox import next_retry
 from engine.ports import NewPerson, OutboxItem, StoredEvent, UnitOfWorkFactory
 from engine.settings import EngineSettings
 from engine.store.db import make_engine, reading
-from engine.store.inbound import InboundStore, MailboxState
+from engine.store.inbound import InboundStore
 from engine.store.migrate import current_revision, schema_diff, upgrade
-from engine.store.outbox import OutboxStore, next_retry
+from engine.store.outbox import OutboxStore
 from engine.store.queries import export_all, list_tickets, ticket_detail
 from engine.store.seed import sync_directory
 from engine.store.uow import sql_uow_factory

@@ -9,7 +9,7 @@ import json
 
 from sqlalchemy import func, select
 
-from bot.channels.telegram.store import TelegramStore
+from bot.storage.telegram_sql import TelegramSqlStore
 from engine.ports import OutboxItem
 from engine.store import tables
 from engine.store.db import reading
@@ -108,7 +108,7 @@ async def test_an_update_journaled_before_a_crash_is_handled_once_at_start(
         "chat": {"id": SUPPORT, "type": "supergroup", "title": "Support"},
         "from": {"id": ANNA.id, "is_bot": False, "first_name": "Anna"}}}
     # The crash came after the journal write and before the first line's.
-    await TelegramStore(h.db).journal([(77, json.dumps(update).encode())], h.clock.now())
+    await TelegramSqlStore(h.db).journal([(77, json.dumps(update).encode())], h.clock.now())
     await h.start()
     assert [d["text"] for d in await h.dialogs()] == ["Keyboard broken"]
     # Telegram had not seen the confirmation and sends the update again.

@@ -16,6 +16,7 @@ from bot.channels.telegram.mirror import telegram_reactors
 from bot.channels.telegram.service import telegram_services
 from bot.channels.telegram.startup import TelegramStartError
 from bot.logs import RedactingFormatter
+from bot.storage.telegram_sql import TelegramSqlStore
 from config.settings import Settings, TelegramConfig
 from tests.fakebotapi import TOKEN
 from tests.support_telegram import ANNA, SAM, STAFF, SUPPORT, make_harness
@@ -92,9 +93,10 @@ def test_without_a_token_there_is_no_channel() -> None:
 
 async def test_telegram_services_is_empty_without_a_token(tmp_path: Path) -> None:
     async for h in make_harness(_url(tmp_path)):
-        assert len(telegram_services(h.rt)) == 1
+        store = TelegramSqlStore(h.rt.db)
+        assert len(telegram_services(h.rt, store)) == 1
         rt = replace(h.rt, settings=replace(h.settings, telegram=TelegramConfig()))
-        assert telegram_services(rt) == []
+        assert telegram_services(rt, store) == []
 
 
 async def test_the_check_command_reports_the_setup(tmp_path: Path,

@@ -8,39 +8,18 @@ stays `pending` until it is finished (done/ignored) or quarantined after failing
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from engine.inbox import FINAL_STATUSES, InboundRow, IntakeBatch, MailboxState, RawMail
+from engine.ports import Clock
+from engine.store import intake_batch
 from engine.store.db import insert, reading
 from engine.store.tables import inbound, mailbox_state, suppressed_addresses
-
-FINAL_STATUSES = frozenset({"done", "ignored", "quarantined"})
-
-
-@dataclass(frozen=True)
-class InboundRow:
-    id: int
-    channel: str
-    external_id: str
-    mailbox: str | None
-    uid: int | None
-    received_at: dt.datetime
-    raw: bytes | None
-    status: str
-    ticket: int | None
-    reason: str | None
-    rule: str | None
-    attempts: int
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class MailboxState:
-    uidvalidity: int
-    last_uid: int
 
 
 def _row(row: Row[Any]) -> InboundRow:
@@ -70,6 +49,15 @@ class InboundStore:
              .returning(inbound.c.id))
             new_id: int | None = (await conn.execute(stmt)).scalar_one_or_none()
         return new_id
+
+    async def store_mails(self, channel: str, mails: Sequence[RawMail], now: dt.datetime,
+                          state: tuple[str, int, int] | None = None) -> list[int | None]:
+        """A whole fetch batch in one commit (a mail stored before: None), with the mailbox's
+        (name, uidvalidity, last uid)."""
+        return await intake_batch.store_mails(self._engine, channel, mails, now, state)
+
+    def batch(self, clock: Clock) -> AbstractAsyncContextManager[IntakeBatch]:
+        return intake_batch.shared(self._engine, clock)
 
     async def pending(self, channel: str, limit: int) -> list[InboundRow]:
         stmt = (select(inbound).where(inbound.c.channel == channel,

@@ -10,46 +10,16 @@ loses its lease when it runs out, and the row is claimed again.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from engine.outbox import OutboxRow
+from engine.ports import OutboxItem, SystemClock
 from engine.store.db import reading
 from engine.store.tables import outbox
-
-RETRY_BASE = dt.timedelta(seconds=30)
-RETRY_CAP = dt.timedelta(hours=1)
-
-
-def next_retry(attempts: int, now: dt.datetime) -> dt.datetime:
-    """30 s after the first failed attempt, doubling each time, at most an hour; no
-    jitter, so tests (and operators reading the table) can predict it."""
-    exponent = min(max(attempts, 1) - 1, 20)  # 2**20 × 30 s is far past the cap anyway
-    return now + min(RETRY_BASE * (1 << exponent), RETRY_CAP)
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    key: str
-    channel: str
-    recipient: str
-    kind: str
-    ticket: int | None
-    person_id: int | None
-    language: str
-    payload: dict[str, Any]
-    created_at: dt.datetime
-    not_before: dt.datetime | None
-    next_try: dt.datetime | None
-    attempts: int
-    last_error: str | None
-    lease_until: dt.datetime | None
-    sent_at: dt.datetime | None
-    failed_at: dt.datetime | None
-    meta: dict[str, Any] | None
+from engine.store.uow import SqlOutbox
 
 
 def _row(row: Row[Any]) -> OutboxRow:
@@ -67,6 +37,11 @@ def _due(now: dt.datetime) -> Any:
 class OutboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+
+    async def enqueue(self, item: OutboxItem) -> bool:
+        """Outside a command (a channel's own answer); False when the key is there."""
+        async with self._engine.begin() as conn:
+            return await SqlOutbox(conn, SystemClock()).enqueue(item)
 
     async def claim(self, channel: str, now: dt.datetime, limit: int,
                     lease: dt.timedelta) -> list[OutboxRow]:

@@ -1,16 +1,17 @@
 """F13 in SQL: the survey log the rating reactor writes inside the resolving command's
-transaction, and `record_rating`, which the channels call when a requester votes."""
+transaction, and the votes `RateTicket` records in its own; `record_rating` stores a vote
+directly (store-level tests and tools)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine.bus import Reactor
+from engine.handlers import Handler
 from engine.ports import UnitOfWork
 from engine.ratings import (
     CANCELLED,
@@ -19,8 +20,10 @@ from engine.ratings import (
     RatingNotRequester,
     RatingSettings,
     RatingTwice,
+    StoredRating,
     Survey,
     check_score,
+    rate_handler,
     rating_reactors,
 )
 from engine.store.db import insert
@@ -85,25 +88,28 @@ class SqlSurveyLog:
                                      .values(failed_at=now, last_error=_CANCEL_REASON))
 
 
+    async def record(self, ticket: int, person_id: int, score: int, at: dt.datetime,
+                     scale: int, resolution_at: dt.datetime | None) -> StoredRating:
+        stored = await _record(self._conn, ticket, person_id, score, at, scale, resolution_at)
+        log.info("#%s rated %s by person %s", ticket, score, person_id)
+        return stored
+
+
 def survey_log(uow: UnitOfWork) -> SqlSurveyLog:
     return SqlSurveyLog(uow_connection(uow))
 
 
 def sql_rating_reactors(settings: RatingSettings, secret: bytes) -> list[Reactor]:
-    """`engine.ratings.rating_reactors` bound to this store: what the lead wires."""
+    """`engine.ratings.rating_reactors` bound to this store: what the bootstrap wires."""
     return rating_reactors(settings, secret, survey_log)
 
 
+def sql_rate_handler(settings: RatingSettings) -> Handler:
+    """`engine.ratings.rate_handler` bound to this store."""
+    return rate_handler(settings, survey_log)
+
+
 # --- recording a vote ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StoredRating:
-    ticket: int
-    resolution_at: dt.datetime
-    person_id: int
-    score: int
-    at: dt.datetime
 
 
 async def _survey(conn: AsyncConnection, ticket: int,

@@ -27,6 +27,7 @@ from engine.ports import (
     OutboxItem,
     PersonRepository,
     StoredEvent,
+    SystemClock,
     TicketRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -48,11 +49,6 @@ from engine.store.tables import (
 )
 
 TICKET_COUNTER = "ticket"
-
-
-class WallClock:
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
 
 
 # ---------------------------------------------------------------- tickets
@@ -452,7 +448,7 @@ class SqlUnitOfWork:
 
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         self._engine = engine
-        self._clock = clock or WallClock()
+        self._clock = clock or SystemClock()
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
 

@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
 
 
 async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import build_runtime
+    from bot.bootstrap import bootstrap
     from bot.channels.email.intake import MailIntake
     from bot.channels.email.mailbox import MailboxSync, fetch_once
 
@@ -38,44 +38,44 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     if cfg.imap is None:
         complain("no [email.imap] in the config: nothing to fetch from")
         return 2
-    rt = await build_runtime(settings)
+    rt = await bootstrap(settings)
     try:
-        stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, rt.db, cfg.max_size,
+        stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, cfg.max_size,
                                            rt.bus.clock))
         processed = await MailIntake(rt).drain()
     finally:
-        await rt.db.dispose()
+        await rt.close()
     say(f"fetched {stored} new mail(s), processed {processed}")
     return 0
 
 
 async def _process(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import build_runtime
+    from bot.bootstrap import bootstrap
     from bot.channels.email.intake import MailIntake
 
-    rt = await build_runtime(settings)
+    rt = await bootstrap(settings)
     try:
         processed = await MailIntake(rt).drain()
     finally:
-        await rt.db.dispose()
+        await rt.close()
     say(f"processed {processed} mail(s)")
     return 0
 
 
 async def _send(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import build_runtime
+    from bot.bootstrap import bootstrap
     from bot.channels.email.sender import MailSender
 
     if settings.email.smtp is None:
         complain("no [email.smtp] in the config: nowhere to send")
         return 2
-    rt = await build_runtime(settings)
+    rt = await bootstrap(settings)
     total = 0
     try:
         sender = MailSender(rt, settings.email.smtp)
         while (claimed := await sender.run_once()) > 0:
             total += claimed
     finally:
-        await rt.db.dispose()
+        await rt.close()
     say(f"handled {total} outgoing mail(s)")
     return 0

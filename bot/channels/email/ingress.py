@@ -21,8 +21,8 @@ from aiosmtpd.smtp import SMTP
 from bot.channels.email import raw
 from bot.channels.email import status_codes as sc
 from bot.channels.email.identity import MailIdentity
+from engine.inbox import Inbox
 from engine.ports import Clock
-from engine.store.inbound import InboundStore
 
 log = logging.getLogger("ticketbot.email.ingress")
 
@@ -32,7 +32,7 @@ _LIBRARY_TOO_BIG = ("552 Error: Too much mail data", "552 Error: message size ex
 
 
 class IngressHandler:
-    def __init__(self, inbound: InboundStore, identity: MailIdentity, clock: Clock, *,
+    def __init__(self, inbound: Inbox, identity: MailIdentity, clock: Clock, *,
                  max_size: int, lmtp: bool, on_stored: Callable[[], None] = lambda: None) -> None:
         self.inbound = inbound
         self.identity = identity

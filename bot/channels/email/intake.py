@@ -1,6 +1,6 @@
 """The inbound queue: pending mail rows, in arrival order, through `MailProcessor`.
 
-Rows go in batches that share one transaction (`batch.py`): the whole batch commits, or,
+Rows go in batches that share one transaction (`Inbox.batch`): the whole batch commits, or,
 if any mail in it fails or is refused by the engine, the batch is rolled back and done
 again mail by mail, each in its own transactions. There a mail that keeps failing counts
 its attempts and is quarantined after `max_attempts`, and never holds up the rows behind it.
@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.channels.email import batch, raw
+from bot.channels.email import raw
 from bot.channels.email.outcome import Outcome
 from bot.channels.email.process import MailContext, MailProcessor, clean_subject
 from bot.channels.email.session import Session, batched, direct
 from bot.runtime import Runtime
-from engine.store.inbound import InboundRow
+from engine.inbox import InboundRow
 
 __all__ = ["MailIntake", "clean_subject"]
 
@@ -60,7 +60,7 @@ class MailIntake:
     async def _in_one_transaction(self, rows: list[InboundRow]) -> bool:
         outcomes: list[tuple[InboundRow, Outcome]] = []
         try:
-            async with batch.shared(self.rt.db, self.rt.bus.clock) as tx:
+            async with self.rt.inbound.batch(self.rt.bus.clock) as tx:
                 worker = self.processor(self.ctx, batched(self.rt, tx))
                 for row in rows:
                     outcome = await worker.handle(row)

@@ -14,10 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import aioimaplib
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.email import raw as rawmail
-from bot.channels.email.batch import RawMail, store_raw
 from bot.channels.email.imap import (
     FETCH_BYTES,
     FETCH_COUNT,
@@ -32,8 +30,8 @@ from bot.channels.email.imap import (
     uid_set,
 )
 from config.settings import ImapConfig
+from engine.inbox import Inbox, MailboxState, RawMail
 from engine.ports import Clock
-from engine.store.inbound import InboundStore, MailboxState
 
 log = logging.getLogger("ticketbot.email.imap")
 
@@ -49,8 +47,7 @@ class MailboxSync:
     """Everything new in the mailbox into the inbound store, then \\Seen (or moved)."""
 
     cfg: ImapConfig
-    inbound: InboundStore
-    db: AsyncEngine
+    inbound: Inbox
     max_size: int
     clock: Clock
 
@@ -111,7 +108,7 @@ class MailboxSync:
                 continue
             mails.append(RawMail(rawmail.external_id(raw), raw,
                                  item.internaldate or self.clock.now(), self.key, item.uid))
-        ids = await store_raw(self.db, mails, self.clock.now(), state)
+        ids = await self.inbound.store_mails(rawmail.CHANNEL, mails, self.clock.now(), state)
         await self._done(session, [f.uid for f in batch])
         return sum(1 for i in ids if i is not None)
 

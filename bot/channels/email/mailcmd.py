@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from bot.channels.email.identity import MailIdentity
 from bot.channels.email.outcome import Outcome
-from bot.channels.email.replies import Asker, Replies, current_inbound_ref
+from bot.channels.email.replies import Asker, Replies
 from bot.channels.email.session import Session
 from bot.channels.email.tokens import MailToken
 from bot.commands.grammar import ParsedCommand, parse_command
@@ -159,14 +159,11 @@ class Runner:
 
     async def _execute(self, asker: Asker, command: c.Command, found: Found,
                        ticket: int | None) -> Outcome:
-        mark = current_inbound_ref.set(asker.ref)
         try:
-            outcome = await self.s.bus.handle(command)
+            outcome = await self.s.bus.handle(replace(command, source_ref=asker.ref))
         except EngineError as exc:
             await self.replies.explain(asker, exc, ticket)
             return Outcome("ignored", ticket, f"command refused: {exc}", "command")
-        finally:
-            current_inbound_ref.reset(mark)
         note = leftover_note(command, found.after)
         if note and outcome.ticket is not None:
             await self.s.bus.handle(c.AddComment(

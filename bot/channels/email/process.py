@@ -34,9 +34,9 @@ from bot.threading.rules import Facts, Thread, ThreadContext, tag_pattern
 from bot.threading.rules import resolve as thread_of
 from engine import commands as c
 from engine.errors import EngineError
+from engine.inbox import InboundRow
 from engine.model import Attachment, Person
 from engine.ports import UnitOfWork
-from engine.store.inbound import InboundRow
 
 log = logging.getLogger("ticketbot.email.intake")
 
@@ -61,7 +61,7 @@ class MailContext:
     def of(cls, rt: Runtime) -> MailContext:
         s = rt.settings
         return cls(rt, MailIdentity.of(s, rt.secret), tag_pattern(s.email.subject_tag),
-                   CompanyDomains(rt.db), ZoneInfo(s.timezone), rating_settings(s).scale)
+                   CompanyDomains(rt.views), ZoneInfo(s.timezone), rating_settings(s).scale)
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from bot.channels.email.identity import MailIdentity
 from bot.channels.email.outcome import Outcome
 from bot.channels.email.replies import Asker, Replies
 from bot.channels.email.session import Session
+from bot.commands.registry import MAIL
 from bot.i18n import t
+from engine.commands import RateTicket
 from engine.errors import EngineError
+from engine.outbox import OutboxQueue
 from engine.ratings import KIND, RatingNotRequester, parse_score, read_vote
-from engine.store.outbox import OutboxStore
-from engine.store.ratings_sql import record_rating
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class MailVote:
 
 
 class MailRatings:
-    def __init__(self, session: Session, identity: MailIdentity, outbox: OutboxStore,
+    def __init__(self, session: Session, identity: MailIdentity, outbox: OutboxQueue,
                  replies: Replies, scale: int) -> None:
         self.s = session
         self.identity = identity
@@ -59,10 +60,9 @@ class MailRatings:
     async def record(self, asker: Asker, vote: MailVote, at: dt.datetime) -> Outcome:
         lang = asker.person.language
         try:
-            async with self.s.uow() as uow:
-                await record_rating(uow, vote.ticket, asker.person.id, vote.score, at,
-                                    scale=self.scale, resolution_at=vote.resolution_at)
-                await uow.commit()
+            await self.s.bus.handle(RateTicket(
+                actor=asker.person.id, channel=MAIL, at=at, ticket=vote.ticket,
+                score=vote.score, resolution_at=vote.resolution_at, source_ref=asker.ref))
         except EngineError as exc:
             if not isinstance(exc, RatingNotRequester):
                 await self.replies.explain(asker, exc, vote.ticket)

@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from engine.store.inbound import InboundStore
+from engine.inbox import Inbox
 
 CHANNEL = "email"
 # Our own trace header, prepended at intake: the envelope recipients (SMTP/LMTP), which may
@@ -72,7 +72,7 @@ def prepend_header(raw: bytes, name: str, value: str) -> bytes:
     return f"{name}: {clean}".encode("utf-8", "replace") + newline + raw
 
 
-async def keep(store: InboundStore, raw: bytes, received_at: dt.datetime, *,
+async def keep(store: Inbox, raw: bytes, received_at: dt.datetime, *,
                envelope: Sequence[str] = (), mailbox: str | None = None,
                uid: int | None = None) -> int | None:
     """Commit the raw bytes; the new inbound row id, or None if this mail was seen before.

@@ -15,9 +15,9 @@ from bot.channels.email.replies import REPLY_KIND
 from bot.i18n import has_text, status_name, t
 from config.settings import Settings
 from engine.model import Attachment, Comment, Person, Ticket
+from engine.outbox import OutboxRow
 from engine.ports import UnitOfWork
 from engine.ratings import KIND as RATING_KIND
-from engine.store.outbox import OutboxRow
 
 # Notices a client may get; every other kind is staff business.
 CLIENT_KINDS = frozenset({"ack", "created_cc", "status", "comment", "observing", RATING_KIND})

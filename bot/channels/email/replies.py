@@ -1,40 +1,19 @@
 """Answers to a specialist's mail (a refused command, an engine refusal), through the
-outbox like every other mail, and the reactor that makes a command by mail happen once.
+outbox like every other mail.
 
 Never used for clients or strangers: callers answer only a verified specialist.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 from bot.i18n import explain
-from config.settings import Settings
-from engine.bus import Reactor
-from engine.context import Context
 from engine.errors import EngineError
-from engine.events import Event
 from engine.model import Person
 from engine.ports import OutboxItem, UnitOfWorkFactory
 
 REPLY_KIND = "mail_reply"
-
-# The Message-ID of the mail whose command the bus is running (set by the mail intake).
-current_inbound_ref: ContextVar[str | None] = ContextVar("current_inbound_ref", default=None)
-
-
-async def record_inbound_ref(ctx: Context, event_id: int, event: Event) -> None:
-    """Store the mail's Message-ID in the command's own transaction: a replay after a crash
-    then finds it and does not run `/close` twice."""
-    ref = current_inbound_ref.get()
-    if ref is not None:
-        await ctx.uow.refs.add(ref, event.ticket, "in")
-
-
-def email_reactors(settings: Settings) -> list[Reactor]:
-    """For `bot/app.py` to add to the bus, after `notify`."""
-    return [record_inbound_ref]
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from bot.channels.email.render import AUTO_REPLIED, Rendered, Renderer, Skip
 from bot.i18n import t
 from bot.runtime import Runtime
 from config.settings import SmtpConfig
+from engine.outbox import OutboxRow, next_retry
 from engine.ports import Clock
-from engine.store.outbox import OutboxRow, next_retry
 
 log = logging.getLogger("ticketbot.email.sender")
 

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from engine.model import Person, Role
 from engine.ports import NewPerson, UnitOfWork
-from engine.store.queries import company_domains
+from engine.views import Views
 
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
@@ -29,13 +27,13 @@ def guess_language(text: str, default: str) -> str:
 class CompanyDomains:
     """Company ids by mail domain, read once: the directory changes only with the config."""
 
-    def __init__(self, db: AsyncEngine) -> None:
-        self._db = db
+    def __init__(self, views: Views) -> None:
+        self._views = views
         self._by_domain: dict[str, int] | None = None
 
     async def company_of(self, address: str) -> int | None:
         if self._by_domain is None:
-            self._by_domain = await company_domains(self._db)
+            self._by_domain = await self._views.company_domains()
         domain = address.rpartition("@")[2].lower()
         while domain:
             if domain in self._by_domain:

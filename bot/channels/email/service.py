@@ -1,4 +1,4 @@
-"""The email channel's services, for `bot/app.py`: `email_services(rt)`.
+"""The email channel's services, for `bot/bootstrap.py`: `email_services(rt)`.
 
     SMTP/LMTP ingress   when `email.listen_port` is set (the default: 127.0.0.1:2525)
     IMAP watcher        when `[email.imap]` is configured
@@ -115,7 +115,7 @@ class EmailChannel:
         cfg = self.rt.settings.email
         if cfg.imap is None:
             return None
-        sync = MailboxSync(cfg.imap, self.rt.inbound, self.rt.db, cfg.max_size,
+        sync = MailboxSync(cfg.imap, self.rt.inbound, cfg.max_size,
                            self.rt.bus.clock)
         return ImapService(sync, self.processor.wake)
 

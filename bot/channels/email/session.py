@@ -1,5 +1,5 @@
 """Where one mail's work goes: the service's own transactions (one per step), or a batch
-that shares one transaction (bot/channels/email/batch.py)."""
+that shares one transaction (`engine.inbox.Inbox.batch`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.channels.email.batch import SharedTransaction
 from bot.runtime import Runtime
 from engine.bus import MessageBus
+from engine.inbox import IntakeBatch
 from engine.ports import UnitOfWorkFactory
 
 
@@ -24,5 +24,5 @@ def direct(rt: Runtime) -> Session:
     return Session(rt.uow, rt.bus, rt.inbound.suppress)
 
 
-def batched(rt: Runtime, tx: SharedTransaction) -> Session:
+def batched(rt: Runtime, tx: IntakeBatch) -> Session:
     return Session(tx.uow, tx.bus(rt.bus), tx.suppress)

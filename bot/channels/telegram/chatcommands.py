@@ -4,14 +4,12 @@ engine command or a query; refusals are explained in the person's language."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.channels.telegram import queries
 from bot.channels.telegram.answer import say
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.inbound import ChatMessage
-from bot.channels.telegram.mirror import current_message_ref
-from bot.channels.telegram.read import ticket as read_ticket
-from bot.channels.telegram.read import ticket_of
 from bot.channels.telegram.refs import parse_ref, ref
 from bot.commands.grammar import ParsedCommand
 from bot.commands.registry import (
@@ -38,7 +36,7 @@ async def run_command(desk: Desk, msg: ChatMessage, person: Person,
     if isinstance(parsed, CommandError):
         await say(desk, msg, t(lang, parsed.key, **parsed.params), lang)
         return
-    if await ticket_of(desk.db, [ref(msg.chat_id, msg.message_id)]) is not None:
+    if await desk.views.ticket_of([ref(msg.chat_id, msg.message_id)]) is not None:
         # A replayed update (a crash came before its journal row was marked done).
         log.info("command in message %s:%s was carried out before; not again", msg.chat_id,
                  msg.message_id)
@@ -59,19 +57,17 @@ async def _context(desk: Desk, msg: ChatMessage, person: Person) -> CommandConte
     replied = [] if msg.reply_to is None else [ref(msg.chat_id, msg.reply_to.message_id)]
     return CommandContext(actor=person.id, channel=CHAT, at=msg.date, tz=desk.tz,
                           resolve_person=desk.people.resolver(msg.mentions),
-                          context_ticket=await ticket_of(desk.db, replied),
+                          context_ticket=await desk.views.ticket_of(replied),
                           language=person.language)
 
 
 async def execute(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command) -> None:
-    token = current_message_ref.set(ref(msg.chat_id, msg.message_id))
     try:
-        outcome = await desk.bus.handle(cmd)
+        outcome = await desk.bus.handle(replace(cmd, source_ref=ref(msg.chat_id, msg.message_id)))
     except EngineError as exc:
         await say(desk, msg, explain(person.language, exc), person.language)
         return
     finally:
-        current_message_ref.reset(token)
         desk.outbound.wake()  # the reactors queued card edits and notices
     if outcome.ticket is not None and await _worth_saying(desk, msg, person, cmd,
                                                           outcome.ticket):
@@ -91,7 +87,7 @@ async def _worth_saying(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Com
                         number: int) -> bool:
     """The group sees a change on the ticket's card, so a success there needs no message of
     its own; and a new ticket's acknowledgement may already be on its way to this chat."""
-    ticket = await read_ticket(desk.db, number)
+    ticket = await desk.views.ticket(number)
     if ticket is None:
         return True
     source = parse_ref(ticket.source_ref)

@@ -6,16 +6,16 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
 
 from bot.channels.telegram.firstline import FirstLine
 from bot.channels.telegram.outbound import Outbound
 from bot.channels.telegram.people import Directory
-from bot.channels.telegram.store import TelegramStore
+from bot.channels.telegram.ports import ChatStore
 from config.settings import Settings, TelegramConfig
 from engine.bus import MessageBus
 from engine.ports import UnitOfWorkFactory
+from engine.views import Views
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,8 @@ class Desk:
     settings: Settings
     bus: MessageBus
     uow: UnitOfWorkFactory
-    db: AsyncEngine
-    store: TelegramStore
+    views: Views
+    store: ChatStore
     people: Directory
     first_line: FirstLine
     outbound: Outbound

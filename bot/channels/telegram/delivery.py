@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -36,14 +35,15 @@ from telegram.error import (
 from bot.channels.telegram import outbound as kinds
 from bot.channels.telegram.cards import card_facts, render_card
 from bot.channels.telegram.notices import Notice, render_notice
+from bot.channels.telegram.ports import ChatStore
 from bot.channels.telegram.read import Known, View, view
 from bot.channels.telegram.refs import parse_ref
 from bot.channels.telegram.render import Buttons, esc, mention
-from bot.channels.telegram.store import TelegramStore
 from bot.i18n import t
 from config.settings import Settings
+from engine.outbox import OutboxRow, next_retry
 from engine.ports import Clock, UnitOfWorkFactory
-from engine.store.outbox import OutboxRow, next_retry
+from engine.views import Views
 
 log = logging.getLogger("ticketbot.telegram")
 
@@ -79,9 +79,9 @@ class Unreachable(Exception):
 class Delivery:
     bot: Bot
     settings: Settings
-    db: AsyncEngine
+    views: Views
     uow: UnitOfWorkFactory
-    store: TelegramStore
+    store: ChatStore
     clock: Clock
     known: Known
     photos_sent: set[int] = field(default_factory=set)
@@ -134,7 +134,7 @@ class Delivery:
         chat, number = int(row.recipient), row.ticket
         if number is None:
             return GiveUp("card without a ticket")
-        async with view(self.db, self.known) as v:
+        async with view(self.views, self.known) as v:
             facts = await card_facts(v, number)
         if facts is None:
             return GiveUp(f"no ticket {number}")
@@ -178,7 +178,7 @@ class Delivery:
         card = await self.store.card(number, chat)
         if card is not None:
             return card.message_id
-        async with view(self.db, self.known) as v:
+        async with view(self.views, self.known) as v:
             ticket = await v.tickets.get(number)
         source = None if ticket is None else parse_ref(ticket.source_ref)
         return source.message_id if source is not None and source.chat_id == chat else None
@@ -189,7 +189,7 @@ class Delivery:
         chat = int(row.recipient)
         if chat > 0 and await self.store.is_blocked(chat):
             raise Unreachable("refused before")
-        async with view(self.db, self.known) as v:
+        async with view(self.views, self.known) as v:
             notice = await render_notice(row, v)
         if notice is None:
             log.error("no Telegram rendering for outbox kind %r (row %s)", row.kind, row.id)
@@ -216,7 +216,7 @@ class Delivery:
         thread in the support group for everyone else; nothing if the group shows it."""
         if row.kind in SHOWN_IN_GROUP or row.person_id is None or row.ticket is None:
             return
-        async with view(self.db, self.known) as v:
+        async with view(self.views, self.known) as v:
             person = await v.people.get(row.person_id)
             notice = await render_notice(row, v)
             ticket = await v.tickets.get(row.ticket)

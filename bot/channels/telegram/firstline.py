@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from bot.channels.telegram import dialogs as d
 from bot.channels.telegram.inbound import ChatMessage
-from bot.channels.telegram.store import StoredMessage, TelegramStore
+from bot.channels.telegram.ports import ChatStore, StoredMessage
 from engine.model import Person
 
 log = logging.getLogger("ticketbot.telegram")
@@ -29,7 +29,7 @@ MessageKey = tuple[int, int]
 
 
 class FirstLine:
-    def __init__(self, store: TelegramStore, window: dt.timedelta) -> None:
+    def __init__(self, store: ChatStore, window: dt.timedelta) -> None:
         self._store = store
         self._window = window
         self._open: dict[str, d.Dialog] = {}

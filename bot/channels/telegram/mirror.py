@@ -11,8 +11,6 @@ the card edits and chat posts an event needs are outbox rows committed with the 
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-
 from bot.channels.telegram import outbound
 from bot.channels.telegram.refs import MessageRef, parse_ref
 from bot.channels.telegram.render import esc, lines, quote
@@ -24,8 +22,6 @@ from engine.context import Context
 from engine.model import Comment, Ticket
 from engine.ports import OutboxItem
 
-# The chat message whose command the bus is running (set by `chatcommands.execute`).
-current_message_ref: ContextVar[str | None] = ContextVar("current_message_ref", default=None)
 CARD_EVENTS = (e.TicketOpened, e.StatusChanged, e.ResponsibleChanged, e.PriorityChanged)
 POST_LIMIT = 3000
 
@@ -37,11 +33,6 @@ def telegram_reactors(settings: Settings) -> list[Reactor]:
         return []
 
     async def mirror(ctx: Context, event_id: int, event: e.Event) -> None:
-        # The command's message is recorded in the command's own transaction: a replay
-        # after a crash finds it and does not run `/close` twice.
-        command_ref = current_message_ref.get()
-        if command_ref is not None:
-            await ctx.uow.refs.add(command_ref, event.ticket, "in")
         ticket = await ctx.uow.tickets.get(event.ticket)
         if ticket is None:
             return

@@ -16,7 +16,7 @@ from bot.channels.telegram.read import View
 from bot.channels.telegram.render import Buttons, esc, lines, quote
 from bot.i18n import has_text, status_name, t
 from engine.model import Ticket
-from engine.store.outbox import OutboxRow
+from engine.outbox import OutboxRow
 
 COMMENT_LIMIT = 3000
 

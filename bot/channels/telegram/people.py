@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 
 from bot.channels.telegram.inbound import Author
-from bot.channels.telegram.store import PersonRow, TelegramStore
+from bot.channels.telegram.ports import ChatStore, PersonRow
 from bot.i18n import language
 from engine.model import Person, Role
 from engine.ports import NewPerson, UnitOfWorkFactory
@@ -25,7 +25,7 @@ def _person(row: PersonRow) -> Person:
 
 
 class Directory:
-    def __init__(self, store: TelegramStore, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, store: ChatStore, uow: UnitOfWorkFactory) -> None:
         self._store = store
         self._uow = uow
         self._by_telegram: dict[int, Person] = {}

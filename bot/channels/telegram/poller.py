@@ -19,11 +19,11 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 
 from bot.channels.telegram.firstline import FirstLine
 from bot.channels.telegram.inbound import from_update
+from bot.channels.telegram.ports import CHANNEL, ChatStore
 from bot.channels.telegram.router import Router
-from bot.channels.telegram.store import CHANNEL, TelegramStore
 from bot.channels.telegram.transport import UpdatesRequest
+from engine.inbox import Inbox
 from engine.ports import Clock
-from engine.store.inbound import InboundStore
 
 log = logging.getLogger("ticketbot.telegram")
 
@@ -46,8 +46,8 @@ class Backoff:
 
 
 class Poller:
-    def __init__(self, bot: Bot, raw: UpdatesRequest | None, store: TelegramStore,
-                 inbound: InboundStore, router: Router, first_line: FirstLine, clock: Clock, *,
+    def __init__(self, bot: Bot, raw: UpdatesRequest | None, store: ChatStore,
+                 inbound: Inbox, router: Router, first_line: FirstLine, clock: Clock, *,
                  timeout: float = 25, backoff: Backoff = Backoff()) -> None:
         self._bot = bot
         self._raw = raw

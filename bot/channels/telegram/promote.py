@@ -20,7 +20,6 @@ from bot.channels.telegram.answer import say, say_html
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.dialogs import Dialog
 from bot.channels.telegram.inbound import ButtonPress, ChatMessage
-from bot.channels.telegram.mirror import current_message_ref
 from bot.channels.telegram.outbound import edit_item
 from bot.channels.telegram.refs import ref
 from bot.channels.telegram.render import Buttons, button_rows, esc
@@ -106,20 +105,17 @@ async def open_ticket(desk: Desk, specialist: Person, author: Person, chat_id: i
     if not text.strip():
         text = t(desk.language, "tg.ticket.no_text")
     at = msg.date if msg is not None else desk.now()
-    # The /ticket message is recorded with the ticket, so a replay of it does nothing.
-    token = current_message_ref.set(None if msg is None else ref(msg.chat_id, msg.message_id))
-    try:
-        outcome = await desk.bus.handle(c.OpenTicket(
-            actor=specialist.id, channel=CHAT, at=at, subject=title or subject_of(text),
-            description=text, requester_id=author.id, observers=(author.id,),
-            responsible_id=specialist.id, creator_id=await _lead(desk, specialist),
-            source_ref=ref(chat_id, message_ids[0])))
-    finally:
-        current_message_ref.reset(token)
+    # The /ticket message is the command's source, recorded with the ticket so a replay of
+    # it does nothing; the question and its follow-ups are what the ticket is about.
+    outcome = await desk.bus.handle(c.OpenTicket(
+        actor=specialist.id, channel=CHAT, at=at, subject=title or subject_of(text),
+        description=text, requester_id=author.id, observers=(author.id,),
+        responsible_id=specialist.id, creator_id=await _lead(desk, specialist),
+        source_ref=None if msg is None else ref(msg.chat_id, msg.message_id),
+        about_refs=tuple(ref(chat_id, message_id) for message_id in message_ids)))
     desk.outbound.wake()
     number = outcome.ticket
     assert number is not None
-    await _link(desk, chat_id, message_ids[1:], number)
     if dialog is not None:
         await desk.first_line.promote(dialog, number, specialist.id, at)
     return number
@@ -128,16 +124,6 @@ async def open_ticket(desk: Desk, specialist: Person, author: Person, chat_id: i
 def subject_of(text: str) -> str:
     first = next((line.strip() for line in text.splitlines() if line.strip()), text)
     return first[:SUBJECT_LIMIT]
-
-
-async def _link(desk: Desk, chat_id: int, message_ids: Sequence[int], number: int) -> None:
-    """The follow-ups belong to the ticket too: a reply to any of them is about it."""
-    if not message_ids:
-        return
-    async with desk.uow() as uow:
-        for message_id in message_ids:
-            await uow.refs.add(ref(chat_id, message_id), number, "in")
-        await uow.commit()
 
 
 # --- the picker ----------------------------------------------------------------------------

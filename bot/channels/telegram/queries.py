@@ -10,9 +10,9 @@ from bot.channels.telegram.answer import say, say_html
 from bot.channels.telegram.cards import card_facts, render_card
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.inbound import ChatMessage
+from bot.channels.telegram.ports import TicketLine
 from bot.channels.telegram.read import view
 from bot.channels.telegram.render import bold, esc, lines, quote
-from bot.channels.telegram.store import TicketLine
 from bot.commands.help import render_help
 from bot.commands.registry import Query
 from bot.i18n import explain, status_name, t
@@ -46,7 +46,7 @@ async def _start(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> 
 async def _status(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
     assert query.ticket is not None  # the registry asks for N when there is no context
     lang = person.language
-    async with view(desk.db, desk.people.get) as v:
+    async with view(desk.views, desk.people.get) as v:
         facts = await card_facts(v, query.ticket)
     if facts is None or not can_view(person, facts.ticket):
         await say(desk, msg, explain(lang, TicketNotFound(number=query.ticket)), lang)
@@ -85,7 +85,7 @@ async def _stats(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> 
     lang = person.language
     period = query.args[0] if query.args else None
     try:
-        text = await stats_text(desk.db, desk.settings, person, period, desk.now(), lang)
+        text = await stats_text(desk.views, desk.settings, person, period, desk.now(), lang)
     except EngineError as exc:
         text = explain(lang, exc)
     await say(desk, msg, text, lang)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.inbound import ButtonPress
 from bot.channels.telegram.promote import toast
+from bot.commands.registry import CHAT
 from bot.i18n import explain, t
-from bot.stats import rating_settings
+from engine.commands import RateTicket
 from engine.errors import EngineError
 from engine.ratings import read_vote
-from engine.store.ratings_sql import record_rating
 
 TOKEN_PREFIX = "rate."
 
@@ -28,8 +28,9 @@ async def press(desk: Desk, p: ButtonPress) -> None:
         await toast(desk, p, t(lang, "tg.button.stray"))
         return
     try:
-        await record_rating(desk.db, vote.ticket, person.id, vote.score, desk.now(),
-                            scale=rating_settings(desk.settings).scale, resolution_at=vote.resolution_at)
+        await desk.bus.handle(RateTicket(actor=person.id, channel=CHAT, at=desk.now(),
+                                         ticket=vote.ticket, score=vote.score,
+                                         resolution_at=vote.resolution_at))
     except EngineError as exc:
         await toast(desk, p, explain(lang, exc))
         return

@@ -1,5 +1,5 @@
-"""Read-only access to the engine's repositories on a connection that takes no write lock:
-rendering a card or answering /status must not queue behind the poller's writes."""
+"""Reading for the Telegram channel, through the views port: a snapshot with the channel's
+directory of people already in memory."""
 
 from __future__ import annotations
 
@@ -7,12 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from bot.runtime import SystemClock
-from engine.model import Comment, Person, Ticket
-from engine.store.db import reading
-from engine.store.uow import SqlComments, SqlPeople, SqlRefs, SqlTickets
+from engine.model import Comment, Person
+from engine.views import CommentReader, PersonReader, Reading, RefReader, TicketReader, Views
 
 Known = Callable[[int], Person | None]
 
@@ -23,10 +19,10 @@ def _nobody(person_id: int) -> Person | None:
 
 @dataclass(frozen=True)
 class View:
-    tickets: SqlTickets
-    people: SqlPeople
-    comments: SqlComments
-    refs: SqlRefs
+    tickets: TicketReader
+    people: PersonReader
+    comments: CommentReader
+    refs: RefReader
     known: Known = _nobody  # people already in memory (the channel's directory)
 
     async def name(self, person_id: int | None) -> str | None:
@@ -41,20 +37,10 @@ class View:
 
 
 @asynccontextmanager
-async def view(db: AsyncEngine, known: Known = _nobody) -> AsyncIterator[View]:
-    async with reading(db) as conn:
-        # The clock only stamps rows a view never writes.
-        yield View(SqlTickets(conn), SqlPeople(conn), SqlComments(conn),
-                   SqlRefs(conn, SystemClock()), known)
+async def view(views: Views, known: Known = _nobody) -> AsyncIterator[View]:
+    async with views.reading() as r:
+        yield _view(r, known)
 
 
-async def ticket(db: AsyncEngine, number: int) -> Ticket | None:
-    async with view(db) as v:
-        return await v.tickets.get(number)
-
-
-async def ticket_of(db: AsyncEngine, refs: list[str]) -> int | None:
-    if not refs:
-        return None
-    async with view(db) as v:
-        return await v.refs.find(refs)
+def _view(r: Reading, known: Known) -> View:
+    return View(r.tickets, r.people, r.comments, r.refs, known)

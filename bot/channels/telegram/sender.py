@@ -16,9 +16,9 @@ import logging
 from collections import deque
 
 from bot.channels.telegram.delivery import Delivery, GiveUp, Outcome, Retry, Sent
-from bot.channels.telegram.store import CHANNEL, TelegramStore
+from bot.channels.telegram.ports import CHANNEL, ChatStore
+from engine.outbox import OutboxQueue, OutboxRow
 from engine.ports import Clock
-from engine.store.outbox import OutboxRow, OutboxStore
 
 log = logging.getLogger("ticketbot.telegram")
 
@@ -29,7 +29,7 @@ HOLD = dt.timedelta(seconds=5)  # how long to wait behind an earlier row leased 
 
 
 class Sender:
-    def __init__(self, outbox: OutboxStore, delivery: Delivery, store: TelegramStore,
+    def __init__(self, outbox: OutboxQueue, delivery: Delivery, store: ChatStore,
                  clock: Clock, idle_seconds: float = IDLE_SECONDS) -> None:
         self._outbox = outbox
         self._delivery = delivery

@@ -1,5 +1,5 @@
-"""The Telegram channel as a service of the bot: `telegram_services(rt)` for the composition
-root (`bot/app.py`), and `telegram_reactors(settings)` (in `mirror.py`) for the bus."""
+"""The Telegram channel as a service of the bot: `telegram_services(rt, options)` for
+`bot/bootstrap.py`, which also adds `telegram_reactors(settings)` (in `mirror.py`) to the bus."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from bot.channels.telegram.mirror import telegram_reactors
 from bot.channels.telegram.outbound import Outbound, Reply, reply_item
 from bot.channels.telegram.people import Directory
 from bot.channels.telegram.poller import Backoff, Poller
+from bot.channels.telegram.ports import ChatStore
 from bot.channels.telegram.render import esc
 from bot.channels.telegram.router import Router
 from bot.channels.telegram.sender import Sender
-from bot.channels.telegram.store import TelegramStore
 from bot.channels.telegram.transport import (
     FloodLimits,
     TelegramApp,
@@ -46,18 +46,20 @@ class Options:
     sender_idle_seconds: float = 1.0
 
 
-def telegram_services(rt: Runtime) -> list[Service]:
+def telegram_services(rt: Runtime, store: ChatStore,
+                      options: Options = Options()) -> list[Service]:
     """[] when no bot token is configured."""
     if not rt.settings.telegram.token:
         return []
-    return [TelegramService(rt)]
+    return [TelegramService(rt, store, options)]
 
 
 class TelegramService:
     name = "telegram"
 
-    def __init__(self, rt: Runtime, options: Options = Options()) -> None:
+    def __init__(self, rt: Runtime, store: ChatStore, options: Options = Options()) -> None:
         self.rt = rt
+        self.store = store
         self.options = options
         self.app: TelegramApp | None = None
         self.transport: Transport
@@ -110,18 +112,18 @@ class TelegramService:
     async def _assemble(self, me: Me) -> None:
         rt, app = self.rt, self.app
         assert app is not None
-        store = TelegramStore(rt.db)
+        store = self.store
         people = Directory(store, rt.uow)
         await people.load()
         first_line = FirstLine(store, dt.timedelta(
             minutes=rt.settings.telegram.dialog_window_minutes))
         chats = [c for c in (rt.settings.telegram.support_chat_id,) if c is not None]
         await first_line.load(chats)
-        delivery = Delivery(app.bot, rt.settings, rt.db, rt.uow, store, rt.bus.clock,
+        delivery = Delivery(app.bot, rt.settings, rt.views, rt.uow, store, rt.bus.clock,
                             people.get)
         self.sender = Sender(rt.outbox, delivery, store, rt.bus.clock,
                              self.options.sender_idle_seconds)
-        self.desk = Desk(settings=rt.settings, bus=rt.bus, uow=rt.uow, db=rt.db, store=store,
+        self.desk = Desk(settings=rt.settings, bus=rt.bus, uow=rt.uow, views=rt.views, store=store,
                          people=people, first_line=first_line,
                          outbound=Outbound(rt.uow, self.sender.wake), secret=rt.secret,
                          me=me, bot=app.bot)

@@ -18,8 +18,6 @@ from bot.channels.telegram.context import Desk
 from bot.channels.telegram.dialogs import is_pleasantry
 from bot.channels.telegram.inbound import ChatMessage
 from bot.channels.telegram.promote import subject_of
-from bot.channels.telegram.read import ticket as read_ticket
-from bot.channels.telegram.read import ticket_of
 from bot.channels.telegram.refs import ref
 from bot.commands.registry import CHAT
 from bot.i18n import explain
@@ -47,13 +45,13 @@ async def about(desk: Desk, msg: ChatMessage) -> About | None:
         return About(int(match.group(1)), True, msg.text[match.end():].strip() or msg.text)
     if msg.reply_to is None:
         return None
-    number = await ticket_of(desk.db, [ref(msg.chat_id, msg.reply_to.message_id)])
+    number = await desk.views.ticket_of([ref(msg.chat_id, msg.reply_to.message_id)])
     return None if number is None else About(number, False, msg.text)
 
 
 async def already_seen(desk: Desk, msg: ChatMessage) -> bool:
     """A replayed update whose comment or ticket was stored before the crash."""
-    return await ticket_of(desk.db, [ref(msg.chat_id, msg.message_id)]) is not None
+    return await desk.views.ticket_of([ref(msg.chat_id, msg.message_id)]) is not None
 
 
 async def comment(desk: Desk, msg: ChatMessage, person: Person, target: About, *,
@@ -62,7 +60,7 @@ async def comment(desk: Desk, msg: ChatMessage, person: Person, target: About, *
     reply the person may not comment on falls back to the first line)."""
     if is_pleasantry(target.body) or await already_seen(desk, msg):
         return True
-    ticket = await read_ticket(desk.db, target.ticket)
+    ticket = await desk.views.ticket(target.ticket)
     if ticket is not None and _follow_up(desk, ticket, person, msg.date) and public:
         return await _follow_up_ticket(desk, msg, person, ticket, target)
     cmd = c.AddComment(actor=person.id, channel=CHAT, at=msg.date, ticket=target.ticket,

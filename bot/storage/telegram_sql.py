@@ -1,17 +1,26 @@
-"""The Telegram channel's own rows: the update journal (in `inbound`), first-line dialogs and
+"""`bot.channels.telegram.ports.ChatStore` on SQL: the Telegram channel's own rows: the update journal (in `inbound`), first-line dialogs and
 messages, status cards and private-chat reachability. Reads take no write lock."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.channels.telegram.dialogs import Dialog, Part
+from bot.channels.telegram.ports import (
+    CHANNEL,
+    FINISHED,
+    LIST_LIMIT,
+    Card,
+    MyTickets,
+    PersonRow,
+    StoredMessage,
+    TicketLine,
+)
 from bot.channels.telegram.refs import parse_ref, ref
 from engine.store.db import insert, reading
 from engine.store.tables import (
@@ -26,55 +35,6 @@ from engine.store.tables import (
     ticket_observers,
     tickets,
 )
-
-CHANNEL = "telegram"
-FINISHED = ("resolved", "closed")
-LIST_LIMIT = 20
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    chat_id: int
-    message_id: int
-    author_id: int | None
-    dialog_ref: str | None
-    reply_to: int | None
-    text: str
-    sent_at: dt.datetime
-    edited_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True)
-class Card:
-    message_id: int
-    text: str
-
-
-@dataclass(frozen=True)
-class TicketLine:
-    number: int
-    subject: str
-    status: str
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class MyTickets:
-    doing: list[TicketLine]
-    leading: list[TicketLine]
-    observing: list[TicketLine]
-
-
-@dataclass(frozen=True)
-class PersonRow:
-    id: int
-    name: str
-    role: str
-    telegram_id: int | None
-    language: str
-    notify_via: str
-    username: str | None
-    company_id: int | None
 
 
 def _dialog_values(d: Dialog) -> dict[str, Any]:
@@ -95,7 +55,7 @@ def _dialog_from(row: Row[Any], parts: Sequence[Part]) -> Dialog:
                   id=row.id)
 
 
-class TelegramStore:
+class TelegramSqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 

@@ -1,4 +1,5 @@
-"""Many mails per transaction, for intake speed (bench/mail_import.py).
+"""Many mails per transaction, for intake speed (bench/mail_import.py): the SQL side of
+`engine.inbox.Inbox.store_mails` and `Inbox.batch`.
 
 On SQLite every transaction and every statement pays several thread hops through aiosqlite;
 a mail is stored and processed in a handful of transactions. Here a batch of mails shares
@@ -18,13 +19,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from engine.bus import MessageBus, Reactor
+from engine.bus import MessageBus
+from engine.inbox import RawMail
 from engine.ports import (
     Clock,
     CommentRepository,
@@ -39,20 +40,10 @@ from engine.store.db import insert
 from engine.store.tables import inbound, mailbox_state, suppressed_addresses
 from engine.store.uow import SqlComments, SqlEvents, SqlOutbox, SqlPeople, SqlRefs, SqlTickets
 
-CHANNEL = "email"
 
-
-@dataclass(frozen=True)
-class RawMail:
-    external_id: str
-    raw: bytes
-    received_at: dt.datetime
-    mailbox: str | None = None
-    uid: int | None = None
-
-
-async def store_raw(db: AsyncEngine, mails: Sequence[RawMail], now: dt.datetime,
-                    state: tuple[str, int, int] | None = None) -> list[int | None]:
+async def store_mails(db: AsyncEngine, channel: str, mails: Sequence[RawMail],
+                      now: dt.datetime,
+                      state: tuple[str, int, int] | None = None) -> list[int | None]:
     """Insert the mails (a mail stored before is skipped: None) and, in the same commit,
     the mailbox's (name, uidvalidity, last uid)."""
     ids: list[int | None] = []
@@ -62,7 +53,7 @@ async def store_raw(db: AsyncEngine, mails: Sequence[RawMail], now: dt.datetime,
                 .on_conflict_do_nothing(index_elements=["channel", "external_id"])
                 .returning(inbound.c.id))
         ids.extend([(await conn.execute(stmt, {
-            "channel": CHANNEL, "external_id": m.external_id, "raw": m.raw,
+            "channel": channel, "external_id": m.external_id, "raw": m.raw,
             "received_at": m.received_at, "mailbox": m.mailbox, "uid": m.uid,
             "status": "pending", "created_at": now})).scalar_one_or_none() for m in mails])
         if state is not None:
@@ -128,7 +119,7 @@ class SharedTransaction:
 
     def bus(self, like: MessageBus) -> MessageBus:
         """A bus like the service's (same reactors), on this transaction."""
-        return MessageBus(self.uow, like.clock, like.settings, reactors_of(like))
+        return like.on(self.uow)
 
     async def suppress(self, address: str, reason: str, at: dt.datetime) -> None:
         stmt = insert(self.conn.dialect, suppressed_addresses).values(
@@ -151,11 +142,6 @@ class SharedTransaction:
                         reason=bindparam("reason"), rule=bindparam("rule")))
         await self.conn.execute(stmt, self._finished)
         self._finished = []
-
-
-def reactors_of(bus: MessageBus) -> tuple[Reactor, ...]:
-    # A batch must run exactly the bus's reactors (SLA, notifications, channels).
-    return bus.reactors
 
 
 @asynccontextmanager

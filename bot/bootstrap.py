@@ -1,0 +1,125 @@
+"""The one place the application is put together: settings in, an `App` out.
+
+Everything that runs is listed here, explicitly and in order; nothing registers itself at
+import. The CLI, the tests and the benchmarks all build the application through
+`bootstrap()` (tests may pass a clock, a secret or Telegram options), and the schema comes
+only from the migrations.
+
+    reactors   what answers each event inside the command's transaction
+    services   mail intake (SMTP/LMTP, IMAP), the mail processor and sender, Telegram,
+               the scheduler
+    jobs       timed work the scheduler runs
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from dataclasses import replace
+from pathlib import Path
+
+from bot.channels.email.service import email_services
+from bot.channels.telegram.mirror import telegram_reactors
+from bot.channels.telegram.service import Options, telegram_services
+from bot.digest import digest_job
+from bot.jobs import JobSpec, job_services, return_due_waiting_job, sla_reactors, sla_scan_job
+from bot.runtime import App, Runtime, Service
+from bot.stats import rating_handlers, rating_reactors
+from bot.storage.telegram_sql import TelegramSqlStore
+from config.settings import Settings
+from engine.bus import MessageBus, Reactor
+from engine.notify.reactor import notify
+from engine.ports import Clock, SystemClock
+from engine.store.db import make_engine
+from engine.store.inbound import InboundStore
+from engine.store.migrate import upgrade
+from engine.store.outbox import OutboxStore
+from engine.store.seed import sync_directory
+from engine.store.uow import sql_uow_factory
+from engine.store.views import SqlViews
+
+log = logging.getLogger("ticketbot.app")
+
+
+def reactors(settings: Settings, secret: bytes) -> list[Reactor]:
+    """What answers each event inside the command's transaction, in order."""
+    return [notify, *sla_reactors(settings), *rating_reactors(settings, secret),
+            *telegram_reactors(settings)]
+
+
+def jobs() -> list[JobSpec]:
+    """Every scheduled job; each builder returns None where the installation has it off."""
+    return [JobSpec("return_due_waiting", return_due_waiting_job),
+            JobSpec("sla_scan", sla_scan_job),
+            JobSpec("metrics_digest", digest_job)]
+
+
+def services(app: App, telegram: Options) -> list[Service]:
+    """Every channel and the scheduler, in start order. Channels get the ports only (typed
+    `Runtime`); scheduled jobs also scan the database."""
+    channels: Runtime = app
+    return [*email_services(channels),
+            *telegram_services(channels, TelegramSqlStore(app.db), telegram),
+            *job_services(app, jobs())]
+
+
+async def bootstrap(settings: Settings, *, clock: Clock | None = None,
+                    secret: bytes | None = None, telegram: Options | None = None) -> App:
+    """The migrated database, the directory from the config, the bus with its reactors, and
+    the services (built, not started)."""
+    clock = clock or SystemClock()
+    await upgrade(settings.database_url)
+    db = make_engine(settings.database_url)
+    log.info("database %s", db.url.render_as_string(hide_password=True))
+    await sync_directory(db, settings.people, settings.companies)
+    secret = secret or load_secret(settings, data_dir_of(settings.database_url))
+    uow = sql_uow_factory(db, clock)
+    bus = MessageBus(uow, clock, settings.engine, reactors(settings, secret),
+                     rating_handlers(settings))
+    app = App(settings=settings, bus=bus, uow=uow, outbox=OutboxStore(db),
+              inbound=InboundStore(db), views=SqlViews(db), secret=secret, db=db)
+    return replace(app, services=tuple(services(app, telegram or Options())))
+
+
+def load_secret(settings: Settings, data_dir: Path) -> bytes:
+    """The key that signs our Message-IDs and links. From the environment, else a random one
+    kept beside the database so it survives restarts (a new key would orphan old replies)."""
+    if settings.secret:
+        return settings.secret.encode()
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+def data_dir_of(url: str) -> Path:
+    if url.startswith("sqlite") and ":///" in url:
+        return Path(url.split(":///", 1)[1]).parent
+    return Path("data")
+
+
+async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    app = await bootstrap(settings)
+    stop = stop or _stop_on_signals()
+    try:
+        for service in app.services:
+            await service.start()
+            log.info("started %s", service.name)
+        await stop.wait()
+    finally:
+        for service in reversed(app.services):
+            await service.stop()
+        await app.close()
+        log.info("stopped")
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

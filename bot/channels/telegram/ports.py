@@ -1,0 +1,88 @@
+"""The Telegram channel's own storage port: the update journal, first-line dialogs and their
+messages, status cards and private-chat reachability. The SQL adapter is
+`bot/storage/telegram_sql.py`, wired by `bot/bootstrap.py`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.channels.telegram.dialogs import Dialog
+
+CHANNEL = "telegram"
+FINISHED = ("resolved", "closed")
+LIST_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    chat_id: int
+    message_id: int
+    author_id: int | None
+    dialog_ref: str | None
+    reply_to: int | None
+    text: str
+    sent_at: dt.datetime
+    edited_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    message_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    number: int
+    subject: str
+    status: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class MyTickets:
+    doing: list[TicketLine]
+    leading: list[TicketLine]
+    observing: list[TicketLine]
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    id: int
+    name: str
+    role: str
+    telegram_id: int | None
+    language: str
+    notify_via: str
+    username: str | None
+    company_id: int | None
+
+
+
+class ChatStore(Protocol):
+    async def journal(self, updates: Sequence[tuple[int, bytes]],
+                      at: dt.datetime) -> dict[int, int]: ...
+    async def finish(self, ids: Iterable[int], status: str = "done") -> None: ...
+    async def save_first_line(self, changed: Sequence[Dialog], messages: Sequence[StoredMessage],
+                              done: Sequence[int]) -> None: ...
+    async def open_dialogs(self, chat_ids: Sequence[int]) -> list[Dialog]: ...
+    async def dialog_of_message(self, chat_id: int, message_id: int) -> Dialog | None: ...
+    async def dialog(self, dialog_id: int) -> Dialog | None: ...
+    async def recent_questions(self, chat_id: int, limit: int) -> list[Dialog]: ...
+    async def message(self, chat_id: int, message_id: int) -> StoredMessage | None: ...
+    async def card(self, ticket: int, chat_id: int) -> Card | None: ...
+    async def save_card(self, ticket: int, chat_id: int, message_id: int, text: str,
+                        at: dt.datetime) -> None: ...
+    async def sent_about(self, ticket: int, chat_id: int, message_id: int,
+                         at: dt.datetime) -> None: ...
+    async def mark_started(self, user_id: int, username: str | None, at: dt.datetime) -> None: ...
+    async def mark_blocked(self, user_id: int, at: dt.datetime) -> None: ...
+    async def is_blocked(self, user_id: int) -> bool: ...
+    async def people(self) -> list[PersonRow]: ...
+    async def my_tickets(self, person_id: int) -> MyTickets: ...
+    async def queue(self) -> list[TicketLine]: ...
+    async def earlier_unsent(self, recipient: str, before: int,
+                             now: dt.datetime) -> tuple[int, dt.datetime | None] | None: ...

@@ -1,0 +1,1 @@
+"""Storage adapters of channel-owned rows, wired by `bot/bootstrap.py`."""

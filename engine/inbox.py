@@ -1,0 +1,80 @@
+"""The inbox port: messages as received, before the engine acts on them, and the addresses
+we must not mail. Channels store what arrives here and finish each row with its fate; the
+SQL adapter is `engine/store/inbound.py` (one row a call) and `engine/store/intake_batch.py`
+(many mails in one transaction)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from engine.bus import MessageBus
+from engine.ports import Clock, UnitOfWork
+
+FINAL_STATUSES = frozenset({"done", "ignored", "quarantined"})
+
+
+@dataclass(frozen=True)
+class InboundRow:
+    id: int
+    channel: str
+    external_id: str
+    mailbox: str | None
+    uid: int | None
+    received_at: dt.datetime
+    raw: bytes | None
+    status: str
+    ticket: int | None
+    reason: str | None
+    rule: str | None
+    attempts: int
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class MailboxState:
+    uidvalidity: int
+    last_uid: int
+
+
+@dataclass(frozen=True)
+class RawMail:
+    """One mail fetched from a mailbox, to be stored as it came."""
+
+    external_id: str
+    raw: bytes
+    received_at: dt.datetime
+    mailbox: str | None = None
+    uid: int | None = None
+
+
+class IntakeBatch(Protocol):
+    """Several mails' commands in one transaction: the bus it hands out runs on it."""
+
+    def uow(self) -> UnitOfWork: ...
+    def bus(self, like: MessageBus) -> MessageBus: ...
+    async def suppress(self, address: str, reason: str, at: dt.datetime) -> None: ...
+    def finish(self, row_id: int, status: str, ticket: int | None, reason: str | None,
+               rule: str | None) -> None: ...
+
+
+class Inbox(Protocol):
+    async def store(self, channel: str, external_id: str, raw: bytes | None,
+                    received_at: dt.datetime, mailbox: str | None = None,
+                    uid: int | None = None) -> int | None: ...
+    async def store_mails(self, channel: str, mails: Sequence[RawMail], now: dt.datetime,
+                          state: tuple[str, int, int] | None = None) -> list[int | None]: ...
+    async def pending(self, channel: str, limit: int) -> list[InboundRow]: ...
+    async def get(self, id: int) -> InboundRow | None: ...
+    async def finish(self, id: int, status: str, ticket: int | None, reason: str | None,
+                     rule: str | None) -> None: ...
+    async def record_failure(self, id: int, reason: str) -> int: ...
+    async def quarantine(self, id: int, reason: str) -> None: ...
+    async def mailbox_state(self, mailbox: str) -> MailboxState | None: ...
+    async def set_mailbox_state(self, mailbox: str, uidvalidity: int, last_uid: int) -> None: ...
+    async def is_suppressed(self, address: str) -> bool: ...
+    async def suppress(self, address: str, reason: str, at: dt.datetime) -> None: ...
+    def batch(self, clock: Clock) -> AbstractAsyncContextManager[IntakeBatch]: ...

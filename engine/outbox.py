@@ -1,0 +1,56 @@
+"""The outbox port: what channels deliver. The engine's reactors enqueue rows inside the
+command's transaction (`engine.ports.Outbox`); delivery workers claim them under a lease,
+send them outside any transaction, then mark them sent or failed. SQL adapter:
+`engine/store/outbox.py`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine.ports import OutboxItem
+
+RETRY_BASE = dt.timedelta(seconds=30)
+RETRY_CAP = dt.timedelta(hours=1)
+
+
+def next_retry(attempts: int, now: dt.datetime) -> dt.datetime:
+    """30 s after the first failed attempt, doubling each time, at most an hour; no
+    jitter, so tests (and operators reading the table) can predict it."""
+    exponent = min(max(attempts, 1) - 1, 20)  # 2**20 × 30 s is far past the cap anyway
+    return now + min(RETRY_BASE * (1 << exponent), RETRY_CAP)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    key: str
+    channel: str
+    recipient: str
+    kind: str
+    ticket: int | None
+    person_id: int | None
+    language: str
+    payload: dict[str, Any]
+    created_at: dt.datetime
+    not_before: dt.datetime | None
+    next_try: dt.datetime | None
+    attempts: int
+    last_error: str | None
+    lease_until: dt.datetime | None
+    sent_at: dt.datetime | None
+    failed_at: dt.datetime | None
+    meta: dict[str, Any] | None
+
+
+
+class OutboxQueue(Protocol):
+    async def enqueue(self, item: OutboxItem) -> bool: ...
+    async def claim(self, channel: str, now: dt.datetime, limit: int,
+                    lease: dt.timedelta) -> list[OutboxRow]: ...
+    async def mark_sent(self, id: int, now: dt.datetime, meta: dict[str, Any]) -> None: ...
+    async def mark_failed(self, id: int, now: dt.datetime, error: str,
+                          retry_at: dt.datetime | None) -> None: ...
+    async def pending_count(self, channel: str) -> int: ...
+    async def get(self, id: int) -> OutboxRow | None: ...
