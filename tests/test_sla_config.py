@@ -137,3 +137,13 @@ def test_errors_name_the_key(raw: dict[str, Any], key: str) -> None:
 def test_metrics_subsections_are_left_to_the_metrics_part() -> None:
     config = parse_sla({"metrics": {"digest": "weekly"}, "ratings": {}})
     assert config.policies.default == "normal"
+
+
+def test_a_second_rule_may_name_a_company() -> None:
+    # The companies were once handed over as a generator, used up by the first rule.
+    settings = from_mapping({"companies": [{"name": "Acme"}, {"name": "Beta"}], "sla": {
+        "rules": [{"policy": "high", "companies": ["Acme"]},
+                  {"policy": "low", "companies": ["Beta"]}]}}, {})
+    policies = sla_config(settings).policies
+    assert policies.choose(ticket(), "Acme").name == "high"
+    assert policies.choose(ticket(), "Beta").name == "low"
