@@ -84,7 +84,7 @@ async def _runtime(db: Path, **email: object):  # type: ignore[no-untyped-def]
     from bot.app import reactors
     from bot.channels.email.replies import email_reactors
     from bot.runtime import Runtime, SystemClock
-    from config.settings import EmailConfig, Settings
+    from config.settings import EmailConfig, Settings, with_sla
     from engine.bus import MessageBus
     from engine.store.db import make_engine
     from engine.store.inbound import InboundStore
@@ -92,8 +92,9 @@ async def _runtime(db: Path, **email: object):  # type: ignore[no-untyped-def]
     from engine.store.outbox import OutboxStore
     from engine.store.uow import sql_uow_factory
 
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{db}", secret="bench",
-                        email=replace(EmailConfig(address=SUPPORT, listen_port=None), **email))
+    settings = with_sla(Settings(
+        database_url=f"sqlite+aiosqlite:///{db}", secret="bench",
+        email=replace(EmailConfig(address=SUPPORT, listen_port=None), **email)))
     await upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     wired = reactors(settings, b"bench")

@@ -34,7 +34,7 @@ from aiosmtpd.smtp import SMTP, Envelope
 from bot.app import reactors
 from bot.channels.email.replies import email_reactors
 from bot.runtime import Runtime
-from config.settings import EmailConfig, ImapConfig, Settings, SmtpConfig
+from config.settings import EmailConfig, ImapConfig, Settings, SmtpConfig, with_sla
 from engine.bus import MessageBus
 from engine.directory import CompanySpec, PersonSpec
 from engine.store.db import make_engine
@@ -64,8 +64,9 @@ PEOPLE = (LEAD, SPEC, OLGA, CARL)
 
 def settings_for(db_url: str, **email: Any) -> Settings:
     cfg = replace(EmailConfig(address=SUPPORT, listen_port=None), **email)
-    return Settings(database_url=db_url, secret=SECRET.decode(), people=PEOPLE,
-                    companies=COMPANIES, email=cfg)
+    # with_sla: the rating survey's mail links answer to this address, as when loaded.
+    return with_sla(Settings(database_url=db_url, secret=SECRET.decode(), people=PEOPLE,
+                             companies=COMPANIES, email=cfg))
 
 
 async def make_runtime(settings: Settings, clock: FixedClock) -> Runtime:

@@ -23,8 +23,7 @@ from bot.channels.telegram.poller import Backoff
 from bot.channels.telegram.service import Options, TelegramService
 from bot.channels.telegram.transport import FloodLimits
 from bot.runtime import Runtime
-from bot.stats import rating_settings
-from config.settings import Settings, TelegramConfig
+from config.settings import Settings, TelegramConfig, with_sla
 from engine.bus import MessageBus
 from engine.directory import PersonSpec
 from engine.model import Comment, Ticket
@@ -68,7 +67,7 @@ WAIT = 15.0  # an upper bound for anything the tests wait on, never a sleep
 def settings_for(db_url: str, api_url: str, **telegram: Any) -> Settings:
     tg = replace(TelegramConfig(token=TOKEN, api_url=api_url, support_chat_id=SUPPORT,
                                 staff_chat_id=STAFF), **telegram)
-    return Settings(database_url=db_url, people=PEOPLE, telegram=tg, timezone="UTC")
+    return with_sla(Settings(database_url=db_url, people=PEOPLE, telegram=tg, timezone="UTC"))
 
 
 async def create_schema(url: str) -> None:
@@ -95,7 +94,7 @@ async def runtime(settings: Settings, clock: Clock) -> Runtime:
     await sync_directory(db, settings.people, [])
     uow = sql_uow_factory(db, clock)
     reactors = [notify, *telegram_reactors(settings),
-                *sql_rating_reactors(rating_settings(settings), SECRET)]
+                *sql_rating_reactors(settings.sla.ratings, SECRET)]
     bus = MessageBus(uow, clock, settings.engine, reactors)
     return Runtime(settings=settings, db=db, uow=uow, bus=bus, outbox=OutboxStore(db),
                    inbound=InboundStore(db), secret=SECRET)

@@ -8,7 +8,6 @@ import asyncio
 import base64
 import datetime as dt
 import json
-from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import digest, stats, stats_cli
 from bot.jobs import registered_jobs
 from bot.runtime import Runtime
+from config.metrics import MetricsSettings
 from config.reader import ConfigError
-from config.settings import Settings, TelegramConfig
+from config.settings import Settings, TelegramConfig, with_sla
 from engine import metrics as m
 from engine.bus import MessageBus
 from engine.errors import NotAllowed
@@ -43,8 +43,8 @@ CLIENT = Person(id=10, name="Client 10", role=Role.CLIENT)
 
 
 def _settings(url: str, **metrics: object) -> Settings:
-    return Settings(database_url=url, telegram=TelegramConfig(staff_chat_id=-100500),
-                    sla={"metrics": dict(metrics)})
+    return with_sla(Settings(database_url=url, telegram=TelegramConfig(staff_chat_id=-100500)),
+                    {"metrics": dict(metrics)})
 
 
 @pytest.fixture
@@ -114,10 +114,9 @@ def test_report_json_keeps_every_figure_in_plain_types() -> None:
 
 
 def test_metrics_settings_defaults_and_overrides() -> None:
-    assert stats.metrics_settings(_settings("sqlite://")) == stats.MetricsSettings(
-        chat_id=-100500)
-    custom = stats.metrics_settings(_settings("sqlite://", digest="weekly", digest_time="08:30",
-                                              digest_weekday="fri", chat_id=7, language="ru"))
+    assert _settings("sqlite://").sla.metrics == MetricsSettings(chat_id=-100500)
+    custom = _settings("sqlite://", digest="weekly", digest_time="08:30",
+                       digest_weekday="fri", chat_id=7, language="ru").sla.metrics
     assert (custom.digest, custom.digest_time, custom.digest_weekday, custom.chat_id,
             custom.language) == ("weekly", dt.time(8, 30), 4, 7, "ru")
 
@@ -127,25 +126,25 @@ def test_metrics_settings_defaults_and_overrides() -> None:
                                  {"history_months": 0}])
 def test_bad_metrics_settings_name_the_key(bad: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match=r"sla\.metrics\."):
-        stats.metrics_settings(_settings("sqlite://", **bad))
+        _settings("sqlite://", **bad)
 
 
 def test_rating_settings_read_from_config_and_refuse_unknown_keys() -> None:
-    settings = replace(_settings("sqlite://"), sla={"ratings": {"cooldown_days": 7}})
-    assert stats.rating_settings(settings).cooldown_days == 7
+    settings = with_sla(_settings("sqlite://"), {"ratings": {"cooldown_days": 7}})
+    assert settings.sla.ratings.cooldown_days == 7
     with pytest.raises(ConfigError, match=r"sla\.ratings\.often: unknown key"):
-        stats.rating_settings(replace(settings, sla={"ratings": {"often": 1}}))
+        with_sla(settings, {"ratings": {"often": 1}})
 
 
 def test_rating_reactors_follow_the_switch() -> None:
     on = stats.rating_reactors(_settings("sqlite://"), b"s")
-    off = stats.rating_reactors(replace(_settings("sqlite://"),
-                                        sla={"ratings": {"enabled": False}}), b"s")
+    off = stats.rating_reactors(with_sla(_settings("sqlite://"),
+                                         {"ratings": {"enabled": False}}), b"s")
     assert (len(on), off) == (1, [])
 
 
 def test_business_calendar_ignores_our_own_sections() -> None:
-    calendar = stats.business_calendar(_settings("sqlite://", digest="daily"))
+    calendar = _settings("sqlite://", digest="daily").sla.business_calendar
     assert calendar.tz == MSK
 
 
@@ -235,7 +234,7 @@ def test_digest_reports_the_month_of_yesterday(schedule: str, now: dt.datetime, 
 
 async def test_digest_is_posted_once_per_period(seeded: AsyncEngine, db_url: str) -> None:
     rt = _runtime(seeded, _settings(db_url, digest="weekly", language="ru"))
-    config = stats.metrics_settings(rt.settings)
+    config = rt.settings.sla.metrics
     monday = dt.datetime(2026, 3, 16, 6, 0, tzinfo=UTC)
     assert await digest.post_digest(rt, config, monday) is True
     assert await digest.post_digest(rt, config, monday + dt.timedelta(hours=1)) is False
@@ -251,7 +250,7 @@ async def test_digest_is_posted_once_per_period(seeded: AsyncEngine, db_url: str
 
 async def test_overlapping_digest_runs_post_once(seeded: AsyncEngine, db_url: str) -> None:
     rt = _runtime(seeded, _settings(db_url, digest="daily"))
-    config = stats.metrics_settings(rt.settings)
+    config = rt.settings.sla.metrics
     results = await asyncio.gather(*(digest.post_digest(rt, config, NOW) for _ in range(3)))
     assert sorted(results) == [False, False, True]
     assert len(await _digests(seeded)) == 1

@@ -23,7 +23,6 @@ from bot.jobs import (
 )
 from bot.runtime import Runtime
 from config.settings import Settings, TelegramConfig, from_mapping
-from config.sla import sla_config
 from engine import commands as c
 from engine.bus import MessageBus
 from engine.model import Status
@@ -141,7 +140,7 @@ def test_staff_chat_is_used_only_when_the_bot_can_post() -> None:
     chat = TelegramConfig(staff_chat_id=-100500)
     without_token = Settings(telegram=chat)
     with_token = Settings(telegram=TelegramConfig(token="1:x", staff_chat_id=-100500))
-    config = sla_config(Settings())
+    config = Settings().sla
     assert ladder_of(without_token, config).staff_chat is None
     assert ladder_of(with_token, config).staff_chat == "-100500"
 

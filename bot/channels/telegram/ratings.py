@@ -8,7 +8,6 @@ from bot.channels.telegram.context import Desk
 from bot.channels.telegram.inbound import ButtonPress
 from bot.channels.telegram.promote import toast
 from bot.i18n import explain, t
-from bot.stats import rating_settings
 from engine.errors import EngineError
 from engine.ratings import read_vote
 from engine.store.ratings_sql import record_rating
@@ -29,7 +28,7 @@ async def press(desk: Desk, p: ButtonPress) -> None:
         return
     try:
         await record_rating(desk.db, vote.ticket, person.id, vote.score, desk.now(),
-                            scale=rating_settings(desk.settings).scale, resolution_at=vote.resolution_at)
+                            scale=desk.settings.sla.ratings.scale, resolution_at=vote.resolution_at)
     except EngineError as exc:
         await toast(desk, p, explain(lang, exc))
         return
