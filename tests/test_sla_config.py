@@ -134,9 +134,10 @@ def test_errors_name_the_key(raw: dict[str, Any], key: str) -> None:
     assert str(bad.value).startswith(key), str(bad.value)
 
 
-def test_metrics_subsections_are_left_to_the_metrics_part() -> None:
+def test_metrics_subsections_are_read_with_the_section() -> None:
     config = parse_sla({"metrics": {"digest": "weekly"}, "ratings": {}})
     assert config.policies.default == "normal"
+    assert (config.metrics.digest, config.ratings.scale) == ("weekly", 5)
 
 
 def test_a_second_rule_may_name_a_company() -> None:
