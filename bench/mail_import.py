@@ -82,10 +82,11 @@ def plain(i: int) -> bytes:
 async def _runtime(db: Path, **email: object):  # type: ignore[no-untyped-def]
     """The service's application, as `ticketbot run` builds it (every reactor)."""
     from bot.bootstrap import bootstrap
-    from config.settings import EmailConfig, Settings
+    from config.settings import EmailConfig, Settings, with_sla
 
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{db}", secret="bench",
-                        email=replace(EmailConfig(address=SUPPORT, listen_port=None), **email))
+    settings = with_sla(Settings(
+        database_url=f"sqlite+aiosqlite:///{db}", secret="bench",
+        email=replace(EmailConfig(address=SUPPORT, listen_port=None), **email)))
     return await bootstrap(settings)
 
 

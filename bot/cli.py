@@ -40,11 +40,7 @@ def _registrars() -> list[Callable[[Any], None]]:
 def _settings(args: argparse.Namespace) -> Settings:
     path = args.config or (Path(os.environ["TICKETBOT_CONFIG"])
                            if os.environ.get("TICKETBOT_CONFIG") else None)
-    from config.sla import sla_config
-
-    settings = load_settings(path, os.environ)
-    sla_config(settings)  # a bad [sla] section must stop the start, naming its key
-    return settings
+    return load_settings(path, os.environ)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -113,13 +113,12 @@ async def _ticket(db: Any, number: int) -> Ticket | None:
 def _sla_view(ticket: Ticket | None, settings: Settings) -> list[str]:
     """The SLA lines of a ticket (each target, time left or overdue) in business time."""
     from bot.i18n import t
-    from config.sla import sla_config
     from engine.ports import SystemClock
     from engine.sla.status import sla_lines
 
     if ticket is None:
         return []
-    policy = sla_config(settings).policies.get(ticket.sla_policy)
+    policy = settings.sla.policies.get(ticket.sla_policy)
     return sla_lines(ticket, policy, SystemClock().now(), settings.language, t=t)
 
 

@@ -20,13 +20,8 @@ from bot.chart import chart_caption, chart_png, chart_text
 from bot.i18n import t
 from bot.jobs import Job
 from bot.runtime import App
-from bot.stats import (
-    MetricsSettings,
-    build_report,
-    metrics_settings,
-    rating_settings,
-    render_report,
-)
+from bot.stats import build_report, render_report
+from config.metrics import MetricsSettings
 from engine import metrics as m
 from engine.ports import Clock, OutboxItem
 from engine.sla.calendar import WEEKDAYS
@@ -84,7 +79,7 @@ async def post_digest(rt: App, config: MetricsSettings, now: dt.datetime) -> boo
         return False
     report = await build_report(rt.views, rt.settings, digest.period, now, config.history_months)
     payload = digest_payload(report, config.digest, config.language,
-                             rating_settings(rt.settings).scale)
+                             rt.settings.sla.ratings.scale)
     item = OutboxItem(key=f"{kind}:{digest.run_period}", channel="telegram",
                       recipient=str(config.chat_id), kind=KIND, language=config.language,
                       payload=payload)
@@ -121,7 +116,7 @@ def digest_trigger(config: MetricsSettings, timezone: str) -> CronTrigger:
 
 def digest_job(rt: App) -> Job | None:
     """None when the digest is off or there is no chat to post to."""
-    config = metrics_settings(rt.settings)
+    config = rt.settings.sla.metrics
     if config.digest == "off" or config.chat_id is None:
         return None
     clock: Clock = rt.bus.clock

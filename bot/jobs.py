@@ -24,7 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.i18n import t
 from bot.runtime import App, Service
 from config.settings import Settings
-from config.sla import SlaConfig, sla_config
+from config.sla import SlaConfig
 from engine.bus import Reactor
 from engine.commands import ReturnDueWaiting
 from engine.sla.escalation import Ladder, StaffHours
@@ -67,7 +67,7 @@ def ladder_of(settings: Settings, config: SlaConfig) -> Ladder:
 
 
 def sla_scan_job(rt: App) -> Job | None:
-    config = sla_config(rt.settings)
+    config = rt.settings.sla
     if not config.enabled:
         return None
     ladder = ladder_of(rt.settings, config)
@@ -114,5 +114,5 @@ def job_services(rt: App, specs: Sequence[JobSpec]) -> list[Service]:
 
 def sla_reactors(settings: Settings) -> list[Reactor]:
     """The SLA reactor for the bus, after `notify`; none when SLA is switched off."""
-    config = sla_config(settings)
+    config = settings.sla
     return [sla_reactor(config.policies)] if config.enabled else []

@@ -1,36 +1,18 @@
 """F10 for people: the monthly report as text in English or Russian (for `/stats`, the CLI
-and the digest), as JSON for the CLI, and the metrics/rating settings read from config.
-
-Config (inside `[sla]`, whose raw mapping the settings keep):
-
-    [sla.metrics]
-    digest = "weekly"        # off | daily | weekly | monthly
-    digest_time = "09:00"    # service time zone
-    digest_weekday = "mon"   # weekly digests
-    chat_id = -1001234567    # default: telegram.staff_chat_id
-    language = "ru"          # default: service.language
-    history_months = 6
-
-    [sla.ratings]
-    enabled = true
-    delay_minutes = 30       # a reopen within this cancels the survey
-    cooldown_days = 3        # at most one survey per person in this many days
-    scale = 5
+and the digest), and as JSON for the CLI. Its settings (`[sla.metrics]`, `[sla.ratings]`) are
+read when the config loads (`config/metrics.py`) and held as `Settings.sla.metrics` and
+`Settings.sla.ratings`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
-from config.reader import ConfigError
 from config.settings import Settings
-from config.sla import parse_sla
 from engine import metrics as m
 from engine.access import Action, allowed
 from engine.bus import Reactor
@@ -38,101 +20,19 @@ from engine.commands import Command, RateTicket
 from engine.errors import InvalidValue, NotAllowed
 from engine.handlers import Handler
 from engine.model import Person
-from engine.ratings import RatingSettings
-from engine.sla.calendar import WEEKDAYS, BusinessCalendar
 from engine.store.ratings_sql import sql_rate_handler, sql_rating_reactors
 from engine.views import Views
-
-SCHEDULES = ("off", "daily", "weekly", "monthly")
-OWN_SECTIONS = ("metrics", "ratings")
-_METRICS_KEYS = frozenset({"digest", "digest_time", "digest_weekday", "chat_id", "language",
-                           "history_months"})
-
-
-# --- settings ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MetricsSettings:
-    digest: str = "off"
-    digest_time: dt.time = dt.time(9, 0)
-    digest_weekday: int = 0
-    chat_id: int | None = None
-    language: str = "en"
-    history_months: int = 6
-
-
-def _section(settings: Settings, name: str) -> Mapping[str, Any]:
-    raw = settings.sla.get(name, {})
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"sla.{name}: expected a table, got {raw!r}")
-    return raw
-
-
-def _clock(raw: Mapping[str, Any]) -> dt.time:
-    text = raw.get("digest_time", "09:00")
-    try:
-        return dt.time.fromisoformat(str(text))
-    except ValueError:
-        raise ConfigError(f"sla.metrics.digest_time: expected HH:MM, got {text!r}") from None
-
-
-def _choice(raw: Mapping[str, Any], key: str, default: str, options: tuple[str, ...]) -> str:
-    value = raw.get(key, default)
-    if value not in options:
-        raise ConfigError(f"sla.metrics.{key}: expected one of {', '.join(options)}, "
-                          f"got {value!r}")
-    return str(value)
-
-
-def _whole(raw: Mapping[str, Any], key: str, default: int | None) -> int | None:
-    value = raw.get(key, default)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"sla.metrics.{key}: expected a whole number, got {value!r}")
-    return value
-
-
-def metrics_settings(settings: Settings) -> MetricsSettings:
-    raw = _section(settings, "metrics")
-    unknown = sorted(set(raw) - _METRICS_KEYS)
-    if unknown:
-        raise ConfigError(f"sla.metrics.{unknown[0]}: unknown key "
-                          f"(known: {', '.join(sorted(_METRICS_KEYS))})")
-    history = _whole(raw, "history_months", 6)
-    if history is None or not 1 <= history <= 24:
-        raise ConfigError(f"sla.metrics.history_months: must be within 1..24, got {history}")
-    return MetricsSettings(
-        digest=_choice(raw, "digest", "off", SCHEDULES), digest_time=_clock(raw),
-        digest_weekday=WEEKDAYS.index(_choice(raw, "digest_weekday", "mon", WEEKDAYS)),
-        chat_id=_whole(raw, "chat_id", settings.telegram.staff_chat_id),
-        language=_choice(raw, "language", settings.language, ("en", "ru")),
-        history_months=history)
-
-
-def rating_settings(settings: Settings) -> RatingSettings:
-    try:
-        return RatingSettings.from_mapping(_section(settings, "ratings"), settings.email.address)
-    except ValueError as exc:
-        raise ConfigError(f"sla.{exc}") from None
 
 
 def rating_reactors(settings: Settings, secret: bytes) -> list[Reactor]:
     """F13's reactor for the bus (after `notify`), bound to the SQL survey log and signing
     vote tokens with `Runtime.secret`; none when ratings are switched off."""
-    return sql_rating_reactors(rating_settings(settings), secret)
+    return sql_rating_reactors(settings.sla.ratings, secret)
 
 
 def rating_handlers(settings: Settings) -> dict[type[Command], Handler]:
     """`RateTicket`, checked against the configured scale; votes go to the SQL survey log."""
-    return {RateTicket: sql_rate_handler(rating_settings(settings))}
-
-
-def business_calendar(settings: Settings) -> BusinessCalendar:
-    """Business time in reports is measured on the default SLA policy's calendar. Our own
-    subsections are left out of what the SLA reader sees: they are not its keys."""
-    sla = {k: v for k, v in settings.sla.items() if k not in OWN_SECTIONS}
-    policies = parse_sla(sla, settings.engine, (c.name for c in settings.companies)).policies
-    return policies.get(policies.default).calendar
+    return {RateTicket: sql_rate_handler(settings.sla.ratings)}
 
 
 # --- formatting ----------------------------------------------------------------------------
@@ -265,9 +165,9 @@ def parse_period(text: str | None, now: dt.datetime, tz: ZoneInfo) -> m.Period:
 
 async def build_report(views: Views, settings: Settings, period: m.Period,
                        now: dt.datetime, history: int | None = None) -> m.Report:
-    months = history or metrics_settings(settings).history_months
+    months = history or settings.sla.metrics.history_months
     return await views.monthly_report(period, timezone=settings.timezone,
-                                      calendar=business_calendar(settings), now=now,
+                                      calendar=settings.sla.business_calendar, now=now,
                                       history=months)
 
 
@@ -280,4 +180,4 @@ async def stats_text(views: Views, settings: Settings, person: Person | None,
                          role="unknown" if person is None else person.role.value)
     report = await build_report(views, settings, parse_period(period, now,
                                                            ZoneInfo(settings.timezone)), now)
-    return render_report(report, lang, rating_settings(settings).scale)
+    return render_report(report, lang, settings.sla.ratings.scale)

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.cli import complain, print_json, say
-from bot.stats import build_report, parse_period, rating_settings, render_report, report_json
+from bot.stats import build_report, parse_period, render_report, report_json
 from config.settings import Settings
 from engine.errors import InvalidValue
 from engine.metrics import Period, Report
@@ -38,7 +38,7 @@ async def run_stats(args: argparse.Namespace, settings: Settings) -> int:
         print_json(report_json(report))
     else:
         lang = args.lang or settings.language
-        say(render_report(report, lang, rating_settings(settings).scale))
+        say(render_report(report, lang, settings.sla.ratings.scale))
     return 0
 
 

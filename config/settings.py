@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from config.metrics import Fallbacks
 from config.reader import ConfigError, Table
+from config.sla import SlaConfig, default_sla, parse_sla
 from engine.directory import CompanySpec, PersonSpec
 from engine.model import Role
 from engine.settings import EngineSettings
@@ -80,7 +82,9 @@ class Settings:
     companies: tuple[CompanySpec, ...] = ()
     email: EmailConfig = EmailConfig()
     telegram: TelegramConfig = TelegramConfig()
-    sla: Mapping[str, Any] = field(default_factory=dict)
+    # Read from `[sla]` by the loader against the rest of the file; a Settings built by hand
+    # with its own companies, address or staff chat gets a matching one from `with_sla`.
+    sla: SlaConfig = field(default_factory=default_sla)
 
 
 _TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla"})
@@ -117,7 +121,7 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
     people = tuple(_person(t) for t in root.tables("people", _PERSON))
     companies = tuple(_company(t) for t in root.tables("companies", _COMPANY))
     _check_companies(people, companies)
-    return Settings(
+    settings = Settings(
         database_url=environ.get("TICKETBOT_DATABASE_URL")
         or service.text("database_url", Settings.database_url),
         language=service.choice("language", "en", LANGUAGES),
@@ -128,8 +132,25 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
         people=people, companies=companies,
         email=_email(root.table("email", _EMAIL), environ),
         telegram=_telegram(root.table("telegram", _TELEGRAM), environ),
-        sla=dict(data.get("sla", {})),
     )
+    return with_sla(settings, _section(data, "sla"))
+
+
+def with_sla(settings: Settings, raw: Mapping[str, Any] | None = None) -> Settings:
+    """`settings` with the `[sla]` section `raw` read against them: rule companies must be
+    declared, and the metrics chat and language and the ratings' reply address default to the
+    staff chat, the service language and the support address."""
+    fallbacks = Fallbacks(language=settings.language, chat_id=settings.telegram.staff_chat_id,
+                          reply_address=settings.email.address)
+    sla = parse_sla(raw or {}, settings.engine, [c.name for c in settings.companies], fallbacks)
+    return replace(settings, sla=sla)
+
+
+def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: expected a table, got {value!r}")
+    return value
 
 
 def _timezone(service: Table) -> str:
@@ -185,6 +206,13 @@ def _check_companies(people: tuple[PersonSpec, ...],
     for i, person in enumerate(people):
         if person.company is not None and person.company not in names:
             raise ConfigError(f"people[{i}].company: no company named {person.company!r}")
+    # A manager is named by address and must be one of the declared people: the directory
+    # sync at start-up has no one else to make responsible.
+    addresses = {e for person in people for e in person.emails}
+    for i, company in enumerate(companies):
+        if company.manager_email is not None and company.manager_email not in addresses:
+            raise ConfigError(f"companies[{i}].manager: no declared person has the address "
+                              f"{company.manager_email!r}")
 
 
 def _email(t: Table, environ: Mapping[str, str]) -> EmailConfig:

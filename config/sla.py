@@ -1,4 +1,5 @@
-"""The `[sla]` section (kept raw in `Settings.sla`) read into calendars, policies and rules.
+"""The `[sla]` section read into calendars, policies and rules once, when the settings load
+(`config/settings.py` holds the result as `Settings.sla`).
 
     [sla]
     default_policy = "normal"     # optional: the first policy otherwise
@@ -23,7 +24,9 @@
     policy = "vip"
     types = ["incident"]
     priorities = ["high", "urgent"]
-    companies = ["Acme"]
+    companies = ["Acme"]          # declared [[companies]]
+
+`[sla.metrics]` and `[sla.ratings]` are read by `config/metrics.py` into the same object.
 
 With no `[sla]` section: one RU calendar, Mon-Fri 09:00-18:00 Europe/Moscow, and Ticket24's
 deadlines by priority (high 1 day, normal 3, low 5). Every error names the key.
@@ -32,20 +35,26 @@ deadlines by priority (high 1 day, normal 3, low 5). Every error names the key.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
+from config.metrics import (
+    DEFAULT_FALLBACKS,
+    Fallbacks,
+    MetricsSettings,
+    parse_metrics,
+    parse_ratings,
+)
 from config.reader import ConfigError, Table
-from config.settings import Settings
+from engine.ratings import RatingSettings
 from engine.settings import EngineSettings
 from engine.sla.calendar import WEEKDAYS, BusinessCalendar, build_calendar, parse_interval
 from engine.sla.policy import SlaPolicies, SlaPolicy, SlaRule, ticket24_policies
 
-# `[sla.metrics]` and `[sla.ratings]` belong to the metrics part (bot/stats.py), which reads
-# and checks them; they are known here only so that they are not refused.
-_ELSEWHERE = frozenset({"metrics", "ratings"})
 _SLA = frozenset({"enabled", "default_policy", "staff_calendar", "warn_at_percent",
-                  "warn_minutes", "scan_seconds", "calendars", "policies", "rules"}) | _ELSEWHERE
+                  "warn_minutes", "scan_seconds", "calendars", "policies", "rules", "metrics",
+                  "ratings"})
 _CALENDAR = frozenset({"tz", "country", "hours", "holidays", "workdays", "workday_hours"})
 _POLICY = frozenset({"name", "calendar", "first_response_minutes", "resolution_minutes",
                      "next_response_minutes", "warn_at_percent", "warn_minutes"})
@@ -61,6 +70,13 @@ class SlaConfig:
     staff_calendar: BusinessCalendar
     enabled: bool = True
     scan_seconds: int = 30
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    ratings: RatingSettings = field(default_factory=RatingSettings)
+
+    @property
+    def business_calendar(self) -> BusinessCalendar:
+        """Business time in reports is measured on the default policy's calendar."""
+        return self.policies.get(self.policies.default).calendar
 
 
 @dataclass(frozen=True)
@@ -69,24 +85,29 @@ class _Warn:
     minutes: int | None
 
 
-def sla_config(settings: Settings) -> SlaConfig:
-    """The SLA setup of an installation, validated against its ticket types, priorities and
-    companies."""
-    return parse_sla(settings.sla, settings.engine, (c.name for c in settings.companies))
+@cache
+def default_sla() -> SlaConfig:
+    """The embedded default, built once: its calendar reads a few years of public holidays."""
+    return parse_sla({})
 
 
 def parse_sla(raw: Mapping[str, Any], engine: EngineSettings | None = None,
-              companies: Iterable[str] = ()) -> SlaConfig:
+              companies: Iterable[str] = (), fallbacks: Fallbacks = DEFAULT_FALLBACKS) -> SlaConfig:
+    """`[sla]` checked against the ticket types and priorities and the declared companies."""
+    # Taken once: every rule checks its companies against the same names (a generator
+    # would be used up by the first rule).
+    known = tuple(sorted(set(companies)))
     root = Table(raw, "sla", _SLA)
     calendars = _calendars(raw.get("calendars", {}))
     warn = _Warn(_percent(root, 75), root.opt_whole("warn_minutes"))
     policies, example_rules = _policies(root, calendars, warn)
-    rules = tuple(_rule(t, policies, engine or EngineSettings(), frozenset(companies))
+    rules = tuple(_rule(t, policies, engine or EngineSettings(), known)
                   for t in root.tables("rules", _RULE))
     registry = _registry(root, policies, rules + example_rules)
     return SlaConfig(
         policies=registry, staff_calendar=_staff_calendar(root, calendars, registry),
-        enabled=root.flag("enabled", True), scan_seconds=root.whole("scan_seconds", 30, 1))
+        enabled=root.flag("enabled", True), scan_seconds=root.whole("scan_seconds", 30, 1),
+        metrics=parse_metrics(root, fallbacks), ratings=parse_ratings(root, fallbacks))
 
 
 # ---------------------------------------------------------------- calendars
@@ -192,7 +213,7 @@ def _opt_positive(t: Table, key: str) -> int | None:
 
 
 def _rule(t: Table, policies: tuple[SlaPolicy, ...], engine: EngineSettings,
-          companies: frozenset[str]) -> SlaRule:
+          companies: tuple[str, ...]) -> SlaRule:
     policy = t.text("policy", "")
     names = [p.name for p in policies]
     if policy not in names:
@@ -200,7 +221,7 @@ def _rule(t: Table, policies: tuple[SlaPolicy, ...], engine: EngineSettings,
                           f"(known: {', '.join(names)})")
     return SlaRule(policy=policy, types=_subset(t, "types", engine.types),
                    priorities=_subset(t, "priorities", engine.priorities),
-                   companies=_subset(t, "companies", tuple(sorted(companies))))
+                   companies=_subset(t, "companies", companies))
 
 
 def _subset(t: Table, key: str, known: tuple[str, ...]) -> frozenset[str]:

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -47,35 +47,14 @@ _DIGIT_REPLY = re.compile(r"^\s*(\d{1,2})\s*(?:[*★⭐]+\s*)?(?:[.!)]\s*)?$")
 
 @dataclass(frozen=True)
 class RatingSettings:
+    """`[sla.ratings]`, read and checked by `config/metrics.py` when the settings load."""
+
     enabled: bool = True
     delay_minutes: int = 30
     cooldown_days: int = 3
     scale: int = 5
     # Where the one-click mail links send their vote (the support address).
     reply_address: str = "support@localhost"
-
-    @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any], reply_address: str) -> RatingSettings:
-        """`[sla.ratings]` keys; an unknown key or a wrong type is refused by name."""
-        unknown = sorted(set(raw) - {"enabled", "delay_minutes", "cooldown_days", "scale"})
-        if unknown:
-            raise ValueError(f"ratings.{unknown[0]}: unknown key")
-        enabled = raw.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise ValueError(f"ratings.enabled: expected true or false, got {enabled!r}")
-        settings = cls(enabled=enabled, delay_minutes=_whole(raw, "delay_minutes", 30),
-                       cooldown_days=_whole(raw, "cooldown_days", 3),
-                       scale=_whole(raw, "scale", 5), reply_address=reply_address)
-        if not 2 <= settings.scale <= 10:
-            raise ValueError("ratings.scale: must be within 2..10")
-        return settings
-
-
-def _whole(raw: Mapping[str, Any], key: str, default: int) -> int:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"ratings.{key}: expected a whole number >= 0, got {value!r}")
-    return value
 
 
 # --- refusals (explained to people through bot/i18n.py by their codes) ----------------------

@@ -33,7 +33,7 @@ from aiosmtpd.smtp import SMTP, Envelope
 
 from bot.bootstrap import bootstrap
 from bot.runtime import App
-from config.settings import EmailConfig, ImapConfig, Settings, SmtpConfig
+from config.settings import EmailConfig, ImapConfig, Settings, SmtpConfig, with_sla
 from engine.directory import CompanySpec, PersonSpec
 from tests.fakes import FixedClock
 
@@ -56,8 +56,9 @@ PEOPLE = (LEAD, SPEC, OLGA, CARL)
 
 def settings_for(db_url: str, **email: Any) -> Settings:
     cfg = replace(EmailConfig(address=SUPPORT, listen_port=None), **email)
-    return Settings(database_url=db_url, secret=SECRET.decode(), people=PEOPLE,
-                    companies=COMPANIES, email=cfg)
+    # with_sla: the rating survey's mail links answer to this address, as when loaded.
+    return with_sla(Settings(database_url=db_url, secret=SECRET.decode(), people=PEOPLE,
+                             companies=COMPANIES, email=cfg))
 
 
 async def make_runtime(settings: Settings, clock: FixedClock) -> App:

@@ -24,7 +24,7 @@ from bot.channels.telegram.service import Options, TelegramService
 from bot.channels.telegram.transport import FloodLimits
 from bot.runtime import App
 from bot.storage.telegram_sql import TelegramSqlStore
-from config.settings import Settings, TelegramConfig
+from config.settings import Settings, TelegramConfig, with_sla
 from engine.directory import PersonSpec
 from engine.model import Comment, Ticket
 from engine.ports import Clock
@@ -60,7 +60,7 @@ WAIT = 15.0  # an upper bound for anything the tests wait on, never a sleep
 def settings_for(db_url: str, api_url: str, **telegram: Any) -> Settings:
     tg = replace(TelegramConfig(token=TOKEN, api_url=api_url, support_chat_id=SUPPORT,
                                 staff_chat_id=STAFF), **telegram)
-    return Settings(database_url=db_url, people=PEOPLE, telegram=tg, timezone="UTC")
+    return with_sla(Settings(database_url=db_url, people=PEOPLE, telegram=tg, timezone="UTC"))
 
 
 async def runtime(settings: Settings, clock: Clock) -> App:

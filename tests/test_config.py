@@ -64,3 +64,64 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
         load_settings(bad, {})
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "missing.toml", {})
+
+
+ACME = """
+[[people]]
+name = "Lena Lead"
+role = "lead"
+emails = ["lena@desk.example"]
+
+[[companies]]
+name = "Acme"
+"""
+OFFICE = """
+[sla.calendars.office]
+tz = "Europe/Moscow"
+
+[[sla.policies]]
+name = "std"
+first_response_minutes = 60
+resolution_minutes = 480
+"""
+
+
+@pytest.mark.parametrize(("toml", "line"), [
+    (ACME + 'manager = "ghost@acme.example"\n',
+     "companies[0].manager: no declared person has the address 'ghost@acme.example'"),
+    (ACME + '[[sla.rules]]\npolicy = "high"\ncompanies = ["Umbrella"]\n',
+     "sla.rules[0].companies: unknown 'Umbrella' (known: Acme)"),
+    (OFFICE + 'calendar = "night"\n',
+     "sla.policies[0].calendar: no calendar named 'night' (known: office)"),
+    ('[sla]\nstaff_calendar = "night"\n' + OFFICE,
+     "sla.staff_calendar: no calendar named 'night' (known: office)"),
+    ('[sla.metrics]\ndigest = "hourly"\n',
+     "sla.metrics.digest: expected one of off, daily, weekly, monthly, got 'hourly'"),
+])
+def test_cross_references_are_checked_when_the_config_loads(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], toml: str, line: str) -> None:
+    from bot.cli import main
+
+    path = tmp_path / "ticketbot.toml"
+    path.write_text(toml)
+    assert main(["--config", str(path), "ticket", "list"]) == 2
+    assert capsys.readouterr().err == f"ticketbot: config error: {line}\n"
+
+
+def test_a_declared_manager_and_a_second_rule_naming_a_company_load() -> None:
+    import tomllib
+
+    toml = ACME + 'manager = "lena@desk.example"\n' + """
+[[companies]]
+name = "Beta"
+
+[[sla.rules]]
+policy = "high"
+companies = ["Acme"]
+
+[[sla.rules]]
+policy = "low"
+companies = ["Beta"]
+"""
+    settings = from_mapping(tomllib.loads(toml), {})
+    assert [sorted(r.companies) for r in settings.sla.policies.rules[:2]] == [["Acme"], ["Beta"]]

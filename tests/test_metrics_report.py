@@ -10,7 +10,6 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import digest, stats, stats_cli
 from bot.bootstrap import bootstrap, jobs
 from bot.runtime import App
+from config.metrics import MetricsSettings
 from config.reader import ConfigError
-from config.settings import Settings, TelegramConfig
+from config.settings import Settings, TelegramConfig, with_sla
 from engine import metrics as m
 from engine.errors import NotAllowed
 from engine.model import Person, Role
@@ -41,8 +41,8 @@ CLIENT = Person(id=10, name="Client 10", role=Role.CLIENT)
 
 
 def _settings(url: str, **metrics: object) -> Settings:
-    return Settings(database_url=url, telegram=TelegramConfig(staff_chat_id=-100500),
-                    sla={"metrics": dict(metrics)})
+    return with_sla(Settings(database_url=url, telegram=TelegramConfig(staff_chat_id=-100500)),
+                    {"metrics": dict(metrics)})
 
 
 @pytest.fixture
@@ -111,10 +111,9 @@ def test_report_json_keeps_every_figure_in_plain_types() -> None:
 
 
 def test_metrics_settings_defaults_and_overrides() -> None:
-    assert stats.metrics_settings(_settings("sqlite://")) == stats.MetricsSettings(
-        chat_id=-100500)
-    custom = stats.metrics_settings(_settings("sqlite://", digest="weekly", digest_time="08:30",
-                                              digest_weekday="fri", chat_id=7, language="ru"))
+    assert _settings("sqlite://").sla.metrics == MetricsSettings(chat_id=-100500)
+    custom = _settings("sqlite://", digest="weekly", digest_time="08:30",
+                       digest_weekday="fri", chat_id=7, language="ru").sla.metrics
     assert (custom.digest, custom.digest_time, custom.digest_weekday, custom.chat_id,
             custom.language) == ("weekly", dt.time(8, 30), 4, 7, "ru")
 
@@ -124,25 +123,25 @@ def test_metrics_settings_defaults_and_overrides() -> None:
                                  {"history_months": 0}])
 def test_bad_metrics_settings_name_the_key(bad: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match=r"sla\.metrics\."):
-        stats.metrics_settings(_settings("sqlite://", **bad))
+        _settings("sqlite://", **bad)
 
 
 def test_rating_settings_read_from_config_and_refuse_unknown_keys() -> None:
-    settings = replace(_settings("sqlite://"), sla={"ratings": {"cooldown_days": 7}})
-    assert stats.rating_settings(settings).cooldown_days == 7
+    settings = with_sla(_settings("sqlite://"), {"ratings": {"cooldown_days": 7}})
+    assert settings.sla.ratings.cooldown_days == 7
     with pytest.raises(ConfigError, match=r"sla\.ratings\.often: unknown key"):
-        stats.rating_settings(replace(settings, sla={"ratings": {"often": 1}}))
+        with_sla(settings, {"ratings": {"often": 1}})
 
 
 def test_rating_reactors_follow_the_switch() -> None:
     on = stats.rating_reactors(_settings("sqlite://"), b"s")
-    off = stats.rating_reactors(replace(_settings("sqlite://"),
-                                        sla={"ratings": {"enabled": False}}), b"s")
+    off = stats.rating_reactors(with_sla(_settings("sqlite://"),
+                                         {"ratings": {"enabled": False}}), b"s")
     assert (len(on), off) == (1, [])
 
 
 def test_business_calendar_ignores_our_own_sections() -> None:
-    calendar = stats.business_calendar(_settings("sqlite://", digest="daily"))
+    calendar = _settings("sqlite://", digest="daily").sla.business_calendar
     assert calendar.tz == MSK
 
 
@@ -235,7 +234,7 @@ def test_digest_reports_the_month_of_yesterday(schedule: str, now: dt.datetime, 
 async def test_digest_is_posted_once_per_period(seeded: AsyncEngine, db_url: str) -> None:
     monday = dt.datetime(2026, 3, 16, 6, 0, tzinfo=UTC)
     async with _app(_settings(db_url, digest="weekly", language="ru")) as rt:
-        config = stats.metrics_settings(rt.settings)
+        config = rt.settings.sla.metrics
         assert await digest.post_digest(rt, config, monday) is True
         assert await digest.post_digest(rt, config, monday + dt.timedelta(hours=1)) is False
         [row] = await _digests(seeded)
@@ -251,7 +250,7 @@ async def test_digest_is_posted_once_per_period(seeded: AsyncEngine, db_url: str
 
 async def test_overlapping_digest_runs_post_once(seeded: AsyncEngine, db_url: str) -> None:
     async with _app(_settings(db_url, digest="daily")) as rt:
-        config = stats.metrics_settings(rt.settings)
+        config = rt.settings.sla.metrics
         results = await asyncio.gather(*(digest.post_digest(rt, config, NOW) for _ in range(3)))
     assert sorted(results) == [False, False, True]
     assert len(await _digests(seeded)) == 1

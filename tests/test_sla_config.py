@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from config.metrics import Fallbacks
 from config.reader import ConfigError
 from config.settings import from_mapping
-from config.sla import parse_sla, sla_config
+from config.sla import parse_sla
 from engine.model import Status, Ticket
 from engine.sla.calendar import is_working
 from tests.support_sla import msk
@@ -83,10 +84,9 @@ def test_rules_may_use_the_embedded_policies() -> None:
 def test_settings_feed_types_priorities_and_companies() -> None:
     settings = from_mapping({"companies": [{"name": "Acme"}], "sla": {
         "rules": [{"policy": "high", "companies": ["Acme"]}]}}, {})
-    assert sla_config(settings).policies.choose(ticket(), "Acme").name == "high"
+    assert settings.sla.policies.choose(ticket(), "Acme").name == "high"
     with pytest.raises(ConfigError, match=r"^sla\.rules\[0\]\.companies: unknown 'Umbrella'"):
-        sla_config(from_mapping({"sla": {"rules": [{"policy": "high",
-                                                     "companies": ["Umbrella"]}]}}, {}))
+        from_mapping({"sla": {"rules": [{"policy": "high", "companies": ["Umbrella"]}]}}, {})
 
 
 def _policy(**kw: object) -> dict[str, object]:
@@ -134,6 +134,28 @@ def test_errors_name_the_key(raw: dict[str, Any], key: str) -> None:
     assert str(bad.value).startswith(key), str(bad.value)
 
 
-def test_metrics_subsections_are_left_to_the_metrics_part() -> None:
+def test_metrics_subsections_are_read_with_the_section() -> None:
     config = parse_sla({"metrics": {"digest": "weekly"}, "ratings": {}})
     assert config.policies.default == "normal"
+    assert (config.metrics.digest, config.ratings.scale) == ("weekly", 5)
+
+
+def test_a_second_rule_may_name_a_company() -> None:
+    # The companies were once handed over as a generator, used up by the first rule.
+    settings = from_mapping({"companies": [{"name": "Acme"}, {"name": "Beta"}], "sla": {
+        "rules": [{"policy": "high", "companies": ["Acme"]},
+                  {"policy": "low", "companies": ["Beta"]}]}}, {})
+    policies = settings.sla.policies
+    assert policies.choose(ticket(), "Acme").name == "high"
+    assert policies.choose(ticket(), "Beta").name == "low"
+
+
+def test_rating_settings_from_config_refuse_bad_values() -> None:
+    # Moved from tests/test_ratings_tokens.py with the parser (once engine/ratings.py's).
+    got = parse_sla({"ratings": {"delay_minutes": 0, "scale": 10}},
+                    fallbacks=Fallbacks(reply_address="help@x")).ratings
+    assert (got.delay_minutes, got.scale, got.reply_address) == (0, 10, "help@x")
+    for bad in ({"scale": 1}, {"cooldown_days": -1}, {"stars": 5}, {"enabled": "no"},
+                {"delay_minutes": "30"}):
+        with pytest.raises(ValueError, match="ratings"):
+            parse_sla({"ratings": bad})

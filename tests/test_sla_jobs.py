@@ -21,7 +21,6 @@ from bot.jobs import (
 )
 from bot.runtime import App
 from config.settings import Settings, TelegramConfig, from_mapping
-from config.sla import sla_config
 from engine import commands as c
 from engine.model import Status
 from tests.fakes import FixedClock
@@ -127,7 +126,7 @@ def test_staff_chat_is_used_only_when_the_bot_can_post() -> None:
     chat = TelegramConfig(staff_chat_id=-100500)
     without_token = Settings(telegram=chat)
     with_token = Settings(telegram=TelegramConfig(token="1:x", staff_chat_id=-100500))
-    config = sla_config(Settings())
+    config = Settings().sla
     assert ladder_of(without_token, config).staff_chat is None
     assert ladder_of(with_token, config).staff_chat == "-100500"
 

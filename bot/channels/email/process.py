@@ -29,7 +29,6 @@ from bot.channels.email.senders import CompanyDomains, guess_language, resolve
 from bot.channels.email.session import Session
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.stats import rating_settings
 from bot.threading.rules import Facts, Thread, ThreadContext, tag_pattern
 from bot.threading.rules import resolve as thread_of
 from engine import commands as c
@@ -61,7 +60,7 @@ class MailContext:
     def of(cls, rt: Runtime) -> MailContext:
         s = rt.settings
         return cls(rt, MailIdentity.of(s, rt.secret), tag_pattern(s.email.subject_tag),
-                   CompanyDomains(rt.views), ZoneInfo(s.timezone), rating_settings(s).scale)
+                   CompanyDomains(rt.views), ZoneInfo(s.timezone), s.sla.ratings.scale)
 
 
 @dataclass(frozen=True)
