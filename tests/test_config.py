@@ -64,3 +64,15 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
         load_settings(bad, {})
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "missing.toml", {})
+
+
+def test_reopen_days_is_one_setting_for_mail_and_chat() -> None:
+    assert from_mapping({}, {}).reopen_days == 7
+    assert load_settings(EXAMPLE, {}).reopen_days == 7
+    assert from_mapping({"tickets": {"reopen_days": 3}}, {}).reopen_days == 3
+    # Its old name, from when only chat used it, is still read.
+    assert from_mapping({"telegram": {"reopen_days": 5}}, {}).reopen_days == 5
+    with pytest.raises(ConfigError, match="tickets.reopen_days: also set as telegram"):
+        from_mapping({"tickets": {"reopen_days": 3}, "telegram": {"reopen_days": 5}}, {})
+    with pytest.raises(ConfigError, match="tickets.reopen_days: must be at least 0"):
+        from_mapping({"tickets": {"reopen_days": -1}}, {})
