@@ -67,7 +67,6 @@ class TelegramConfig:
     support_chat_id: int | None = None
     staff_chat_id: int | None = None
     dialog_window_minutes: int = 10
-    reopen_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -85,11 +84,15 @@ class Settings:
     # Read from `[sla]` by the loader against the rest of the file; a Settings built by hand
     # with its own companies, address or staff chat gets a matching one from `with_sla`.
     sla: SlaConfig = field(default_factory=default_sla)
+    # A requester's message to a ticket resolved longer ago opens a linked ticket instead
+    # of reopening it (mail and chat alike, bot/threading/finished.py).
+    reopen_days: int = 7
 
 
 _TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla"})
 _SERVICE = frozenset({"database_url", "language", "timezone", "log_level"})
-_TICKETS = frozenset({"types", "default_type", "priorities", "default_priority", "prefix"})
+_TICKETS = frozenset({"types", "default_type", "priorities", "default_priority", "prefix",
+                      "reopen_days"})
 _PERSON = frozenset({"name", "role", "emails", "telegram_id", "username", "company",
                      "language", "notify_via"})
 _COMPANY = frozenset({"name", "domains", "manager"})
@@ -132,6 +135,8 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
         people=people, companies=companies,
         email=_email(root.table("email", _EMAIL), environ),
         telegram=_telegram(root.table("telegram", _TELEGRAM), environ),
+        reopen_days=_reopen_days(root.table("tickets", _TICKETS),
+                                 root.table("telegram", _TELEGRAM)),
     )
     return with_sla(settings, _section(data, "sla"))
 
@@ -262,5 +267,13 @@ def _telegram(t: Table, environ: Mapping[str, str]) -> TelegramConfig:
         token=environ.get("TICKETBOT_TELEGRAM_TOKEN") or t.opt_text("token"),
         api_url=t.text("api_url", d.api_url).rstrip("/"),
         support_chat_id=t.opt_whole("support_chat_id"), staff_chat_id=t.opt_whole("staff_chat_id"),
-        dialog_window_minutes=t.whole("dialog_window_minutes", d.dialog_window_minutes, 1),
-        reopen_days=t.whole("reopen_days", d.reopen_days))
+        dialog_window_minutes=t.whole("dialog_window_minutes", d.dialog_window_minutes, 1))
+
+
+def _reopen_days(tickets: Table, telegram: Table) -> int:
+    """`tickets.reopen_days`; `telegram.reopen_days` is its old name, still read."""
+    if "reopen_days" in tickets.data and "reopen_days" in telegram.data:
+        raise ConfigError("tickets.reopen_days: also set as telegram.reopen_days, its old "
+                          "name; keep only tickets.reopen_days")
+    source = telegram if "reopen_days" in telegram.data else tickets
+    return source.whole("reopen_days", Settings.reopen_days)

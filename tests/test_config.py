@@ -125,3 +125,15 @@ companies = ["Beta"]
 """
     settings = from_mapping(tomllib.loads(toml), {})
     assert [sorted(r.companies) for r in settings.sla.policies.rules[:2]] == [["Acme"], ["Beta"]]
+
+
+def test_reopen_days_is_one_setting_for_mail_and_chat() -> None:
+    assert from_mapping({}, {}).reopen_days == 7
+    assert load_settings(EXAMPLE, {}).reopen_days == 7
+    assert from_mapping({"tickets": {"reopen_days": 3}}, {}).reopen_days == 3
+    # Its old name, from when only chat used it, is still read.
+    assert from_mapping({"telegram": {"reopen_days": 5}}, {}).reopen_days == 5
+    with pytest.raises(ConfigError, match="tickets.reopen_days: also set as telegram"):
+        from_mapping({"tickets": {"reopen_days": 3}, "telegram": {"reopen_days": 5}}, {})
+    with pytest.raises(ConfigError, match="tickets.reopen_days: must be at least 0"):
+        from_mapping({"tickets": {"reopen_days": -1}}, {})

@@ -133,6 +133,56 @@ async def test_reply_to_a_closed_ticket_opens_a_new_linked_one(runtime: App) -> 
     assert (await inbound_rows(runtime))[-1]["rule"] == "message_id_closed"
 
 
+async def _resolved(runtime: App, at: dt.datetime) -> None:
+    from engine import commands as c
+    from engine.model import Status
+
+    await receive(runtime, mail(message_id="<old@acme.example>"), at=at)
+    lead = await person_id(runtime, "lena@staff.example.com")
+    await runtime.bus.handle(c.SetStatus(actor=lead, channel="email", at=at, ticket=1,
+                                         status=Status.RESOLVED, text="done"))
+
+
+async def test_a_reply_within_reopen_days_reopens_the_resolved_ticket(runtime: App) -> None:
+    sent = dt.datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    await _resolved(runtime, sent - dt.timedelta(days=6))
+    await receive(runtime, mail(subject="Re: [#1] Printer jams", in_reply_to="<old@acme.example>",
+                                body="It jams again"), at=sent)
+    assert [(t["number"], t["status"]) for t in await tickets(runtime)] == [(1, "open")]
+    assert (await inbound_rows(runtime))[-1]["rule"] == "message_id"
+
+
+async def test_a_reply_long_after_the_resolve_opens_a_new_linked_one(runtime: App) -> None:
+    """The same rule as chat: an old conversation is not brought back to life."""
+    sent = dt.datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    await _resolved(runtime, sent - dt.timedelta(days=8))
+    await receive(runtime, mail(subject="Re: [#1] Printer jams", in_reply_to="<old@acme.example>",
+                                body="It jams again"), at=sent)
+    found = await tickets(runtime)
+    assert [(t["number"], t["status"], t["linked_to"]) for t in found] == \
+        [(1, "resolved", None), (2, "open", 1)]
+    acks = [o for o in await outbound(runtime) if o["kind"] == "ack"]
+    assert [(a["recipient"], a["ticket"]) for a in acks] == \
+        [("carl@acme.example", 1), ("carl@acme.example", 2)]
+    assert (await inbound_rows(runtime))[-1]["rule"] == "message_id_resolved"
+
+
+async def test_staff_mail_to_a_closed_ticket_stays_on_it_as_a_note(runtime: App) -> None:
+    """Staff never open a follow-up: their plain mail is an internal note, as on any ticket."""
+    from engine import commands as c
+
+    await receive(runtime, mail(message_id="<old@acme.example>"))
+    lead = await person_id(runtime, "lena@staff.example.com")
+    await runtime.bus.handle(c.Close(actor=lead, channel="email", ticket=1, text="done"))
+    await receive(runtime, mail(sender="lena@staff.example.com", subject="Re: [#1] Printer jams",
+                                in_reply_to="<old@acme.example>", body="Replaced the roller"))
+    assert [(t["number"], t["status"]) for t in await tickets(runtime)] == [(1, "closed")]
+    detail = await ticket_detail(runtime.db, 1)
+    assert detail is not None
+    assert [(x["body"], x["public"]) for x in detail["comments"]][-1] == \
+        ("Replaced the roller", False)
+
+
 async def test_a_strangers_subject_tag_opens_a_new_ticket_linking_it(runtime: App) -> None:
     """zammad#5064: any sender quoting a ticket number got appended to someone else's ticket."""
     await receive(runtime, mail())

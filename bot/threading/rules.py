@@ -1,24 +1,31 @@
-"""Which ticket a message belongs to: an explicit, ordered list of small rules.
+"""Which ticket a message is about, for mail and chat: an explicit, ordered list of rules.
 
-The order is the design (feature-anchors §4 item 3): message ids we know (inbound AND
-outbound, so a reply to our own acknowledgement threads even with an edited subject, and
-References alone are enough), then a signed token, then the `[#N]` subject tag but only
-from someone who takes part in ticket N, then a new ticket. A reply that lands on a
-`closed` ticket opens a new ticket linked to it (F2); so does a match on a ticket the
-sender has no part in (a forwarded thread answered by an outsider).
+The order is the design (feature-anchors §4 item 3). Mail: message ids we know (inbound
+AND outbound, so a reply to our own acknowledgement threads even with an edited subject,
+and References alone are enough), then a signed token, then the `[#N]` subject tag but
+only from someone who takes part in ticket N, then a new ticket. Chat: a leading `#N`,
+then the ticket of the replied-to message, else the message is about no ticket.
+
+A match then passes one gate for both channels: a message to a finished ticket either
+comments (the engine may reopen it) or opens a new ticket linked to it (finished.py).
+Mail also gates on the sender: a match on a ticket the sender has no part in (a forwarded
+thread answered by an outsider) opens a linked ticket too. Chat needs no such gate: the
+person is who Telegram says, and the engine refuses a ticket they may not see.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from bot.threading.finished import follow_up
 from engine.access import can_view
-from engine.model import Person, Status, Ticket
-from engine.ports import UnitOfWork
+from engine.model import Person, Ticket
+from engine.views import RefReader, TicketReader
 
 log = logging.getLogger("ticketbot.threading")
 
@@ -28,12 +35,15 @@ MAX_REFS = 30
 
 @dataclass(frozen=True)
 class Facts:
-    """What threading looks at. `refs` come newest first (In-Reply-To, then References
-    from the end); `addresses` are the recipient addresses, lower-case."""
+    """What threading looks at, whatever the channel. `refs` come newest first (mail:
+    In-Reply-To, then References from the end; chat: the replied-to message); `named` is
+    the number the message names (mail: the subject tag; chat: a leading `#N`);
+    `address` is the sender's mail address and `addresses` the recipients, lower-case."""
 
     sender: Person
-    address: str
-    subject: str
+    at: dt.datetime
+    address: str = ""
+    named: int | None = None
     refs: tuple[str, ...] = ()
     addresses: tuple[str, ...] = ()
 
@@ -52,12 +62,26 @@ class Thread:
 TokenReader = Callable[[str], int | None]
 
 
+def no_token(text: str) -> int | None:
+    return None
+
+
+class Records(Protocol):
+    """What the rules read: a unit of work, or a read-only view."""
+
+    @property
+    def tickets(self) -> TicketReader: ...
+
+    @property
+    def refs(self) -> RefReader: ...
+
+
 @dataclass(frozen=True)
 class ThreadContext:
-    uow: UnitOfWork
-    ref_token: TokenReader
-    address_token: TokenReader
-    tag: re.Pattern[str]
+    records: Records
+    reopen_days: int  # settings.reopen_days
+    ref_token: TokenReader = no_token
+    address_token: TokenReader = no_token
 
 
 class Rule(Protocol):
@@ -66,11 +90,24 @@ class Rule(Protocol):
     async def match(self, facts: Facts, ctx: ThreadContext) -> Thread | None: ...
 
 
+@dataclass(frozen=True)
+class Channel:
+    """A channel's rules, and whether a match must also pass the sender gate."""
+
+    rules: tuple[Rule, ...]
+    check_sender: bool = True
+
+
 def tag_pattern(subject_tag: str) -> re.Pattern[str]:
     """`[#{number}]` -> a pattern that also forgives spaces inside the brackets."""
     escaped = re.escape(subject_tag).replace(r"\{number\}", r"\s*(\d{1,9})\s*")
     escaped = escaped.replace(r"\ ", r"\s*")
     return re.compile(escaped, re.IGNORECASE)
+
+
+def tag_number(tag: re.Pattern[str], subject: str) -> int | None:
+    m = tag.search(subject)
+    return None if m is None else int(m.group(1))
 
 
 def takes_part(person: Person, address: str, ticket: Ticket) -> bool:
@@ -81,18 +118,19 @@ def takes_part(person: Person, address: str, ticket: Ticket) -> bool:
 
 
 class ByKnownIds:
-    """1. In-Reply-To / References against every message id we know, in and out."""
+    """In-Reply-To / References (or a chat reply) against every message id we know, in
+    and out."""
 
     name = "message_id"
 
     async def match(self, facts: Facts, ctx: ThreadContext) -> Thread | None:
         # One query for all of them; `find` keeps their order, nearest reply first.
-        number = await ctx.uow.refs.find(facts.refs[:MAX_REFS])
+        number = await ctx.records.refs.find(facts.refs[:MAX_REFS])
         return None if number is None else Thread(number, self.name)
 
 
 class ByToken:
-    """2. A signed token: in a `support+token@` recipient or in one of our Message-IDs
+    """A signed token: in a `support+token@` recipient or in one of our Message-IDs
     (for a reply whose id we never recorded, e.g. after a database restore)."""
 
     name = "token"
@@ -101,22 +139,21 @@ class ByToken:
         found = [ctx.address_token(a) for a in facts.addresses]
         found += [ctx.ref_token(r) for r in facts.refs[:MAX_REFS]]
         for number in found:
-            if number is not None and await ctx.uow.tickets.get(number) is not None:
+            if number is not None and await ctx.records.tickets.get(number) is not None:
                 return Thread(number, self.name)
         return None
 
 
 class BySubjectTag:
-    """3. `[#N]` in the subject, trusted only from someone who takes part in N; an
+    """`[#N]` in the subject, trusted only from someone who takes part in N; an
     outsider's tag opens a new ticket that links N ("possible follow-up")."""
 
     name = "subject_tag"
 
     async def match(self, facts: Facts, ctx: ThreadContext) -> Thread | None:
-        m = ctx.tag.search(facts.subject)
-        if m is None:
+        if facts.named is None:
             return None
-        ticket = await ctx.uow.tickets.get(int(m.group(1)))
+        ticket = await ctx.records.tickets.get(facts.named)
         if ticket is None:
             return None
         if takes_part(facts.sender, facts.address, ticket):
@@ -124,8 +161,18 @@ class BySubjectTag:
         return Thread(None, "subject_tag_stranger", linked_to=ticket.number)
 
 
+class ByNumber:
+    """A leading `#N` in chat: the person said which ticket; the engine answers when N
+    does not exist or is not theirs to see."""
+
+    name = "number"
+
+    async def match(self, facts: Facts, ctx: ThreadContext) -> Thread | None:
+        return None if facts.named is None else Thread(facts.named, self.name)
+
+
 class NewTicket:
-    """4. Nothing matched."""
+    """Nothing matched."""
 
     name = "new"
 
@@ -134,29 +181,37 @@ class NewTicket:
 
 
 RULES: tuple[Rule, ...] = (ByKnownIds(), ByToken(), BySubjectTag(), NewTicket())
+MAIL = Channel(RULES, check_sender=True)
+# No "new" at the end: a chat message about no ticket goes to the first line.
+CHAT = Channel((ByNumber(), ByKnownIds()), check_sender=False)
 
 
-async def resolve(facts: Facts, ctx: ThreadContext, rules: Sequence[Rule] = RULES) -> Thread:
-    for rule in rules:
+async def resolve(facts: Facts, ctx: ThreadContext, channel: Channel = MAIL) -> Thread | None:
+    """The decision for one message; None when it is about no ticket (chat only)."""
+    for rule in channel.rules:
         found = await rule.match(facts, ctx)
         if found is not None:
-            thread = await _gate(found, facts, ctx)
+            thread = await _gate(found, facts, ctx, channel.check_sender)
             log.info("threading: rule %s -> ticket %s (linked %s)", thread.rule,
                      thread.ticket, thread.linked_to)
             return thread
-    raise LookupError("the rule list must end with a rule that always matches")
+    return None
 
 
-async def _gate(thread: Thread, facts: Facts, ctx: ThreadContext) -> Thread:
-    """A match on a closed ticket, or on a ticket the sender has no part in, becomes a
-    new ticket linking it; a CC'd client's first reply makes them an observer."""
+async def _gate(thread: Thread, facts: Facts, ctx: ThreadContext, check_sender: bool) -> Thread:
+    """A requester's match on a closed or long finished ticket, or (mail) on a ticket the
+    sender has no part in, becomes a new ticket linking it; a CC'd client's first mail
+    reply makes them an observer."""
     if thread.ticket is None:
         return thread
-    ticket = await ctx.uow.tickets.get(thread.ticket)
+    ticket = await ctx.records.tickets.get(thread.ticket)
     if ticket is None:
-        return Thread(None, "new")
-    if ticket.status is Status.CLOSED:
-        return Thread(None, f"{thread.rule}_closed", linked_to=ticket.number)
+        # Mail starts afresh; chat lets the engine say that the named ticket is missing.
+        return Thread(None, "new") if check_sender else thread
+    if follow_up(ticket, facts.sender, facts.at, ctx.reopen_days):
+        return Thread(None, f"{thread.rule}_{ticket.status}", linked_to=ticket.number)
+    if not check_sender:
+        return thread
     if not takes_part(facts.sender, facts.address, ticket):
         return Thread(None, f"{thread.rule}_stranger", linked_to=ticket.number)
     observe = not facts.sender.role.is_staff and not can_view(facts.sender, ticket)

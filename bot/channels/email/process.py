@@ -29,7 +29,7 @@ from bot.channels.email.senders import CompanyDomains, guess_language, resolve
 from bot.channels.email.session import Session
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.threading.rules import Facts, Thread, ThreadContext, tag_pattern
+from bot.threading.rules import MAIL, Facts, Thread, ThreadContext, tag_number, tag_pattern
 from bot.threading.rules import resolve as thread_of
 from engine import commands as c
 from engine.errors import EngineError
@@ -55,12 +55,14 @@ class MailContext:
     companies: CompanyDomains
     tz: ZoneInfo
     rating_scale: int
+    reopen_days: int
 
     @classmethod
     def of(cls, rt: Runtime) -> MailContext:
         s = rt.settings
         return cls(rt, MailIdentity.of(s, rt.secret), tag_pattern(s.email.subject_tag),
-                   CompanyDomains(rt.views), ZoneInfo(s.timezone), s.sla.ratings.scale)
+                   CompanyDomains(rt.views), ZoneInfo(s.timezone), s.sla.ratings.scale,
+                   s.reopen_days)
 
 
 @dataclass(frozen=True)
@@ -143,13 +145,15 @@ class MailProcessor:
         return await resolve(uow, address, mail.from_name, language=language,
                              company=await self.ctx.companies.company_of(address))
 
-    async def _thread(self, uow: UnitOfWork, inc: Incoming, sender: Person) -> Thread:
+    async def _thread(self, uow: UnitOfWork, inc: Incoming, sender: Person) -> Thread | None:
         mail = inc.mail
-        facts = Facts(sender=sender, address=(mail.from_addr or sender.emails[0]).lower(),
-                      subject=mail.subject, refs=_refs(mail),
+        facts = Facts(sender=sender, at=inc.row.received_at,
+                      address=(mail.from_addr or sender.emails[0]).lower(),
+                      named=tag_number(self.ctx.tag, mail.subject), refs=_refs(mail),
                       addresses=tuple(dict.fromkeys((*inc.envelope, *mail.to, *mail.cc))))
-        ctx = ThreadContext(uow, self.id.ref_ticket, self.id.address_ticket, self.ctx.tag)
-        return await thread_of(facts, ctx)
+        ctx = ThreadContext(uow, self.ctx.reopen_days, ref_token=self.id.ref_ticket,
+                            address_token=self.id.address_ticket)
+        return await thread_of(facts, ctx, MAIL)
 
     def _asker(self, inc: Incoming, sender: Person) -> Asker:
         return Asker(inc.row.id, inc.ref, inc.mail.subject,

@@ -81,7 +81,7 @@ class Router:
             return False
         if _OTHER_BOT.match(msg.text):
             return False
-        target = await threads.about(self.desk, msg)
+        target = await threads.about(self.desk, msg, person)
         if target is not None and await threads.comment(self.desk, msg, person, target,
                                                         public=True):
             return False
@@ -111,7 +111,7 @@ class Router:
             return
         if msg.edited or await self._ran_command(msg, person):
             return
-        target = await threads.about(self.desk, msg)
+        target = await threads.about(self.desk, msg, person)
         if target is not None:
             await threads.comment(self.desk, msg, person, target, public=not target.explicit)
 
@@ -126,7 +126,7 @@ class Router:
     async def _private_comment(self, msg: ChatMessage, person: Person) -> bool:
         """A reply to one of the bot's messages about a ticket: the requester's comment, or
         a specialist's internal note (internal unless they say /reply)."""
-        target = await threads.about(self.desk, msg)
+        target = await threads.about(self.desk, msg, person)
         if target is None:
             return False
         return await threads.comment(self.desk, msg, person, target,
