@@ -22,6 +22,7 @@ from engine.bus import MessageBus
 from engine.commands import OpenTicket
 from engine.directory import CompanySpec, PersonSpec
 from engine.model import Attachment, Comment, Person, Role, Status, Ticket
+from engine.notify.kinds import NoticeKind
 from engine.ports import NewPerson, OutboxItem, StoredEvent, UnitOfWorkFactory
 from engine.settings import EngineSettings
 from engine.store.db import make_engine, reading
@@ -84,7 +85,7 @@ async def open_ticket(engine: AsyncEngine, requester: Person, subject: str = "He
 
 def item(key: str, channel: str = "email", not_before: dt.datetime | None = None,
          ticket: int | None = None) -> OutboxItem:
-    return OutboxItem(key=key, channel=channel, recipient="ann@example.com", kind="ack",
+    return OutboxItem(key=key, channel=channel, recipient="ann@example.com", kind=NoticeKind.ACK,
                       ticket=ticket, payload={"subject": "Ваша заявка", "n": 1},
                       not_before=not_before)
 

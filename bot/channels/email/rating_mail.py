@@ -17,7 +17,8 @@ from bot.channels.email.replies import Asker, Replies
 from bot.channels.email.session import Session
 from bot.i18n import t
 from engine.errors import EngineError
-from engine.ratings import KIND, RatingNotRequester, parse_score, read_vote
+from engine.notify.kinds import NoticeKind
+from engine.ratings import RatingNotRequester, parse_score, read_vote
 from engine.store.outbox import OutboxStore
 from engine.store.ratings_sql import record_rating
 
@@ -51,8 +52,8 @@ class MailRatings:
             mark = self.identity.ref_token(ref)
             row = None if mark is None or mark.outbox_id is None else \
                 await self.outbox.get(mark.outbox_id)
-            if row is not None and row.kind == KIND and row.person_id == person_id \
-                    and row.ticket is not None:
+            if row is not None and row.kind is NoticeKind.RATING_REQUEST \
+                    and row.person_id == person_id and row.ticket is not None:
                 return MailVote(row.ticket, score, None)
         return None
 

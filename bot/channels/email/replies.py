@@ -16,9 +16,8 @@ from engine.context import Context
 from engine.errors import EngineError
 from engine.events import Event
 from engine.model import Person
+from engine.notify.kinds import NoticeKind
 from engine.ports import OutboxItem, UnitOfWorkFactory
-
-REPLY_KIND = "mail_reply"
 
 # The Message-ID of the mail whose command the bus is running (set by the mail intake).
 current_inbound_ref: ContextVar[str | None] = ContextVar("current_inbound_ref", default=None)
@@ -55,7 +54,7 @@ class Replies:
     async def send(self, asker: Asker, text: str, ticket: int | None) -> None:
         item = OutboxItem(
             key=f"mail-reply:{asker.inbound_id}", channel="email",
-            recipient=asker.address.lower(), kind=REPLY_KIND, ticket=ticket,
+            recipient=asker.address.lower(), kind=NoticeKind.MAIL_REPLY, ticket=ticket,
             person_id=asker.person.id, language=asker.person.language,
             payload={"text": text, "subject": asker.subject, "in_reply_to": asker.ref})
         async with self.uow() as uow:
