@@ -229,8 +229,7 @@ def survey_item(settings: RatingSettings, secret: bytes, survey: Survey, ticket:
         return None
     channel, recipient = routes[0]
     return OutboxItem(key=survey.outbox_key, channel=channel, recipient=recipient,
-                      kind=NoticeKind.RATING_REQUEST,
-                      ticket=ticket.number, person_id=requester.id,
+                      kind=NoticeKind.RATING_REQUEST, ticket=ticket.number, person_id=requester.id,
                       language=requester.language, not_before=survey.due_at,
                       payload=survey_payload(settings, secret, survey, ticket, requester,
                                              channel))
