@@ -23,6 +23,7 @@ from bot.runtime import App
 from bot.stats import build_report, render_report
 from config.metrics import MetricsSettings
 from engine import metrics as m
+from engine.notify.kinds import NoticeKind
 from engine.ports import Clock, OutboxItem
 from engine.sla.calendar import WEEKDAYS
 from engine.store.metrics_sql import claim_report_run, report_ran
@@ -30,7 +31,7 @@ from engine.store.uow import SqlOutbox
 
 log = logging.getLogger("ticketbot.digest")
 
-KIND = "digest"
+KIND = NoticeKind.DIGEST
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ async def post_digest(rt: App, config: MetricsSettings, now: dt.datetime) -> boo
     if config.chat_id is None:
         return False
     digest = digest_for(config.digest, now, ZoneInfo(rt.settings.timezone))
-    kind = f"{KIND}_{config.digest}"
+    kind = f"{KIND.value}_{config.digest}"
     if await report_ran(rt.db, kind, digest.run_period):
         return False
     report = await build_report(rt.views, rt.settings, digest.period, now, config.history_months)

@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from engine.notify.kinds import NoticeKind
 from engine.ports import OutboxItem
 
 RETRY_BASE = dt.timedelta(seconds=30)
@@ -28,7 +29,7 @@ class OutboxRow:
     key: str
     channel: str
     recipient: str
-    kind: str
+    kind: NoticeKind
     ticket: int | None
     person_id: int | None
     language: str

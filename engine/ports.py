@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from engine.events import Event
 from engine.model import Comment, Company, Person, Role, Status, Ticket
+from engine.notify.kinds import NoticeKind
 
 
 class Clock(Protocol):
@@ -44,7 +45,7 @@ class OutboxItem:
     key: str
     channel: str
     recipient: str
-    kind: str
+    kind: NoticeKind
     ticket: int | None = None
     person_id: int | None = None
     language: str = "en"

@@ -31,13 +31,13 @@ from engine.context import Context
 from engine.errors import EngineError
 from engine.handlers import Handler
 from engine.model import Person, Status, Ticket
+from engine.notify.kinds import NoticeKind
 from engine.notify.reactor import route
 from engine.notify.rules import Notice
 from engine.ports import OutboxItem, UnitOfWork
 
 log = logging.getLogger("ticketbot.ratings")
 
-KIND = "rating_request"
 PENDING = "pending"
 CANCELLED = "cancelled"
 _SIG_HEX = 16  # 64 bits: a guess costs a message per try, and a token names one resolution
@@ -216,12 +216,12 @@ def survey_payload(settings: RatingSettings, secret: bytes, survey: Survey, tick
 def survey_item(settings: RatingSettings, secret: bytes, survey: Survey, ticket: Ticket,
                 requester: Person) -> OutboxItem | None:
     """The outbox row, routed like every notice to this person; None when unreachable."""
-    routes = route(Notice(kind=KIND, person=requester), ticket)
+    routes = route(Notice(kind=NoticeKind.RATING_REQUEST, person=requester), ticket)
     if not routes:
         return None
     channel, recipient = routes[0]
-    return OutboxItem(key=survey.outbox_key, channel=channel, recipient=recipient, kind=KIND,
-                      ticket=ticket.number, person_id=requester.id,
+    return OutboxItem(key=survey.outbox_key, channel=channel, recipient=recipient,
+                      kind=NoticeKind.RATING_REQUEST, ticket=ticket.number, person_id=requester.id,
                       language=requester.language, not_before=survey.due_at,
                       payload=survey_payload(settings, secret, survey, ticket, requester,
                                              channel))

@@ -16,6 +16,7 @@ from bot.channels.email.sender import AutoReplyCap, MailSender
 from bot.channels.email.service import NoRelay
 from bot.runtime import App
 from engine import commands as c
+from engine.notify.kinds import NoticeKind
 from engine.ports import OutboxItem
 from engine.store.queries import export_all
 from tests.fakes import FixedClock
@@ -105,7 +106,8 @@ async def test_a_restarted_worker_never_sends_a_row_twice(runtime: App,
 
 async def test_a_permanent_refusal_is_given_up(runtime: App, smtp_sink: Sink) -> None:
     await enqueue(runtime, OutboxItem(key="x", channel="email", recipient="carl@acme.example",
-                                      kind="mail_reply", payload={"text": "hi", "subject": "s"}))
+                                      kind=NoticeKind.MAIL_REPLY,
+                                      payload={"text": "hi", "subject": "s"}))
 
     async def refuse(server: Any, session: Any, envelope: Any) -> str:
         return "550 5.1.1 no such user"
@@ -138,14 +140,15 @@ async def test_an_internal_note_never_reaches_a_client(runtime: App,
                                                     public=False))
     note_event = outcome.events[0]
     await enqueue(runtime,
-                  OutboxItem(key="n1", channel="email", recipient=CARL, kind="note", ticket=1,
-                             person_id=carl, payload={"comment_id": 2, "actor": lena}),
-                  OutboxItem(key="n2", channel="email", recipient=CARL, kind="comment",
+                  OutboxItem(key="n1", channel="email", recipient=CARL, kind=NoticeKind.NOTE,
+                             ticket=1, person_id=carl, payload={"comment_id": 2, "actor": lena}),
+                  OutboxItem(key="n2", channel="email", recipient=CARL, kind=NoticeKind.COMMENT,
                              ticket=1, person_id=carl,
                              payload={"comment_id": 2, "actor": lena,
                                       "event": note_event.kind}),
-                  OutboxItem(key="n3", channel="email", recipient=CARL, kind="responsible",
-                             ticket=1, person_id=carl, payload={"new": lena}))
+                  OutboxItem(key="n3", channel="email", recipient=CARL,
+                             kind=NoticeKind.RESPONSIBLE, ticket=1, person_id=carl,
+                             payload={"new": lena}))
     await MailSender(runtime, smtp_sink.smtp).run_once()
     assert not any("secret" in m.get_content() for m in to(smtp_sink, CARL))
     rows = {o["key"]: o for o in await outbound(runtime)}
@@ -179,7 +182,8 @@ async def test_no_mail_to_our_own_no_reply_or_bounced_addresses(
         runtime: App, smtp_sink: Sink, address: str, clock: FixedClock) -> None:
     await runtime.inbound.suppress("bounced@acme.example", "bounce", clock.now())
     await enqueue(runtime, OutboxItem(key="a", channel="email", recipient=address,
-                                      kind="mail_reply", payload={"text": "hi", "subject": "s"}))
+                                      kind=NoticeKind.MAIL_REPLY,
+                                      payload={"text": "hi", "subject": "s"}))
     await MailSender(runtime, smtp_sink.smtp).run_once()
     assert smtp_sink.received == []
     [row] = await outbound(runtime)
@@ -188,7 +192,7 @@ async def test_no_mail_to_our_own_no_reply_or_bounced_addresses(
 
 async def test_automatic_mail_per_recipient_is_capped(runtime: App, smtp_sink: Sink) -> None:
     items = [OutboxItem(key=f"k{i}", channel="email", recipient="loop@robot.example",
-                        kind="mail_reply", payload={"text": "hi", "subject": "s"})
+                        kind=NoticeKind.MAIL_REPLY, payload={"text": "hi", "subject": "s"})
              for i in range(7)]
     await enqueue(runtime, *items)
     await MailSender(runtime, smtp_sink.smtp).run_once()

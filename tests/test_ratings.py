@@ -16,9 +16,9 @@ from engine import commands as c
 from engine import metrics as m
 from engine.bus import MessageBus
 from engine.model import Status
+from engine.notify.kinds import NoticeKind
 from engine.outbox import OutboxRow
 from engine.ratings import (
-    KIND,
     RatingBadScore,
     RatingNoSurvey,
     RatingNotRequester,
@@ -65,7 +65,7 @@ class Desk:
                                        dt.timedelta(seconds=1))
         rows += await self.outbox.claim("email", dt.datetime(2100, 1, 1, tzinfo=UTC), 100,
                                         dt.timedelta(seconds=1))
-        return [r for r in rows if r.kind == KIND]
+        return [r for r in rows if r.kind == NoticeKind.RATING_REQUEST]
 
 
 async def _people(engine: AsyncEngine) -> None:

@@ -23,6 +23,7 @@ from engine.commands import OpenTicket
 from engine.directory import CompanySpec, PersonSpec
 from engine.inbox import MailboxState
 from engine.model import Attachment, Comment, Person, Role, Status, Ticket
+from engine.notify.kinds import NoticeKind
 from engine.outbox import next_retry
 from engine.ports import NewPerson, OutboxItem, StoredEvent, UnitOfWorkFactory
 from engine.settings import EngineSettings
@@ -86,7 +87,7 @@ async def open_ticket(engine: AsyncEngine, requester: Person, subject: str = "He
 
 def item(key: str, channel: str = "email", not_before: dt.datetime | None = None,
          ticket: int | None = None) -> OutboxItem:
-    return OutboxItem(key=key, channel=channel, recipient="ann@example.com", kind="ack",
+    return OutboxItem(key=key, channel=channel, recipient="ann@example.com", kind=NoticeKind.ACK,
                       ticket=ticket, payload={"subject": "Ваша заявка", "n": 1},
                       not_before=not_before)
 

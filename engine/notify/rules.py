@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from engine import events as e
 from engine.model import Person, Ticket
+from engine.notify.kinds import NoticeKind as K
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Audience:
 
 @dataclass(frozen=True)
 class Notice:
-    kind: str
+    kind: K
     person: Person | None = None
     address: str | None = None
 
@@ -36,7 +37,7 @@ def plan(event: e.Event, who: Audience) -> list[Notice]:
     except the acknowledgement a requester gets for the ticket they opened."""
     planner = _PLANNERS.get(type(event))
     notices = [] if planner is None else planner(event, who)
-    return _dedupe([n for n in notices if n.kind == "ack" or _not_actor(n, event)])
+    return _dedupe([n for n in notices if n.kind is K.ACK or _not_actor(n, event)])
 
 
 def _not_actor(notice: Notice, event: e.Event) -> bool:
@@ -54,37 +55,37 @@ def _dedupe(notices: list[Notice]) -> list[Notice]:
     return kept
 
 
-def _people(kind: str, *people: Person | None) -> list[Notice]:
+def _people(kind: K, *people: Person | None) -> list[Notice]:
     return [Notice(kind, person=p) for p in people if p is not None]
 
 
 def _opened(event: e.Event, who: Audience) -> list[Notice]:
-    cc = [Notice("created_cc", address=a) for a in who.ticket.cc]
-    return (_people("ack", who.requester) + _people("assigned", who.responsible)
-            + _people("created", *who.leads) + _people("created", *who.observers) + cc)
+    cc = [Notice(K.CREATED_CC, address=a) for a in who.ticket.cc]
+    return (_people(K.ACK, who.requester) + _people(K.ASSIGNED, who.responsible)
+            + _people(K.CREATED, *who.leads) + _people(K.CREATED, *who.observers) + cc)
 
 
 def _comment(event: e.Event, who: Audience) -> list[Notice]:
     assert isinstance(event, e.CommentAdded)
     staff_observers = [p for p in who.observers if p.role.is_staff]
     if not event.public:
-        return _people("note", who.responsible, *staff_observers)
-    return _people("comment", who.requester, who.responsible, *who.observers)
+        return _people(K.NOTE, who.responsible, *staff_observers)
+    return _people(K.COMMENT, who.requester, who.responsible, *who.observers)
 
 
 def _status(event: e.Event, who: Audience) -> list[Notice]:
-    return _people("status", who.requester, who.responsible, *who.observers)
+    return _people(K.STATUS, who.requester, who.responsible, *who.observers)
 
 
 def _responsible(event: e.Event, who: Audience) -> list[Notice]:
     observers = [p for p in who.observers if p.id != (who.requester and who.requester.id)]
-    return (_people("assigned", who.responsible) + _people("unassigned", who.old_responsible)
-            + _people("responsible", *observers))
+    return (_people(K.ASSIGNED, who.responsible) + _people(K.UNASSIGNED, who.old_responsible)
+            + _people(K.RESPONSIBLE, *observers))
 
 
 def _observer(event: e.Event, who: Audience) -> list[Notice]:
     assert isinstance(event, e.ObserverAdded)
-    return [Notice("observing", person=p) for p in who.observers if p.id == event.person_id]
+    return [Notice(K.OBSERVING, person=p) for p in who.observers if p.id == event.person_id]
 
 
 _PLANNERS = {

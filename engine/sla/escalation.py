@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.model import Person, Ticket
+from engine.notify.kinds import NoticeKind
 from engine.notify.reactor import route
 from engine.notify.rules import Notice
 from engine.ports import OutboxItem
@@ -38,7 +39,7 @@ class Rung(StrEnum):
 
 
 # Outbox kinds; channels render them as `notify.<kind>.subject` / `.body` like other notices.
-KINDS = {Rung.WARN: "sla_warning", Rung.BREACH: "sla_breach"}
+KINDS = {Rung.WARN: NoticeKind.SLA_WARNING, Rung.BREACH: NoticeKind.SLA_BREACH}
 
 
 def rung(policy: SlaPolicy, target: Target, due: dt.datetime, now: dt.datetime) -> Rung | None:
@@ -95,11 +96,11 @@ class Delivery:
     not_before: dt.datetime | None
 
 
-def _to_person(person: Person, ticket: Ticket, now: dt.datetime,
+def _to_person(step: Rung, person: Person, ticket: Ticket, now: dt.datetime,
                hours: StaffHours) -> list[Delivery]:
     held = hours.held_until(person, now)
     return [Delivery(channel, recipient, person, person.language, held)
-            for channel, recipient in route(Notice("sla", person=person), ticket)]
+            for channel, recipient in route(Notice(KINDS[step], person=person), ticket)]
 
 
 def deliveries(step: Rung, ticket: Ticket, responsible: Person | None,
@@ -111,7 +112,7 @@ def deliveries(step: Rung, ticket: Ticket, responsible: Person | None,
     people = [responsible] if responsible is not None else []
     if step is Rung.BREACH or not people:
         people += [p for p in leads if responsible is None or p.id != responsible.id]
-    return [d for p in people for d in _to_person(p, ticket, now, ladder.hours)]
+    return [d for p in people for d in _to_person(step, p, ticket, now, ladder.hours)]
 
 
 @dataclass(frozen=True)

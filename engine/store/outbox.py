@@ -5,25 +5,36 @@ A claim is one statement that sets `lease_until`, so two workers never hold the 
 on PostgreSQL its inner SELECT takes the rows FOR UPDATE SKIP LOCKED; on SQLite the
 `BEGIN IMMEDIATE` write lock already serialises claimers. A worker that dies mid-send
 loses its lease when it runs out, and the row is claimed again.
+
+A row whose stored kind names no `NoticeKind` (written by a newer version, or by hand) is
+given up at its claim with `unknown kind X`, for every channel alike: no sender ever holds
+a kind it cannot switch on, and such a row is not retried for ever.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from sqlalchemy import Row, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from engine.notify.kinds import UnknownNoticeKind, notice_kind
 from engine.outbox import OutboxRow
 from engine.ports import OutboxItem, SystemClock
 from engine.store.db import reading
 from engine.store.tables import outbox
 from engine.store.uow import SqlOutbox
 
+log = logging.getLogger("ticketbot.outbox")
+
 
 def _row(row: Row[Any]) -> OutboxRow:
-    return OutboxRow(**row._mapping)
+    """Raises `UnknownNoticeKind` for a kind no member names."""
+    values = dict(row._mapping)
+    values["kind"] = notice_kind(values["kind"])
+    return OutboxRow(**values)
 
 
 def _due(now: dt.datetime) -> Any:
@@ -32,6 +43,19 @@ def _due(now: dt.datetime) -> Any:
             or_(c.next_try.is_(None), c.next_try <= now),
             or_(c.not_before.is_(None), c.not_before <= now),
             or_(c.lease_until.is_(None), c.lease_until <= now))
+
+
+async def _known(conn: AsyncConnection, row: Row[Any], now: dt.datetime) -> bool:
+    """False, and the row given up in the claim's own transaction, for an unknown kind."""
+    try:
+        notice_kind(row.kind)
+    except UnknownNoticeKind as exc:
+        log.error("outbox row %s (%s to %s) given up: %s", row.id, row.channel,
+                  row.recipient, exc)
+        await conn.execute(update(outbox).where(outbox.c.id == row.id).values(
+            last_error=str(exc), lease_until=None, next_try=None, failed_at=now))
+        return False
+    return True
 
 
 class OutboxStore:
@@ -54,7 +78,8 @@ class OutboxStore:
                 .values(lease_until=now + lease, attempts=outbox.c.attempts + 1)
                 .returning(*outbox.columns))
         async with self._engine.begin() as conn:
-            rows = (await conn.execute(stmt)).all()
+            rows = [r for r in (await conn.execute(stmt)).all()
+                    if await _known(conn, r, now)]
         return sorted((_row(r) for r in rows), key=lambda r: r.id)
 
     async def mark_sent(self, id: int, now: dt.datetime, meta: dict[str, Any]) -> None:

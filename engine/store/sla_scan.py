@@ -105,7 +105,7 @@ def _ticket(row: Row[Any]) -> Ticket:
 
 def _outbox_row(item: OutboxItem, now: dt.datetime) -> dict[str, Any]:
     return {"key": item.key, "channel": item.channel, "recipient": item.recipient,
-            "kind": item.kind, "ticket": item.ticket, "person_id": item.person_id,
+            "kind": item.kind.value, "ticket": item.ticket, "person_id": item.person_id,
             "language": item.language, "payload": item.payload,
             "not_before": item.not_before, "created_at": now}
 

@@ -404,7 +404,7 @@ class SqlOutbox:
                      .on_conflict_do_nothing(index_elements=["key"]).returning(outbox.c.id))
         return (await self._conn.execute(stmt, {
             "key": item.key, "channel": item.channel, "recipient": item.recipient,
-            "kind": item.kind, "ticket": item.ticket, "person_id": item.person_id,
+            "kind": item.kind.value, "ticket": item.ticket, "person_id": item.person_id,
             "language": item.language, "payload": item.payload,
             "not_before": item.not_before, "created_at": self._clock.now(),
         })).first() is not None

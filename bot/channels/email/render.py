@@ -1,7 +1,7 @@
 """An outbox row -> the subject, text and threading headers of the mail, in the recipient's
 language. What a client may read is decided here, row by row: never an internal note,
-never a staff-only notice or field (responsible, time spent, planned resolution), and a
-comment only when it is public."""
+never a staff-only notice (`NoticeKind.readers`) or field (responsible, time spent, planned
+resolution), and a comment only when it is public."""
 
 from __future__ import annotations
 
@@ -11,20 +11,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.channels.email.raw import is_real_ref
-from bot.channels.email.replies import REPLY_KIND
 from bot.i18n import has_text, status_name, t
 from config.settings import Settings
 from engine.model import Attachment, Comment, Person, Ticket
+from engine.notify.kinds import NoticeKind, Place
 from engine.outbox import OutboxRow
 from engine.ports import UnitOfWork
-from engine.ratings import KIND as RATING_KIND
 
-# Notices a client may get; every other kind is staff business.
-CLIENT_KINDS = frozenset({"ack", "created_cc", "status", "comment", "observing", RATING_KIND})
+K = NoticeKind
 # Answers to a mail just received: RFC 3834 `auto-replied`, and the per-recipient cap.
-AUTO_REPLIED = frozenset({"ack", "created_cc", REPLY_KIND})
+AUTO_REPLIED = frozenset({K.ACK, K.CREATED_CC, K.MAIL_REPLY})
 # Kinds whose mail carries the ticket's first text (the request itself), for staff.
-WITH_REQUEST = frozenset({"created", "assigned"})
+WITH_REQUEST = frozenset({K.CREATED, K.ASSIGNED})
 
 
 @dataclass(frozen=True)
@@ -63,16 +61,18 @@ class Renderer:
         return self.settings.email.subject_tag.format(number=number)
 
     async def render(self, row: OutboxRow, uow: UnitOfWork) -> Rendered | Skip:
-        if row.kind == REPLY_KIND:
+        if row.kind is K.MAIL_REPLY:
             return self._reply(row)
+        if Place.MAIL not in row.kind.places:
+            return Skip(f"{row.kind} rows are not sent by mail")
         ticket = None if row.ticket is None else await uow.tickets.get(row.ticket)
         if ticket is None:
             return Skip(f"no ticket for a {row.kind} notice")
         reader = None if row.person_id is None else await uow.people.get(row.person_id)
         scene = _Scene(row, ticket, await uow.comments.for_ticket(ticket.number), reader)
-        if not scene.staff and row.kind not in CLIENT_KINDS:
+        if not scene.staff and not row.kind.for_clients:
             return Skip(f"{row.kind} notices are for staff only")
-        if row.kind == RATING_KIND:
+        if row.kind is K.RATING_REQUEST:
             return self._rating(scene)
         params = await self._params(scene, uow)
         body = self._body(scene, params)
@@ -120,7 +120,7 @@ class Renderer:
                       author=await self._name(uow, payload.get("actor"), lang),
                       status=status_name(lang, new if isinstance(new, str)
                                          else scene.ticket.status.value))
-        if scene.staff and scene.row.kind == "responsible":
+        if scene.staff and scene.row.kind is K.RESPONSIBLE:
             params["responsible"] = await self._name(uow, new, lang)
         return params
 
@@ -135,7 +135,7 @@ class Renderer:
         lines = [t(lang, key, **params) if has_text(key) else
                  str(scene.row.payload.get("text") or scene.ticket.subject)]
         files: tuple[Attachment, ...] = ()
-        if kind in ("comment", "note"):
+        if kind in (K.COMMENT, K.NOTE):
             comment = _comment(scene)
             if comment is None or (not comment.public and not scene.staff):
                 return Skip("the comment is not public")
@@ -149,7 +149,7 @@ class Renderer:
     def _extra(self, scene: _Scene) -> list[str]:
         lang, kind, ticket = scene.row.language, scene.row.kind, scene.ticket
         until = scene.row.payload.get("until")
-        if kind == "status" and isinstance(until, str):
+        if kind is K.STATUS and isinstance(until, str):
             moment = dt.datetime.fromisoformat(until).astimezone(self.tz)
             return ["", t(lang, "mail.until", until=moment.strftime("%Y-%m-%d %H:%M"))]
         if scene.staff and kind in WITH_REQUEST:
@@ -171,5 +171,5 @@ def _comment(scene: _Scene) -> Comment | None:
     return next((c for c in scene.comments if c.id == comment_id), None)
 
 
-def _auto(kind: str) -> str:
+def _auto(kind: NoticeKind) -> str:
     return "auto-replied" if kind in AUTO_REPLIED else "auto-generated"

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from bot.i18n import explain
 from engine.errors import EngineError
 from engine.model import Person
+from engine.notify.kinds import NoticeKind
 from engine.ports import OutboxItem, UnitOfWorkFactory
-
-REPLY_KIND = "mail_reply"
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class Replies:
     async def send(self, asker: Asker, text: str, ticket: int | None) -> None:
         item = OutboxItem(
             key=f"mail-reply:{asker.inbound_id}", channel="email",
-            recipient=asker.address.lower(), kind=REPLY_KIND, ticket=ticket,
+            recipient=asker.address.lower(), kind=NoticeKind.MAIL_REPLY, ticket=ticket,
             person_id=asker.person.id, language=asker.person.language,
             payload={"text": text, "subject": asker.subject, "in_reply_to": asker.ref})
         async with self.uow() as uow:

@@ -24,6 +24,7 @@ from bot.i18n import explain, t
 from engine import commands as c
 from engine.errors import EngineError
 from engine.model import Person
+from engine.notify.kinds import NoticeKind
 from engine.notify.reactor import route
 from engine.notify.rules import Notice
 
@@ -95,4 +96,5 @@ async def _worth_saying(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Com
         return False
     if not isinstance(cmd, c.OpenTicket) or ticket.requester_id != person.id:
         return True
-    return ("telegram", str(msg.chat_id)) not in route(Notice("ack", person=person), ticket)
+    ack = Notice(NoticeKind.ACK, person=person)
+    return ("telegram", str(msg.chat_id)) not in route(ack, ticket)

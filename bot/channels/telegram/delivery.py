@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +31,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.channels.telegram import outbound as kinds
+from bot.channels.telegram import outbound
 from bot.channels.telegram.cards import card_facts, render_card
 from bot.channels.telegram.notices import Notice, render_notice
 from bot.channels.telegram.ports import ChatStore
@@ -41,15 +40,12 @@ from bot.channels.telegram.refs import parse_ref
 from bot.channels.telegram.render import Buttons, esc, mention
 from bot.i18n import t
 from config.settings import Settings
+from engine.notify.kinds import NoticeKind as K
 from engine.outbox import OutboxRow, next_retry
 from engine.ports import Clock, UnitOfWorkFactory
 from engine.views import Views
 
 log = logging.getLogger("ticketbot.telegram")
-
-# Notices the group sees anyway (the card changes, answers are posted in the thread), so a
-# person who cannot be written to privately does not need them repeated there.
-SHOWN_IN_GROUP = frozenset({"status", "comment", "ack", "created"})
 
 
 @dataclass(frozen=True)
@@ -112,10 +108,17 @@ class Delivery:
         return Retry(next_retry(row.attempts, now), f"{type(exc).__name__}: {exc}")
 
     async def _deliver(self, row: OutboxRow) -> Outcome:
-        handler = _HANDLERS.get(row.kind)
-        if handler is not None:
-            return await handler(self, row)
-        return await self._notice(row)
+        match row.kind:
+            case K.REPLY:
+                return await self._reply(row)
+            case K.EDIT:
+                return await self._edit(row)
+            case K.CARD:
+                return await self._card(row)
+            case K.POST:
+                return await self._post(row)
+            case _:
+                return await self._notice(row)
 
     # --- kinds the channel queues itself --------------------------------------------------
 
@@ -213,8 +216,9 @@ class Delivery:
 
     async def _fallback(self, row: OutboxRow) -> None:
         """Say it where the person can read it: the staff chat for staff, the ticket's
-        thread in the support group for everyone else; nothing if the group shows it."""
-        if row.kind in SHOWN_IN_GROUP or row.person_id is None or row.ticket is None:
+        thread in the support group for everyone else; nothing if the group shows it anyway
+        (the card changes, answers are posted in the thread)."""
+        if row.kind.shown_in_group or row.person_id is None or row.ticket is None:
             return
         async with view(self.views, self.known) as v:
             person = await v.people.get(row.person_id)
@@ -226,7 +230,7 @@ class Delivery:
         html = mention(person.telegram_id, person.name) + ", " + esc(
             t(row.language, "tg.fallback")) + "\n" + notice.html
         async with self.uow() as uow:
-            await uow.outbox.enqueue(kinds.post_item(row.key + ":fallback", row.ticket, chat,
+            await uow.outbox.enqueue(outbound.post_item(row.key + ":fallback", row.ticket, chat,
                                                      html, row.language))
             await uow.commit()
 
@@ -273,12 +277,5 @@ def _markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], callback_data=b["data"])
                                   for b in row] for row in buttons])
 
-
-Handler = Callable[[Delivery, OutboxRow], Awaitable[Outcome]]
-
-_HANDLERS: dict[str, Handler] = {
-    kinds.REPLY: Delivery._reply, kinds.EDIT: Delivery._edit, kinds.CARD: Delivery._card,
-    kinds.POST: Delivery._post,
-}
 
 __all__ = ["Delivery", "GiveUp", "Outcome", "Retry", "Sent", "View"]

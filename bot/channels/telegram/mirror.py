@@ -20,9 +20,9 @@ from engine import events as e
 from engine.bus import Reactor
 from engine.context import Context
 from engine.model import Comment, Ticket
+from engine.notify.kinds import NoticeKind
 from engine.ports import OutboxItem
 
-CARD_EVENTS = (e.TicketOpened, e.StatusChanged, e.ResponsibleChanged, e.PriorityChanged)
 POST_LIMIT = 3000
 
 
@@ -52,7 +52,7 @@ def _group_thread(settings: Settings, ticket: Ticket) -> MessageRef | None:
 async def _items(settings: Settings, ctx: Context, event_id: int, event: e.Event,
                  ticket: Ticket) -> list[OutboxItem]:
     items: list[OutboxItem] = []
-    if isinstance(event, CARD_EVENTS):
+    if event.kind in NoticeKind.CARD.events:
         items += _cards(settings, event_id, ticket)
     if isinstance(event, e.TicketOpened) and _group_thread(settings, ticket) is None:
         items += await _opened_elsewhere(settings, ctx, event_id, ticket)

@@ -1,5 +1,5 @@
-"""Outbox rows other parts queue for Telegram, as text: the engine's notices (F9, kinds from
-`engine.notify.rules`), SLA alerts, rating requests (F13) and the metrics digest (F10).
+"""Outbox rows other parts queue for Telegram, as text: the engine's notices (F9, kinds in
+`engine.notify.kinds`), SLA alerts, rating requests (F13) and the metrics digest (F10).
 
 Rendered when sent, from the ticket as it is then, in the recipient's language; every value
 that came from a person is escaped for the HTML parse mode.
@@ -8,7 +8,7 @@ that came from a person is escaped for the HTML parse mode.
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from bot.channels.telegram.read import View
 from bot.channels.telegram.render import Buttons, esc, lines, quote
 from bot.i18n import has_text, status_name, t
 from engine.model import Ticket
+from engine.notify.kinds import NoticeKind as K
 from engine.outbox import OutboxRow
 
 COMMENT_LIMIT = 3000
@@ -29,13 +30,17 @@ class Notice:
     caption: str | None = None
 
 
-Renderer = Callable[[OutboxRow, View], Awaitable[Notice | None]]
-
-
 async def render_notice(row: OutboxRow, v: View) -> Notice | None:
     """The message for a row, or None when this channel has no way to say it."""
-    renderer = RENDERERS.get(row.kind, _templated)
-    return await renderer(row, v)
+    match row.kind:
+        case K.COMMENT | K.NOTE:
+            return await _comment(row, v)
+        case K.RATING_REQUEST:
+            return await _rating(row, v)
+        case K.DIGEST:
+            return await _digest(row, v)
+        case _:
+            return await _templated(row, v)
 
 
 async def _params(row: OutboxRow, v: View, ticket: Ticket | None) -> dict[str, Any]:
@@ -94,8 +99,3 @@ async def _digest(row: OutboxRow, v: View) -> Notice | None:
     return Notice(esc(str(payload.get("text", ""))),
                   photo=base64.b64decode(png) if isinstance(png, str) else None,
                   caption=esc(str(payload.get("caption", ""))))
-
-
-RENDERERS: dict[str, Renderer] = {
-    "comment": _comment, "note": _comment, "rating_request": _rating, "digest": _digest,
-}

@@ -8,13 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.channels.telegram.render import Buttons
+from engine.notify.kinds import NoticeKind
 from engine.ports import OutboxItem, UnitOfWorkFactory
 
 CHANNEL = "telegram"
-REPLY = "reply"  # pre-rendered HTML
-EDIT = "edit"  # a new text (and keyboard) for a message the bot sent
-CARD = "card"  # a ticket's status card, rendered at send time from the ticket's state
-POST = "post"  # pre-rendered HTML about a ticket, under the ticket's card in that chat
 
 
 @dataclass(frozen=True)
@@ -28,27 +25,31 @@ class Reply:
 
 
 def reply_item(key: str, reply: Reply, language: str) -> OutboxItem:
-    return OutboxItem(key=key, channel=CHANNEL, recipient=str(reply.chat_id), kind=REPLY,
-                      ticket=reply.ticket, language=language,
+    """Pre-rendered HTML."""
+    return OutboxItem(key=key, channel=CHANNEL, recipient=str(reply.chat_id),
+                      kind=NoticeKind.REPLY, ticket=reply.ticket, language=language,
                       payload={"html": reply.html, "reply_to": reply.reply_to,
                                "buttons": reply.buttons, "thread": reply.thread_id})
 
 
 def edit_item(key: str, chat_id: int, message_id: int, html: str,
               buttons: Buttons | None, language: str) -> OutboxItem:
-    return OutboxItem(key=key, channel=CHANNEL, recipient=str(chat_id), kind=EDIT,
+    """A new text (and keyboard) for a message the bot sent."""
+    return OutboxItem(key=key, channel=CHANNEL, recipient=str(chat_id), kind=NoticeKind.EDIT,
                       language=language,
                       payload={"message_id": message_id, "html": html, "buttons": buttons})
 
 
 def card_item(key: str, ticket: int, chat_id: int, reply_to: int | None,
               language: str) -> OutboxItem:
-    return OutboxItem(key=key, channel=CHANNEL, recipient=str(chat_id), kind=CARD,
+    """A ticket's status card, rendered at send time from the ticket's state."""
+    return OutboxItem(key=key, channel=CHANNEL, recipient=str(chat_id), kind=NoticeKind.CARD,
                       ticket=ticket, language=language, payload={"reply_to": reply_to})
 
 
 def post_item(key: str, ticket: int, chat_id: int, html: str, language: str) -> OutboxItem:
-    return OutboxItem(key=key, channel=CHANNEL, recipient=str(chat_id), kind=POST,
+    """Pre-rendered HTML about a ticket, under the ticket's card in that chat."""
+    return OutboxItem(key=key, channel=CHANNEL, recipient=str(chat_id), kind=NoticeKind.POST,
                       ticket=ticket, language=language, payload={"html": html})
 
 
