@@ -9,18 +9,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from engine.backoff import OUTBOX_RETRY
 from engine.notify.kinds import NoticeKind
 from engine.ports import OutboxItem
 
-RETRY_BASE = dt.timedelta(seconds=30)
-RETRY_CAP = dt.timedelta(hours=1)
-
 
 def next_retry(attempts: int, now: dt.datetime) -> dt.datetime:
-    """30 s after the first failed attempt, doubling each time, at most an hour; no
-    jitter, so tests (and operators reading the table) can predict it."""
-    exponent = min(max(attempts, 1) - 1, 20)  # 2**20 × 30 s is far past the cap anyway
-    return now + min(RETRY_BASE * (1 << exponent), RETRY_CAP)
+    """When a row that failed `attempts` times is tried again (`OUTBOX_RETRY`)."""
+    return OUTBOX_RETRY.after(attempts, now)
 
 
 @dataclass(frozen=True)

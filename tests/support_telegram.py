@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.bootstrap import bootstrap
-from bot.channels.telegram.poller import Backoff
 from bot.channels.telegram.service import Options, TelegramService
 from bot.channels.telegram.transport import FloodLimits
 from bot.runtime import App
 from bot.storage.telegram_sql import TelegramSqlStore
 from config.settings import Settings, TelegramConfig, with_sla
+from engine.backoff import Backoff
 from engine.directory import PersonSpec
 from engine.model import Comment, Ticket
 from engine.ports import Clock

@@ -15,8 +15,9 @@ import pytest
 from bot.channels.email import raw
 from bot.channels.email.imap import parse_fetch, parse_internaldate, uid_set
 from bot.channels.email.intake import MailIntake
-from bot.channels.email.mailbox import Backoff, ImapService, MailboxSync, fetch_once
+from bot.channels.email.mailbox import ImapService, MailboxSync, fetch_once
 from bot.runtime import App
+from engine.backoff import Backoff
 from engine.store.queries import export_all
 from tests.fakes import FixedClock
 from tests.support_email import Dovecot, clock, db_file, dovecot, mail, runtime
@@ -207,7 +208,7 @@ async def watch(runtime: App, dovecot: Dovecot, user: str,
     waits: asyncio.Queue[None] = asyncio.Queue()
     wakes: asyncio.Queue[None] = asyncio.Queue()
     service = ImapService(sync_for(runtime, dovecot, user, clock),
-                          lambda: wakes.put_nowait(None), backoff=Backoff(base=0.05),
+                          lambda: wakes.put_nowait(None), backoff=Backoff(first=0.05, cap=300, at_once=True),
                           on_wait=lambda: waits.put_nowait(None))
     await service.start()
     yield Watch(service, waits, wakes)

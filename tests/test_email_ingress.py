@@ -29,7 +29,7 @@ LIMIT = 64 * 1024
 
 
 @pytest.mark.parametrize("reply", sc.ALL, ids=lambda r: f"{r.code}-{r.enhanced}")
-def test_basic_and_enhanced_classes_agree(reply: sc.Reply) -> None:
+def test_basic_and_enhanced_classes_agree(reply: sc.SmtpReply) -> None:
     klass, subject, detail = reply.enhanced.split(".")
     assert str(reply.code)[0] == klass and klass in "245"
     assert 0 <= int(subject) <= 7 and 0 <= int(detail) <= 999

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from bot.channels.email import raw
+from bot.channels.email.fate import Fate
 from bot.channels.email.intake import MailIntake, clean_subject
-from bot.channels.email.outcome import Outcome
 from bot.channels.email.process import MailContext, MailProcessor
 from bot.channels.email.session import direct
 from bot.runtime import App
@@ -320,7 +320,7 @@ def dsn(original_id: str, failed: str) -> bytes:
 class Flaky(MailProcessor):
     """A processing step that fails for one mail (as a bug or a broken disk would)."""
 
-    async def handle(self, row: InboundRow) -> Outcome:
+    async def handle(self, row: InboundRow) -> Fate:
         if row.external_id == "<poison@acme.example>":
             raise RuntimeError("cannot process this one")
         return await super().handle(row)

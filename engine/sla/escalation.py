@@ -88,7 +88,7 @@ class Ladder:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class AlertTarget:
     channel: str
     recipient: str
     person: Person | None
@@ -97,18 +97,18 @@ class Delivery:
 
 
 def _to_person(step: Rung, person: Person, ticket: Ticket, now: dt.datetime,
-               hours: StaffHours) -> list[Delivery]:
+               hours: StaffHours) -> list[AlertTarget]:
     held = hours.held_until(person, now)
-    return [Delivery(channel, recipient, person, person.language, held)
+    return [AlertTarget(channel, recipient, person, person.language, held)
             for channel, recipient in route(Notice(KINDS[step], person=person), ticket)]
 
 
 def deliveries(step: Rung, ticket: Ticket, responsible: Person | None,
-               leads: Sequence[Person], ladder: Ladder, now: dt.datetime) -> list[Delivery]:
+               leads: Sequence[Person], ladder: Ladder, now: dt.datetime) -> list[AlertTarget]:
     """Who hears of one alert, once each."""
     if step is Rung.WARN and ladder.staff_chat is not None:
         held = ladder.hours.held_until(responsible, now)
-        return [Delivery("telegram", ladder.staff_chat, None, ladder.staff_language, held)]
+        return [AlertTarget("telegram", ladder.staff_chat, None, ladder.staff_language, held)]
     people = [responsible] if responsible is not None else []
     if step is Rung.BREACH or not people:
         people += [p for p in leads if responsible is None or p.id != responsible.id]
@@ -149,7 +149,7 @@ def _values(facts: AlertFacts, lang: str, now: dt.datetime, t: Translate) -> dic
     }
 
 
-def outbox_items(alert_id: int, facts: AlertFacts, sent: Sequence[Delivery], now: dt.datetime,
+def outbox_items(alert_id: int, facts: AlertFacts, sent: Sequence[AlertTarget], now: dt.datetime,
                  t: Translate) -> list[OutboxItem]:
     """Outbox rows keyed by the alert: a recorded alert can never be enqueued twice."""
     return [OutboxItem(

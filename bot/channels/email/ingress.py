@@ -67,7 +67,7 @@ class IngressHandler:
                  ", ".join(recipients), "stored" if new else "duplicate")
         return self.reply(sc.DELIVERED if new else sc.DUPLICATE, recipients)
 
-    def reply(self, status: sc.Reply, recipients: Sequence[str]) -> str:
+    def reply(self, status: sc.SmtpReply, recipients: Sequence[str]) -> str:
         """SMTP answers once; LMTP once per accepted recipient."""
         if not self.lmtp:
             return status.line

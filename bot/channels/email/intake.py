@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 from bot.channels.email import raw
-from bot.channels.email.outcome import Outcome
+from bot.channels.email.fate import Fate
 from bot.channels.email.process import MailContext, MailProcessor, clean_subject
 from bot.channels.email.session import Session, batched, direct
 from bot.runtime import Runtime
@@ -58,7 +58,7 @@ class MailIntake:
             self.on_outbox()
 
     async def _in_one_transaction(self, rows: list[InboundRow]) -> bool:
-        outcomes: list[tuple[InboundRow, Outcome]] = []
+        outcomes: list[tuple[InboundRow, Fate]] = []
         try:
             async with self.rt.inbound.batch(self.rt.bus.clock) as tx:
                 worker = self.processor(self.ctx, batched(self.rt, tx))
@@ -97,6 +97,6 @@ class MailIntake:
                       attempts)
 
 
-def _log(row: InboundRow, outcome: Outcome) -> None:
+def _log(row: InboundRow, outcome: Fate) -> None:
     log.info("inbound %s %s: %s, ticket %s, rule %s (%s)", row.id, row.external_id,
              outcome.status, outcome.ticket, outcome.rule, outcome.reason)

@@ -30,6 +30,7 @@ from bot.channels.email.imap import (
     uid_set,
 )
 from config.settings import ImapConfig
+from engine.backoff import IMAP_RECONNECT, Backoff
 from engine.inbox import Inbox, MailboxState, RawMail
 from engine.ports import Clock
 
@@ -147,34 +148,18 @@ class MailboxSync:
                 await session.uid("expunge", uids_text)
 
 
-@dataclass
-class Backoff:
-    """0 s for the first retry (a kicked connection comes straight back), then doubling
-    from `base` up to `cap`."""
-
-    base: float = 1.0
-    cap: float = 300.0
-    failures: int = 0
-
-    def next_delay(self) -> float:
-        self.failures += 1
-        return 0.0 if self.failures == 1 else min(self.cap, self.base * 2 ** (self.failures - 2))
-
-    def reset(self) -> None:
-        self.failures = 0
-
-
 class ImapService:
     """Keeps one mailbox synced; `wake` tells the processor there is new mail."""
 
     def __init__(self, sync: MailboxSync, wake: Callable[[], None], *,
-                 idle_seconds: float = IDLE_SECONDS, backoff: Backoff | None = None,
+                 idle_seconds: float = IDLE_SECONDS, backoff: Backoff = IMAP_RECONNECT,
                  on_wait: Callable[[], None] = lambda: None) -> None:
         self.name = f"email-imap {sync.cfg.user}@{sync.cfg.host}/{sync.cfg.mailbox}"
         self.sync = sync
         self.wake = wake
         self.idle_seconds = idle_seconds
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff
+        self.failures = 0
         self.on_wait = on_wait             # called each time it starts waiting for news
         self.connections = 0               # how many times a session was opened
         self._stop = asyncio.Event()
@@ -203,7 +188,7 @@ class ImapService:
             try:
                 await session.open()
                 self.connections += 1
-                self.backoff.reset()
+                self.failures = 0
                 await self._serve(session)
             except RETRYABLE as exc:
                 log.warning("IMAP %s: %s; reconnecting", self.sync.cfg.host, exc or type(exc))
@@ -211,7 +196,8 @@ class ImapService:
                 log.exception("IMAP %s: unexpected error; reconnecting", self.sync.cfg.host)
             finally:
                 await session.close()
-            await self._pause(self.backoff.next_delay())
+            self.failures += 1
+            await self._pause(self.backoff.delay(self.failures))
 
     async def _serve(self, session: ImapSession) -> None:
         while not self._stop.is_set():

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
+from bot.channels.email.fate import Fate
 from bot.channels.email.identity import MailIdentity
-from bot.channels.email.outcome import Outcome
 from bot.channels.email.replies import Asker, Replies
 from bot.channels.email.session import Session
 from bot.channels.email.tokens import MailToken
@@ -95,10 +95,10 @@ class Runner:
         self.tz = tz
 
     async def run(self, asker: Asker, at: dt.datetime, found: Found,
-                  refs: Sequence[str]) -> Outcome:
+                  refs: Sequence[str]) -> Fate:
         token = authenticate(asker.person, map(self.identity.ref_token, refs))
         if token is None:
-            return Outcome("ignored", None, "command refused: not a reply to a mail sent to "
+            return Fate("ignored", None, "command refused: not a reply to a mail sent to "
                            "this specialist", "command")
         if isinstance(found.parsed, CommandError):
             return await self._error(asker, found.parsed, token.ticket)
@@ -112,10 +112,10 @@ class Runner:
             return await self._query(asker, built, token.ticket)
         return await self._execute(asker, built, found, token.ticket)
 
-    async def _error(self, asker: Asker, error: CommandError, ticket: int | None) -> Outcome:
+    async def _error(self, asker: Asker, error: CommandError, ticket: int | None) -> Fate:
         lang = asker.person.language
         await self.replies.send(asker, t(lang, error.key, **error.params), ticket)
-        return Outcome("ignored", ticket, f"command error: {error.key}", "command")
+        return Fate("ignored", ticket, f"command error: {error.key}", "command")
 
     async def _people(self, parsed: ParsedCommand) -> dict[str, int | None]:
         found: dict[str, int | None] = {}
@@ -133,7 +133,7 @@ class Runner:
                 return p.emails[0]
         return None
 
-    async def _query(self, asker: Asker, query: Query, ticket: int | None) -> Outcome:
+    async def _query(self, asker: Asker, query: Query, ticket: int | None) -> Fate:
         lang = asker.person.language
         if query.name == "help":
             text = render_help(lang, staff=True, channel=MAIL)
@@ -142,7 +142,7 @@ class Runner:
         else:
             text = t(lang, "mail.query_in_chat", command=query.name)
         await self.replies.send(asker, text, ticket)
-        return Outcome("done", ticket, f"query /{query.name}", "command")
+        return Fate("done", ticket, f"query /{query.name}", "command")
 
     async def _summary(self, person: Person, number: int, lang: str) -> str:
         async with self.s.uow() as uow:
@@ -158,16 +158,16 @@ class Runner:
                  responsible=responsible.name if responsible else "—")
 
     async def _execute(self, asker: Asker, command: c.Command, found: Found,
-                       ticket: int | None) -> Outcome:
+                       ticket: int | None) -> Fate:
         try:
             outcome = await self.s.bus.handle(replace(command, source_ref=asker.ref))
         except EngineError as exc:
             await self.replies.explain(asker, exc, ticket)
-            return Outcome("ignored", ticket, f"command refused: {exc}", "command")
+            return Fate("ignored", ticket, f"command refused: {exc}", "command")
         note = leftover_note(command, found.after)
         if note and outcome.ticket is not None:
             await self.s.bus.handle(c.AddComment(
                 actor=asker.person.id, channel=MAIL, at=command.at, ticket=outcome.ticket,
                 body=note, public=False))
         name = found.parsed.name if isinstance(found.parsed, ParsedCommand) else "?"
-        return Outcome("done", outcome.ticket, f"command /{name}", "command")
+        return Fate("done", outcome.ticket, f"command /{name}", "command")

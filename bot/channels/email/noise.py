@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.channels.email.parse import Attachment, ParsedMail
+from bot.channels.email.parse import MailPart, ParsedMail
 
 __all__ = ["LOOP_HEADER", "Noise", "NoiseKind", "bounced_message_ids", "bounced_recipients",
            "classify"]
@@ -277,7 +277,7 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(item for item in items if item))
 
 
-def _text(att: Attachment) -> str:
+def _text(att: MailPart) -> str:
     return att.data.decode("utf-8", "replace").replace("\r\n", "\n")
 
 
@@ -306,7 +306,7 @@ def _ids_in(text: str) -> list[str]:
     return by_name["message-id"] + by_name["in-reply-to"] + by_name["references"]
 
 
-def _headers_of(att: Attachment) -> str:
+def _headers_of(att: MailPart) -> str:
     text = _text(att)
     return text.split("\n\n", 1)[0] if att.content_type != "text/rfc822-headers" else text
 

@@ -37,7 +37,7 @@ from bot.channels.email.html import html_to_text
 
 __all__ = [
     "NOISE_HEADERS",
-    "Attachment",
+    "MailPart",
     "ParsedMail",
     "decode_bytes",
     "decode_words",
@@ -46,7 +46,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class Attachment:
+class MailPart:
     """A non-body part: file name decoded and made safe, data byte-exact."""
 
     filename: str
@@ -77,7 +77,7 @@ class ParsedMail:
     date: datetime | None
     text: str
     html: str | None
-    attachments: tuple[Attachment, ...]
+    attachments: tuple[MailPart, ...]
     headers: Mapping[str, str] = field(hash=False, compare=False)
     defects: tuple[str, ...]
     size: int
@@ -409,7 +409,7 @@ _EXTENSIONS = {"message/rfc822": ".eml", "message/delivery-status": ".txt",
 class _Body:
     plain: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
-    attachments: list[Attachment] = field(default_factory=list)
+    attachments: list[MailPart] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
 
 
@@ -488,7 +488,7 @@ def _body_text(part: Message, params: dict[str, str], out: _Body) -> str:
 def _add_attachment(part: Message, ctype: str, params: dict[str, str], out: _Body) -> None:
     data = _payload_bytes(part)
     name = _safe_filename(_filename(part, params), ctype, len(out.attachments) + 1)
-    out.attachments.append(Attachment(name, ctype, data, len(data)))
+    out.attachments.append(MailPart(name, ctype, data, len(data)))
 
 
 def _is_body(part: Message, ctype: str, params: dict[str, str]) -> bool:

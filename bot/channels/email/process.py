@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.channels.email import mailcmd, raw
+from bot.channels.email.fate import Fate
 from bot.channels.email.identity import MailIdentity
 from bot.channels.email.noise import Noise, bounced_message_ids, bounced_recipients, classify
-from bot.channels.email.outcome import Outcome
 from bot.channels.email.parse import ParsedMail, parse_mail
 from bot.channels.email.quotes import strip_quotes
 from bot.channels.email.rating_mail import MailRatings
@@ -66,7 +66,7 @@ class MailContext:
 
 
 @dataclass(frozen=True)
-class Incoming:
+class IncomingMail:
     row: InboundRow
     mail: ParsedMail
     envelope: tuple[str, ...]
@@ -105,18 +105,18 @@ class MailProcessor:
 
     # ------------------------------------------------------------ one mail
 
-    async def handle(self, row: InboundRow) -> Outcome:
+    async def handle(self, row: InboundRow) -> Fate:
         inc = await self._incoming(row)
         noise = self._noise(inc.mail)
         if noise is not None:
             return await self._on_noise(noise, inc)
         return await self._person_mail(inc)
 
-    async def _incoming(self, row: InboundRow) -> Incoming:
+    async def _incoming(self, row: InboundRow) -> IncomingMail:
         data = row.raw or b""
         mail = await asyncio.to_thread(parse_mail, data) if len(data) > BIG_MAIL \
             else parse_mail(data)
-        return Incoming(row, mail, raw.envelope_of(data), raw.truncated_size(data))
+        return IncomingMail(row, mail, raw.envelope_of(data), raw.truncated_size(data))
 
     def _noise(self, mail: ParsedMail) -> Noise | None:
         if self.id.is_own(mail.from_addr):
@@ -124,7 +124,7 @@ class MailProcessor:
         return classify(mail, own_domains=self.id.noise_domains,
                         loop_header_value=self.id.loop_value)
 
-    async def _person_mail(self, inc: Incoming) -> Outcome:
+    async def _person_mail(self, inc: IncomingMail) -> Fate:
         # Look-ups commit too: in a batch, a unit of work left open spoils the batch.
         async with self.s.uow() as uow:
             known = await uow.refs.find([inc.ref])
@@ -132,7 +132,7 @@ class MailProcessor:
             thread = None if sender is None else await self._thread(uow, inc, sender)
             await uow.commit()
         if known is not None:
-            return Outcome("done", known, "already applied (replay)", "replay")
+            return Fate("done", known, "already applied (replay)", "replay")
         if sender is None or thread is None:
             return await self._anonymous(inc)
         return await self._act(inc, sender, thread)
@@ -145,7 +145,7 @@ class MailProcessor:
         return await resolve(uow, address, mail.from_name, language=language,
                              company=await self.ctx.companies.company_of(address))
 
-    async def _thread(self, uow: UnitOfWork, inc: Incoming, sender: Person) -> Thread | None:
+    async def _thread(self, uow: UnitOfWork, inc: IncomingMail, sender: Person) -> Thread | None:
         mail = inc.mail
         facts = Facts(sender=sender, at=inc.row.received_at,
                       address=(mail.from_addr or sender.emails[0]).lower(),
@@ -155,13 +155,13 @@ class MailProcessor:
                             address_token=self.id.address_ticket)
         return await thread_of(facts, ctx, MAIL)
 
-    def _asker(self, inc: Incoming, sender: Person) -> Asker:
+    def _asker(self, inc: IncomingMail, sender: Person) -> Asker:
         return Asker(inc.row.id, inc.ref, inc.mail.subject,
                      inc.mail.from_addr or sender.emails[0], sender)
 
     # ------------------------------------------------------------ acting
 
-    async def _act(self, inc: Incoming, sender: Person, thread: Thread) -> Outcome:
+    async def _act(self, inc: IncomingMail, sender: Person, thread: Thread) -> Fate:
         reply = strip_quotes(inc.mail.text, inc.mail.html)
         special = await self._special(inc, sender, reply)
         if special is not None:
@@ -175,9 +175,9 @@ class MailProcessor:
             return await self._refused(inc, sender, thread, exc)
         await self._note_truncated(inc, number)
         reason = None if thread.linked_to is None else f"linked to #{thread.linked_to}"
-        return Outcome("done", number, reason, thread.rule)
+        return Fate("done", number, reason, thread.rule)
 
-    async def _special(self, inc: Incoming, sender: Person, reply: str) -> Outcome | None:
+    async def _special(self, inc: IncomingMail, sender: Person, reply: str) -> Fate | None:
         """A specialist's command, or a requester's rating; None for an ordinary mail."""
         at, refs = inc.row.received_at, _refs(inc.mail)
         if sender.role.is_staff:
@@ -188,7 +188,7 @@ class MailProcessor:
         return None if vote is None else \
             await self.ratings.record(self._asker(inc, sender), vote, at)
 
-    async def _open(self, inc: Incoming, sender: Person, thread: Thread) -> int | None:
+    async def _open(self, inc: IncomingMail, sender: Person, thread: Thread) -> int | None:
         mail = inc.mail
         subject = clean_subject(mail.subject, self.ctx.tag) or mail.text.strip()[:80]
         cc = [a for a in (*mail.to, *mail.cc)
@@ -199,7 +199,7 @@ class MailProcessor:
             source_ref=inc.ref, attachments=_attachments(mail), linked_to=thread.linked_to))
         return outcome.ticket
 
-    async def _comment(self, inc: Incoming, sender: Person, thread: Thread,
+    async def _comment(self, inc: IncomingMail, sender: Person, thread: Thread,
                        reply: str) -> int | None:
         assert thread.ticket is not None
         at = inc.row.received_at
@@ -214,22 +214,22 @@ class MailProcessor:
             attachments=_attachments(inc.mail)))
         return outcome.ticket
 
-    async def _anonymous(self, inc: Incoming) -> Outcome:
+    async def _anonymous(self, inc: IncomingMail) -> Fate:
         """No usable sender address: still a ticket, so staff see it; nobody to answer."""
         mail = inc.mail
         outcome = await self.s.bus.handle(c.OpenTicket(
             actor=None, channel=raw.CHANNEL, at=inc.row.received_at,
             subject=clean_subject(mail.subject, self.ctx.tag) or mail.text.strip()[:80] or "?",
             description=mail.text, source_ref=inc.ref, attachments=_attachments(mail)))
-        return Outcome("done", outcome.ticket, "no sender address: nobody to answer", "new")
+        return Fate("done", outcome.ticket, "no sender address: nobody to answer", "new")
 
-    async def _refused(self, inc: Incoming, sender: Person, thread: Thread,
-                       exc: EngineError) -> Outcome:
+    async def _refused(self, inc: IncomingMail, sender: Person, thread: Thread,
+                       exc: EngineError) -> Fate:
         if sender.role.is_staff:
             await self.replies.explain(self._asker(inc, sender), exc, thread.ticket)
-        return Outcome("ignored", thread.ticket, f"refused: {exc}", thread.rule)
+        return Fate("ignored", thread.ticket, f"refused: {exc}", thread.rule)
 
-    async def _note_truncated(self, inc: Incoming, number: int | None) -> None:
+    async def _note_truncated(self, inc: IncomingMail, number: int | None) -> None:
         if inc.truncated is None or number is None:
             return
         text = t(self.settings.language, "mail.truncated_note", size=inc.truncated,
@@ -240,15 +240,15 @@ class MailProcessor:
 
     # ------------------------------------------------------------ noise
 
-    async def _on_noise(self, noise: Noise, inc: Incoming) -> Outcome:
+    async def _on_noise(self, noise: Noise, inc: IncomingMail) -> Fate:
         if noise.kind == "bounce":
             return await self._bounce(noise, inc)
         async with self.s.uow() as uow:
             related = await uow.refs.find(_refs(inc.mail))
             await uow.commit()
-        return Outcome("ignored", related, f"{noise.kind}: {noise.reason}", "noise")
+        return Fate("ignored", related, f"{noise.kind}: {noise.reason}", "noise")
 
-    async def _bounce(self, noise: Noise, inc: Incoming) -> Outcome:
+    async def _bounce(self, noise: Noise, inc: IncomingMail) -> Fate:
         """A bounce of a mail we sent: note it on the ticket, stop mailing the address. A
         bounce that names none of our (signed) Message-IDs suppresses nothing: anyone can
         write a fake bounce."""
@@ -265,10 +265,10 @@ class MailProcessor:
         if ticket is not None and ours and not replay:
             await self._bounce_note(inc, ticket, failed, noise)
         suppressed = ", ".join(failed) if failed else "nothing (not a bounce of our mail)"
-        return Outcome("ignored", ticket, f"bounce: {noise.reason}; suppressed {suppressed}",
+        return Fate("ignored", ticket, f"bounce: {noise.reason}; suppressed {suppressed}",
                        "noise")
 
-    async def _bounce_note(self, inc: Incoming, ticket: int, failed: tuple[str, ...],
+    async def _bounce_note(self, inc: IncomingMail, ticket: int, failed: tuple[str, ...],
                            noise: Noise) -> None:
         text = t(self.settings.language, "mail.bounced_note",
                  addresses=", ".join(failed) or "?", reason=noise.reason)

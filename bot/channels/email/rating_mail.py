@@ -11,8 +11,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.channels.email.fate import Fate
 from bot.channels.email.identity import MailIdentity
-from bot.channels.email.outcome import Outcome
 from bot.channels.email.replies import Asker, Replies
 from bot.channels.email.session import Session
 from bot.commands.registry import MAIL
@@ -58,7 +58,7 @@ class MailRatings:
                 return MailVote(row.ticket, score, None)
         return None
 
-    async def record(self, asker: Asker, vote: MailVote, at: dt.datetime) -> Outcome:
+    async def record(self, asker: Asker, vote: MailVote, at: dt.datetime) -> Fate:
         lang = asker.person.language
         try:
             await self.s.bus.handle(RateTicket(
@@ -67,7 +67,7 @@ class MailRatings:
         except EngineError as exc:
             if not isinstance(exc, RatingNotRequester):
                 await self.replies.explain(asker, exc, vote.ticket)
-            return Outcome("ignored", vote.ticket, f"rating refused: {exc}", "rating")
+            return Fate("ignored", vote.ticket, f"rating refused: {exc}", "rating")
         await self.replies.send(asker, t(lang, "rating.thanks", score=vote.score,
                                          number=vote.ticket), vote.ticket)
-        return Outcome("done", vote.ticket, f"rating {vote.score}", "rating")
+        return Fate("done", vote.ticket, f"rating {vote.score}", "rating")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Reply:
+class SmtpReply:
     code: int
     enhanced: str
     text: str
@@ -24,17 +24,17 @@ class Reply:
         return f"{self.code} {self.enhanced} <{address}> {self.text}"
 
 
-OK = Reply(250, "2.0.0", "OK")
-RECIPIENT_OK = Reply(250, "2.1.5", "Recipient OK")
-DELIVERED = Reply(250, "2.0.0", "Message accepted for delivery")
-DUPLICATE = Reply(250, "2.0.0", "Message already received")
-UNKNOWN_RECIPIENT = Reply(550, "5.1.1", "No such mailbox here")
-TOO_BIG = Reply(552, "5.3.4", "Message too big for this system")
-TOO_MANY_RECIPIENTS = Reply(452, "4.5.3", "Too many recipients")
-STORAGE_FAILED = Reply(451, "4.3.0", "Temporary storage failure, try again later")
-LINE_TOO_LONG = Reply(500, "5.5.2", "Line too long")
+OK = SmtpReply(250, "2.0.0", "OK")
+RECIPIENT_OK = SmtpReply(250, "2.1.5", "Recipient OK")
+DELIVERED = SmtpReply(250, "2.0.0", "Message accepted for delivery")
+DUPLICATE = SmtpReply(250, "2.0.0", "Message already received")
+UNKNOWN_RECIPIENT = SmtpReply(550, "5.1.1", "No such mailbox here")
+TOO_BIG = SmtpReply(552, "5.3.4", "Message too big for this system")
+TOO_MANY_RECIPIENTS = SmtpReply(452, "4.5.3", "Too many recipients")
+STORAGE_FAILED = SmtpReply(451, "4.3.0", "Temporary storage failure, try again later")
+LINE_TOO_LONG = SmtpReply(500, "5.5.2", "Line too long")
 
-ALL: tuple[Reply, ...] = (
+ALL: tuple[SmtpReply, ...] = (
     OK, RECIPIENT_OK, DELIVERED, DUPLICATE, UNKNOWN_RECIPIENT, TOO_BIG, TOO_MANY_RECIPIENTS,
     STORAGE_FAILED, LINE_TOO_LONG,
 )

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot
 
-from bot.channels.telegram.firstline import FirstLine
+from bot.channels.telegram.firstline import DialogTracker
 from bot.channels.telegram.outbound import Outbound
 from bot.channels.telegram.people import Directory
 from bot.channels.telegram.ports import ChatStore
@@ -32,7 +32,7 @@ class Desk:
     views: Views
     store: ChatStore
     people: Directory
-    first_line: FirstLine
+    first_line: DialogTracker
     outbound: Outbound
     secret: bytes
     me: Me

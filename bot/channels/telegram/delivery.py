@@ -33,7 +33,7 @@ from telegram.error import (
 
 from bot.channels.telegram import outbound
 from bot.channels.telegram.cards import card_facts, render_card
-from bot.channels.telegram.notices import Notice, render_notice
+from bot.channels.telegram.notices import ChatNotice, render_notice
 from bot.channels.telegram.ports import ChatStore
 from bot.channels.telegram.read import Known, View, view
 from bot.channels.telegram.refs import parse_ref
@@ -205,7 +205,7 @@ class Delivery:
             await self.store.mark_blocked(chat, self.clock.now())
             raise Unreachable(str(exc)) from exc
 
-    async def _send_notice(self, row: OutboxRow, chat: int, notice: Notice) -> Outcome:
+    async def _send_notice(self, row: OutboxRow, chat: int, notice: ChatNotice) -> Outcome:
         if notice.photo is not None and row.id not in self.photos_sent:
             await self.bot.send_photo(chat, notice.photo, caption=notice.caption,
                                       parse_mode=ParseMode.HTML)

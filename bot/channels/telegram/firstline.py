@@ -28,7 +28,7 @@ SETTLED_SIZE = 10_000
 MessageKey = tuple[int, int]
 
 
-class FirstLine:
+class DialogTracker:
     def __init__(self, store: ChatStore, window: dt.timedelta) -> None:
         self._store = store
         self._window = window

@@ -23,14 +23,14 @@ COMMENT_LIMIT = 3000
 
 
 @dataclass(frozen=True)
-class Notice:
+class ChatNotice:
     html: str
     buttons: Buttons | None = None
     photo: bytes | None = None
     caption: str | None = None
 
 
-async def render_notice(row: OutboxRow, v: View) -> Notice | None:
+async def render_notice(row: OutboxRow, v: View) -> ChatNotice | None:
     """The message for a row, or None when this channel has no way to say it."""
     match row.kind:
         case K.COMMENT | K.NOTE:
@@ -57,45 +57,45 @@ async def _params(row: OutboxRow, v: View, ticket: Ticket | None) -> dict[str, A
     return params
 
 
-async def _templated(row: OutboxRow, v: View) -> Notice | None:
+async def _templated(row: OutboxRow, v: View) -> ChatNotice | None:
     key = f"notify.{row.kind}.body"
     if not has_text(key):
         return _given(row.payload)
     ticket = None if row.ticket is None else await v.tickets.get(row.ticket)
-    return Notice(esc(t(row.language, key, **await _params(row, v, ticket))))
+    return ChatNotice(esc(t(row.language, key, **await _params(row, v, ticket))))
 
 
-def _given(payload: Mapping[str, Any]) -> Notice | None:
+def _given(payload: Mapping[str, Any]) -> ChatNotice | None:
     """A row some other part queued with its text ready: `html` as is, `text` escaped."""
     if isinstance(payload.get("html"), str):
-        return Notice(payload["html"])
+        return ChatNotice(payload["html"])
     if isinstance(payload.get("text"), str):
-        return Notice(esc(payload["text"]))
+        return ChatNotice(esc(payload["text"]))
     return None
 
 
-async def _comment(row: OutboxRow, v: View) -> Notice | None:
+async def _comment(row: OutboxRow, v: View) -> ChatNotice | None:
     head = await _templated(row, v)
     comment_id = row.payload.get("comment_id")
     if head is None or row.ticket is None or not isinstance(comment_id, int):
         return head
     comment = await v.comment(row.ticket, comment_id)
-    return head if comment is None else Notice(lines(head.html,
+    return head if comment is None else ChatNotice(lines(head.html,
                                                      quote(comment.body, COMMENT_LIMIT)))
 
 
-async def _rating(row: OutboxRow, v: View) -> Notice | None:
+async def _rating(row: OutboxRow, v: View) -> ChatNotice | None:
     payload, lang = row.payload, row.language
     text = t(lang, "rating.ask.body", number=payload.get("ticket", row.ticket),
              subject=payload.get("subject", ""), scale=payload.get("scale", 5))
     buttons = [[{"text": f"{c['score']} ⭐", "data": str(c["token"])}
                 for c in payload.get("choices", [])]]
-    return Notice(esc(text), buttons if buttons[0] else None)
+    return ChatNotice(esc(text), buttons if buttons[0] else None)
 
 
-async def _digest(row: OutboxRow, v: View) -> Notice | None:
+async def _digest(row: OutboxRow, v: View) -> ChatNotice | None:
     payload = row.payload
     png = payload.get("chart_png")
-    return Notice(esc(str(payload.get("text", ""))),
+    return ChatNotice(esc(str(payload.get("text", ""))),
                   photo=base64.b64decode(png) if isinstance(png, str) else None,
                   caption=esc(str(payload.get("caption", ""))))

@@ -12,16 +12,16 @@ import asyncio
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 
-from bot.channels.telegram.firstline import FirstLine
+from bot.channels.telegram.firstline import DialogTracker
 from bot.channels.telegram.inbound import from_update
 from bot.channels.telegram.ports import CHANNEL, ChatStore
 from bot.channels.telegram.router import Router
 from bot.channels.telegram.transport import UpdatesRequest
+from engine.backoff import TELEGRAM_POLL, Backoff
 from engine.inbox import Inbox
 from engine.ports import Clock
 
@@ -35,20 +35,10 @@ LAZY_MARKS = 100
 MAX_ATTEMPTS = 3  # an update that fails this often is quarantined, not retried for ever
 
 
-@dataclass(frozen=True)
-class Backoff:
-    first: float = 0.5
-    factor: float = 2.0
-    cap: float = 30.0
-
-    def next(self, current: float | None) -> float:
-        return self.first if current is None else min(self.cap, current * self.factor)
-
-
 class Poller:
     def __init__(self, bot: Bot, raw: UpdatesRequest | None, store: ChatStore,
-                 inbound: Inbox, router: Router, first_line: FirstLine, clock: Clock, *,
-                 timeout: float = 25, backoff: Backoff = Backoff()) -> None:
+                 inbound: Inbox, router: Router, first_line: DialogTracker, clock: Clock, *,
+                 timeout: float = 25, backoff: Backoff = TELEGRAM_POLL) -> None:
         self._bot = bot
         self._raw = raw
         self._store = store
@@ -74,18 +64,19 @@ class Poller:
                                 for r in rows])
 
     async def run(self) -> None:
-        delay: float | None = None
+        failures = 0
         while True:
             try:
                 updates = await self._bot.get_updates(
                     offset=self._offset, timeout=int(self._timeout), limit=BATCH,
                     allowed_updates=list(ALLOWED_UPDATES))
             except TelegramError as exc:
-                delay = self._backoff.next(delay)
+                failures += 1
+                delay = self._backoff.delay(failures)
                 _log_poll_error(exc, delay)
                 await asyncio.sleep(delay)
                 continue
-            delay = None
+            failures = 0
             await self.take(updates)
             if not updates:
                 await self._first_line.flush()  # a quiet moment: write the lazy marks

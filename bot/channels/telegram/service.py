@@ -14,11 +14,11 @@ from telegram.error import NetworkError, TelegramError
 from bot.channels.telegram import startup
 from bot.channels.telegram.context import Desk, Me
 from bot.channels.telegram.delivery import Delivery
-from bot.channels.telegram.firstline import FirstLine
+from bot.channels.telegram.firstline import DialogTracker
 from bot.channels.telegram.mirror import telegram_reactors
 from bot.channels.telegram.outbound import Outbound, Reply, reply_item
 from bot.channels.telegram.people import Directory
-from bot.channels.telegram.poller import Backoff, Poller
+from bot.channels.telegram.poller import Poller
 from bot.channels.telegram.ports import ChatStore
 from bot.channels.telegram.render import esc
 from bot.channels.telegram.router import Router
@@ -32,6 +32,7 @@ from bot.channels.telegram.transport import (
 from bot.commands.registry import COMMANDS
 from bot.i18n import t
 from bot.runtime import Runtime, Service
+from engine.backoff import TELEGRAM_POLL, Backoff
 
 log = logging.getLogger("ticketbot.telegram")
 
@@ -42,7 +43,7 @@ __all__ = ["Options", "TelegramService", "telegram_reactors", "telegram_services
 class Options:
     limits: FloodLimits = FloodLimits()
     poll_timeout: float = 25
-    backoff: Backoff = Backoff()
+    backoff: Backoff = TELEGRAM_POLL
     sender_idle_seconds: float = 1.0
 
 
@@ -84,10 +85,10 @@ class TelegramService:
 
     async def _connect_later(self) -> None:
         assert self.app is not None
-        delay: float | None = None
+        failures = 0
         while True:
-            delay = self.options.backoff.next(delay)
-            await asyncio.sleep(delay)
+            failures += 1
+            await asyncio.sleep(self.options.backoff.delay(failures))
             try:
                 me = await startup.connect(self.app)
             except NetworkError:
@@ -115,7 +116,7 @@ class TelegramService:
         store = self.store
         people = Directory(store, rt.uow)
         await people.load()
-        first_line = FirstLine(store, dt.timedelta(
+        first_line = DialogTracker(store, dt.timedelta(
             minutes=rt.settings.telegram.dialog_window_minutes))
         chats = [c for c in (rt.settings.telegram.support_chat_id,) if c is not None]
         await first_line.load(chats)

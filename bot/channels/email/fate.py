@@ -1,4 +1,4 @@
-"""How one inbound mail ended: stored with its row, so any mail's fate can be explained."""
+"""How one inbound mail ended (its fate): stored with its row, so any mail's fate can be explained."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Fate:
     status: str  # done | ignored
     ticket: int | None = None
     reason: str | None = None
