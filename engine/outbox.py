@@ -6,6 +6,7 @@ send them outside any transaction, then mark them sent or failed. SQL adapter:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,6 +45,8 @@ class OutboxRow:
 
 class OutboxQueue(Protocol):
     async def enqueue(self, item: OutboxItem) -> bool: ...
+    async def enqueue_all(self, items: Sequence[OutboxItem]) -> int: ...
+    async def record_sent_ref(self, ref: str, ticket: int) -> None: ...
     async def claim(self, channel: str, now: dt.datetime, limit: int,
                     lease: dt.timedelta) -> list[OutboxRow]: ...
     async def mark_sent(self, id: int, now: dt.datetime, meta: dict[str, Any]) -> None: ...

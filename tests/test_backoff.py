@@ -28,8 +28,8 @@ def test_no_failure_yet_counts_as_the_first_and_a_long_outage_stays_at_the_cap()
     assert OUTBOX_RETRY.delay(10_000) == 3600
 
 
-@pytest.mark.parametrize("bad", [dict(first=-1, cap=1), dict(first=2, cap=1),
-                                 dict(first=1, cap=2, factor=0.5)])
-def test_a_backoff_that_would_shrink_or_go_negative_is_refused(bad: dict[str, float]) -> None:
+@pytest.mark.parametrize(("first", "cap", "factor"), [(-1, 1, 2), (2, 1, 2), (1, 2, 0.5)])
+def test_a_backoff_that_would_shrink_or_go_negative_is_refused(first: float, cap: float,
+                                                              factor: float) -> None:
     with pytest.raises(ValueError, match="bad backoff"):
-        Backoff(**bad)  # type: ignore[arg-type]
+        Backoff(first=first, cap=cap, factor=factor)

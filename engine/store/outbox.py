@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, func, or_, select, update
@@ -25,7 +26,7 @@ from engine.outbox import OutboxRow
 from engine.ports import OutboxItem, SystemClock
 from engine.store.db import reading
 from engine.store.tables import outbox
-from engine.store.uow import SqlOutbox
+from engine.store.uow import SqlOutbox, SqlRefs
 
 log = logging.getLogger("ticketbot.outbox")
 
@@ -64,8 +65,19 @@ class OutboxStore:
 
     async def enqueue(self, item: OutboxItem) -> bool:
         """Outside a command (a channel's own answer); False when the key is there."""
+        return await self.enqueue_all([item]) == 1
+
+    async def enqueue_all(self, items: Sequence[OutboxItem]) -> int:
+        """All in one transaction; how many were new."""
         async with self._engine.begin() as conn:
-            return await SqlOutbox(conn, SystemClock()).enqueue(item)
+            queue = SqlOutbox(conn, SystemClock())
+            return sum([await queue.enqueue(item) for item in items])
+
+    async def record_sent_ref(self, ref: str, ticket: int) -> None:
+        """The Message-ID of a mail about to go out, under its ticket: recorded before
+        sending, because a reply may come back faster than `mark_sent` runs."""
+        async with self._engine.begin() as conn:
+            await SqlRefs(conn, SystemClock()).add(ref, ticket, "out")
 
     async def claim(self, channel: str, now: dt.datetime, limit: int,
                     lease: dt.timedelta) -> list[OutboxRow]:

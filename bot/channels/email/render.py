@@ -16,7 +16,7 @@ from config.settings import Settings
 from engine.model import Attachment, Comment, Person, Ticket
 from engine.notify.kinds import NoticeKind, Place
 from engine.outbox import OutboxRow
-from engine.ports import UnitOfWork
+from engine.views import Reading
 
 K = NoticeKind
 # Answers to a mail just received: RFC 3834 `auto-replied`, and the per-recipient cap.
@@ -60,7 +60,7 @@ class Renderer:
     def tag(self, number: int) -> str:
         return self.settings.email.subject_tag.format(number=number)
 
-    async def render(self, row: OutboxRow, uow: UnitOfWork) -> Rendered | Skip:
+    async def render(self, row: OutboxRow, uow: Reading) -> Rendered | Skip:
         if row.kind is K.MAIL_REPLY:
             return self._reply(row)
         if Place.MAIL not in row.kind.places:
@@ -112,7 +112,7 @@ class Renderer:
         text = t(scene.row.language, key, **params) if has_text(key) else scene.ticket.subject
         return f"{tag} {text}"
 
-    async def _params(self, scene: _Scene, uow: UnitOfWork) -> dict[str, Any]:
+    async def _params(self, scene: _Scene, uow: Reading) -> dict[str, Any]:
         payload, lang = scene.row.payload, scene.row.language
         new = payload.get("new")
         params: dict[str, Any] = {k: v for k, v in payload.items() if isinstance(v, str | int)}
@@ -124,7 +124,7 @@ class Renderer:
             params["responsible"] = await self._name(uow, new, lang)
         return params
 
-    async def _name(self, uow: UnitOfWork, person_id: object, lang: str) -> str:
+    async def _name(self, uow: Reading, person_id: object, lang: str) -> str:
         person = await uow.people.get(person_id) if isinstance(person_id, int) else None
         return person.name if person is not None else t(lang, "mail.system_name")
 

@@ -125,8 +125,8 @@ class MailSender:
         return None
 
     async def _render(self, row: OutboxRow) -> Rendered | Skip:
-        async with self.rt.uow() as uow:
-            return await self.renderer.render(row, uow)
+        async with self.rt.views.reading() as r:
+            return await self.renderer.render(row, r)
 
     def _build(self, row: OutboxRow, r: Rendered) -> Built:
         ident = self.identity
@@ -187,9 +187,7 @@ class MailSender:
         """Before sending: a reply may come back faster than `mark_sent` runs."""
         if row.ticket is None:
             return
-        async with self.rt.uow() as uow:
-            await uow.refs.add(built.meta["message-id"].lower(), row.ticket, "out")
-            await uow.commit()
+        await self.rt.outbox.record_sent_ref(built.meta["message-id"].lower(), row.ticket)
 
     async def _failed(self, row: OutboxRow, exc: Exception, *, permanent: bool) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]

@@ -14,7 +14,6 @@ from bot.channels.telegram.people import Directory
 from bot.channels.telegram.ports import ChatStore
 from config.settings import Settings, TelegramConfig
 from engine.bus import MessageBus
-from engine.ports import UnitOfWorkFactory
 from engine.views import Views
 
 
@@ -28,7 +27,6 @@ class Me:
 class Desk:
     settings: Settings
     bus: MessageBus
-    uow: UnitOfWorkFactory
     views: Views
     store: ChatStore
     people: Directory

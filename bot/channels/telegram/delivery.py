@@ -41,8 +41,8 @@ from bot.channels.telegram.render import Buttons, esc, mention
 from bot.i18n import t
 from config.settings import Settings
 from engine.notify.kinds import NoticeKind as K
-from engine.outbox import OutboxRow, next_retry
-from engine.ports import Clock, UnitOfWorkFactory
+from engine.outbox import OutboxQueue, OutboxRow, next_retry
+from engine.ports import Clock
 from engine.views import Views
 
 log = logging.getLogger("ticketbot.telegram")
@@ -76,7 +76,7 @@ class Delivery:
     bot: Bot
     settings: Settings
     views: Views
-    uow: UnitOfWorkFactory
+    outbox: OutboxQueue
     store: ChatStore
     clock: Clock
     known: Known
@@ -229,10 +229,8 @@ class Delivery:
             return
         html = mention(person.telegram_id, person.name) + ", " + esc(
             t(row.language, "tg.fallback")) + "\n" + notice.html
-        async with self.uow() as uow:
-            await uow.outbox.enqueue(outbound.post_item(row.key + ":fallback", row.ticket, chat,
+        await self.outbox.enqueue(outbound.post_item(row.key + ":fallback", row.ticket, chat,
                                                      html, row.language))
-            await uow.commit()
 
     def _fallback_chat(self, staff: bool, ticket: Any) -> int | None:
         tg = self.settings.telegram

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from bot.channels.telegram.render import Buttons
 from engine.notify.kinds import NoticeKind
-from engine.ports import OutboxItem, UnitOfWorkFactory
+from engine.outbox import OutboxQueue
+from engine.ports import OutboxItem
 
 CHANNEL = "telegram"
 
@@ -54,8 +55,8 @@ def post_item(key: str, ticket: int, chat_id: int, html: str, language: str) -> 
 
 
 class Outbound:
-    def __init__(self, uow: UnitOfWorkFactory, wake: Callable[[], None]) -> None:
-        self._uow = uow
+    def __init__(self, outbox: OutboxQueue, wake: Callable[[], None]) -> None:
+        self._outbox = outbox
         self._wake = wake
 
     def wake(self) -> None:
@@ -65,8 +66,5 @@ class Outbound:
         await self.enqueue(reply_item(key, reply, language))
 
     async def enqueue(self, *items: OutboxItem) -> None:
-        async with self._uow() as uow:
-            for item in items:
-                await uow.outbox.enqueue(item)
-            await uow.commit()
+        await self._outbox.enqueue_all(items)
         self._wake()

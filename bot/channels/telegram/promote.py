@@ -93,8 +93,8 @@ async def _from_reply(desk: Desk, msg: ChatMessage, person: Person, title: str) 
 
 async def _lead(desk: Desk, specialist: Person) -> int:
     """Seed 002: the lead is the ticket's creator (the one who set the task)."""
-    async with desk.uow() as uow:
-        leads = await uow.people.with_role(Role.LEAD)
+    async with desk.views.reading() as r:
+        leads = await r.people.with_role(Role.LEAD)
     return leads[0].id if leads else specialist.id
 
 

@@ -91,8 +91,7 @@ class Router:
     async def _edit_ticket_text(self, msg: ChatMessage, person: Person) -> None:
         """An edited message that a ticket holds changes there too (no second copy)."""
         source = ref(msg.chat_id, msg.message_id)
-        async with self.desk.uow() as uow:
-            number = await uow.refs.find([source])
+        number = await self.desk.views.ticket_of([source])
         if number is None:
             return
         try:

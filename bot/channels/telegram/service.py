@@ -120,13 +120,13 @@ class TelegramService:
             minutes=rt.settings.telegram.dialog_window_minutes))
         chats = [c for c in (rt.settings.telegram.support_chat_id,) if c is not None]
         await first_line.load(chats)
-        delivery = Delivery(app.bot, rt.settings, rt.views, rt.uow, store, rt.bus.clock,
+        delivery = Delivery(app.bot, rt.settings, rt.views, rt.outbox, store, rt.bus.clock,
                             people.get)
         self.sender = Sender(rt.outbox, delivery, store, rt.bus.clock,
                              self.options.sender_idle_seconds)
-        self.desk = Desk(settings=rt.settings, bus=rt.bus, uow=rt.uow, views=rt.views, store=store,
+        self.desk = Desk(settings=rt.settings, bus=rt.bus, views=rt.views, store=store,
                          people=people, first_line=first_line,
-                         outbound=Outbound(rt.uow, self.sender.wake), secret=rt.secret,
+                         outbound=Outbound(rt.outbox, self.sender.wake), secret=rt.secret,
                          me=me, bot=app.bot)
         self.poller = Poller(app.bot, self.transport.updates, store, rt.inbound,
                              Router(self.desk), first_line, rt.bus.clock,
