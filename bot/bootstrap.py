@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.channels.email.service import email_services
-from bot.channels.telegram.mirror import telegram_reactors
+from bot.channels.telegram.deliver.mirror import telegram_reactors
 from bot.channels.telegram.service import Options, telegram_services
 from bot.digest import digest_job
 from bot.jobs import JobSpec, job_services, return_due_waiting_job, sla_reactors, sla_scan_job

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.bootstrap import bootstrap
+from bot.channels.telegram.receive.transport import FloodLimits
 from bot.channels.telegram.service import Options, TelegramService
-from bot.channels.telegram.transport import FloodLimits
 from bot.runtime import App
 from bot.storage.telegram_sql import TelegramSqlStore
 from config.settings import Settings, TelegramConfig, with_sla

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.email.render import Rendered, Renderer
-from bot.channels.telegram.cards import card_facts, render_card
-from bot.channels.telegram.notices import render_notice
+from bot.channels.telegram.deliver.cards import card_facts, render_card
+from bot.channels.telegram.deliver.notices import render_notice
 from bot.channels.telegram.read import view
 from config.settings import Settings
 from engine import events as e

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.channels.telegram.promote import sign
+from bot.channels.telegram.act.promote import sign
 from engine.model import Status
 from tests.fakebotapi import FakeBotAPI
 from tests.support_telegram import (

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.channels.telegram.cli import _check as check
-from bot.channels.telegram.mirror import telegram_reactors
+from bot.channels.telegram.deliver.mirror import telegram_reactors
 from bot.channels.telegram.service import telegram_services
 from bot.channels.telegram.startup import TelegramStartError
 from bot.logs import RedactingFormatter

@@ -10,11 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.channels.telegram import dialogs as d
-from bot.channels.telegram.inbound import ChatMessage, from_update
-from bot.channels.telegram.promote import sign, verify
-from bot.channels.telegram.refs import parse_ref, ref
-from bot.channels.telegram.render import clip, esc, quote, utf16_len
+from bot.channels.telegram.act.promote import sign, verify
+from bot.channels.telegram.deliver.render import clip, esc, quote, utf16_len
+from bot.channels.telegram.receive.inbound import ChatMessage, from_update
+from bot.channels.telegram.understand import dialogs as d
+from bot.channels.telegram.understand.refs import parse_ref, ref
 from tests.fakebotapi import parse_html
 
 T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.channels.telegram.dialogs import Dialog, Part
 from bot.channels.telegram.ports import (
     CHANNEL,
     FINISHED,
@@ -21,7 +20,8 @@ from bot.channels.telegram.ports import (
     StoredMessage,
     TicketLine,
 )
-from bot.channels.telegram.refs import parse_ref, ref
+from bot.channels.telegram.understand.dialogs import Dialog, Part
+from bot.channels.telegram.understand.refs import parse_ref, ref
 from engine.store.db import insert, reading
 from engine.store.tables import (
     dialogs,

@@ -81,7 +81,7 @@ class NoticeKind(StrEnum):
     DIGEST = "digest", _STAFF, frozenset({Place.STAFF_CHAT}), _NO_EVENT, True
     # The mail channel's answer to a mailed command (bot/channels/email/replies.py).
     MAIL_REPLY = "mail_reply", _ANYONE, frozenset({Place.MAIL}), _NO_EVENT, True
-    # The Telegram channel's own rows (bot/channels/telegram/outbound.py, mirror.py).
+    # The Telegram channel's own rows (bot/channels/telegram/deliver/outbound.py, mirror.py).
     REPLY = "reply", _ANYONE, _CHATS, _NO_EVENT, True
     EDIT = "edit", _ANYONE, _CHATS, _NO_EVENT, True
     CARD = ("card", _ANYONE, frozenset({Place.CARD}),

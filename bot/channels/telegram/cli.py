@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from bot.channels.telegram import startup
-from bot.channels.telegram.transport import FloodLimits, build_application
+from bot.channels.telegram.receive.transport import FloodLimits, build_application
 from bot.cli import complain, say
 from config.settings import Settings
 

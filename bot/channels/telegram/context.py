@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot
 
-from bot.channels.telegram.firstline import DialogTracker
-from bot.channels.telegram.outbound import Outbound
-from bot.channels.telegram.people import Directory
+from bot.channels.telegram.deliver.outbound import Outbound
 from bot.channels.telegram.ports import ChatStore
+from bot.channels.telegram.understand.firstline import DialogTracker
+from bot.channels.telegram.understand.people import Directory
 from config.settings import Settings, TelegramConfig
 from engine.bus import MessageBus
 from engine.views import Views

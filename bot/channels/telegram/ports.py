@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.channels.telegram.dialogs import Dialog
+from bot.channels.telegram.understand.dialogs import Dialog
 
 CHANNEL = "telegram"
 FINISHED = ("resolved", "closed")

@@ -13,22 +13,22 @@ from telegram.error import NetworkError, TelegramError
 
 from bot.channels.telegram import startup
 from bot.channels.telegram.context import Desk, Me
-from bot.channels.telegram.delivery import Delivery
-from bot.channels.telegram.firstline import DialogTracker
-from bot.channels.telegram.mirror import telegram_reactors
-from bot.channels.telegram.outbound import Outbound, Reply, reply_item
-from bot.channels.telegram.people import Directory
-from bot.channels.telegram.poller import Poller
+from bot.channels.telegram.deliver.delivery import Delivery
+from bot.channels.telegram.deliver.mirror import telegram_reactors
+from bot.channels.telegram.deliver.outbound import Outbound, Reply, reply_item
+from bot.channels.telegram.deliver.render import esc
+from bot.channels.telegram.deliver.sender import Sender
 from bot.channels.telegram.ports import ChatStore
-from bot.channels.telegram.render import esc
-from bot.channels.telegram.router import Router
-from bot.channels.telegram.sender import Sender
-from bot.channels.telegram.transport import (
+from bot.channels.telegram.receive.poller import Poller
+from bot.channels.telegram.receive.transport import (
     FloodLimits,
     TelegramApp,
     Transport,
     build_application,
 )
+from bot.channels.telegram.understand.firstline import DialogTracker
+from bot.channels.telegram.understand.people import Directory
+from bot.channels.telegram.understand.router import Router
 from bot.commands.registry import COMMANDS
 from bot.i18n import t
 from bot.runtime import Runtime, Service

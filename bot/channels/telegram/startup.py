@@ -10,7 +10,7 @@ from telegram import Bot, ChatMember
 from telegram.error import InvalidToken, TelegramError
 
 from bot.channels.telegram.context import Me
-from bot.channels.telegram.transport import TelegramApp
+from bot.channels.telegram.receive.transport import TelegramApp
 from config.settings import TelegramConfig
 
 log = logging.getLogger("ticketbot.telegram")

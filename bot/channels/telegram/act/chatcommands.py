@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from bot.channels.telegram import queries
-from bot.channels.telegram.answer import say
+from bot.channels.telegram.act import queries
+from bot.channels.telegram.act.answer import say
 from bot.channels.telegram.context import Desk
-from bot.channels.telegram.inbound import ChatMessage
-from bot.channels.telegram.refs import parse_ref, ref
+from bot.channels.telegram.receive.inbound import ChatMessage
+from bot.channels.telegram.understand.refs import parse_ref, ref
 from bot.commands.grammar import ParsedCommand
 from bot.commands.registry import (
     CHAT,

@@ -14,9 +14,9 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.channels.telegram import dialogs as d
-from bot.channels.telegram.inbound import ChatMessage
 from bot.channels.telegram.ports import ChatStore, StoredMessage
+from bot.channels.telegram.receive.inbound import ChatMessage
+from bot.channels.telegram.understand import dialogs as d
 from engine.model import Person
 
 log = logging.getLogger("ticketbot.telegram")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.channels.telegram.context import Desk
-from bot.channels.telegram.inbound import ChatMessage
-from bot.channels.telegram.outbound import Reply
-from bot.channels.telegram.render import Buttons, clip, esc
+from bot.channels.telegram.deliver.outbound import Reply
+from bot.channels.telegram.deliver.render import Buttons, clip, esc
+from bot.channels.telegram.receive.inbound import ChatMessage
 
 
 def answer_key(msg: ChatMessage) -> str:

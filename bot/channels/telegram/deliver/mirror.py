@@ -11,9 +11,9 @@ the card edits and chat posts an event needs are outbox rows committed with the 
 
 from __future__ import annotations
 
-from bot.channels.telegram import outbound
-from bot.channels.telegram.refs import MessageRef, parse_ref
-from bot.channels.telegram.render import esc, lines, quote
+from bot.channels.telegram.deliver import outbound
+from bot.channels.telegram.deliver.render import esc, lines, quote
+from bot.channels.telegram.understand.refs import MessageRef, parse_ref
 from bot.i18n import t
 from config.settings import Settings
 from engine import events as e

@@ -31,13 +31,13 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.channels.telegram import outbound
-from bot.channels.telegram.cards import card_facts, render_card
-from bot.channels.telegram.notices import ChatNotice, render_notice
+from bot.channels.telegram.deliver import outbound
+from bot.channels.telegram.deliver.cards import card_facts, render_card
+from bot.channels.telegram.deliver.notices import ChatNotice, render_notice
+from bot.channels.telegram.deliver.render import Buttons, esc, mention
 from bot.channels.telegram.ports import ChatStore
 from bot.channels.telegram.read import Known, View, view
-from bot.channels.telegram.refs import parse_ref
-from bot.channels.telegram.render import Buttons, esc, mention
+from bot.channels.telegram.understand.refs import parse_ref
 from bot.i18n import t
 from config.settings import Settings
 from engine.notify.kinds import NoticeKind as K

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import re
 
-from bot.channels.telegram import promote, ratings, threads
-from bot.channels.telegram.answer import say
-from bot.channels.telegram.chatcommands import run_command
+from bot.channels.telegram.act import promote, ratings
+from bot.channels.telegram.act.answer import say
+from bot.channels.telegram.act.chatcommands import run_command
 from bot.channels.telegram.context import Desk
-from bot.channels.telegram.inbound import Author, ButtonPress, ChatMessage, Incoming
-from bot.channels.telegram.refs import ref
+from bot.channels.telegram.receive.inbound import Author, ButtonPress, ChatMessage, Incoming
+from bot.channels.telegram.understand import threads
+from bot.channels.telegram.understand.refs import ref
 from bot.commands.grammar import ParsedCommand, parse_command
 from bot.commands.registry import CHAT, CommandError
 from bot.i18n import t

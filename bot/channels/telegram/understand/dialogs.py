@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from bot.channels.telegram.refs import ref
+from bot.channels.telegram.understand.refs import ref
 
 OPEN, ANSWERED, TICKET = "open", "answered", "ticket"
 # A long reply chain must not grow one row without bound; Telegram caps a message at 4096.

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 
-from bot.channels.telegram.firstline import DialogTracker
-from bot.channels.telegram.inbound import from_update
 from bot.channels.telegram.ports import CHANNEL, ChatStore
-from bot.channels.telegram.router import Router
-from bot.channels.telegram.transport import UpdatesRequest
+from bot.channels.telegram.receive.inbound import from_update
+from bot.channels.telegram.receive.transport import UpdatesRequest
+from bot.channels.telegram.understand.firstline import DialogTracker
+from bot.channels.telegram.understand.router import Router
 from engine.backoff import TELEGRAM_POLL, Backoff
 from engine.inbox import Inbox
 from engine.ports import Clock

@@ -13,13 +13,13 @@ import logging
 import re
 from dataclasses import dataclass
 
-from bot.channels.telegram.answer import say
+from bot.channels.telegram.act.answer import say
+from bot.channels.telegram.act.promote import subject_of
 from bot.channels.telegram.context import Desk
-from bot.channels.telegram.dialogs import is_pleasantry
-from bot.channels.telegram.inbound import ChatMessage
-from bot.channels.telegram.promote import subject_of
 from bot.channels.telegram.read import view
-from bot.channels.telegram.refs import ref
+from bot.channels.telegram.receive.inbound import ChatMessage
+from bot.channels.telegram.understand.dialogs import is_pleasantry
+from bot.channels.telegram.understand.refs import ref
 from bot.commands.registry import CHAT
 from bot.i18n import explain
 from bot.threading.rules import CHAT as CHAT_RULES

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 
 from telegram.error import TelegramError
 
-from bot.channels.telegram.answer import say, say_html
+from bot.channels.telegram.act.answer import say, say_html
 from bot.channels.telegram.context import Desk
-from bot.channels.telegram.dialogs import Dialog
-from bot.channels.telegram.inbound import ButtonPress, ChatMessage
-from bot.channels.telegram.outbound import edit_item
-from bot.channels.telegram.refs import ref
-from bot.channels.telegram.render import Buttons, button_rows, esc
+from bot.channels.telegram.deliver.outbound import edit_item
+from bot.channels.telegram.deliver.render import Buttons, button_rows, esc
+from bot.channels.telegram.receive.inbound import ButtonPress, ChatMessage
+from bot.channels.telegram.understand.dialogs import Dialog
+from bot.channels.telegram.understand.refs import ref
 from bot.commands.registry import CHAT, Query
 from bot.i18n import explain, t
 from engine import commands as c

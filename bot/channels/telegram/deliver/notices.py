@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.channels.telegram.deliver.render import Buttons, esc, lines, quote
 from bot.channels.telegram.read import View
-from bot.channels.telegram.render import Buttons, esc, lines, quote
 from bot.i18n import has_text, status_name, t
 from engine.model import Ticket
 from engine.notify.kinds import NoticeKind as K

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.channels.telegram.inbound import Author
 from bot.channels.telegram.ports import ChatStore, PersonRow
+from bot.channels.telegram.receive.inbound import Author
 from bot.i18n import language
 from engine.model import Person, Role
 from engine.ports import NewPerson, UnitOfWorkFactory

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from bot.channels.telegram import promote
-from bot.channels.telegram.answer import say, say_html
-from bot.channels.telegram.cards import card_facts, render_card
+from bot.channels.telegram.act import promote
+from bot.channels.telegram.act.answer import say, say_html
 from bot.channels.telegram.context import Desk
-from bot.channels.telegram.inbound import ChatMessage
+from bot.channels.telegram.deliver.cards import card_facts, render_card
+from bot.channels.telegram.deliver.render import bold, esc, lines, quote
 from bot.channels.telegram.ports import TicketLine
 from bot.channels.telegram.read import view
-from bot.channels.telegram.render import bold, esc, lines, quote
+from bot.channels.telegram.receive.inbound import ChatMessage
 from bot.commands.help import render_help
 from bot.commands.registry import Query
 from bot.i18n import explain, status_name, t

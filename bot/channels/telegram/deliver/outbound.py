@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.channels.telegram.render import Buttons
+from bot.channels.telegram.deliver.render import Buttons
 from engine.notify.kinds import NoticeKind
 from engine.outbox import OutboxQueue
 from engine.ports import OutboxItem

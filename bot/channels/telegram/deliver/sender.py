@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 from collections import deque
 
-from bot.channels.telegram.delivery import Delivery, GiveUp, Outcome, Retry, Sent
+from bot.channels.telegram.deliver.delivery import Delivery, GiveUp, Outcome, Retry, Sent
 from bot.channels.telegram.ports import CHANNEL, ChatStore
 from engine.outbox import OutboxQueue, OutboxRow
 from engine.ports import Clock

@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.channels.telegram.deliver.render import bold, clip, esc, lines, when
 from bot.channels.telegram.read import View
-from bot.channels.telegram.render import bold, clip, esc, lines, when
 from bot.i18n import priority_name, status_name, t
 from engine.model import FINISHED, Ticket
 

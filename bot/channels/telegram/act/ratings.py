@@ -4,9 +4,9 @@ checked when the score is stored."""
 
 from __future__ import annotations
 
+from bot.channels.telegram.act.promote import toast
 from bot.channels.telegram.context import Desk
-from bot.channels.telegram.inbound import ButtonPress
-from bot.channels.telegram.promote import toast
+from bot.channels.telegram.receive.inbound import ButtonPress
 from bot.commands.registry import CHAT
 from bot.i18n import explain, t
 from engine.commands import RateTicket

@@ -1,0 +1,1 @@
+"""Telegram channel, stage "act": turning it into engine commands and answers."""

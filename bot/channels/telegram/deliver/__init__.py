@@ -1,0 +1,1 @@
+"""Telegram channel, stage "deliver": getting what the engine and the channel say to people."""

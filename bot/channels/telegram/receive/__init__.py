@@ -1,0 +1,1 @@
+"""Telegram channel, stage "receive": taking messages in."""
