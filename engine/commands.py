@@ -120,6 +120,10 @@ class RateTicket(Command):
 
 
 # --- desk commands: the service desk's own records, about no ticket -------------------------
+# Their events are desk events (engine/desk.py). A `source_ref` names the mail they came
+# from; the bus keeps refs only with tickets, so a replayed mail is recognised by its
+# ticket work, and a desk command run twice changes nothing more (contacts, suppressions)
+# or adds one more record (an ignored mail).
 
 
 @dataclass(frozen=True, kw_only=True)
