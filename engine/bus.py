@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from engine import errors
 from engine.commands import Command
 from engine.context import Context
-from engine.events import Event
+from engine.events import DeskEvent, Event
 from engine.handlers import COMMAND_HANDLERS, Handler
 from engine.model import Person
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -30,6 +30,8 @@ Reactor = Callable[[Context, int, Event], Awaitable[None]]
 class Outcome:
     ticket: int | None
     events: tuple[Event, ...]
+    desk_events: tuple[DeskEvent, ...] = ()
+    contact: int | None = None  # the person `RegisterContact` registered or found
 
 
 class MessageBus:
@@ -68,7 +70,11 @@ class MessageBus:
         for event in ctx.events:
             log.info("#%s %s by actor %s via %s", event.ticket, event.kind, event.actor,
                      event.channel)
-        return Outcome(ticket=number, events=tuple(ctx.events))
+        for desk in ctx.desk_events:
+            log.info("desk %s by actor %s via %s: %s", desk.kind, desk.actor, desk.channel,
+                     desk.payload())
+        return Outcome(ticket=number, events=tuple(ctx.events),
+                       desk_events=tuple(ctx.desk_events), contact=ctx.contact)
 
     async def _publish(self, ctx: Context) -> None:
         await _record_source(ctx)
@@ -76,6 +82,8 @@ class MessageBus:
             event_id = await ctx.uow.events.append(event)
             for react in self._reactors:
                 await react(ctx, event_id, event)
+        for desk in ctx.desk_events:
+            await ctx.uow.events.record(desk)
 
 
 async def _record_source(ctx: Context) -> None:

@@ -117,3 +117,38 @@ class RateTicket(Command):
     ticket: int
     score: int
     resolution_at: dt.datetime | None = None
+
+
+# --- desk commands: the service desk's own records, about no ticket -------------------------
+# Their events are desk events (engine/desk.py). A `source_ref` names the mail they came
+# from; the bus keeps refs only with tickets, so a replayed mail is recognised by its
+# ticket work, and a desk command run twice changes nothing more (contacts, suppressions)
+# or adds one more record (an ignored mail).
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterContact(Command):
+    """An unknown mail sender becomes a client; an address already known gives that person
+    back and records nothing. The person's id comes back as `Outcome.contact`."""
+
+    address: str
+    name: str
+    company_id: int | None = None
+    language: str = "en"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuppressAddress(Command):
+    """Mail no more to `address`; a later bounce refreshes the reason and time."""
+
+    address: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class IgnoreMail(Command):
+    """The intake leaves an inbound mail alone, and says why (its row keeps the same)."""
+
+    inbound_id: int
+    reason: str
+    rule: str | None = None

@@ -1,4 +1,5 @@
-"""What a handler works with: the unit of work, the clock, the actor, and the events it raises."""
+"""What a handler works with: the unit of work, the clock, the actor, and the events it raises
+(about tickets) or records (about the desk, no ticket)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 from engine import errors
 from engine.access import Action, allowed
 from engine.commands import Command
-from engine.events import Event
+from engine.events import DeskEvent, Event
 from engine.model import Person, Ticket
 from engine.ports import Clock, UnitOfWork
 from engine.settings import EngineSettings
@@ -22,6 +23,9 @@ class Context:
     command: Command
     actor: Person | None
     events: list[Event] = field(default_factory=list)
+    desk_events: list[DeskEvent] = field(default_factory=list)
+    # The person a desk command registered or found (`RegisterContact`).
+    contact: int | None = None
 
     @property
     def at(self) -> dt.datetime:
@@ -34,6 +38,10 @@ class Context:
 
     def raise_event(self, event: Event) -> None:
         self.events.append(event)
+
+    def record(self, event: DeskEvent) -> None:
+        """A desk event: stored with the command's changes; no reactor answers it."""
+        self.desk_events.append(event)
 
     def require(self, action: Action, ticket: Ticket | None = None) -> None:
         if not allowed(self.actor, action, ticket):

@@ -1,5 +1,9 @@
 """Events: what happened to a ticket. Stored append-only as the audit trail; notifications
-and SLA bookkeeping react to them. Every event names its ticket, actor, time and channel."""
+and SLA bookkeeping react to them. Every event names its ticket, actor, time and channel.
+
+Desk events (`DeskEvent`) are what happened at the service desk outside any ticket: a
+contact registered, an address suppressed, a mail ignored. They go to the same log with no
+ticket, and are a class apart, so the reactors (typed on ticket events) never see them."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import Any, ClassVar
 _OWN_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _own_fields(cls: type[Event]) -> tuple[str, ...]:
+def _own_fields(cls: type) -> tuple[str, ...]:
     if cls not in _OWN_FIELDS:
         _OWN_FIELDS[cls] = tuple(f.name for f in fields(cls)
                                  if f.name not in ("ticket", "actor", "at", "channel"))
@@ -27,8 +31,12 @@ class Event:
 
     def payload(self) -> dict[str, Any]:
         """The event's own fields, JSON-ready (its values are flat: no asdict recursion)."""
-        data = {name: getattr(self, name) for name in _own_fields(type(self))}
-        return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in data.items()}
+        return _payload(self)
+
+
+def _payload(event: object) -> dict[str, Any]:
+    data = {name: getattr(event, name) for name in _own_fields(type(event))}
+    return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in data.items()}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,4 +109,53 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TicketOpened, CommentAdded, CommentEdited, StatusChanged, ResponsibleChanged,
         PriorityChanged, ObserverAdded, TagAdded, TicketRated,
     )
+}
+
+
+# --- desk events: no ticket ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeskEvent:
+    actor: int | None
+    at: dt.datetime
+    channel: str
+    kind: ClassVar[str] = "desk"
+
+    def payload(self) -> dict[str, Any]:
+        """The event's own fields, JSON-ready, as for a ticket event."""
+        return _payload(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactRegistered(DeskEvent):
+    """An unknown sender became a client."""
+
+    person_id: int
+    address: str
+    kind: ClassVar[str] = "contact_registered"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddressSuppressed(DeskEvent):
+    """No more mail to this address (a bounce of our mail said it does not exist)."""
+
+    address: str
+    reason: str
+    kind: ClassVar[str] = "address_suppressed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailIgnored(DeskEvent):
+    """The intake left a mail alone (noise, a replay, a refused command or vote): which
+    inbound row, why, and by which rule."""
+
+    inbound_id: int
+    reason: str
+    rule: str | None
+    kind: ClassVar[str] = "mail_ignored"
+
+
+DESK_EVENT_TYPES: dict[str, type[DeskEvent]] = {
+    cls.kind: cls for cls in (ContactRegistered, AddressSuppressed, MailIgnored)
 }

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engine import commands as c
-from engine import errors
+from engine import desk, errors
 from engine import events as e
 from engine.access import Action
 from engine.context import Context
@@ -290,4 +290,9 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.AddObserver: add_observer,
     c.AddTag: add_tag,
     c.ReturnDueWaiting: return_due_waiting,
+    # The desk's own records, about no ticket (engine/desk.py).
+    c.RegisterContact: desk.register_contact,
+    c.SuppressAddress: desk.suppress_address,
+    c.IgnoreMail: desk.ignore_mail,
 }
+

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from engine.events import Event
+from engine.events import DeskEvent, Event
 from engine.model import Comment, Company, Person, Role, Status, Ticket
 from engine.notify.kinds import NoticeKind
 
@@ -99,6 +99,9 @@ class CommentRepository(Protocol):
 
 class EventLog(Protocol):
     async def append(self, event: Event) -> int: ...
+    async def record(self, event: DeskEvent) -> int:
+        """A desk event: the same log, with no ticket."""
+        ...
     async def for_ticket(self, number: int) -> list[StoredEvent]: ...
 
 
@@ -113,6 +116,14 @@ class MessageRefs(Protocol):
     async def find(self, refs: Sequence[str]) -> int | None: ...
 
 
+class AddressSuppressions(Protocol):
+    """Addresses we must not mail (the outbox sender reads them)."""
+
+    async def add(self, address: str, reason: str, at: dt.datetime) -> None:
+        """Idempotent per address; a later call refreshes the reason and time."""
+        ...
+
+
 class UnitOfWork(Protocol):
     tickets: TicketRepository
     people: PersonRepository
@@ -120,6 +131,7 @@ class UnitOfWork(Protocol):
     events: EventLog
     outbox: Outbox
     refs: MessageRefs
+    suppressions: AddressSuppressions
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

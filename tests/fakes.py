@@ -8,9 +8,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from engine.events import Event
+from engine.events import DeskEvent, Event
 from engine.model import Comment, Company, Person, Role, Status, Ticket
 from engine.ports import (
+    AddressSuppressions,
     CommentRef,
     CommentRepository,
     EventLog,
@@ -46,6 +47,8 @@ class Store:
     companies: dict[int, Company] = field(default_factory=dict)
     comments: list[Comment] = field(default_factory=list)
     events: list[StoredEvent] = field(default_factory=list)
+    desk_events: list[DeskEvent] = field(default_factory=list)
+    suppressed: dict[str, tuple[str, dt.datetime]] = field(default_factory=dict)
     outbox: dict[str, OutboxItem] = field(default_factory=dict)
     refs: dict[str, int] = field(default_factory=dict)
     counter: int = 0
@@ -140,6 +143,10 @@ class FakeEvents:
         self.s.events.append(stored)
         return stored.id
 
+    async def record(self, event: DeskEvent) -> int:
+        self.s.desk_events.append(event)
+        return len(self.s.desk_events)
+
     async def for_ticket(self, number: int) -> list[StoredEvent]:
         return [e for e in self.s.events if e.ticket == number]
 
@@ -166,6 +173,14 @@ class FakeRefs:
         return next((self.s.refs[r] for r in refs if r in self.s.refs), None)
 
 
+class FakeSuppressions:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def add(self, address: str, reason: str, at: dt.datetime) -> None:
+        self.s.suppressed[address.strip().lower()] = (reason, at)
+
+
 class FakeUnitOfWork:
     """Works on a deep copy of the store and writes it back only on commit."""
 
@@ -181,6 +196,7 @@ class FakeUnitOfWork:
         self.events: EventLog = FakeEvents(self.work)
         self.outbox: Outbox = FakeOutbox(self.work)
         self.refs: MessageRefs = FakeRefs(self.work)
+        self.suppressions: AddressSuppressions = FakeSuppressions(self.work)
         self.committed = False
         return self
 

@@ -180,7 +180,8 @@ async def test_a_public_answer_reaches_the_client_with_its_attachment(
                                      "bounced@acme.example"])
 async def test_no_mail_to_our_own_no_reply_or_bounced_addresses(
         runtime: App, smtp_sink: Sink, address: str, clock: FixedClock) -> None:
-    await runtime.inbound.suppress("bounced@acme.example", "bounce", clock.now())
+    await runtime.bus.handle(c.SuppressAddress(actor=None, channel="email", at=clock.now(),
+                                               address="bounced@acme.example", reason="bounce"))
     await enqueue(runtime, OutboxItem(key="a", channel="email", recipient=address,
                                       kind=NoticeKind.MAIL_REPLY,
                                       payload={"text": "hi", "subject": "s"}))

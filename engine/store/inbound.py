@@ -111,15 +111,6 @@ class InboundStore:
         async with reading(self._engine) as conn:
             return (await conn.execute(stmt)).first() is not None
 
-    async def suppress(self, address: str, reason: str, at: dt.datetime) -> None:
-        """Idempotent; a later bounce refreshes the reason and time."""
-        async with self._engine.begin() as conn:
-            stmt = insert(conn.dialect, suppressed_addresses).values(
-                address=_address(address), reason=reason, at=at)
-            await conn.execute(stmt.on_conflict_do_update(
-                index_elements=["address"],
-                set_={"reason": stmt.excluded.reason, "at": stmt.excluded.at}))
-
     async def _update(self, id: int, **values: Any) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(update(inbound).where(inbound.c.id == id).values(**values))

@@ -11,7 +11,7 @@ one connection and one transaction:
   spoils the batch, which the caller then rolls back and redoes mail by mail. Refusals are
   rare in mail intake, so the common path never pays for savepoints.
 
-The inbound/suppression statements here are the batched twins of `InboundStore`'s.
+The inbound statements here are the batched twins of `InboundStore`'s.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from engine.bus import MessageBus
 from engine.inbox import RawMail
 from engine.ports import (
+    AddressSuppressions,
     Clock,
     CommentRepository,
     EventLog,
@@ -37,7 +38,8 @@ from engine.ports import (
     UnitOfWork,
 )
 from engine.store.db import insert
-from engine.store.tables import inbound, mailbox_state, suppressed_addresses
+from engine.store.suppressions import SqlSuppressions
+from engine.store.tables import inbound, mailbox_state
 from engine.store.uow import SqlComments, SqlEvents, SqlOutbox, SqlPeople, SqlRefs, SqlTickets
 
 
@@ -80,6 +82,7 @@ class _SharedUnitOfWork:
     events: EventLog
     outbox: Outbox
     refs: MessageRefs
+    suppressions: AddressSuppressions
 
     def __init__(self, shared: SharedTransaction) -> None:
         self._shared = shared
@@ -94,6 +97,7 @@ class _SharedUnitOfWork:
         s = self._shared
         self.tickets, self.people, self.comments = s.tickets, s.people, s.comments
         self.events, self.outbox, self.refs = s.events, s.outbox, s.refs
+        self.suppressions = s.suppressions
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -113,6 +117,7 @@ class SharedTransaction:
         self.tickets, self.people = SqlTickets(conn), SqlPeople(conn)
         self.comments, self.events = SqlComments(conn), SqlEvents(conn)
         self.outbox, self.refs = SqlOutbox(conn, clock), SqlRefs(conn, clock)
+        self.suppressions = SqlSuppressions(conn)
 
     def uow(self) -> UnitOfWork:
         return _SharedUnitOfWork(self)
@@ -120,13 +125,6 @@ class SharedTransaction:
     def bus(self, like: MessageBus) -> MessageBus:
         """A bus like the service's (same reactors), on this transaction."""
         return like.on(self.uow)
-
-    async def suppress(self, address: str, reason: str, at: dt.datetime) -> None:
-        stmt = insert(self.conn.dialect, suppressed_addresses).values(
-            address=address.strip().lower(), reason=reason, at=at)
-        await self.conn.execute(stmt.on_conflict_do_update(
-            index_elements=["address"], set_={"reason": stmt.excluded.reason,
-                                              "at": stmt.excluded.at}))
 
     def finish(self, row_id: int, status: str, ticket: int | None, reason: str | None,
                rule: str | None) -> None:

@@ -62,12 +62,15 @@ async def ticket_detail(engine: AsyncEngine, number: int) -> Plain | None:
 
 async def export_all(engine: AsyncEngine) -> Plain:
     """Everything the service knows, for audits and tests: the directory, every ticket
-    with its trail, every inbound message (without raw bytes) and every outbound row."""
+    with its trail, the desk's own events (no ticket: contacts registered, addresses
+    suppressed, mails ignored), every inbound message (without raw bytes) and every
+    outbound row."""
     async with reading(engine) as conn:
         return {
             "people": await _people(conn),
             "companies": await _companies(conn),
             "tickets": await _tickets(conn, true()),
+            "desk_events": await _desk_events(conn),
             "inbound": await _all(conn, select(*[c for c in inbound.c if c.name != "raw"])
                                   .order_by(inbound.c.id)),
             "outbound": await _all(conn, select(outbox).order_by(outbox.c.id)),
@@ -87,6 +90,11 @@ async def _tickets(conn: AsyncConnection, where: ColumnElement[bool]) -> list[Pl
         t.update(observers=observers.get(n, []), tags=tags.get(n, []),
                  comments=trail.get(n, []), events=log.get(n, []))
     return found
+
+
+async def _desk_events(conn: AsyncConnection) -> list[Plain]:
+    return await _all(conn, select(*[c for c in events.c if c.name != "ticket"])
+                      .where(events.c.ticket.is_(None)).order_by(events.c.id))
 
 
 async def _values(conn: AsyncConnection, column: Any, numbers: Any) -> dict[int, list[Any]]:

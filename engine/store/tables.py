@@ -205,10 +205,12 @@ attachments = Table(
     Index(None, "ticket"),
 )
 
+# A ticket's trail, and the desk's own records (contact registered, address suppressed,
+# mail ignored) with no ticket (migration 0002).
 events = Table(
     "events", metadata,
     Column("id", Integer, primary_key=True),
-    _ticket_fk(),
+    _ticket_fk(nullable=True),
     Column("kind", String(32), nullable=False),
     _person_fk("actor"),
     _time("at", nullable=False),

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, bindparam, delete, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
-from engine.events import Event
+from engine.events import DeskEvent, Event
 from engine.model import Attachment, Comment, Company, Person, Role, Status, Ticket
 from engine.ports import (
+    AddressSuppressions,
     Clock,
     CommentRef,
     CommentRepository,
@@ -33,6 +34,7 @@ from engine.ports import (
     UnitOfWorkFactory,
 )
 from engine.store.db import insert
+from engine.store.suppressions import SqlSuppressions
 from engine.store.tables import (
     attachments,
     comments,
@@ -374,6 +376,13 @@ class SqlEvents:
         })).scalar_one()
         return event_id
 
+    async def record(self, event: DeskEvent) -> int:
+        event_id: int = (await self._conn.execute(_INSERT_EVENT, {
+            "ticket": None, "kind": event.kind, "actor": event.actor, "at": event.at,
+            "channel": event.channel, "payload": event.payload(),
+        })).scalar_one()
+        return event_id
+
     async def for_ticket(self, number: int) -> list[StoredEvent]:
         rows = await self._conn.execute(
             select(events).where(events.c.ticket == number).order_by(events.c.id))
@@ -445,6 +454,7 @@ class SqlUnitOfWork:
     events: EventLog
     outbox: Outbox
     refs: MessageRefs
+    suppressions: AddressSuppressions
 
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         self._engine = engine
@@ -475,6 +485,7 @@ class SqlUnitOfWork:
         self.events = SqlEvents(conn)
         self.outbox = SqlOutbox(conn, self._clock)
         self.refs = SqlRefs(conn, self._clock)
+        self.suppressions = SqlSuppressions(conn)
 
     async def __aexit__(self, *exc: object) -> None:
         conn, tx, self._conn, self._tx = self._conn, self._tx, None, None

@@ -11,3 +11,5 @@ class Fate:
     ticket: int | None = None
     reason: str | None = None
     rule: str | None = None  # the threading rule, or noise / command / replay
+    # The sender, when the intake knew them: the actor of an ignored mail's `MailIgnored`.
+    person: int | None = None

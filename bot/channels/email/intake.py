@@ -16,6 +16,7 @@ from bot.channels.email.fate import Fate
 from bot.channels.email.process import MailContext, MailProcessor, clean_subject
 from bot.channels.email.session import Session, batched, direct
 from bot.runtime import Runtime
+from engine.commands import IgnoreMail
 from engine.inbox import InboundRow
 
 __all__ = ["MailIntake", "clean_subject"]
@@ -61,9 +62,11 @@ class MailIntake:
         outcomes: list[tuple[InboundRow, Fate]] = []
         try:
             async with self.rt.inbound.batch(self.rt.bus.clock) as tx:
-                worker = self.processor(self.ctx, batched(self.rt, tx))
+                session = batched(self.rt, tx)
+                worker = self.processor(self.ctx, session)
                 for row in rows:
                     outcome = await worker.handle(row)
+                    await _record_ignored(session, row, outcome)
                     tx.finish(row.id, outcome.status, outcome.ticket, outcome.reason,
                               outcome.rule)
                     outcomes.append((row, outcome))
@@ -78,7 +81,9 @@ class MailIntake:
     async def process(self, row: InboundRow) -> bool:
         """One mail in its own transactions; False if it failed (and was counted)."""
         try:
-            outcome = await self.processor(self.ctx, direct(self.rt)).handle(row)
+            session = direct(self.rt)
+            outcome = await self.processor(self.ctx, session).handle(row)
+            await _record_ignored(session, row, outcome)
         except Exception as exc:  # one bad mail must never stop the queue
             await self._failed(row, exc)
             return False
@@ -95,6 +100,17 @@ class MailIntake:
             await self.rt.inbound.quarantine(row.id, f"after {attempts} attempts: {reason}")
             log.error("inbound %s %s quarantined after %s attempts", row.id, row.external_id,
                       attempts)
+
+
+async def _record_ignored(session: Session, row: InboundRow, outcome: Fate) -> None:
+    """An ignored mail gets a `MailIgnored` desk event with its reason, so staff see every
+    one in the event log; in a batch it joins the batch's transaction."""
+    if outcome.status != "ignored":
+        return
+    await session.bus.handle(IgnoreMail(
+        actor=outcome.person, channel=raw.CHANNEL, at=row.received_at,
+        source_ref=row.external_id, inbound_id=row.id, reason=outcome.reason or "",
+        rule=outcome.rule))
 
 
 def _log(row: InboundRow, outcome: Fate) -> None:

@@ -99,7 +99,7 @@ class Runner:
         token = authenticate(asker.person, map(self.identity.ref_token, refs))
         if token is None:
             return Fate("ignored", None, "command refused: not a reply to a mail sent to "
-                           "this specialist", "command")
+                           "this specialist", "command", asker.person.id)
         if isinstance(found.parsed, CommandError):
             return await self._error(asker, found.parsed, token.ticket)
         ctx = CommandContext(actor=asker.person.id, channel=MAIL, at=at, tz=self.tz,
@@ -115,7 +115,8 @@ class Runner:
     async def _error(self, asker: Asker, error: CommandError, ticket: int | None) -> Fate:
         lang = asker.person.language
         await self.replies.send(asker, t(lang, error.key, **error.params), ticket)
-        return Fate("ignored", ticket, f"command error: {error.key}", "command")
+        return Fate("ignored", ticket, f"command error: {error.key}", "command",
+                    asker.person.id)
 
     async def _people(self, parsed: ParsedCommand) -> dict[str, int | None]:
         found: dict[str, int | None] = {}
@@ -163,7 +164,8 @@ class Runner:
             outcome = await self.s.bus.handle(replace(command, source_ref=asker.ref))
         except EngineError as exc:
             await self.replies.explain(asker, exc, ticket)
-            return Fate("ignored", ticket, f"command refused: {exc}", "command")
+            return Fate("ignored", ticket, f"command refused: {exc}", "command",
+                        asker.person.id)
         note = leftover_note(command, found.after)
         if note and outcome.ticket is not None:
             await self.s.bus.handle(c.AddComment(

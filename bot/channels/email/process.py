@@ -25,7 +25,7 @@ from bot.channels.email.parse import ParsedMail, parse_mail
 from bot.channels.email.quotes import strip_quotes
 from bot.channels.email.rating_mail import MailRatings
 from bot.channels.email.replies import Asker, Replies
-from bot.channels.email.senders import CompanyDomains, guess_language, resolve
+from bot.channels.email.senders import CompanyDomains, display_name, guess_language
 from bot.channels.email.session import Session
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -88,6 +88,11 @@ def _refs(mail: ParsedMail) -> tuple[str, ...]:
     return tuple(dict.fromkeys(raw.normalise_ref(r) for r in ordered if r.strip()))
 
 
+def _sender_address(mail: ParsedMail) -> str | None:
+    address = mail.from_addr or next(iter(mail.reply_to), None)
+    return address if address and "@" in address else None
+
+
 def _attachments(mail: ParsedMail) -> tuple[Attachment, ...]:
     return tuple(Attachment(a.filename, a.content_type, a.data) for a in mail.attachments)
 
@@ -125,25 +130,35 @@ class MailProcessor:
                         loop_header_value=self.id.loop_value)
 
     async def _person_mail(self, inc: IncomingMail) -> Fate:
+        address = _sender_address(inc.mail)
         # Look-ups commit too: in a batch, a unit of work left open spoils the batch.
         async with self.s.uow() as uow:
             known = await uow.refs.find([inc.ref])
-            sender = None if known else await self._sender(uow, inc.mail)
+            sender = None if known or address is None else await uow.people.by_email(address)
             thread = None if sender is None else await self._thread(uow, inc, sender)
             await uow.commit()
         if known is not None:
             return Fate("done", known, "already applied (replay)", "replay")
+        if sender is None and address is not None:
+            sender, thread = await self._newcomer(inc, address)
         if sender is None or thread is None:
             return await self._anonymous(inc)
         return await self._act(inc, sender, thread)
 
-    async def _sender(self, uow: UnitOfWork, mail: ParsedMail) -> Person | None:
-        address = mail.from_addr or next(iter(mail.reply_to), None)
-        if not address or "@" not in address:
-            return None
-        language = guess_language(f"{mail.subject}\n{mail.text}", self.settings.language)
-        return await resolve(uow, address, mail.from_name, language=language,
-                             company=await self.ctx.companies.company_of(address))
+    async def _newcomer(self, inc: IncomingMail, address: str) -> tuple[Person | None,
+                                                                       Thread | None]:
+        """An unknown sender, registered as a client by the engine, and their mail's thread."""
+        mail = inc.mail
+        outcome = await self.s.bus.handle(c.RegisterContact(
+            actor=None, channel=raw.CHANNEL, at=inc.row.received_at, source_ref=inc.ref,
+            address=address, name=display_name(mail.from_name, address),
+            company_id=await self.ctx.companies.company_of(address),
+            language=guess_language(f"{mail.subject}\n{mail.text}", self.settings.language)))
+        async with self.s.uow() as uow:
+            sender = None if outcome.contact is None else await uow.people.get(outcome.contact)
+            thread = None if sender is None else await self._thread(uow, inc, sender)
+            await uow.commit()
+        return sender, thread
 
     async def _thread(self, uow: UnitOfWork, inc: IncomingMail, sender: Person) -> Thread | None:
         mail = inc.mail
@@ -227,7 +242,7 @@ class MailProcessor:
                        exc: EngineError) -> Fate:
         if sender.role.is_staff:
             await self.replies.explain(self._asker(inc, sender), exc, thread.ticket)
-        return Fate("ignored", thread.ticket, f"refused: {exc}", thread.rule)
+        return Fate("ignored", thread.ticket, f"refused: {exc}", thread.rule, sender.id)
 
     async def _note_truncated(self, inc: IncomingMail, number: int | None) -> None:
         if inc.truncated is None or number is None:
@@ -260,8 +275,9 @@ class MailProcessor:
             await uow.commit()
         failed = bounced_recipients(inc.mail) if ours else ()
         for address in failed:
-            await self.s.suppress(address, f"bounce {inc.ref}: {noise.reason}"[:500],
-                                  inc.row.received_at)
+            await self.s.bus.handle(c.SuppressAddress(
+                actor=None, channel=raw.CHANNEL, at=inc.row.received_at, source_ref=inc.ref,
+                address=address, reason=f"bounce {inc.ref}: {noise.reason}"[:500]))
         if ticket is not None and ours and not replay:
             await self._bounce_note(inc, ticket, failed, noise)
         suppressed = ", ".join(failed) if failed else "nothing (not a bounce of our mail)"

@@ -67,7 +67,8 @@ class MailRatings:
         except EngineError as exc:
             if not isinstance(exc, RatingNotRequester):
                 await self.replies.explain(asker, exc, vote.ticket)
-            return Fate("ignored", vote.ticket, f"rating refused: {exc}", "rating")
+            return Fate("ignored", vote.ticket, f"rating refused: {exc}", "rating",
+                        asker.person.id)
         await self.replies.send(asker, t(lang, "rating.thanks", score=vote.score,
                                          number=vote.ticket), vote.ticket)
         return Fate("done", vote.ticket, f"rating {vote.score}", "rating")

@@ -1,15 +1,14 @@
 """Mail senders as people: found by a verified address, or registered as a client.
 
 An unknown sender becomes a client (F3: their own tickets, or their company's when their
-domain belongs to a configured company), speaking the language they wrote in.
+domain belongs to a configured company), speaking the language they wrote in. The engine
+registers them (`RegisterContact`, with a `ContactRegistered` event).
 """
 
 from __future__ import annotations
 
 import re
 
-from engine.model import Person, Role
-from engine.ports import NewPerson, UnitOfWork
 from engine.views import Views
 
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
@@ -45,12 +44,3 @@ class CompanyDomains:
 def display_name(name: str | None, address: str) -> str:
     return (name or "").strip() or address.partition("@")[0]
 
-
-async def resolve(uow: UnitOfWork, address: str, name: str | None, *, company: int | None,
-                  language: str) -> Person:
-    found = await uow.people.by_email(address)
-    if found is not None:
-        return found
-    return await uow.people.add(NewPerson(
-        name=display_name(name, address)[:200], role=Role.CLIENT, emails=(address.lower(),),
-        company_id=company, language=language))

@@ -3,8 +3,6 @@ that shares one transaction (`engine.inbox.Inbox.batch`)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.runtime import Runtime
@@ -17,12 +15,11 @@ from engine.ports import UnitOfWorkFactory
 class Session:
     uow: UnitOfWorkFactory
     bus: MessageBus
-    suppress: Callable[[str, str, dt.datetime], Awaitable[None]]
 
 
 def direct(rt: Runtime) -> Session:
-    return Session(rt.uow, rt.bus, rt.inbound.suppress)
+    return Session(rt.uow, rt.bus)
 
 
 def batched(rt: Runtime, tx: IntakeBatch) -> Session:
-    return Session(tx.uow, tx.bus(rt.bus), tx.suppress)
+    return Session(tx.uow, tx.bus(rt.bus))

@@ -1,0 +1,54 @@
+"""The service desk's own records, about no ticket: contacts registered from mail, addresses
+we stop mailing, mails the intake leaves alone. Each is a command with a desk event, so
+staff can see in the event log (and `ticketbot export`) what the service decided and why."""
+
+from __future__ import annotations
+
+from engine import commands as c
+from engine import errors
+from engine import events as e
+from engine.context import Context
+from engine.model import Role
+from engine.ports import NewPerson
+
+
+def _service_or_staff(ctx: Context, action: str) -> None:
+    """The service (mail intake) does these; a client never does."""
+    if ctx.actor is not None and not ctx.actor.role.is_staff:
+        raise errors.NotAllowed(action=action, role=ctx.actor.role.value)
+
+
+def normalise_address(address: str) -> str:
+    return address.strip().lower()
+
+
+async def register_contact(ctx: Context, cmd: c.RegisterContact) -> None:
+    _service_or_staff(ctx, "register_contact")
+    address = normalise_address(cmd.address)
+    if not address:
+        raise errors.InvalidValue(field="address", value=cmd.address, reason="empty")
+    found = await ctx.uow.people.by_email(address)
+    if found is not None:
+        ctx.contact = found.id
+        return
+    person = await ctx.uow.people.add(NewPerson(
+        name=cmd.name[:200], role=Role.CLIENT, emails=(address,), company_id=cmd.company_id,
+        language=cmd.language))
+    ctx.contact = person.id
+    ctx.record(e.ContactRegistered(actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
+                                   person_id=person.id, address=address))
+
+
+async def suppress_address(ctx: Context, cmd: c.SuppressAddress) -> None:
+    _service_or_staff(ctx, "suppress_address")
+    address = normalise_address(cmd.address)
+    await ctx.uow.suppressions.add(address, cmd.reason, ctx.at)
+    ctx.record(e.AddressSuppressed(actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
+                                   address=address, reason=cmd.reason))
+
+
+async def ignore_mail(ctx: Context, cmd: c.IgnoreMail) -> None:
+    """The actor is the sender when the intake knew them (a refused command or vote):
+    the decision is the service's, the mail was theirs."""
+    ctx.record(e.MailIgnored(actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
+                             inbound_id=cmd.inbound_id, reason=cmd.reason, rule=cmd.rule))
