@@ -82,8 +82,8 @@ class MessageBus:
             event_id = await ctx.uow.events.append(event)
             for react in self._reactors:
                 await react(ctx, event_id, event)
-        for desk in ctx.desk_events:
-            await ctx.uow.events.record(desk)
+        if ctx.desk_events:
+            await ctx.uow.events.record_all(ctx.desk_events)
 
 
 async def _record_source(ctx: Context) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from engine.dialogs import Dialog, StoredMessage
 from engine.model import Attachment, Status
 
 
@@ -152,3 +153,16 @@ class IgnoreMail(Command):
     inbound_id: int
     reason: str
     rule: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordDialogs(Command):
+    """A batch of the first line's changes (F5): the dialogs that changed, the group
+    messages stored with them, and the chat updates (journal row ids) the batch settles,
+    written together. The chat channel gathers a batch in memory and sends it once per
+    batch of updates, not once per message. The engine says which dialogs were asked and
+    answered by comparing with what is stored, so a batch sent again records nothing twice."""
+
+    dialogs: tuple[Dialog, ...] = ()
+    messages: tuple[StoredMessage, ...] = ()
+    settles: tuple[int, ...] = ()

@@ -1,6 +1,7 @@
 """The service desk's own records, about no ticket: contacts registered from mail, addresses
-we stop mailing, mails the intake leaves alone. Each is a command with a desk event, so
-staff can see in the event log (and `ticketbot export`) what the service decided and why."""
+we stop mailing, mails the intake leaves alone, the first line's questions and answers.
+Each is a command with a desk event, so staff can see in the event log (and `ticketbot
+export`) what the service decided and why."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from engine import commands as c
 from engine import errors
 from engine import events as e
 from engine.context import Context
+from engine.dialogs import Dialog
 from engine.model import Role
 from engine.ports import NewPerson
 
@@ -52,3 +54,33 @@ async def ignore_mail(ctx: Context, cmd: c.IgnoreMail) -> None:
     the decision is the service's, the mail was theirs."""
     ctx.record(e.MailIgnored(actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
                              inbound_id=cmd.inbound_id, reason=cmd.reason, rule=cmd.rule))
+
+
+async def record_dialogs(ctx: Context, cmd: c.RecordDialogs) -> None:
+    """Store a batch of the first line's changes; a dialog stored for the first time was
+    asked, one stored unanswered (or new) and answered now was answered. What is stored
+    decides, not the batch: a batch sent again after a restart records nothing twice."""
+    _service_or_staff(ctx, "record_dialogs")
+    before = await ctx.uow.dialogs.answered([d.key for d in cmd.dialogs]) if cmd.dialogs else {}
+    await ctx.uow.dialogs.save(cmd.dialogs)
+    await ctx.uow.dialogs.save_messages(cmd.messages)
+    await ctx.uow.dialogs.settle(cmd.settles)
+    for dialog in cmd.dialogs:
+        if dialog.key not in before:
+            _asked(ctx, cmd, dialog)
+        if dialog.answered_at is not None and not before.get(dialog.key, False):
+            _answered(ctx, cmd, dialog)
+
+
+def _asked(ctx: Context, cmd: c.Command, dialog: Dialog) -> None:
+    ctx.record(e.QuestionAsked(actor=dialog.author_id, at=dialog.started_at, channel=cmd.channel,
+                               dialog=dialog.key, chat_id=dialog.chat_id))
+
+
+def _answered(ctx: Context, cmd: c.Command, dialog: Dialog) -> None:
+    assert dialog.answered_at is not None and dialog.response_seconds is not None
+    ctx.record(e.QuestionAnswered(actor=dialog.answered_by, at=dialog.answered_at,
+                                  channel=cmd.channel, dialog=dialog.key,
+                                  chat_id=dialog.chat_id, asked_by=dialog.author_id,
+                                  response_seconds=dialog.response_seconds,
+                                  ticket=dialog.ticket))

@@ -2,8 +2,9 @@
 and SLA bookkeeping react to them. Every event names its ticket, actor, time and channel.
 
 Desk events (`DeskEvent`) are what happened at the service desk outside any ticket: a
-contact registered, an address suppressed, a mail ignored. They go to the same log with no
-ticket, and are a class apart, so the reactors (typed on ticket events) never see them."""
+contact registered, an address suppressed, a mail ignored, a question asked or answered
+in the support group. They go to the same log with no ticket, and are a class apart, so
+the reactors (typed on ticket events) never see them."""
 
 from __future__ import annotations
 
@@ -156,6 +157,31 @@ class MailIgnored(DeskEvent):
     kind: ClassVar[str] = "mail_ignored"
 
 
+@dataclass(frozen=True, kw_only=True)
+class QuestionAsked(DeskEvent):
+    """A first-line dialog began: someone asked in the support group (the actor). `at` is
+    the question's own date; `dialog` is the ref of its first message."""
+
+    dialog: str
+    chat_id: int
+    kind: ClassVar[str] = "question_asked"
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuestionAnswered(DeskEvent):
+    """The first specialist answer to a first-line dialog (the actor answered; `/ticket` on
+    an unanswered question counts, and names the ticket). `at` is the answer's own date;
+    `response_seconds` is the first line's response time for this question."""
+
+    dialog: str
+    chat_id: int
+    asked_by: int
+    response_seconds: int
+    ticket: int | None = None
+    kind: ClassVar[str] = "question_answered"
+
+
 DESK_EVENT_TYPES: dict[str, type[DeskEvent]] = {
-    cls.kind: cls for cls in (ContactRegistered, AddressSuppressed, MailIgnored)
+    cls.kind: cls for cls in (ContactRegistered, AddressSuppressed, MailIgnored, QuestionAsked,
+                              QuestionAnswered)
 }

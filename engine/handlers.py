@@ -294,5 +294,6 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.RegisterContact: desk.register_contact,
     c.SuppressAddress: desk.suppress_address,
     c.IgnoreMail: desk.ignore_mail,
+    c.RecordDialogs: desk.record_dialogs,
 }
 

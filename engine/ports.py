@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.dialogs import Dialog, StoredMessage
 from engine.events import DeskEvent, Event
 from engine.model import Comment, Company, Person, Role, Status, Ticket
 from engine.notify.kinds import NoticeKind
@@ -102,6 +103,9 @@ class EventLog(Protocol):
     async def record(self, event: DeskEvent) -> int:
         """A desk event: the same log, with no ticket."""
         ...
+    async def record_all(self, events: Sequence[DeskEvent]) -> None:
+        """Desk events in one statement: a batch of chat messages records many."""
+        ...
     async def for_ticket(self, number: int) -> list[StoredEvent]: ...
 
 
@@ -124,6 +128,24 @@ class AddressSuppressions(Protocol):
         ...
 
 
+class DialogRepository(Protocol):
+    """First-line dialogs and the support-group messages they are made of, keyed by the
+    ref of a dialog's first message (`Dialog.key`)."""
+
+    async def answered(self, keys: Sequence[str]) -> dict[str, bool]:
+        """Of these dialogs, the stored ones, and whether each was answered already."""
+        ...
+    async def save(self, dialogs: Sequence[Dialog]) -> None:
+        """Insert or update, by key."""
+        ...
+    async def save_messages(self, messages: Sequence[StoredMessage]) -> None:
+        """Insert or update (text, edit time, dialog), by chat and message id."""
+        ...
+    async def settle(self, journal_ids: Sequence[int]) -> None:
+        """The chat updates (inbound journal rows) a batch came from are done with it."""
+        ...
+
+
 class UnitOfWork(Protocol):
     tickets: TicketRepository
     people: PersonRepository
@@ -132,6 +154,7 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     refs: MessageRefs
     suppressions: AddressSuppressions
+    dialogs: DialogRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

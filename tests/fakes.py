@@ -8,12 +8,14 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from engine.dialogs import Dialog, StoredMessage
 from engine.events import DeskEvent, Event
 from engine.model import Comment, Company, Person, Role, Status, Ticket
 from engine.ports import (
     AddressSuppressions,
     CommentRef,
     CommentRepository,
+    DialogRepository,
     EventLog,
     MessageRefs,
     NewPerson,
@@ -51,6 +53,9 @@ class Store:
     suppressed: dict[str, tuple[str, dt.datetime]] = field(default_factory=dict)
     outbox: dict[str, OutboxItem] = field(default_factory=dict)
     refs: dict[str, int] = field(default_factory=dict)
+    dialogs: dict[str, Dialog] = field(default_factory=dict)
+    chat_messages: dict[tuple[int, int], StoredMessage] = field(default_factory=dict)
+    settled: list[int] = field(default_factory=list)
     counter: int = 0
 
 
@@ -147,6 +152,9 @@ class FakeEvents:
         self.s.desk_events.append(event)
         return len(self.s.desk_events)
 
+    async def record_all(self, events: Sequence[DeskEvent]) -> None:
+        self.s.desk_events.extend(events)
+
     async def for_ticket(self, number: int) -> list[StoredEvent]:
         return [e for e in self.s.events if e.ticket == number]
 
@@ -181,6 +189,23 @@ class FakeSuppressions:
         self.s.suppressed[address.strip().lower()] = (reason, at)
 
 
+class FakeDialogs:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def answered(self, keys: Sequence[str]) -> dict[str, bool]:
+        return {k: self.s.dialogs[k].answered_at is not None for k in keys if k in self.s.dialogs}
+
+    async def save(self, dialogs: Sequence[Dialog]) -> None:
+        self.s.dialogs.update((d.key, d) for d in dialogs)
+
+    async def save_messages(self, messages: Sequence[StoredMessage]) -> None:
+        self.s.chat_messages.update(((m.chat_id, m.message_id), m) for m in messages)
+
+    async def settle(self, journal_ids: Sequence[int]) -> None:
+        self.s.settled.extend(journal_ids)
+
+
 class FakeUnitOfWork:
     """Works on a deep copy of the store and writes it back only on commit."""
 
@@ -197,6 +222,7 @@ class FakeUnitOfWork:
         self.outbox: Outbox = FakeOutbox(self.work)
         self.refs: MessageRefs = FakeRefs(self.work)
         self.suppressions: AddressSuppressions = FakeSuppressions(self.work)
+        self.dialogs: DialogRepository = FakeDialogs(self.work)
         self.committed = False
         return self
 

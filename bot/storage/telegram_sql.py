@@ -1,5 +1,7 @@
-"""`bot.channels.telegram.ports.ChatStore` on SQL: the Telegram channel's own rows: the update journal (in `inbound`), first-line dialogs and
-messages, status cards and private-chat reachability. Reads take no write lock."""
+"""`bot.channels.telegram.ports.ChatStore` on SQL: the Telegram channel's own rows: the update
+journal (in `inbound`), first-line dialogs and messages (read here; the engine writes them,
+`engine/store/dialogs_sql.py`), status cards and private-chat reachability. Reads take no
+write lock."""
 
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from bot.channels.telegram.ports import (
     StoredMessage,
     TicketLine,
 )
-from bot.channels.telegram.understand.dialogs import Dialog, Part
 from bot.channels.telegram.understand.refs import parse_ref, ref
+from engine.dialogs import Dialog, Part
 from engine.store.db import insert, reading
 from engine.store.tables import (
     dialogs,
@@ -35,14 +37,6 @@ from engine.store.tables import (
     ticket_observers,
     tickets,
 )
-
-
-def _dialog_values(d: Dialog) -> dict[str, Any]:
-    return {"chat_id": d.chat_id, "author_id": d.author_id, "first_ref": d.key,
-            "last_ref": ref(d.chat_id, d.last_message_id), "text": d.text,
-            "started_at": d.started_at, "last_message_at": d.last_message_at,
-            "answered_at": d.answered_at, "answered_by": d.answered_by,
-            "response_seconds": d.response_seconds, "ticket": d.ticket, "status": d.status}
 
 
 def _dialog_from(row: Row[Any], parts: Sequence[Part]) -> Dialog:
@@ -83,16 +77,6 @@ class TelegramSqlStore:
                 await _finish(conn, ids, status)
 
     # --- first line -----------------------------------------------------------------------
-
-    async def save_first_line(self, changed: Sequence[Dialog], messages: Sequence[StoredMessage],
-                              done: Sequence[int]) -> None:
-        """A batch of first-line changes and the journal rows they came from, together."""
-        async with self._engine.begin() as conn:
-            if changed:
-                await _upsert_dialogs(conn, changed)
-            if messages:
-                await _upsert_messages(conn, messages)
-            await _finish(conn, done, "done")
 
     async def open_dialogs(self, chat_ids: Sequence[int]) -> list[Dialog]:
         where = (dialogs.c.status == "open", dialogs.c.chat_id.in_(chat_ids))
@@ -227,23 +211,6 @@ async def _add_ref(conn: AsyncConnection, text: str, ticket: int, at: dt.datetim
 async def _finish(conn: AsyncConnection, ids: Sequence[int], status: str) -> None:
     if ids:
         await conn.execute(update(inbound).where(inbound.c.id.in_(ids)).values(status=status))
-
-
-async def _upsert_dialogs(conn: AsyncConnection, changed: Sequence[Dialog]) -> None:
-    stmt = insert(conn.dialect, dialogs)
-    columns = ("last_ref", "text", "last_message_at", "answered_at", "answered_by",
-               "response_seconds", "ticket", "status")
-    await conn.execute(stmt.on_conflict_do_update(
-        index_elements=["first_ref"], set_={c: stmt.excluded[c] for c in columns}),
-        [_dialog_values(d) for d in changed])
-
-
-async def _upsert_messages(conn: AsyncConnection, messages: Sequence[StoredMessage]) -> None:
-    stmt = insert(conn.dialect, telegram_messages)
-    await conn.execute(stmt.on_conflict_do_update(
-        index_elements=["chat_id", "message_id"],
-        set_={c: stmt.excluded[c] for c in ("text", "edited_at", "dialog_ref")}),
-        [vars(m) for m in messages])
 
 
 async def _parts(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, list[Part]]:

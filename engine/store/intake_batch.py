@@ -30,6 +30,7 @@ from engine.ports import (
     AddressSuppressions,
     Clock,
     CommentRepository,
+    DialogRepository,
     EventLog,
     MessageRefs,
     Outbox,
@@ -38,6 +39,7 @@ from engine.ports import (
     UnitOfWork,
 )
 from engine.store.db import insert
+from engine.store.dialogs_sql import SqlDialogs
 from engine.store.suppressions import SqlSuppressions
 from engine.store.tables import inbound, mailbox_state
 from engine.store.uow import SqlComments, SqlEvents, SqlOutbox, SqlPeople, SqlRefs, SqlTickets
@@ -83,6 +85,7 @@ class _SharedUnitOfWork:
     outbox: Outbox
     refs: MessageRefs
     suppressions: AddressSuppressions
+    dialogs: DialogRepository
 
     def __init__(self, shared: SharedTransaction) -> None:
         self._shared = shared
@@ -97,7 +100,7 @@ class _SharedUnitOfWork:
         s = self._shared
         self.tickets, self.people, self.comments = s.tickets, s.people, s.comments
         self.events, self.outbox, self.refs = s.events, s.outbox, s.refs
-        self.suppressions = s.suppressions
+        self.suppressions, self.dialogs = s.suppressions, s.dialogs
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -118,6 +121,7 @@ class SharedTransaction:
         self.comments, self.events = SqlComments(conn), SqlEvents(conn)
         self.outbox, self.refs = SqlOutbox(conn, clock), SqlRefs(conn, clock)
         self.suppressions = SqlSuppressions(conn)
+        self.dialogs = SqlDialogs(conn)
 
     def uow(self) -> UnitOfWork:
         return _SharedUnitOfWork(self)

@@ -21,6 +21,7 @@ from engine.ports import (
     Clock,
     CommentRef,
     CommentRepository,
+    DialogRepository,
     EventLog,
     MessageRefs,
     NewPerson,
@@ -34,6 +35,7 @@ from engine.ports import (
     UnitOfWorkFactory,
 )
 from engine.store.db import insert
+from engine.store.dialogs_sql import SqlDialogs
 from engine.store.suppressions import SqlSuppressions
 from engine.store.tables import (
     attachments,
@@ -363,6 +365,7 @@ class SqlComments:
 # ---------------------------------------------------------------- events, outbox, refs
 
 _INSERT_EVENT = events.insert().returning(events.c.id)
+_INSERT_DESK_EVENTS = events.insert()
 
 
 class SqlEvents:
@@ -382,6 +385,12 @@ class SqlEvents:
             "channel": event.channel, "payload": event.payload(),
         })).scalar_one()
         return event_id
+
+    async def record_all(self, desk_events: Sequence[DeskEvent]) -> None:
+        # No ids back: one multi-row INSERT, however many messages a chat batch held.
+        await self._conn.execute(_INSERT_DESK_EVENTS, [
+            {"ticket": None, "kind": d.kind, "actor": d.actor, "at": d.at,
+             "channel": d.channel, "payload": d.payload()} for d in desk_events])
 
     async def for_ticket(self, number: int) -> list[StoredEvent]:
         rows = await self._conn.execute(
@@ -455,6 +464,7 @@ class SqlUnitOfWork:
     outbox: Outbox
     refs: MessageRefs
     suppressions: AddressSuppressions
+    dialogs: DialogRepository
 
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         self._engine = engine
@@ -486,6 +496,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn, self._clock)
         self.refs = SqlRefs(conn, self._clock)
         self.suppressions = SqlSuppressions(conn)
+        self.dialogs = SqlDialogs(conn)
 
     async def __aexit__(self, *exc: object) -> None:
         conn, tx, self._conn, self._tx = self._conn, self._tx, None, None

@@ -1,6 +1,6 @@
 """The Telegram channel's own storage port: the update journal, first-line dialogs and their
-messages, status cards and private-chat reachability. The SQL adapter is
-`bot/storage/telegram_sql.py`, wired by `bot/bootstrap.py`."""
+messages (read here; written by the engine's `RecordDialogs`), status cards and private-chat
+reachability. The SQL adapter is `bot/storage/telegram_sql.py`, wired by `bot/bootstrap.py`."""
 
 from __future__ import annotations
 
@@ -9,23 +9,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.channels.telegram.understand.dialogs import Dialog
+from engine.dialogs import Dialog, StoredMessage
 
 CHANNEL = "telegram"
 FINISHED = ("resolved", "closed")
 LIST_LIMIT = 20
 
-
-@dataclass(frozen=True)
-class StoredMessage:
-    chat_id: int
-    message_id: int
-    author_id: int | None
-    dialog_ref: str | None
-    reply_to: int | None
-    text: str
-    sent_at: dt.datetime
-    edited_at: dt.datetime | None = None
+__all__ = ["CHANNEL", "FINISHED", "LIST_LIMIT", "Card", "ChatStore", "MyTickets", "PersonRow",
+           "StoredMessage", "TicketLine"]
 
 
 @dataclass(frozen=True)
@@ -66,8 +57,6 @@ class ChatStore(Protocol):
     async def journal(self, updates: Sequence[tuple[int, bytes]],
                       at: dt.datetime) -> dict[int, int]: ...
     async def finish(self, ids: Iterable[int], status: str = "done") -> None: ...
-    async def save_first_line(self, changed: Sequence[Dialog], messages: Sequence[StoredMessage],
-                              done: Sequence[int]) -> None: ...
     async def open_dialogs(self, chat_ids: Sequence[int]) -> list[Dialog]: ...
     async def dialog_of_message(self, chat_id: int, message_id: int) -> Dialog | None: ...
     async def dialog(self, dialog_id: int) -> Dialog | None: ...

@@ -116,7 +116,7 @@ class TelegramService:
         store = self.store
         people = Directory(store, rt.uow)
         await people.load()
-        first_line = DialogTracker(store, dt.timedelta(
+        first_line = DialogTracker(store, rt.bus, dt.timedelta(
             minutes=rt.settings.telegram.dialog_window_minutes))
         chats = [c for c in (rt.settings.telegram.support_chat_id,) if c is not None]
         await first_line.load(chats)

@@ -13,13 +13,15 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from bot.channels.telegram.understand.refs import ref
+# The dialog itself is the engine's: it stores dialogs and says when one was asked and
+# answered (`RecordDialogs`); these rules only decide which message does what.
+from engine.dialogs import ANSWERED, MAX_TEXT, OPEN, TICKET, Dialog, Part
 
-OPEN, ANSWERED, TICKET = "open", "answered", "ticket"
-# A long reply chain must not grow one row without bound; Telegram caps a message at 4096.
-MAX_TEXT = 20_000
+__all__ = ["ANSWERED", "MAX_TEXT", "OPEN", "TICKET", "Answer", "Decision", "Dialog", "Ignore",
+           "Join", "Line", "Part", "Start", "Surroundings", "decide", "is_pleasantry",
+           "new_dialog", "oldest_first"]
 
 # Pleasantries open no dialog and reopen nothing. A phrase counts when every word is one of
 # these and at least one is a "core" word: "ok, thanks!" and "спасибо большое" do, "so" alone
@@ -68,68 +70,6 @@ class Line:
     text: str
     date: dt.datetime
     reply_to: int | None = None
-
-
-@dataclass(frozen=True)
-class Part:
-    message_id: int
-    author_id: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Dialog:
-    chat_id: int
-    author_id: int
-    first_message_id: int
-    started_at: dt.datetime
-    last_message_at: dt.datetime
-    parts: tuple[Part, ...]
-    status: str = OPEN
-    answered_at: dt.datetime | None = None
-    answered_by: int | None = None
-    ticket: int | None = None
-    id: int | None = None  # the row id, once stored and read back
-
-    @property
-    def key(self) -> str:
-        return ref(self.chat_id, self.first_message_id)
-
-    @property
-    def last_message_id(self) -> int:
-        return self.parts[-1].message_id if self.parts else self.first_message_id
-
-    @property
-    def text(self) -> str:
-        return "\n".join(p.text for p in self.parts)[:MAX_TEXT]
-
-    @property
-    def response_seconds(self) -> int | None:
-        if self.answered_at is None:
-            return None
-        return max(0, int((self.answered_at - self.started_at).total_seconds()))
-
-    def joined(self, line: Line) -> Dialog:
-        part = Part(line.message_id, line.author_id, line.text)
-        return replace(self, parts=(*self.parts, part),
-                       last_message_at=max(self.last_message_at, line.date))
-
-    def answered(self, by: int, at: dt.datetime) -> Dialog:
-        # A reply can carry an earlier date than the question only through clock skew.
-        return replace(self, status=ANSWERED, answered_by=by, answered_at=max(at, self.started_at))
-
-    def edited(self, message_id: int, text: str) -> Dialog:
-        parts = tuple(replace(p, text=text) if p.message_id == message_id else p
-                      for p in self.parts)
-        return replace(self, parts=parts)
-
-    def follow_ups(self, from_message: int) -> tuple[Part, ...]:
-        """The message `/ticket` was given and its author's later messages in this dialog."""
-        start = next((p for p in self.parts if p.message_id == from_message), None)
-        if start is None:
-            return ()
-        return tuple(p for p in self.parts
-                     if p.author_id == start.author_id and p.message_id >= from_message)
 
 
 def new_dialog(line: Line) -> Dialog:

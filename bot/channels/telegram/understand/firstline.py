@@ -1,9 +1,10 @@
 """The first line's state: open dialogs in memory, changes written a batch at a time.
 
 The poller hands over every plain support-group message; nothing here talks to Telegram.
-Changes pile up in memory and `flush` writes them, with the journal rows they came from, in
-one transaction, so a burst of group chatter costs one write per getUpdates batch and a
-crash before the flush replays those updates instead of losing them.
+Changes pile up in memory and `flush` sends them, with the journal rows they came from, to
+the engine as one `RecordDialogs` command (one transaction, with the QuestionAsked and
+QuestionAnswered desk events), so a burst of group chatter costs one write per getUpdates
+batch and a crash before the flush replays those updates instead of losing them.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.channels.telegram.ports import ChatStore, StoredMessage
+from bot.channels.telegram.ports import CHANNEL, ChatStore, StoredMessage
 from bot.channels.telegram.receive.inbound import ChatMessage
 from bot.channels.telegram.understand import dialogs as d
+from engine.bus import MessageBus
+from engine.commands import RecordDialogs
 from engine.model import Person
 
 log = logging.getLogger("ticketbot.telegram")
@@ -29,8 +32,9 @@ MessageKey = tuple[int, int]
 
 
 class DialogTracker:
-    def __init__(self, store: ChatStore, window: dt.timedelta) -> None:
+    def __init__(self, store: ChatStore, bus: MessageBus, window: dt.timedelta) -> None:
         self._store = store
+        self._bus = bus
         self._window = window
         self._open: dict[str, d.Dialog] = {}
         self._latest: dict[tuple[int, int], str] = {}  # (chat, author) -> open dialog key
@@ -178,9 +182,10 @@ class DialogTracker:
     async def flush(self) -> None:
         if not (self._dirty or self._messages or self._done):
             return
-        dirty, messages, done = list(self._dirty.values()), list(self._messages.values()), \
-            list(self._done)
-        await self._store.save_first_line(dirty, messages, done)
+        # The service records the batch; each event names who asked or answered.
+        await self._bus.handle(RecordDialogs(
+            actor=None, channel=CHANNEL, dialogs=tuple(self._dirty.values()),
+            messages=tuple(self._messages.values()), settles=tuple(self._done)))
         self._dirty.clear()
         self._messages.clear()
         self._done.clear()
