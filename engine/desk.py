@@ -83,4 +83,4 @@ def _answered(ctx: Context, cmd: c.Command, dialog: Dialog) -> None:
                                   channel=cmd.channel, dialog=dialog.key,
                                   chat_id=dialog.chat_id, asked_by=dialog.author_id,
                                   response_seconds=dialog.response_seconds,
-                                  ticket=dialog.ticket))
+                                  became=dialog.ticket))

@@ -170,14 +170,14 @@ class QuestionAsked(DeskEvent):
 @dataclass(frozen=True, kw_only=True)
 class QuestionAnswered(DeskEvent):
     """The first specialist answer to a first-line dialog (the actor answered; `/ticket` on
-    an unanswered question counts, and names the ticket). `at` is the answer's own date;
-    `response_seconds` is the first line's response time for this question."""
+    an unanswered question counts, and names the ticket it `became`). `at` is the answer's
+    own date; `response_seconds` is the first line's response time for this question."""
 
     dialog: str
     chat_id: int
     asked_by: int
     response_seconds: int
-    ticket: int | None = None
+    became: int | None = None
     kind: ClassVar[str] = "question_answered"
 
 
