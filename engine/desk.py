@@ -61,7 +61,7 @@ async def record_dialogs(ctx: Context, cmd: c.RecordDialogs) -> None:
     asked, one stored unanswered (or new) and answered now was answered. What is stored
     decides, not the batch: a batch sent again after a restart records nothing twice."""
     _service_or_staff(ctx, "record_dialogs")
-    before = await ctx.uow.dialogs.answered([d.key for d in cmd.dialogs]) if cmd.dialogs else {}
+    before = await ctx.uow.dialogs.answered([d.key for d in cmd.dialogs])
     await ctx.uow.dialogs.save(cmd.dialogs)
     await ctx.uow.dialogs.save_messages(cmd.messages)
     await ctx.uow.dialogs.settle(cmd.settles)
