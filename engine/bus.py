@@ -70,9 +70,10 @@ class MessageBus:
         for event in ctx.events:
             log.info("#%s %s by actor %s via %s", event.ticket, event.kind, event.actor,
                      event.channel)
-        for desk in ctx.desk_events:
-            log.info("desk %s by actor %s via %s: %s", desk.kind, desk.actor, desk.channel,
-                     desk.payload())
+        if log.isEnabledFor(logging.INFO):  # a chat batch may hold thousands
+            for desk in ctx.desk_events:
+                log.info("desk %s by actor %s via %s: %s", desk.kind, desk.actor,
+                         desk.channel, desk.payload())
         return Outcome(ticket=number, events=tuple(ctx.events),
                        desk_events=tuple(ctx.desk_events), contact=ctx.contact)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Protocol
 
 from engine.chatrefs import ref
@@ -54,8 +55,10 @@ class Dialog:
     ticket: int | None = None
     id: int | None = None  # the row id, once stored and read back
 
-    @property
+    @cached_property
     def key(self) -> str:
+        # Asked for at every step of the first line (indexes, batches, events); kept in the
+        # instance, which is frozen, so the key cannot go stale.
         return ref(self.chat_id, self.first_message_id)
 
     @property
