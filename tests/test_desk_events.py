@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.email import raw
-from bot.channels.email.fate import Fate
-from bot.channels.email.identity import MailIdentity
-from bot.channels.email.intake import MailIntake
-from bot.channels.email.process import MailContext, MailProcessor
-from bot.channels.email.session import Session
+from bot.channels.email.act.fate import Fate
+from bot.channels.email.act.intake import MailIntake
+from bot.channels.email.act.process import MailContext, MailProcessor
+from bot.channels.email.act.session import Session
+from bot.channels.email.receive import raw
+from bot.channels.email.understand.identity import MailIdentity
 from bot.runtime import App
 from engine import commands as c
 from engine import errors

@@ -17,16 +17,22 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.channels.email import mailcmd, raw
-from bot.channels.email.fate import Fate
-from bot.channels.email.identity import MailIdentity
-from bot.channels.email.noise import Noise, bounced_message_ids, bounced_recipients, classify
-from bot.channels.email.parse import ParsedMail, parse_mail
-from bot.channels.email.quotes import strip_quotes
-from bot.channels.email.rating_mail import MailRatings
-from bot.channels.email.replies import Asker, Replies
-from bot.channels.email.senders import CompanyDomains, display_name, guess_language
-from bot.channels.email.session import Session
+from bot.channels.email.act import mailcmd
+from bot.channels.email.act.fate import Fate
+from bot.channels.email.act.rating_mail import MailRatings
+from bot.channels.email.act.replies import Asker, Replies
+from bot.channels.email.act.session import Session
+from bot.channels.email.receive import raw
+from bot.channels.email.understand.identity import MailIdentity
+from bot.channels.email.understand.noise import (
+    Noise,
+    bounced_message_ids,
+    bounced_recipients,
+    classify,
+)
+from bot.channels.email.understand.parse import ParsedMail, parse_mail
+from bot.channels.email.understand.quotes import strip_quotes
+from bot.channels.email.understand.senders import CompanyDomains, display_name, guess_language
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.threading.rules import MAIL, Facts, Thread, ThreadContext, tag_number, tag_pattern

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
-from bot.channels.email.fate import Fate
-from bot.channels.email.identity import MailIdentity
-from bot.channels.email.replies import Asker, Replies
-from bot.channels.email.session import Session
-from bot.channels.email.tokens import MailToken
+from bot.channels.email.act.fate import Fate
+from bot.channels.email.act.replies import Asker, Replies
+from bot.channels.email.act.session import Session
+from bot.channels.email.understand.identity import MailIdentity
+from bot.channels.email.understand.tokens import MailToken
 from bot.commands.grammar import ParsedCommand, parse_command
 from bot.commands.help import render_help
 from bot.commands.registry import MAIL, CommandContext, CommandError, Query, build_command

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.channels.email.raw import is_real_ref
+from bot.channels.email.receive.raw import is_real_ref
 from bot.i18n import has_text, status_name, t
 from config.settings import Settings
 from engine.model import Attachment, Comment, Person, Ticket
