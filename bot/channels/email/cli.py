@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli import complain, say
+from bot.cli_output import complain, say
 from config.settings import Settings
 
 
