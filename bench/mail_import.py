@@ -97,8 +97,8 @@ def _imap(port: int, user: str):  # type: ignore[no-untyped-def]
 
 
 async def child_import(port: int, user: str, db: Path) -> dict[str, float]:
-    from bot.channels.email.intake import MailIntake
-    from bot.channels.email.mailbox import MailboxSync, fetch_once
+    from bot.channels.email.act.intake import MailIntake
+    from bot.channels.email.receive.mailbox import MailboxSync, fetch_once
 
     rt = await _runtime(db)
     t0 = time.perf_counter()
@@ -115,9 +115,9 @@ async def child_import(port: int, user: str, db: Path) -> dict[str, float]:
 async def child_smtp(mails: list[bytes], db: Path) -> dict[str, float]:
     import aiosmtplib
 
-    from bot.channels.email.identity import MailIdentity
-    from bot.channels.email.ingress import IngressHandler, IngressService
-    from bot.channels.email.intake import MailIntake
+    from bot.channels.email.act.intake import MailIntake
+    from bot.channels.email.receive.ingress import IngressHandler, IngressService
+    from bot.channels.email.understand.identity import MailIdentity
 
     rt = await _runtime(db)
     handler = IngressHandler(rt.inbound, MailIdentity.of(rt.settings, rt.secret), rt.bus.clock,
@@ -139,8 +139,8 @@ async def child_smtp(mails: list[bytes], db: Path) -> dict[str, float]:
 
 async def child_idle(port: int, lmtp_port: int, user: str, db: Path,
                      samples: int) -> dict[str, float]:
-    from bot.channels.email.intake import MailIntake
-    from bot.channels.email.mailbox import ImapService, MailboxSync
+    from bot.channels.email.act.intake import MailIntake
+    from bot.channels.email.receive.mailbox import ImapService, MailboxSync
     from bot.channels.email.service import Worker
 
     rt = await _runtime(db)

@@ -26,9 +26,9 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
 
-from bot.channels.email.noise import classify
-from bot.channels.email.parse import parse_mail
-from bot.channels.email.quotes import strip_quotes
+from bot.channels.email.understand.noise import classify
+from bot.channels.email.understand.parse import parse_mail
+from bot.channels.email.understand.quotes import strip_quotes
 
 OWN = ("help.example.com",)
 LOOP = "help.example.com-7f3a"

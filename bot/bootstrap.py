@@ -19,10 +19,10 @@ import secrets
 import signal
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.channels.email.service import email_services
 from bot.channels.telegram.deliver.mirror import telegram_reactors
-from bot.channels.telegram.service import Options, telegram_services
 from bot.digest import digest_job
 from bot.jobs import JobSpec, job_services, return_due_waiting_job, sla_reactors, sla_scan_job
 from bot.runtime import App, Runtime, Service
@@ -40,6 +40,9 @@ from engine.store.seed import sync_directory
 from engine.store.uow import sql_uow_factory
 from engine.store.views import SqlViews
 
+if TYPE_CHECKING:
+    from bot.channels.telegram.service import Options
+
 log = logging.getLogger("ticketbot.app")
 
 
@@ -56,13 +59,24 @@ def jobs() -> list[JobSpec]:
             JobSpec("metrics_digest", digest_job)]
 
 
-def services(app: App, telegram: Options) -> list[Service]:
+def services(app: App, telegram: Options | None) -> list[Service]:
     """Every channel and the scheduler, in start order. Channels get the ports only (typed
     `Runtime`); scheduled jobs also scan the database."""
     channels: Runtime = app
-    return [*email_services(channels),
-            *telegram_services(channels, TelegramSqlStore(app.db), telegram),
+    return [*email_services(channels), *_telegram_services(app, channels, telegram),
             *job_services(app, jobs())]
+
+
+def _telegram_services(app: App, channels: Runtime, options: Options | None) -> list[Service]:
+    if not app.settings.telegram.token:
+        return []
+    # Imported only with a token: python-telegram-bot costs every process ~17 MB and a
+    # quarter of a second to import, which a mail-only install and each cron
+    # `mail fetch --once` need not pay.
+    from bot.channels.telegram import service as telegram
+
+    return telegram.telegram_services(channels, TelegramSqlStore(app.db),
+                                      options or telegram.Options())
 
 
 async def bootstrap(settings: Settings, *, clock: Clock | None = None,
@@ -80,7 +94,7 @@ async def bootstrap(settings: Settings, *, clock: Clock | None = None,
                      rating_handlers(settings))
     app = App(settings=settings, bus=bus, uow=uow, outbox=OutboxStore(db),
               inbound=InboundStore(db), views=SqlViews(db), secret=secret, db=db)
-    return replace(app, services=tuple(services(app, telegram or Options())))
+    return replace(app, services=tuple(services(app, telegram)))
 
 
 def load_secret(settings: Settings, data_dir: Path) -> bytes:

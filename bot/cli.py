@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.cli_output import complain
 from bot.logs import setup_logging
 from config.reader import ConfigError
 from config.settings import Settings, load_settings
@@ -56,18 +55,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(func(args, settings))
     except KeyboardInterrupt:
         return 130
-
-
-def say(line: str) -> None:
-    """A result line on stdout."""
-    sys.stdout.write(line + "\n")
-
-
-def complain(line: str) -> None:
-    """An error line on stderr, named after the command."""
-    sys.stderr.write(f"ticketbot: {line}\n")
-
-
-def print_json(data: object) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
-    sys.stdout.write("\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli import complain, print_json, say
+from bot.cli_output import complain, print_json, say
 from bot.ticket_view import render_ticket, render_ticket_list
 from config.settings import Settings
 from engine.model import Ticket

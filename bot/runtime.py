@@ -29,7 +29,6 @@ class Service(Protocol):
 class Runtime:
     settings: Settings
     bus: MessageBus
-    uow: UnitOfWorkFactory
     outbox: OutboxQueue
     inbound: Inbox
     views: Views
@@ -42,6 +41,8 @@ class App(Runtime):
     jobs hold: the database engine, and the services to start."""
 
     db: AsyncEngine = field(kw_only=True)
+    # The engine's units of work, for tests and tools that read the state directly.
+    uow: UnitOfWorkFactory = field(kw_only=True)
     services: tuple[Service, ...] = field(default=(), kw_only=True)
 
     async def close(self) -> None:

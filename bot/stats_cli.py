@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli import complain, print_json, say
+from bot.cli_output import complain, print_json, say
 from bot.stats import build_report, parse_period, render_report, report_json
 from config.settings import Settings
 from engine.errors import InvalidValue

@@ -129,11 +129,13 @@ class RateTicket(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class RegisterContact(Command):
-    """An unknown mail sender becomes a client; an address already known gives that person
-    back and records nothing. The person's id comes back as `Outcome.contact`."""
+    """An unknown sender becomes a client: by mail address, or by Telegram user id. One
+    already known gives that person back and records nothing. The person's id comes back as
+    `Outcome.contact`."""
 
-    address: str
     name: str
+    address: str | None = None
+    telegram_id: int | None = None
     company_id: int | None = None
     language: str = "en"
 

@@ -26,19 +26,22 @@ def normalise_address(address: str) -> str:
 
 async def register_contact(ctx: Context, cmd: c.RegisterContact) -> None:
     _service_or_staff(ctx, "register_contact")
-    address = normalise_address(cmd.address)
-    if not address:
-        raise errors.InvalidValue(field="address", value=cmd.address, reason="empty")
-    found = await ctx.uow.people.by_email(address)
+    address = None if cmd.address is None else normalise_address(cmd.address)
+    if not address and cmd.telegram_id is None:
+        raise errors.InvalidValue(field="address", value=cmd.address or "",
+                                  reason="a mail address or a Telegram id is needed")
+    found = await (ctx.uow.people.by_email(address) if address
+                   else ctx.uow.people.by_telegram(cmd.telegram_id or 0))
     if found is not None:
         ctx.contact = found.id
         return
     person = await ctx.uow.people.add(NewPerson(
-        name=cmd.name[:200], role=Role.CLIENT, emails=(address,), company_id=cmd.company_id,
-        language=cmd.language))
+        name=cmd.name[:200], role=Role.CLIENT, emails=(address,) if address else (),
+        telegram_id=cmd.telegram_id, company_id=cmd.company_id, language=cmd.language))
     ctx.contact = person.id
     ctx.record(e.ContactRegistered(actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
-                                   person_id=person.id, address=address))
+                                   person_id=person.id, address=address,
+                                   telegram_id=cmd.telegram_id))
 
 
 async def suppress_address(ctx: Context, cmd: c.SuppressAddress) -> None:

@@ -133,7 +133,8 @@ class ContactRegistered(DeskEvent):
     """An unknown sender became a client."""
 
     person_id: int
-    address: str
+    address: str | None = None
+    telegram_id: int | None = None
     kind: ClassVar[str] = "contact_registered"
 
 

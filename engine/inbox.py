@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from engine.bus import MessageBus
-from engine.ports import Clock, UnitOfWork
+from engine.ports import Clock, OutboxItem
+from engine.views import Reading
 
 FINAL_STATUSES = frozenset({"done", "ignored", "quarantined"})
 
@@ -55,7 +56,8 @@ class RawMail:
 class IntakeBatch(Protocol):
     """Several mails' commands in one transaction: the bus it hands out runs on it."""
 
-    def uow(self) -> UnitOfWork: ...
+    def reading(self) -> AbstractAsyncContextManager[Reading]: ...
+    async def enqueue(self, item: OutboxItem) -> bool: ...
     def bus(self, like: MessageBus) -> MessageBus: ...
     def finish(self, row_id: int, status: str, ticket: int | None, reason: str | None,
                rule: str | None) -> None: ...

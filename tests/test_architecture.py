@@ -74,6 +74,13 @@ def test_channels_talk_to_ports_not_to_storage(path: Path) -> None:
     assert reaching == set()
 
 
+@pytest.mark.parametrize("path", _python("bot/channels"), ids=_rel)
+def test_channels_write_only_through_commands(path: Path) -> None:
+    """No unit of work in a channel: writes are commands on the bus; reactors that run
+    inside a command get theirs from the bus's `Context`."""
+    assert "UnitOfWork" not in path.read_text(encoding="utf-8")
+
+
 def test_the_channel_check_can_fail() -> None:
     """The rule above sees an import of the SQL adapters when there is one."""
     sample = ROOT / "engine/store/views.py"

@@ -54,9 +54,9 @@ async def _seed(config: Path) -> None:
 
 
 async def _person_id(rt: object, address: str) -> int:
-    from bot.runtime import Runtime
+    from bot.runtime import App
 
-    assert isinstance(rt, Runtime)
+    assert isinstance(rt, App)
     async with rt.uow() as uow:
         person = await uow.people.by_email(address)
     assert person is not None

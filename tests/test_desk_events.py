@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.email import raw
-from bot.channels.email.fate import Fate
-from bot.channels.email.identity import MailIdentity
-from bot.channels.email.intake import MailIntake
-from bot.channels.email.process import MailContext, MailProcessor
-from bot.channels.email.session import Session
+from bot.channels.email.act.fate import Fate
+from bot.channels.email.act.intake import MailIntake
+from bot.channels.email.act.process import MailContext, MailProcessor
+from bot.channels.email.act.session import Session
+from bot.channels.email.receive import raw
+from bot.channels.email.understand.identity import MailIdentity
 from bot.runtime import App
 from engine import commands as c
 from engine import errors
@@ -145,7 +145,8 @@ async def test_each_desk_command_is_stored_and_exported(engine: AsyncEngine) -> 
     assert [p["emails"] for p in data["people"]] == [["nina@new.example"]]
     assert data["desk_events"] == [
         {"id": 1, "kind": "contact_registered", "actor": None, "at": T0.isoformat(),
-         "channel": "email", "payload": {"person_id": contact, "address": "nina@new.example"}},
+         "channel": "email", "payload": {"person_id": contact, "address": "nina@new.example",
+                     "telegram_id": None}},
         {"id": 2, "kind": "address_suppressed", "actor": None, "at": T0.isoformat(),
          "channel": "email",
          "payload": {"address": "nina@new.example", "reason": "550 no such user"}},
@@ -226,7 +227,8 @@ async def test_an_unknown_sender_is_registered_once_for_two_mails_in_one_batch(
     assert data["desk_events"] == [
         {"id": data["desk_events"][0]["id"], "kind": "contact_registered", "actor": None,
          "at": T0.isoformat(), "channel": "email",
-         "payload": {"person_id": nina["id"], "address": "nina@new.example"}}]
+         "payload": {"person_id": nina["id"], "address": "nina@new.example",
+                     "telegram_id": None}}]
     assert [t["requester_id"] for t in data["tickets"]] == [nina["id"], nina["id"]]
     assert [r["status"] for r in data["inbound"]] == ["done", "done"]
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.channels.email import raw
-from bot.channels.email.identity import MailIdentity
-from bot.channels.email.intake import MailIntake
-from bot.channels.email.process import MailContext, MailProcessor
-from bot.channels.email.session import direct
+from bot.channels.email.act.intake import MailIntake
+from bot.channels.email.act.process import MailContext, MailProcessor
+from bot.channels.email.act.session import direct
+from bot.channels.email.receive import raw
+from bot.channels.email.understand.identity import MailIdentity
 from bot.runtime import App
 from engine import commands as c
 from engine.store.queries import export_all, ticket_detail

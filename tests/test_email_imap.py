@@ -12,10 +12,10 @@ from dataclasses import replace
 import aioimaplib
 import pytest
 
-from bot.channels.email import raw
-from bot.channels.email.imap import parse_fetch, parse_internaldate, uid_set
-from bot.channels.email.intake import MailIntake
-from bot.channels.email.mailbox import ImapService, MailboxSync, fetch_once
+from bot.channels.email.act.intake import MailIntake
+from bot.channels.email.receive import raw
+from bot.channels.email.receive.imap import parse_fetch, parse_internaldate, uid_set
+from bot.channels.email.receive.mailbox import ImapService, MailboxSync, fetch_once
 from bot.runtime import App
 from engine.backoff import Backoff
 from engine.store.queries import export_all

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.email import raw
-from bot.channels.email import status_codes as sc
-from bot.channels.email.identity import MailIdentity
-from bot.channels.email.ingress import IngressHandler, IngressService
-from bot.channels.email.intake import MailIntake
+from bot.channels.email.act.intake import MailIntake
+from bot.channels.email.receive import raw
+from bot.channels.email.receive import status_codes as sc
+from bot.channels.email.receive.ingress import IngressHandler, IngressService
+from bot.channels.email.understand.identity import MailIdentity
 from bot.runtime import App
 from engine.store.db import make_engine
 from engine.store.inbound import InboundStore

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from bot.channels.email import raw
-from bot.channels.email.fate import Fate
-from bot.channels.email.intake import MailIntake, clean_subject
-from bot.channels.email.process import MailContext, MailProcessor
-from bot.channels.email.session import direct
+from bot.channels.email.act.fate import Fate
+from bot.channels.email.act.intake import MailIntake, clean_subject
+from bot.channels.email.act.process import MailContext, MailProcessor
+from bot.channels.email.act.session import direct
+from bot.channels.email.receive import raw
 from bot.runtime import App
 from bot.threading.rules import tag_pattern
 from engine.inbox import InboundRow
@@ -94,7 +94,7 @@ async def test_unknown_sender_becomes_a_client_of_the_company_of_their_domain(
 
 async def test_reply_to_our_ack_with_an_edited_subject_threads(runtime: App) -> None:
     """django-helpdesk opened a new ticket here: it knows only inbound Message-IDs."""
-    from bot.channels.email.identity import MailIdentity
+    from bot.channels.email.understand.identity import MailIdentity
 
     await receive(runtime, mail(message_id="<q1@acme.example>"))
     [ack] = [o for o in await outbound(runtime) if o["kind"] == "ack"]
@@ -275,7 +275,7 @@ async def test_our_own_mail_coming_back_is_ignored(runtime: App) -> None:
 
 async def test_bounce_of_our_mail_notes_the_ticket_and_suppresses_the_address(
         runtime: App) -> None:
-    from bot.channels.email.identity import MailIdentity
+    from bot.channels.email.understand.identity import MailIdentity
 
     await receive(runtime, mail())
     ack = next(o for o in await outbound(runtime) if o["kind"] == "ack")

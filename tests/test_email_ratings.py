@@ -8,9 +8,9 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from bot.channels.email import raw
-from bot.channels.email.intake import MailIntake
-from bot.channels.email.sender import MailSender
+from bot.channels.email.act.intake import MailIntake
+from bot.channels.email.deliver.sender import MailSender
+from bot.channels.email.receive import raw
 from bot.runtime import App
 from engine import commands as c
 from engine.model import Status

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from bot.channels.email import raw
-from bot.channels.email.identity import MailIdentity
-from bot.channels.email.intake import MailIntake
-from bot.channels.email.sender import AutoReplyCap, MailSender
+from bot.channels.email.act.intake import MailIntake
+from bot.channels.email.deliver.sender import AutoReplyCap, MailSender
+from bot.channels.email.receive import raw
 from bot.channels.email.service import NoRelay
+from bot.channels.email.understand.identity import MailIdentity
 from bot.runtime import App
 from engine import commands as c
 from engine.notify.kinds import NoticeKind

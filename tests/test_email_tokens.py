@@ -3,9 +3,9 @@ lower-casing of refs, and anything forged or foreign reads as no token."""
 
 from __future__ import annotations
 
-from bot.channels.email import tokens
-from bot.channels.email.identity import MailIdentity, is_no_reply
-from bot.channels.email.tokens import MailToken
+from bot.channels.email.understand import tokens
+from bot.channels.email.understand.identity import MailIdentity, is_no_reply
+from bot.channels.email.understand.tokens import MailToken
 
 KEY = b"k" * 32
 DOMAINS = frozenset({"help.example.com"})

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.email.noise import (
+from bot.channels.email.understand.noise import (
     Noise,
     bounced_message_ids,
     bounced_recipients,
     classify,
 )
-from bot.channels.email.parse import ParsedMail, parse_mail
+from bot.channels.email.understand.parse import ParsedMail, parse_mail
 
 MAIL_DIR = Path(__file__).parent / "mail"
 OWN = ("help.example.com",)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.channels.email.html import html_to_text
-from bot.channels.email.parse import (
+from bot.channels.email.understand.html import html_to_text
+from bot.channels.email.understand.parse import (
     ParsedMail,
     decode_bytes,
     decode_words,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.email.parse import parse_mail
-from bot.channels.email.quotes import strip_quotes
+from bot.channels.email.understand.parse import parse_mail
+from bot.channels.email.understand.quotes import strip_quotes
 
 MAIL_DIR = Path(__file__).parent / "mail"
 Q = "> Hello,\n>\n> please reboot the router.\n"  # a typical quoted support answer

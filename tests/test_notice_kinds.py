@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.email.render import Rendered, Renderer
+from bot.channels.email.deliver.render import Rendered, Renderer
 from bot.channels.telegram.deliver.cards import card_facts, render_card
 from bot.channels.telegram.deliver.notices import render_notice
 from bot.channels.telegram.read import view

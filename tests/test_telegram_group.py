@@ -218,3 +218,17 @@ async def test_a_message_after_a_closed_ticket_opens_a_linked_one(harness: Harne
     assert "Follows #1" in second["text"]
     assert (await h.ticket(2)).linked_to == 1
     assert (await h.ticket(1)).status is Status.CLOSED
+
+
+async def test_a_newcomer_is_registered_once_through_the_engine(harness: Harness) -> None:
+    """Anna is in no config: her first message makes her a client, with one event staff can
+    see in the export; her second message finds her."""
+    from engine.store.queries import export_all
+
+    await harness.say(ANNA, "The printer on floor 2 is jammed")
+    await harness.say(ANNA, "Anyone?", minutes=1)
+    anna = await harness.person_id(ANNA)
+    events = (await export_all(harness.db))["desk_events"]
+    assert [(e["kind"], e["channel"], e["payload"]) for e in events] == [
+        ("contact_registered", "telegram",
+         {"person_id": anna, "address": None, "telegram_id": ANNA.id})]

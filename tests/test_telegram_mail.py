@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from email.message import EmailMessage
 
-from bot.channels.email.sender import MailSender
+from bot.channels.email.deliver.sender import MailSender
 from engine import commands as c
 from engine.model import Person
 from tests.support_email import Sink, smtp_sink

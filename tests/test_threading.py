@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.channels.email.identity import MailIdentity
+from bot.channels.email.understand.identity import MailIdentity
 from bot.channels.telegram.understand.refs import ref
 from bot.threading.rules import (
     CHAT,

@@ -79,7 +79,7 @@ class NoticeKind(StrEnum):
     SLA_BREACH = "sla_breach", _STAFF, _PERSONAL | {Place.STAFF_CHAT}
     # F10: the metrics digest (bot/digest.py), text and chart made by the job.
     DIGEST = "digest", _STAFF, frozenset({Place.STAFF_CHAT}), _NO_EVENT, True
-    # The mail channel's answer to a mailed command (bot/channels/email/replies.py).
+    # The mail channel's answer to a mailed command (bot/channels/email/act/replies.py).
     MAIL_REPLY = "mail_reply", _ANYONE, frozenset({Place.MAIL}), _NO_EVENT, True
     # The Telegram channel's own rows (bot/channels/telegram/deliver/outbound.py, mirror.py).
     REPLY = "reply", _ANYONE, _CHATS, _NO_EVENT, True

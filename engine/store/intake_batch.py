@@ -34,6 +34,7 @@ from engine.ports import (
     EventLog,
     MessageRefs,
     Outbox,
+    OutboxItem,
     PersonRepository,
     TicketRepository,
     UnitOfWork,
@@ -129,6 +130,14 @@ class SharedTransaction:
     def bus(self, like: MessageBus) -> MessageBus:
         """A bus like the service's (same reactors), on this transaction."""
         return like.on(self.uow)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[SharedTransaction]:
+        """The batch's own repositories: what earlier mails of the batch wrote is there."""
+        yield self
+
+    async def enqueue(self, item: OutboxItem) -> bool:
+        return await self.outbox.enqueue(item)
 
     def finish(self, row_id: int, status: str, ticket: int | None, reason: str | None,
                rule: str | None) -> None:

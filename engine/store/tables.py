@@ -374,7 +374,7 @@ Index("ix_tickets_updated_at", tickets.c.updated_at)
 Index("ix_events_ticket_kind_id", events.c.ticket, events.c.kind, events.c.id)
 
 # ---------------------------------------------------------------- Telegram channel
-# (part "telegram": bot/channels/telegram/store.py)
+# (part "telegram": bot/storage/telegram_sql.py)
 
 # The first line upserts a whole batch of dialogs in one statement, keyed by the ref of
 # the dialog's first message (`tg:<chat>:<message>`), so it never needs their ids back.

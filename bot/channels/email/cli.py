@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli import complain, say
+from bot.cli_output import complain, say
 from config.settings import Settings
 
 
@@ -31,8 +31,8 @@ def register(sub: Any) -> None:
 
 async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import bootstrap
-    from bot.channels.email.intake import MailIntake
-    from bot.channels.email.mailbox import MailboxSync, fetch_once
+    from bot.channels.email.act.intake import MailIntake
+    from bot.channels.email.receive.mailbox import MailboxSync, fetch_once
 
     cfg = settings.email
     if cfg.imap is None:
@@ -51,7 +51,7 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _process(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import bootstrap
-    from bot.channels.email.intake import MailIntake
+    from bot.channels.email.act.intake import MailIntake
 
     rt = await bootstrap(settings)
     try:
@@ -64,7 +64,7 @@ async def _process(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _send(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import bootstrap
-    from bot.channels.email.sender import MailSender
+    from bot.channels.email.deliver.sender import MailSender
 
     if settings.email.smtp is None:
         complain("no [email.smtp] in the config: nowhere to send")

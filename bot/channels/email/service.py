@@ -14,11 +14,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.channels.email.identity import MailIdentity
-from bot.channels.email.ingress import IngressHandler, IngressService
-from bot.channels.email.intake import MailIntake
-from bot.channels.email.mailbox import ImapService, MailboxSync
-from bot.channels.email.sender import CHANNEL, MailSender
+from bot.channels.email.act.intake import MailIntake
+from bot.channels.email.deliver.sender import CHANNEL, MailSender
+from bot.channels.email.receive.ingress import IngressHandler, IngressService
+from bot.channels.email.receive.mailbox import ImapService, MailboxSync
+from bot.channels.email.understand.identity import MailIdentity
 from bot.runtime import Runtime, Service
 
 log = logging.getLogger("ticketbot.email")

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.channels.telegram import startup
 from bot.channels.telegram.receive.transport import FloodLimits, build_application
-from bot.cli import complain, say
+from bot.cli_output import complain, say
 from config.settings import Settings
 
 _PROBLEMS = {

@@ -114,7 +114,7 @@ class TelegramService:
         rt, app = self.rt, self.app
         assert app is not None
         store = self.store
-        people = Directory(store, rt.uow)
+        people = Directory(store, rt.bus, rt.views)
         await people.load()
         first_line = DialogTracker(store, rt.bus, dt.timedelta(
             minutes=rt.settings.telegram.dialog_window_minutes))

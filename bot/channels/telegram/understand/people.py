@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.channels.telegram.ports import ChatStore, PersonRow
+from bot.channels.telegram.ports import CHANNEL, ChatStore, PersonRow
 from bot.channels.telegram.receive.inbound import Author
 from bot.i18n import language
+from engine.bus import MessageBus
+from engine.commands import RegisterContact
 from engine.model import Person, Role
-from engine.ports import NewPerson, UnitOfWorkFactory
+from engine.views import Views
 
 log = logging.getLogger("ticketbot.telegram")
 
@@ -25,9 +27,10 @@ def _person(row: PersonRow) -> Person:
 
 
 class Directory:
-    def __init__(self, store: ChatStore, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, store: ChatStore, bus: MessageBus, views: Views) -> None:
         self._store = store
-        self._uow = uow
+        self._bus = bus
+        self._views = views
         self._by_telegram: dict[int, Person] = {}
         self._by_username: dict[str, int] = {}
         self._by_id: dict[int, Person] = {}
@@ -54,12 +57,15 @@ class Directory:
         found = self._by_telegram.get(author.id)
         if found is not None:
             return found
-        async with self._uow() as uow:
-            # Another process (or the config sync) may have added them meanwhile.
-            person = await uow.people.by_telegram(author.id) or await uow.people.add(NewPerson(
-                name=author.name, role=Role.CLIENT, telegram_id=author.id,
-                language=language(author.language)))
-            await uow.commit()
+        # Another process (or the config sync) may have added them meanwhile: the engine
+        # then gives that person back and records nothing.
+        outcome = await self._bus.handle(RegisterContact(
+            actor=None, channel=CHANNEL, name=author.name, telegram_id=author.id,
+            language=language(author.language)))
+        async with self._views.reading() as r:
+            person = None if outcome.contact is None else await r.people.get(outcome.contact)
+        if person is None:
+            raise LookupError(f"Telegram user {author.id} registered but not found")
         log.info("registered Telegram user %s as person %s (%s)", author.id, person.id,
                  person.role.value)
         self._remember(person, author.username)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.channels.email import tokens
-from bot.channels.email.tokens import MailToken
+from bot.channels.email.understand import tokens
+from bot.channels.email.understand.tokens import MailToken
 from config.settings import Settings
 from engine.model import Role
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from bot.channels.email.html import html_to_text
+from bot.channels.email.understand.html import html_to_text
 
 __all__ = ["strip_quotes"]
 

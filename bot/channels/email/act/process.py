@@ -17,16 +17,22 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.channels.email import mailcmd, raw
-from bot.channels.email.fate import Fate
-from bot.channels.email.identity import MailIdentity
-from bot.channels.email.noise import Noise, bounced_message_ids, bounced_recipients, classify
-from bot.channels.email.parse import ParsedMail, parse_mail
-from bot.channels.email.quotes import strip_quotes
-from bot.channels.email.rating_mail import MailRatings
-from bot.channels.email.replies import Asker, Replies
-from bot.channels.email.senders import CompanyDomains, display_name, guess_language
-from bot.channels.email.session import Session
+from bot.channels.email.act import mailcmd
+from bot.channels.email.act.fate import Fate
+from bot.channels.email.act.rating_mail import MailRatings
+from bot.channels.email.act.replies import Asker, Replies
+from bot.channels.email.act.session import Session
+from bot.channels.email.receive import raw
+from bot.channels.email.understand.identity import MailIdentity
+from bot.channels.email.understand.noise import (
+    Noise,
+    bounced_message_ids,
+    bounced_recipients,
+    classify,
+)
+from bot.channels.email.understand.parse import ParsedMail, parse_mail
+from bot.channels.email.understand.quotes import strip_quotes
+from bot.channels.email.understand.senders import CompanyDomains, display_name, guess_language
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.threading.rules import MAIL, Facts, Thread, ThreadContext, tag_number, tag_pattern
@@ -35,7 +41,7 @@ from engine import commands as c
 from engine.errors import EngineError
 from engine.inbox import InboundRow
 from engine.model import Attachment, Person
-from engine.ports import UnitOfWork
+from engine.views import Reading
 
 log = logging.getLogger("ticketbot.email.intake")
 
@@ -103,7 +109,7 @@ class MailProcessor:
         self.s = session
         self.settings = ctx.rt.settings
         self.id = ctx.identity
-        self.replies = Replies(session.uow)
+        self.replies = Replies(session.enqueue)
         self.commands = mailcmd.Runner(ctx.rt, session, ctx.identity, self.replies, ctx.tz)
         self.ratings = MailRatings(session, ctx.identity, ctx.rt.outbox, self.replies,
                                    ctx.rating_scale)
@@ -131,12 +137,11 @@ class MailProcessor:
 
     async def _person_mail(self, inc: IncomingMail) -> Fate:
         address = _sender_address(inc.mail)
-        # Look-ups commit too: in a batch, a unit of work left open spoils the batch.
-        async with self.s.uow() as uow:
-            known = await uow.refs.find([inc.ref])
-            sender = None if known or address is None else await uow.people.by_email(address)
-            thread = None if sender is None else await self._thread(uow, inc, sender)
-            await uow.commit()
+        # In a batch, reads see what the earlier mails of the batch wrote.
+        async with self.s.reading() as view:
+            known = await view.refs.find([inc.ref])
+            sender = None if known or address is None else await view.people.by_email(address)
+            thread = None if sender is None else await self._thread(view, inc, sender)
         if known is not None:
             return Fate("done", known, "already applied (replay)", "replay")
         if sender is None and address is not None:
@@ -154,19 +159,18 @@ class MailProcessor:
             address=address, name=display_name(mail.from_name, address),
             company_id=await self.ctx.companies.company_of(address),
             language=guess_language(f"{mail.subject}\n{mail.text}", self.settings.language)))
-        async with self.s.uow() as uow:
-            sender = None if outcome.contact is None else await uow.people.get(outcome.contact)
-            thread = None if sender is None else await self._thread(uow, inc, sender)
-            await uow.commit()
+        async with self.s.reading() as view:
+            sender = None if outcome.contact is None else await view.people.get(outcome.contact)
+            thread = None if sender is None else await self._thread(view, inc, sender)
         return sender, thread
 
-    async def _thread(self, uow: UnitOfWork, inc: IncomingMail, sender: Person) -> Thread | None:
+    async def _thread(self, view: Reading, inc: IncomingMail, sender: Person) -> Thread | None:
         mail = inc.mail
         facts = Facts(sender=sender, at=inc.row.received_at,
                       address=(mail.from_addr or sender.emails[0]).lower(),
                       named=tag_number(self.ctx.tag, mail.subject), refs=_refs(mail),
                       addresses=tuple(dict.fromkeys((*inc.envelope, *mail.to, *mail.cc))))
-        ctx = ThreadContext(uow, self.ctx.reopen_days, ref_token=self.id.ref_ticket,
+        ctx = ThreadContext(view, self.ctx.reopen_days, ref_token=self.id.ref_ticket,
                             address_token=self.id.address_ticket)
         return await thread_of(facts, ctx, MAIL)
 
@@ -258,9 +262,8 @@ class MailProcessor:
     async def _on_noise(self, noise: Noise, inc: IncomingMail) -> Fate:
         if noise.kind == "bounce":
             return await self._bounce(noise, inc)
-        async with self.s.uow() as uow:
-            related = await uow.refs.find(_refs(inc.mail))
-            await uow.commit()
+        async with self.s.reading() as view:
+            related = await view.refs.find(_refs(inc.mail))
         return Fate("ignored", related, f"{noise.kind}: {noise.reason}", "noise")
 
     async def _bounce(self, noise: Noise, inc: IncomingMail) -> Fate:
@@ -269,10 +272,9 @@ class MailProcessor:
         write a fake bounce."""
         ids = tuple(dict.fromkeys(raw.normalise_ref(i) for i in bounced_message_ids(inc.mail)))
         ours = [tok for tok in map(self.id.ref_token, ids) if tok is not None]
-        async with self.s.uow() as uow:
-            ticket = await uow.refs.find(ids) or next((x.ticket for x in ours if x.ticket), None)
-            replay = await uow.refs.find([inc.ref]) is not None
-            await uow.commit()
+        async with self.s.reading() as view:
+            ticket = await view.refs.find(ids) or next((x.ticket for x in ours if x.ticket), None)
+            replay = await view.refs.find([inc.ref]) is not None
         failed = bounced_recipients(inc.mail) if ours else ()
         for address in failed:
             await self.s.bus.handle(c.SuppressAddress(

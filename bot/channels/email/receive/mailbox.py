@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import aioimaplib
 
-from bot.channels.email import raw as rawmail
-from bot.channels.email.imap import (
+from bot.channels.email.receive import raw as rawmail
+from bot.channels.email.receive.imap import (
     FETCH_BYTES,
     FETCH_COUNT,
     META_COUNT,

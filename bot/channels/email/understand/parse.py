@@ -33,7 +33,7 @@ from email.policy import compat32
 from functools import lru_cache
 from types import MappingProxyType
 
-from bot.channels.email.html import html_to_text
+from bot.channels.email.understand.html import html_to_text
 
 __all__ = [
     "NOISE_HEADERS",

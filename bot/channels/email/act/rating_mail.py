@@ -11,10 +11,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.channels.email.fate import Fate
-from bot.channels.email.identity import MailIdentity
-from bot.channels.email.replies import Asker, Replies
-from bot.channels.email.session import Session
+from bot.channels.email.act.fate import Fate
+from bot.channels.email.act.replies import Asker, Replies
+from bot.channels.email.act.session import Session
+from bot.channels.email.understand.identity import MailIdentity
 from bot.commands.registry import MAIL
 from bot.i18n import t
 from engine.commands import RateTicket

@@ -20,8 +20,8 @@ from typing import Any
 
 import aiosmtplib
 
-from bot.channels.email.identity import LOOP_HEADER, MailIdentity, is_no_reply
-from bot.channels.email.render import AUTO_REPLIED, Rendered, Renderer, Skip
+from bot.channels.email.deliver.render import AUTO_REPLIED, Rendered, Renderer, Skip
+from bot.channels.email.understand.identity import LOOP_HEADER, MailIdentity, is_no_reply
 from bot.i18n import t
 from bot.runtime import Runtime
 from config.settings import SmtpConfig

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.channels.email import raw
-from bot.channels.email.fate import Fate
-from bot.channels.email.process import MailContext, MailProcessor, clean_subject
-from bot.channels.email.session import Session, batched, direct
+from bot.channels.email.act.fate import Fate
+from bot.channels.email.act.process import MailContext, MailProcessor, clean_subject
+from bot.channels.email.act.session import Session, batched, direct
+from bot.channels.email.receive import raw
 from bot.runtime import Runtime
 from engine.commands import IgnoreMail
 from engine.inbox import InboundRow

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
-from bot.channels.email.fate import Fate
-from bot.channels.email.identity import MailIdentity
-from bot.channels.email.replies import Asker, Replies
-from bot.channels.email.session import Session
-from bot.channels.email.tokens import MailToken
+from bot.channels.email.act.fate import Fate
+from bot.channels.email.act.replies import Asker, Replies
+from bot.channels.email.act.session import Session
+from bot.channels.email.understand.identity import MailIdentity
+from bot.channels.email.understand.tokens import MailToken
 from bot.commands.grammar import ParsedCommand, parse_command
 from bot.commands.help import render_help
 from bot.commands.registry import MAIL, CommandContext, CommandError, Query, build_command
@@ -120,12 +120,11 @@ class Runner:
 
     async def _people(self, parsed: ParsedCommand) -> dict[str, int | None]:
         found: dict[str, int | None] = {}
-        async with self.s.uow() as uow:
+        async with self.s.reading() as view:
             for word in mentions(parsed):
                 address = word if not word.startswith("@") else self._address_of(word[1:])
-                person = None if address is None else await uow.people.by_email(address)
+                person = None if address is None else await view.people.by_email(address)
                 found[word.lower()] = None if person is None else person.id
-            await uow.commit()
         return found
 
     def _address_of(self, username: str) -> str | None:
@@ -146,11 +145,10 @@ class Runner:
         return Fate("done", ticket, f"query /{query.name}", "command")
 
     async def _summary(self, person: Person, number: int, lang: str) -> str:
-        async with self.s.uow() as uow:
-            ticket = await uow.tickets.get(number)
+        async with self.s.reading() as view:
+            ticket = await view.tickets.get(number)
             responsible = None if ticket is None or ticket.responsible_id is None else \
-                await uow.people.get(ticket.responsible_id)
-            await uow.commit()
+                await view.people.get(ticket.responsible_id)
         if ticket is None or not can_view(person, ticket):
             return t(lang, "ticket_not_found", number=number)
         return t(lang, "mail.status_summary", number=ticket.number, subject=ticket.subject,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.channels.email.raw import is_real_ref
+from bot.channels.email.receive.raw import is_real_ref
 from bot.i18n import has_text, status_name, t
 from config.settings import Settings
 from engine.model import Attachment, Comment, Person, Ticket
@@ -60,21 +60,21 @@ class Renderer:
     def tag(self, number: int) -> str:
         return self.settings.email.subject_tag.format(number=number)
 
-    async def render(self, row: OutboxRow, uow: Reading) -> Rendered | Skip:
+    async def render(self, row: OutboxRow, view: Reading) -> Rendered | Skip:
         if row.kind is K.MAIL_REPLY:
             return self._reply(row)
         if Place.MAIL not in row.kind.places:
             return Skip(f"{row.kind} rows are not sent by mail")
-        ticket = None if row.ticket is None else await uow.tickets.get(row.ticket)
+        ticket = None if row.ticket is None else await view.tickets.get(row.ticket)
         if ticket is None:
             return Skip(f"no ticket for a {row.kind} notice")
-        reader = None if row.person_id is None else await uow.people.get(row.person_id)
-        scene = _Scene(row, ticket, await uow.comments.for_ticket(ticket.number), reader)
+        reader = None if row.person_id is None else await view.people.get(row.person_id)
+        scene = _Scene(row, ticket, await view.comments.for_ticket(ticket.number), reader)
         if not scene.staff and not row.kind.for_clients:
             return Skip(f"{row.kind} notices are for staff only")
         if row.kind is K.RATING_REQUEST:
             return self._rating(scene)
-        params = await self._params(scene, uow)
+        params = await self._params(scene, view)
         body = self._body(scene, params)
         if isinstance(body, Skip):
             return body
@@ -112,20 +112,20 @@ class Renderer:
         text = t(scene.row.language, key, **params) if has_text(key) else scene.ticket.subject
         return f"{tag} {text}"
 
-    async def _params(self, scene: _Scene, uow: Reading) -> dict[str, Any]:
+    async def _params(self, scene: _Scene, view: Reading) -> dict[str, Any]:
         payload, lang = scene.row.payload, scene.row.language
         new = payload.get("new")
         params: dict[str, Any] = {k: v for k, v in payload.items() if isinstance(v, str | int)}
         params.update(number=scene.ticket.number, subject=scene.ticket.subject,
-                      author=await self._name(uow, payload.get("actor"), lang),
+                      author=await self._name(view, payload.get("actor"), lang),
                       status=status_name(lang, new if isinstance(new, str)
                                          else scene.ticket.status.value))
         if scene.staff and scene.row.kind is K.RESPONSIBLE:
-            params["responsible"] = await self._name(uow, new, lang)
+            params["responsible"] = await self._name(view, new, lang)
         return params
 
-    async def _name(self, uow: Reading, person_id: object, lang: str) -> str:
-        person = await uow.people.get(person_id) if isinstance(person_id, int) else None
+    async def _name(self, view: Reading, person_id: object, lang: str) -> str:
+        person = await view.people.get(person_id) if isinstance(person_id, int) else None
         return person.name if person is not None else t(lang, "mail.system_name")
 
     def _body(self, scene: _Scene,

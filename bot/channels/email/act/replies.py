@@ -6,13 +6,14 @@ Never used for clients or strangers: callers answer only a verified specialist.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.i18n import explain
 from engine.errors import EngineError
 from engine.model import Person
 from engine.notify.kinds import NoticeKind
-from engine.ports import OutboxItem, UnitOfWorkFactory
+from engine.ports import OutboxItem
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,9 @@ class Asker:
 
 
 class Replies:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self.uow = uow
+    def __init__(self, enqueue: Callable[[OutboxItem], Awaitable[bool]]) -> None:
+        # The session's: in a batch, the answer commits with the mail's own work.
+        self.enqueue = enqueue
 
     async def send(self, asker: Asker, text: str, ticket: int | None) -> None:
         item = OutboxItem(
@@ -36,9 +38,7 @@ class Replies:
             recipient=asker.address.lower(), kind=NoticeKind.MAIL_REPLY, ticket=ticket,
             person_id=asker.person.id, language=asker.person.language,
             payload={"text": text, "subject": asker.subject, "in_reply_to": asker.ref})
-        async with self.uow() as uow:
-            await uow.outbox.enqueue(item)
-            await uow.commit()
+        await self.enqueue(item)
 
     async def explain(self, asker: Asker, exc: EngineError, ticket: int | None) -> None:
         await self.send(asker, explain(asker.person.language, exc), ticket)

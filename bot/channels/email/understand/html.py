@@ -1,6 +1,6 @@
 """HTML mail to readable text: paragraphs, line breaks and list items become newlines,
 scripts and styles are dropped, entities decoded. Used for HTML-only mail and for
-finding the quoted part of an HTML reply (bot/channels/email/quotes.py)."""
+finding the quoted part of an HTML reply (bot/channels/email/understand/quotes.py)."""
 
 from __future__ import annotations
 

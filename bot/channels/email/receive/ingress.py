@@ -18,9 +18,9 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP
 
-from bot.channels.email import raw
-from bot.channels.email import status_codes as sc
-from bot.channels.email.identity import MailIdentity
+from bot.channels.email.receive import raw
+from bot.channels.email.receive import status_codes as sc
+from bot.channels.email.understand.identity import MailIdentity
 from engine.inbox import Inbox
 from engine.ports import Clock
 

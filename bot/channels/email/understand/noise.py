@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.channels.email.parse import MailPart, ParsedMail
+from bot.channels.email.understand.parse import MailPart, ParsedMail
 
 __all__ = ["LOOP_HEADER", "Noise", "NoiseKind", "bounced_message_ids", "bounced_recipients",
            "classify"]

@@ -1,0 +1,1 @@
+"""Email channel, stage "act": turning it into engine commands and answers."""

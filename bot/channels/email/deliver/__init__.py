@@ -1,0 +1,1 @@
+"""Email channel, stage "deliver": getting what the engine and the channel say to people."""

@@ -1,0 +1,1 @@
+"""Email channel, stage "receive": taking messages in."""

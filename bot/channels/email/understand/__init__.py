@@ -1,0 +1,1 @@
+"""Email channel, stage "understand": what a message means and who sent it."""
