@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.channels.telegram.act.promote import sign
+from engine.chatrefs import ref
 from engine.model import Status
 from tests.fakebotapi import FakeBotAPI
 from tests.support_telegram import (
@@ -225,10 +226,12 @@ async def test_a_newcomer_is_registered_once_through_the_engine(harness: Harness
     see in the export; her second message finds her."""
     from engine.store.queries import export_all
 
-    await harness.say(ANNA, "The printer on floor 2 is jammed")
+    first = await harness.say(ANNA, "The printer on floor 2 is jammed")
     await harness.say(ANNA, "Anyone?", minutes=1)
     anna = await harness.person_id(ANNA)
     events = (await export_all(harness.db))["desk_events"]
     assert [(e["kind"], e["channel"], e["payload"]) for e in events] == [
         ("contact_registered", "telegram",
-         {"person_id": anna, "address": None, "telegram_id": ANNA.id})]
+         {"person_id": anna, "address": None, "telegram_id": ANNA.id}),
+        # and her question (the second message joins it): tests/test_first_line_events.py
+        ("question_asked", "telegram", {"dialog": ref(SUPPORT, first), "chat_id": SUPPORT})]
