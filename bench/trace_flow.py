@@ -172,8 +172,9 @@ def reentries(files: list[str]) -> Counter[str]:
 # ------------------------------------------------------------------ flow 1: smtp-mail
 
 async def build_email(tmp: Path) -> tuple[Runtime, EmailChannel]:
-    """The application for the mail flow, built as the tests build it; the SMTP ingress
-    listens on a free loopback port and no relay is configured."""
+    """The application for the mail flow, from `bot.bootstrap.bootstrap` through the tests'
+    helper (every reactor of the service, a fixed clock); the SMTP ingress listens on a free
+    loopback port and no relay is configured."""
     settings = settings_for(f"sqlite+aiosqlite:///{tmp / 'mail.db'}",
                             listen_host="127.0.0.1", listen_port=0)
     rt = await make_runtime(settings, FixedClock())
@@ -227,8 +228,9 @@ async def _one_mail(rt: Runtime, channel: EmailChannel, tracer: Tracer, *,
 
 @contextlib.asynccontextmanager
 async def build_telegram(tmp: Path) -> AsyncIterator[Harness]:
-    """The application for the Telegram flow, built and started as the tests do; long
-    polls outlast the flow, so no empty poll runs code in the middle of the trace."""
+    """The application for the Telegram flow, from `bot.bootstrap.bootstrap` through the
+    tests' harness, started against the fake Bot API; long polls outlast the flow, so no
+    empty poll runs code in the middle of the trace."""
     async with contextlib.asynccontextmanager(make_harness)(
             f"sqlite+aiosqlite:///{tmp / 'tg.db'}") as h:
         await h.start(replace(TEST_OPTIONS, poll_timeout=60))
