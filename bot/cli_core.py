@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.cli_output import complain, print_json, say
+from bot.runtime import App
 from bot.ticket_view import render_ticket, render_ticket_list
 from config.settings import Settings
 from engine.model import Ticket
@@ -46,12 +47,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _with_db(settings: Settings) -> Any:
-    from engine.store.db import make_engine
-    from engine.store.migrate import upgrade
+async def _app(settings: Settings) -> App:
+    """The application as `ticketbot run` builds it (migrated, directory synced); the CLI
+    starts none of its services."""
+    from bot.bootstrap import bootstrap
 
-    await upgrade(settings.database_url)
-    return make_engine(settings.database_url)
+    return await bootstrap(settings)
 
 
 async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -70,11 +71,11 @@ async def _ticket_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.status and args.status not in statuses:
         complain(f"unknown status {args.status!r} (one of {', '.join(sorted(statuses))})")
         return 2
-    db = await _with_db(settings)
+    app = await _app(settings)
     try:
-        rows = await list_tickets(db, status=args.status)
+        rows = await list_tickets(app.db, status=args.status)
     finally:
-        await db.dispose()
+        await app.close()
     if args.json:
         print_json(rows)
     else:
@@ -85,13 +86,13 @@ async def _ticket_list(args: argparse.Namespace, settings: Settings) -> int:
 async def _ticket_show(args: argparse.Namespace, settings: Settings) -> int:
     from engine.store.queries import person_names, ticket_detail
 
-    db = await _with_db(settings)
+    app = await _app(settings)
     try:
-        detail = await ticket_detail(db, args.number)
-        names = await person_names(db)
-        ticket = await _ticket(db, args.number)
+        detail = await ticket_detail(app.db, args.number)
+        names = await person_names(app.db)
+        ticket = await app.views.ticket(args.number)
     finally:
-        await db.dispose()
+        await app.close()
     if detail is None:
         complain(f"no ticket #{args.number}")
         return 1
@@ -101,13 +102,6 @@ async def _ticket_show(args: argparse.Namespace, settings: Settings) -> int:
         tz = ZoneInfo(settings.timezone)
         say(render_ticket(detail, names, settings.language, tz, _sla_view(ticket, settings)))
     return 0
-
-
-async def _ticket(db: Any, number: int) -> Ticket | None:
-    from engine.store.uow import sql_uow_factory
-
-    async with sql_uow_factory(db)() as uow:
-        return await uow.tickets.get(number)
 
 
 def _sla_view(ticket: Ticket | None, settings: Settings) -> list[str]:
@@ -125,11 +119,11 @@ def _sla_view(ticket: Ticket | None, settings: Settings) -> list[str]:
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
     from engine.store.queries import export_all
 
-    db = await _with_db(settings)
+    app = await _app(settings)
     try:
-        data = await export_all(db)
+        data = await export_all(app.db)
     finally:
-        await db.dispose()
+        await app.close()
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")

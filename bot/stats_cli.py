@@ -43,13 +43,10 @@ async def run_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _report(settings: Settings, period: Period, now: dt.datetime) -> Report:
-    from engine.store.db import make_engine
-    from engine.store.migrate import upgrade
-    from engine.store.views import SqlViews
+    from bot.bootstrap import bootstrap
 
-    await upgrade(settings.database_url)
-    db = make_engine(settings.database_url)
+    app = await bootstrap(settings)
     try:
-        return await build_report(SqlViews(db), settings, period, now)
+        return await build_report(app.views, settings, period, now)
     finally:
-        await db.dispose()
+        await app.close()
