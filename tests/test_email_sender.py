@@ -236,3 +236,68 @@ async def test_a_mail_without_message_id_gets_no_made_up_references(
     await MailSender(runtime, smtp_sink.smtp).run_once()
     [ack] = to(smtp_sink, CARL)
     assert ack["In-Reply-To"] is None and ack["References"] is None
+
+
+def _reply(key: str, recipient: str = CARL, subject: str = "s") -> OutboxItem:
+    return OutboxItem(key=key, channel="email", recipient=recipient,
+                      kind=NoticeKind.MAIL_REPLY, payload={"text": "hi", "subject": subject})
+
+
+async def test_a_mail_that_cannot_be_built_is_set_aside_and_the_rest_are_sent(
+        runtime: App, smtp_sink: Sink) -> None:
+    """A header with a line break cannot be built: that row alone is given up, with the
+    reason; the rows claimed with it go out, and nothing stays leased for ever."""
+    bad = "carl@acme.example\r\nBcc: evil@attacker.example"
+    await enqueue(runtime, _reply("a"), _reply("bad", recipient=bad), _reply("b"))
+    sender = MailSender(runtime, smtp_sink.smtp)
+    assert await sender.run_once() == 3
+    assert [e.rcpt_tos for e in smtp_sink.received] == [[CARL], [CARL]]
+    rows = {r["key"]: r for r in await outbound(runtime)}
+    assert rows["a"]["sent_at"] and rows["b"]["sent_at"]
+    assert rows["bad"]["failed_at"] is not None and rows["bad"]["sent_at"] is None
+    assert rows["bad"]["last_error"].startswith("ValueError")
+    assert await sender.run_once() == 0  # nothing left claimed or waiting
+
+
+async def test_a_subject_with_line_breaks_goes_out_on_one_line(runtime: App,
+                                                               smtp_sink: Sink) -> None:
+    await enqueue(runtime, _reply("a", subject="Printer\r\nBcc: evil@attacker.example\u2028jams"))
+    await MailSender(runtime, smtp_sink.smtp).run_once()
+    [envelope] = smtp_sink.received
+    assert envelope.rcpt_tos == [CARL]
+    [msg] = sent(smtp_sink)
+    assert msg["Bcc"] is None
+    assert msg["Subject"].endswith("Printer Bcc: evil@attacker.example jams")
+
+
+async def test_a_subjectless_mail_gets_a_one_line_subject(runtime: App,
+                                                          smtp_sink: Sink) -> None:
+    await raw.keep(runtime.inbound, mail(subject="", body="The printer\r\njams on page 2\r\n"),
+                   AT)
+    await MailIntake(runtime).drain()
+    await MailSender(runtime, smtp_sink.smtp).run_once()
+    [ack] = to(smtp_sink, CARL)
+    assert ack["Subject"] == "[#1] The printer jams on page 2"
+
+
+async def test_retries_of_automatic_mail_do_not_count_toward_the_cap(
+        runtime: App, smtp_sink: Sink, clock: FixedClock) -> None:
+    """A relay outage of a few minutes: the five answers queued before it are retried until
+    it is back and all arrive; within the same hour the cap still stops a sixth one."""
+    from config.settings import SmtpConfig
+
+    limit = runtime.settings.email.auto_reply_limit
+    await enqueue(runtime, *(_reply(f"k{i}") for i in range(limit)))
+    down = MailSender(runtime, SmtpConfig(host="127.0.0.1", port=1, tls="none"))
+    up = MailSender(runtime, smtp_sink.smtp)
+    up.cap = down.cap  # one worker across the outage, with its one in-memory cap
+    for backoff in (30, 60, 120, 240):  # four failed attempts, 7.5 minutes in all
+        assert await down.run_once() == limit
+        clock.advance(seconds=backoff + 1)
+    assert await up.run_once() == limit
+    assert len(to(smtp_sink, CARL)) == limit
+    await enqueue(runtime, _reply("sixth"))
+    await up.run_once()
+    assert len(to(smtp_sink, CARL)) == limit
+    [sixth] = [r for r in await outbound(runtime) if r["key"] == "sixth"]
+    assert sixth["failed_at"] is not None and "automatic mails" in sixth["last_error"]

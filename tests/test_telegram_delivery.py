@@ -222,3 +222,30 @@ async def test_rows_other_parts_queue_are_rendered(sqlite_harness: Harness) -> N
         odd = (await conn.execute(select(tables.outbox.c.last_error).where(
             tables.outbox.c.key == "odd:1"))).scalar_one()
     assert odd == "unknown kind something_new"  # given up, not retried for ever
+
+
+async def test_a_row_our_code_fails_on_is_set_aside_and_its_chat_goes_on(
+        sqlite_harness: Harness) -> None:
+    """A post whose payload breaks the renderer (no `html`) is retried with the backoff, then
+    given up with the reason; the staff chat's next message waits behind it only that long."""
+    h = sqlite_harness
+    await h.start()
+    async with h.rt.uow() as uow:
+        for key, payload in (("bad", {}), ("good", {"html": "after the bad one"})):
+            await uow.outbox.enqueue(OutboxItem(key=key, channel="telegram",
+                                                recipient=str(STAFF), kind=NoticeKind.POST,
+                                                ticket=None, payload=payload))
+        await uow.commit()
+    assert h.service is not None
+    for _ in range(6):  # five attempts, 30 s doubling, then the good row's turn
+        h.service.kick()
+        await h.drained()
+        h.clock.advance(minutes=10)
+    texts = await h.sent(lambda f: [m["text"] for m in f.bot_messages(STAFF)] or None)
+    assert texts == ["after the bad one"]
+    async with reading(h.db) as conn:
+        bad = (await conn.execute(select(tables.outbox.c.failed_at, tables.outbox.c.last_error,
+                                         tables.outbox.c.attempts)
+                                  .where(tables.outbox.c.key == "bad"))).one()
+    assert bad.failed_at is not None and bad.last_error.startswith("crashed: KeyError")
+    assert bad.attempts == 5

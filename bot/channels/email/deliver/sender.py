@@ -63,6 +63,12 @@ class AutoReplyCap:
         self._sent[recipient.lower()].append(now)
 
 
+def single_line(text: str) -> str:
+    """A header value on one line: line breaks (CR, LF, and the Unicode ones) and runs of
+    spaces become one space, so no subject can split a header or inject another."""
+    return " ".join(text.split())
+
+
 def smtp_client(cfg: SmtpConfig) -> aiosmtplib.SMTP:
     return aiosmtplib.SMTP(
         hostname=cfg.host, port=cfg.port, username=cfg.user, password=cfg.password,
@@ -93,12 +99,26 @@ class MailSender:
         rows = await self.rt.outbox.claim(CHANNEL, self.clock.now(), self.batch, LEASE)
         if not rows:
             return 0
-        ready = [(row, built) for row in rows if (built := await self._prepare(row))]
+        ready = [(row, built) for row in rows if (built := await self._prepared(row))]
         if ready:
             await self._send_all(ready)
         return len(rows)
 
     # ------------------------------------------------------------ deciding and building
+
+    async def _prepared(self, row: OutboxRow) -> Built | None:
+        """The row ready to send, or None once it is marked: one row that cannot be rendered
+        or built is set aside on its own and never holds back the rows claimed with it."""
+        try:
+            return await self._prepare(row)
+        except (ValueError, TypeError, UnicodeError) as exc:
+            # The message itself cannot be made (a header with a line break in it, a
+            # payload that does not encode): no retry will change that.
+            await self._failed(row, exc, permanent=True)
+        except Exception as exc:  # a storage hiccup while rendering: retried, bounded
+            log.exception("outbox %s could not be prepared", row.id)
+            await self._failed(row, exc, permanent=False)
+        return None
 
     async def _prepare(self, row: OutboxRow) -> Built | None:
         reason = await self._refuse(row)
@@ -118,7 +138,8 @@ class MailSender:
             return "a no-reply address"
         if await self.rt.inbound.is_suppressed(to):
             return "the address bounced before"
-        if row.kind in AUTO_REPLIED:
+        # A retry is the same mail as its first attempt, which the cap has already counted.
+        if row.kind in AUTO_REPLIED and row.attempts <= 1:
             if not self.cap.allows(to, self.clock.now()):
                 return f"more than {self.cap.limit} automatic mails to {to} within an hour"
             self.cap.record(to, self.clock.now())
@@ -133,7 +154,7 @@ class MailSender:
         m = EmailMessage()
         headers = {
             "From": formataddr((t(row.language, "mail.from_name"), ident.address)),
-            "To": row.recipient, "Subject": r.subject,
+            "To": row.recipient, "Subject": single_line(r.subject),
             "Message-ID": ident.message_id(row.id, row.ticket, row.person_id),
             "Date": format_datetime(self.clock.now()),
             "Reply-To": ident.reply_to(row.ticket, row.person_id),
@@ -178,6 +199,9 @@ class MailSender:
             raise
         except aiosmtplib.SMTPException as exc:
             await self._failed(row, exc, permanent=_permanent(exc))
+            return
+        except (ValueError, TypeError, UnicodeError) as exc:  # the message won't serialize
+            await self._failed(row, exc, permanent=True)
             return
         await self.rt.outbox.mark_sent(row.id, self.clock.now(), built.meta)
         log.info("sent %s #%s to %s as %s", row.kind, row.ticket, row.recipient,

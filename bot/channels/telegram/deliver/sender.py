@@ -17,7 +17,7 @@ from collections import deque
 
 from bot.channels.telegram.deliver.delivery import Delivery, GiveUp, Outcome, Retry, Sent
 from bot.channels.telegram.ports import CHANNEL, ChatStore
-from engine.outbox import OutboxQueue, OutboxRow
+from engine.outbox import OutboxQueue, OutboxRow, next_retry
 from engine.ports import Clock
 
 log = logging.getLogger("ticketbot.telegram")
@@ -26,6 +26,7 @@ BATCH = 50
 LEASE = dt.timedelta(seconds=60)
 IDLE_SECONDS = 1.0  # rows other parts queue (mail tickets, SLA alerts) are found this late
 HOLD = dt.timedelta(seconds=5)  # how long to wait behind an earlier row leased elsewhere
+CRASH_ATTEMPTS = 5  # a row that breaks our own code: given up after this many tries
 
 
 class Sender:
@@ -88,17 +89,24 @@ class Sender:
                 row = queue.popleft()
                 try:
                     await self._one(row)
-                except Exception:  # noqa: BLE001 - one bad row must not stop its chat
+                except Exception as exc:  # noqa: BLE001 - one bad row must not stop its chat
                     log.exception("telegram outbox row %s failed", row.id)
                     self._clear.discard(chat)
-                    await self._outbox.mark_failed(row.id, self._clock.now(), "crashed",
-                                                   self._clock.now() + HOLD)
+                    await self._crashed(row, exc)
                 finally:
                     self._inflight.discard(row.id)
         finally:
             del self._lanes[chat]
             if not queue:
                 del self._queues[chat]
+
+    async def _crashed(self, row: OutboxRow, exc: Exception) -> None:
+        """A row our own code fails on is retried with the backoff, then set aside with the
+        reason: it must not hold its chat's later messages back for ever."""
+        now = self._clock.now()
+        retry = None if row.attempts >= CRASH_ATTEMPTS else next_retry(row.attempts, now)
+        await self._outbox.mark_failed(row.id, now, f"crashed: {type(exc).__name__}: {exc}"[:500],
+                                       retry)
 
     async def _one(self, row: OutboxRow) -> None:
         now = self._clock.now()
