@@ -535,6 +535,9 @@ _EN.update({
     "tg.post.client": "{name} wrote ({channel}):",
     "tg.post.answer": "{name} answered:",
     "tg.post.note": "{name}, internal note:",
+    "tg.echo.mailed": "✉ Sent to {name} <{address}>",
+    "tg.echo.group": "💬 Posted in the support group",
+    "tg.echo.saved": "Saved as a public answer; the requester has no mail address or chat",
     "tg.setup.privacy": "I can't read ordinary messages in the support group, so I can't see "
                         "questions. Make me an administrator of the group, or in @BotFather "
                         "send /setprivacy, choose Disable, then remove me from the group and "
@@ -573,6 +576,9 @@ _RU.update({
     "tg.post.client": "{name} пишет ({channel}):",
     "tg.post.answer": "{name} ответил(а):",
     "tg.post.note": "{name}, внутренняя заметка:",
+    "tg.echo.mailed": "✉ Отправлено: {name} <{address}>",
+    "tg.echo.group": "💬 Опубликовано в группе поддержки",
+    "tg.echo.saved": "Сохранено как ответ клиенту; у заявителя нет ни почты, ни чата",
     "tg.setup.privacy": "Я не вижу обычные сообщения в группе поддержки и поэтому не вижу "
                         "вопросов. Сделайте меня администратором группы или в @BotFather "
                         "отправьте /setprivacy, выберите Disable, затем удалите меня из группы "

@@ -235,3 +235,16 @@ async def test_a_newcomer_is_registered_once_through_the_engine(harness: Harness
          {"person_id": anna, "address": None, "telegram_id": ANNA.id}),
         # and her question (the second message joins it): tests/test_first_line_events.py
         ("question_asked", "telegram", {"dialog": ref(SUPPORT, first), "chat_id": SUPPORT})]
+
+
+async def test_a_reply_from_the_staff_chat_says_it_was_posted_in_the_group(
+        harness: Harness) -> None:
+    q = await harness.say(ANNA, "VPN is down")
+    await harness.say(SAM, "/ticket", reply_to=q, minutes=1)
+    command = await harness.say(SAM, "/reply 1 Restarted the VPN server", chat=STAFF, minutes=2)
+    echo = await harness.sent(lambda f: next((m for m in f.bot_messages(STAFF)
+                                              if m["text"].startswith("💬")), None))
+    assert echo["text"] == "💬 Posted in the support group"
+    assert echo["reply_to_message"]["message_id"] == command
+    await harness.sent(lambda f: next((m for m in f.bot_messages(SUPPORT)
+                                       if "Restarted the VPN server" in m["text"]), None))

@@ -59,12 +59,17 @@ async def test_a_reply_in_the_staff_chat_is_mailed_and_the_next_mail_shows_there
     card = next(m for m in h.fake.bot_messages(STAFF) if m["text"].startswith("🎫"))
     assert post["reply_to_message"]["message_id"] == card["message_id"]
 
-    # A specialist answers by replying to the post in Telegram: a public comment ...
-    await h.say(SAM, "We will replace the roller today", chat=STAFF,
-                reply_to=post["message_id"], minutes=3)
+    # A specialist answers with /reply to the post in Telegram: a public comment ...
+    answer = await h.say(SAM, "/reply We will replace the roller today", chat=STAFF,
+                         reply_to=post["message_id"], minutes=3)
     comments = await h.comments(number)
     assert [(x.body, x.public) for x in comments[1:]] == [
         ("We will replace the roller today", True)]
+    # ... echoed under the command with where it went ...
+    echo = await h.sent(lambda f: next((m for m in f.bot_messages(STAFF)
+                                        if m["text"].startswith("✉")), None))
+    assert echo["text"] == "✉ Sent to Carl Client <carl@acme.example>"
+    assert echo["reply_to_message"]["message_id"] == answer
     # ... that the email channel mails to the client, in the ticket's thread.
     mailer = MailSender(h.rt, smtp_sink.smtp)
     assert await mailer.run_once() >= 1
@@ -82,14 +87,33 @@ async def test_a_reply_in_the_staff_chat_is_mailed_and_the_next_mail_shows_there
     assert echoed["text"].startswith("Carl Client wrote (email):")
     assert echoed["reply_to_message"]["message_id"] == card["message_id"]
 
-    # Replying to that echo answers the client again; /reply N does too.
-    await h.say(SAM, "OK, 3 pm", chat=STAFF, reply_to=echoed["message_id"], minutes=1)
+    # /reply to that echo answers the client again; /reply N does too.
+    await h.say(SAM, "/reply OK, 3 pm", chat=STAFF, reply_to=echoed["message_id"], minutes=1)
     await h.say(SAM, f"/reply {number} The roller is replaced", chat=STAFF, minutes=60)
     await mailer.run_once()
     await smtp_sink.first(_carl_reads("The roller is replaced"))
     assert await smtp_sink.first(_carl_reads("OK, 3 pm"))
     # The acknowledgement and three answers, each once.
     assert len([m for m in smtp_sink.messages() if _to_carl(m)]) == 4
+
+
+async def test_a_plain_reply_in_the_staff_chat_is_an_internal_note(sqlite_harness: Harness,
+                                                                   smtp_sink: Sink) -> None:
+    """"Lena, can I just close this?" under the client's mail is for colleagues only."""
+    h = sqlite_harness
+    await h.start()
+    number = await _mailed_ticket(h)
+    post = await h.sent(lambda f: next((m for m in f.bot_messages(STAFF)
+                                        if "It jams on page 2" in m["text"]), None))
+    await h.say(SAM, "Lena, can I just close this?", chat=STAFF,
+                reply_to=post["message_id"], minutes=1)
+    comments = await h.comments(number)
+    assert [(x.body, x.public) for x in comments[1:]] == [("Lena, can I just close this?",
+                                                           False)]
+    await h.drained()
+    assert not any(m["text"].startswith("✉") for m in h.fake.bot_messages(STAFF))
+    await MailSender(h.rt, smtp_sink.smtp).run_once()
+    assert [m for m in smtp_sink.messages() if _to_carl(m) and "close this" in _text(m)] == []
 
 
 async def test_other_staff_chat_messages_stay_internal(sqlite_harness: Harness,

@@ -102,7 +102,28 @@ async def _comment_posts(settings: Settings, ctx: Context, event_id: int,
     if staff is not None and from_chat != staff:
         kind = "note" if not event.public else "answer" if event.by_staff else "client"
         items.append(await _post(settings, ctx, event_id, staff, comment, kind))
+    if source is not None and from_chat == staff and event.public and event.by_staff:
+        items.append(await _echo(settings, ctx, event_id, source, ticket))
     return items
+
+
+async def _echo(settings: Settings, ctx: Context, event_id: int, source: MessageRef,
+                ticket: Ticket) -> OutboxItem:
+    """Under `/reply` in the staff chat: where the public answer went, so nobody wonders
+    whether the client saw it."""
+    lang = settings.language
+    requester = None if ticket.requester_id is None else \
+        await ctx.uow.people.get(ticket.requester_id)
+    where = []
+    if requester is not None and requester.emails:
+        where.append(t(lang, "tg.echo.mailed", name=requester.name,
+                       address=requester.emails[0]))
+    if _group_thread(settings, ticket) is not None:
+        where.append(t(lang, "tg.echo.group"))
+    html = esc("\n".join(where) or t(lang, "tg.echo.saved"))
+    reply = outbound.Reply(chat_id=source.chat_id, html=html, reply_to=source.message_id,
+                           ticket=ticket.number)
+    return outbound.reply_item(f"tg:echo:{source.chat_id}:{event_id}", reply, lang)
 
 
 async def _post(settings: Settings, ctx: Context, event_id: int, chat: int, comment: Comment,

@@ -103,8 +103,8 @@ class Router:
             log.info("edit of message %s not applied to #%s: %s", msg.message_id, number, exc)
 
     async def _staff(self, msg: ChatMessage, author: Author) -> None:
-        """Specialists' own chat: internal by default. A reply to the ticket's post (the
-        client's mail, the card) answers the client; `#N text` is an internal note."""
+        """Specialists' own chat: everything is an internal note (a reply to a ticket's post,
+        `#N text`); only `/reply` answers the client, and says there where it went."""
         person = await self.desk.people.person(author)
         if not person.role.is_staff:
             log.info("ignoring a message by non-staff person %s in the staff chat", person.id)
@@ -113,7 +113,7 @@ class Router:
             return
         target = await threads.about(self.desk, msg, person)
         if target is not None:
-            await threads.comment(self.desk, msg, person, target, public=not target.explicit)
+            await threads.comment(self.desk, msg, person, target, public=False)
 
     async def _private(self, msg: ChatMessage, author: Author) -> None:
         person = await self.desk.people.person(author)
