@@ -9,6 +9,7 @@ change that did not happen.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -70,10 +71,8 @@ class MessageBus:
         for event in ctx.events:
             log.info("#%s %s by actor %s via %s", event.ticket, event.kind, event.actor,
                      event.channel)
-        if log.isEnabledFor(logging.INFO):  # a chat batch may hold thousands
-            for desk in ctx.desk_events:
-                log.info("desk %s by actor %s via %s: %s", desk.kind, desk.actor,
-                         desk.channel, desk.payload())
+        if ctx.desk_events:
+            _log_desk_events(command, ctx.desk_events)
         return Outcome(ticket=number, events=tuple(ctx.events),
                        desk_events=tuple(ctx.desk_events), contact=ctx.contact)
 
@@ -85,6 +84,17 @@ class MessageBus:
                 await react(ctx, event_id, event)
         if ctx.desk_events:
             await ctx.uow.events.record_all(ctx.desk_events)
+
+
+def _log_desk_events(command: Command, desk_events: Sequence[DeskEvent]) -> None:
+    """One line per command: a chat batch may hold thousands of events, and their payloads
+    (addresses, who asked what) belong in the event log, not at INFO."""
+    kinds = Counter(event.kind for event in desk_events)
+    log.info("%s by actor %s: %s", type(command).__name__, command.actor,
+             ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
+    if log.isEnabledFor(logging.DEBUG):
+        for event in desk_events:
+            log.debug("desk %s via %s: %s", event.kind, event.channel, event.payload())
 
 
 async def _record_source(ctx: Context) -> None:

@@ -12,7 +12,7 @@ from engine import desk, errors
 from engine import events as e
 from engine.access import Action
 from engine.context import Context
-from engine.model import FINISHED, TRANSITIONS, Comment, Person, Status, Ticket
+from engine.model import FINISHED, TRANSITIONS, Comment, Person, Status, Ticket, one_line
 
 Handler = Callable[[Context, Any], Awaitable[int | None]]
 
@@ -39,7 +39,7 @@ async def _requester(ctx: Context, cmd: c.OpenTicket) -> Person | None:
 def _new_ticket(ctx: Context, cmd: c.OpenTicket, number: int, requester: Person | None) -> Ticket:
     s = ctx.settings
     return Ticket(
-        number=number, subject=_one_line(cmd.subject) or _one_line(cmd.description)[:80],
+        number=number, subject=one_line(cmd.subject) or one_line(cmd.description)[:80],
         description=cmd.description, status=Status.OPEN, created_at=ctx.at,
         updated_at=ctx.at, channel=cmd.channel,
         type=_choice(cmd.type, s.types, s.default_type, "type"),
@@ -50,12 +50,6 @@ def _new_ticket(ctx: Context, cmd: c.OpenTicket, number: int, requester: Person 
         observers=set(cmd.observers), tags=set(cmd.tags), cc=cmd.cc,
         source_ref=_origin(cmd), linked_to=cmd.linked_to,
     )
-
-
-def _one_line(text: str) -> str:
-    """Subjects are single-line by construction: a subject-less mail's first body lines, or
-    an encoded CR/LF, must not become a header that splits (or injects) another."""
-    return " ".join(text.split())
 
 
 def _origin(cmd: c.OpenTicket) -> str | None:

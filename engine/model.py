@@ -132,3 +132,9 @@ class Comment:
     source_ref: str | None = None
     attachments: tuple[Attachment, ...] = ()
     id: int = 0
+
+
+def one_line(text: str) -> str:
+    """Subjects are single-line by construction: line breaks (CR, LF, the Unicode ones) and
+    runs of spaces become one space, so no subject can split a mail header or inject one."""
+    return " ".join(text.split())

@@ -25,6 +25,7 @@ from bot.channels.email.understand.identity import LOOP_HEADER, MailIdentity, is
 from bot.i18n import t
 from bot.runtime import Runtime
 from config.settings import SmtpConfig
+from engine.model import one_line
 from engine.outbox import OutboxRow, next_retry
 from engine.ports import Clock
 
@@ -61,12 +62,6 @@ class AutoReplyCap:
 
     def record(self, recipient: str, now: dt.datetime) -> None:
         self._sent[recipient.lower()].append(now)
-
-
-def single_line(text: str) -> str:
-    """A header value on one line: line breaks (CR, LF, and the Unicode ones) and runs of
-    spaces become one space, so no subject can split a header or inject another."""
-    return " ".join(text.split())
 
 
 def smtp_client(cfg: SmtpConfig) -> aiosmtplib.SMTP:
@@ -154,7 +149,7 @@ class MailSender:
         m = EmailMessage()
         headers = {
             "From": formataddr((t(row.language, "mail.from_name"), ident.address)),
-            "To": row.recipient, "Subject": single_line(r.subject),
+            "To": row.recipient, "Subject": one_line(r.subject),
             "Message-ID": ident.message_id(row.id, row.ticket, row.person_id),
             "Date": format_datetime(self.clock.now()),
             "Reply-To": ident.reply_to(row.ticket, row.person_id),
