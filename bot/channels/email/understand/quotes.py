@@ -35,6 +35,8 @@ _Strength = Literal["strong", "weak"]  # weak: an attribution only if a quote fo
 _Action = Literal["keep", "drop", "cut", "split"]
 _LONG = 400  # no attribution, header or footer line is longer; longer lines are text
 _LOOKAHEAD = 40  # how far a quote may follow an attribution (blank lines)
+_CANDIDATES = 300  # lines looked at as attributions per mail: bounds the time of odd bodies
+_BLANK_RUNS = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*)+\n")  # the reply keeps one blank line
 
 # ---------------------------------------------------------------- quoted lines
 
@@ -83,6 +85,7 @@ _GLUED = re.compile(
     r"|\d{4}-\d{2}-\d{2}|(?:пн|вт|ср|чт|пт|сб|вс),)"
 )
 _TIME = re.compile(r"(?<![\d.])\d{1,2}[:.]\d{2}(?![\d.])")  # 10:00, and 10.00 (FI, NO)
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")  # "On Monday at 10:00 the job wrote:" has none
 _NUM_DATE = re.compile(r"(?<!\d)(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{2}-\d{2})(?!\d)")
 # Verb-less attributions name the sender's address: Gmail RU, Yandex, Mail.ru, Mutt, and
 # Gmail in languages without a verb pattern above.
@@ -107,10 +110,10 @@ _SEPARATOR = re.compile(
     r"wiadomość przekazana dalej|opprinnelig melding|videresendt melding|"
     r"ursprungligt meddelande|vidarebefordrat meddelande|oprindelig meddelelse|"
     r"videresendt meddelelse|alkuperäinen viesti|välitetty viesti|"
-    r"оригинальное сообщение|переслано)\s*-{2,}\s*\*{0,2}\s*$"
+    r"оригинальное сообщение|начало переадресованного сообщения|переслано)\s*-{2,}\s*\*{0,2}\s*$"
     r"|^\s*\*{0,2}(?:begin forwarded message|начало переадресованного сообщения|"
     r"anfang der weitergeleiteten nachricht|début du message réexpédié|"
-    r"videresendt e-post|vidarebefordrat mejl|videresendt besked|"
+    r"videresendt e-post|videresendt melding|vidarebefordrat mejl|videresendt besked|"
     r"välitetty viesti alkaa)\s*:\s*\*{0,2}\s*$",
     re.IGNORECASE,
 )
@@ -155,8 +158,9 @@ _DEVICE_FOOTER = re.compile(
     r"|von meinem\s.{1,40}\s(?:gesendet|verschickt)"
     r"|gesendet (?:von|mit) (?:meinem|der|dem|mein)\s"
     r"|lähetetty\s\S{1,30}(?:sta|stä)\b"  # FI "Lähetetty iPhonesta"
-    r"|(?:get|hent|skaff|hämta|holen sie sich|télécharger|descargar|получить|scarica) outlook\s"
-    r"|отправлено с (?:iphone|ipad|android|мобильного|телефона|планшета)"
+    r"|(?:get|hent|skaff|hämta|holen sie sich|obtenir|télécharger|descargar|получить|scarica) "
+    r"outlook\s|outlook für \S+ herunterladen"
+    r"|отправлено с (?:iphone|ipad|android|мобильного|телефона|планшета|устройства)"
     r"|отправлено из (?:мобильной|приложения|яндекс|почты)",
     re.IGNORECASE,
 )
@@ -166,6 +170,12 @@ _APP_FOOTER = re.compile(
     r"(?:sent|sendt|skickat|envoyé|enviado|inviato|verzonden|wysłane|lähetetty|gesendet|"
     r"отправлено|надіслано)\s+(?:from|with|via|using|fra|från|med|de|depuis|à partir de|desde|"
     r"con|da|vanaf|met|mit|von|z|из|с|через|з)\s+\S",
+    re.IGNORECASE,
+)
+_FOOTER_START = re.compile(  # the first word of every footer above: a cheap first check
+    r"^\s*[\[(<]?\s*(?:sent|sendt|skickat|envoy|enviado|inviato|verzonden|wys|odesl|l[äa]hetetty|"
+    r"отправлено|надіслано|von|gesendet|get|hent|skaff|h[äa]mta|holen|obtenir|t[ée]l[ée]charger|"
+    r"descargar|получить|scarica|outlook)",
     re.IGNORECASE,
 )
 _FOOTER_SHAPE = re.compile(r"^\s*[\[(<]?\s*(?P<body>[^\[\]()<>]{3,90}?)\s*[.!]?\s*[\])>]?\s*"
@@ -218,7 +228,8 @@ def _is_quoted(line: str) -> bool:
 
 
 def _has_address(line: str) -> bool:
-    return _ANGLE_ADDR.search(line) is not None or _BARE_ADDR.search(line) is not None
+    return "@" in line and (_ANGLE_ADDR.search(line) is not None
+                            or _BARE_ADDR.search(line) is not None)
 
 
 def _attribution_kind(line: str) -> _Strength | None:
@@ -232,7 +243,7 @@ def _attribution_kind(line: str) -> _Strength | None:
     if _VERB.search(line):
         if not colon:
             return None
-        dated = _TIME.search(line) is not None or _NUM_DATE.search(line) is not None
+        dated = _NUM_DATE.search(line) is not None or _YEAR.search(line) is not None
         return "strong" if "@" in line or dated and opener else "weak"
     if _TIME.search(line) is None or not _has_address(line):
         return None
@@ -275,6 +286,8 @@ def _attribution_at(lines: list[str], i: int) -> _Hit | None:
     if not line or len(line) > _LONG:
         return None
     if not line.endswith(":"):
+        if not line.startswith("--") and _OPENER.match(line) is None:
+            return None  # without a colon only a banner or a dated line above a quote
         kind = _attribution_kind(line)
         return None if kind is None else (i, 0, kind)
     window = _window(lines, i)
@@ -286,18 +299,27 @@ def _attribution_at(lines: list[str], i: int) -> _Hit | None:
                                                 line]))
                 if kind:
                     return i - k, at, kind
+    glued = None if _OPENER.match(line) else _GLUED.search(line)
+    if glued is not None:
+        kind = _attribution_kind(line[glued.end():])
+        if kind:
+            return i, glued.end(), kind
     alone = _attribution_kind(line)
     if alone == "strong":
         return i, 0, alone
-    glued = _GLUED.search(line)
-    if glued is not None and _attribution_kind(line[glued.end():]):
-        return i, glued.end(), _attribution_kind(line[glued.end():]) or "weak"
     for k in range(1, len(window) + 1):  # name first: "X <a@b> wrote on\n16.11.2026 10:00:"
         joined = _join([*window[-k:], line])
-        if not _SENTENCE_END.search(window[-k]) and _has_address(joined) \
-                and _attribution_kind(joined) == "strong":
-            return i - k, 0, "strong"
+        kind = None if _SENTENCE_END.search(window[-k]) else _attribution_kind(joined)
+        if kind == "strong" and _has_address(joined) or kind and alone is None:
+            return i - k, 0, kind
     return None if alone is None else (i, 0, alone)
+
+
+def _candidate(line: str) -> bool:
+    """Cheap test: can an attribution end at this line at all?"""
+    text = line.strip()
+    return 0 < len(text) <= _LONG and (text.endswith(":") or text.startswith("--")
+                                       or _OPENER.match(text) is not None)
 
 
 def _next_text(lines: list[str], start: int) -> int | None:
@@ -343,13 +365,17 @@ def _footer_at(lines: list[str], i: int) -> bool:
     line = lines[i]
     if len(line) > 160:
         return False
+    if _FOOTER_START.match(line) is None:
+        return False
     shape = _FOOTER_SHAPE.match(line)
     if shape is None:
         return False
     body = shape.group("body")
+    if "," in body or len(body.split()) > 8:
+        return False  # a sentence that starts like a footer
     if _DEVICE_FOOTER.match(body):
         return True
-    if not _APP_FOOTER.match(body) or len(body.split()) > 8:
+    if not _APP_FOOTER.match(body):
         return False
     before = i == 0 or not lines[i - 1].strip()
     after = i + 1 == len(lines) or not lines[i + 1].strip() or _FOOTER_SHAPE.match(lines[i + 1])
@@ -431,6 +457,7 @@ def _drop_quotes(lines: list[str]) -> list[str]:
     kept: list[str] = []
     top: bool | None = None  # decided at the first quoted line
     inside = interleaved = False
+    budget = _CANDIDATES
     for i, line in enumerate(lines):
         if quoted[i]:
             top = _top_posted(kept) if top is None else top
@@ -441,7 +468,10 @@ def _drop_quotes(lines: list[str]) -> list[str]:
             if top and not interleaved and not later[i]:
                 return kept  # history below a top-posted reply
             interleaved = interleaved or later[i]
-        action, hit = _attribution_action(lines, i)
+        action, hit = "keep", None
+        if budget and _candidate(line):
+            budget -= 1
+            action, hit = _attribution_action(lines, i)
         if action == "keep" or hit is None:
             kept.append(line)
             continue
@@ -476,7 +506,7 @@ def _tidy(lines: list[str]) -> str:
 
 
 def _normalise(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return _BLANK_RUNS.sub("\n\n", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _source(text: str, html: str | None) -> str:
