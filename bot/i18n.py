@@ -196,6 +196,12 @@ def t(lang: str, key: str, **params: object) -> str:
     return template.format_map(_Params(params))
 
 
+def comment_text(lang: str, body: str) -> str:
+    """A comment as a reader sees it: a reply mail that only quoted earlier ones is stored
+    with no text (nothing invented), and shown as a note saying so."""
+    return body if body.strip() else t(lang, "comment.no_new_text")
+
+
 def has_text(key: str) -> bool:
     return key in _EN
 
@@ -375,6 +381,7 @@ _EN.update({
                          "that address.",
     "mail.truncated_note": "The incoming mail was {size} bytes, over the {limit}-byte limit; "
                            "it was kept without its largest parts.",
+    "comment.no_new_text": "(no new text: the mail only quoted earlier messages)",
     "mail.query_in_chat": "/{command} is answered in Telegram. By mail, use /help or "
                           "/status N.",
     "mail.status_summary": "Ticket #{number}: {subject}\nStatus: {status}\n"
@@ -395,6 +402,7 @@ _RU.update({
                          "этот адрес не отправляем.",
     "mail.truncated_note": "Входящее письмо весило {size} байт, больше предела {limit} байт; "
                            "оно сохранено без самых больших частей.",
+    "comment.no_new_text": "(нового текста нет: в письме только цитата прежних сообщений)",
     "mail.query_in_chat": "На /{command} бот отвечает в Telegram. По почте доступны /help и "
                           "/status N.",
     "mail.status_summary": "Заявка #{number}: {subject}\nСтатус: {status}\n"
