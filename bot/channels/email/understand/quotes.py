@@ -32,11 +32,12 @@ from bot.channels.email.understand.html import html_to_text
 __all__ = ["strip_quotes"]
 
 _Strength = Literal["strong", "weak"]  # weak: an attribution only if a quote follows it
-_Action = Literal["keep", "drop", "cut", "split"]
+_Action = Literal["keep", "drop", "cut"]
 _LONG = 400  # no attribution, header or footer line is longer; longer lines are text
 _LOOKAHEAD = 40  # how far a quote may follow an attribution (blank lines)
 _CANDIDATES = 300  # lines looked at as attributions per mail: bounds the time of odd bodies
-_BLANK_RUNS = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*)+\n")  # the reply keeps one blank line
+# Runs of blank lines become one (the reply keeps one anyway): a body of blank lines is short.
+_BLANK_RUNS = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*)+\n")
 
 # ---------------------------------------------------------------- quoted lines
 
@@ -91,8 +92,6 @@ _NUM_DATE = re.compile(r"(?<!\d)(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{2}-\
 # Gmail in languages without a verb pattern above.
 _ANGLE_ADDR = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 _BARE_ADDR = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
-# "----- X <a@b> wrote -----", Yahoo's "--- On Mon, 11/16/26, X <a@b> wrote:".
-_BANNER = re.compile(r"^-{2,}\s*(?P<inner>.*?)[\s-]*$")
 # An address split by the wrap: "<" / "support@" at the end of a line.
 _SPLIT_ADDR = re.compile(r"(?:<|\(<?|@)\s+|\s+(?=>)")
 _SENTENCE_END = re.compile(r"[.!?]$")
