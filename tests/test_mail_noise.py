@@ -109,22 +109,24 @@ HEADERS = [
     ("Return-Path: <ivan@client.example.ru>", None),
     ("X-Failed-Recipients: a@b.example, c@d.example", "bounce"),
     ("From: MAILER-DAEMON@mx.example.org", "bounce"),
-    ("From: \"Mail Delivery System\" <PostMaster@MX.Example.org>", "bounce"),
+    # One weak sign (a postmaster sender, a bounce-like subject) over a person's "Hello.":
+    # a person. Two signs: see SUBJECT_AND_BODY and tests/test_machine_mail.py.
+    ("From: \"Mail Delivery System\" <PostMaster@MX.Example.org>", None),
     ("From: support-bot@mail.help.example.com", "own_loop"),
     ("From: someone@nothelp.example.com", None),
     ("X-Ticketbot-Loop: " + LOOP, "own_loop"),
     ("X-Ticketbot-Loop: other-instance", "auto_reply"),
-    ("Subject: Undeliverable: Invoice", "bounce"),
-    ("Subject: Недоставленное сообщение: Счёт", "bounce"),
-    ("Subject: Delivery Status Notification (Failure)", "bounce"),
-    ("Subject: Mail delivery failed: returning message to sender", "bounce"),
-    ("Subject: Returned mail: see transcript for details", "bounce"),
-    ("Subject: Undelivered Mail Returned to Sender", "bounce"),
-    ("Subject: Non remis : Facture", "bounce"),
+    ("Subject: Undeliverable: Invoice", None),
+    ("Subject: Недоставленное сообщение: Счёт", None),
+    ("Subject: Delivery Status Notification (Failure)", None),
+    ("Subject: Mail delivery failed: returning message to sender", None),
+    ("Subject: Returned mail: see transcript for details", None),
+    ("Subject: Undelivered Mail Returned to Sender", None),
+    ("Subject: Non remis : Facture", None),
     ("Subject: Re: Undeliverable: Invoice", None),
     ("Subject: Fwd: Mail delivery failed", None),
-    ("Subject: Automatic reply: Invoice", "auto_reply"),
-    ("Subject: Автоматический ответ: Счёт", "auto_reply"),
+    ("Subject: Automatic reply: Invoice", None),
+    ("Subject: Автоматический ответ: Счёт", None),
     ("Subject: Please confirm your message", "challenge"),
     ("Subject: Подтвердите отправку письма", "challenge"),
     ("X-Delivery-Agent: TMDA/1.1.12", "challenge"),
@@ -142,8 +144,27 @@ def test_header_rules(headers: str, kind: str | None) -> None:
     assert (noise.kind if noise else None) == kind
 
 
+SUBJECT_AND_BODY = [
+    # subject, body, kind: two parts agree
+    ("Undeliverable: Invoice", "Delivery has failed to these recipients or groups:\n", "bounce"),
+    ("Недоставленное сообщение: Счёт", "550 5.1.1 User unknown\n", "bounce"),
+    ("Mail delivery failed: returning message to sender",
+     "This message was created automatically by mail delivery software.\n", "bounce"),
+    ("Automatic reply: Invoice", "I am out of the office until Monday.\n", "auto_reply"),
+    ("Автоматический ответ: Счёт", "Я в отпуске до 1 декабря.\n", "auto_reply"),
+]
+
+
+@pytest.mark.parametrize(("subject", "body", "kind"), SUBJECT_AND_BODY)
+def test_subject_and_body_together(subject: str, body: str, kind: str) -> None:
+    noise = check(build(f"Subject: {subject}", body))
+    assert noise is not None and noise.kind == kind
+    assert check(build(f"Subject: {subject}")) is None  # the subject alone: a person
+
+
 def test_subject_header_is_encoded_word() -> None:
-    mail = build("Subject: =?utf-8?B?0J3QtdC00L7RgdGC0LDQstC70LXQvdC90L7QtSDRgdC+0L7QsdGJ0LXQvdC40LU=?=")
+    mail = build("Subject: =?utf-8?B?0J3QtdC00L7RgdGC0LDQstC70LXQvdC90L7QtSDRgdC+0L7QsdGJ0LXQvdC40LU=?=",
+                 "Delivery has failed to these recipients or groups:\n")
     noise = check(mail)
     assert noise is not None and noise.kind == "bounce"
 
