@@ -59,6 +59,16 @@ FIXTURES = [
     ("noise_read_receipt_mdn.eml", "auto_reply", "read receipt"),
     ("noise_own_loop.eml", "own_loop", "X-Ticketbot-Loop"),
     ("noise_own_domain_sender.eml", "own_loop", "own domain"),
+    # Issue 10's machine mail without a header that proves it: two parts agree.
+    ("noise_cloud_sns_json.eml", "notification", "no-reply sender no-reply@sns"),
+    ("noise_cloud_noreply_json.eml", "notification", "no-reply sender noreply@events"),
+    ("noise_ndr_japanese_mixed.eml", "bounce", "non-delivery subject: 配信エラー"),
+    ("noise_ndr_could_not_be_delivered.eml", "bounce", "non-delivery report text"),
+    ("noise_sms_gateway_post_master.eml", "bounce", "sender post_master@"),
+    ("noise_abuse_complaint_mixed.eml", "feedback_report", "complaint subject"),
+    ("noise_notes_out_of_office.eml", "auto_reply", "out-of-office text"),
+    ("noise_list_manager_mlserver.eml", "list", "X-MLServer"),
+    ("noise_list_manager_admin_sender.eml", "list", "list manager sender"),
 ]
 
 
@@ -102,6 +112,11 @@ HEADERS = [
     ("Precedence: auto_reply", "auto_reply"),
     ("X-Precedence: bulk", "auto_reply"),
     ("Precedence: list", "list"),
+    ("x-amz-sns-message-type: Notification", "notification"),  # only the service writes it
+    ("X-MLServer: Sympa 6.2", "list"),
+    ("From: users-admin@lists.example.org", None),  # a sender alone: a person (it-admin@)
+    ("From: no-reply@notify.example.org", None),
+    ("From: post_master@mms.carrier.example", None),
     ("Precedence: first-class", None),
     ("List-Unsubscribe: <mailto:leave@lists.example.org>", "list"),
     ("Return-Path: <>", "bounce"),
