@@ -150,10 +150,11 @@ class AddressSuppressed(DeskEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class MailRescued(DeskEvent):
-    """Staff turned an ignored mail into a ticket: which inbound row, which ticket."""
+    """Staff turned an ignored mail into a ticket: which inbound row, which ticket it
+    `became` (a desk event: its row names no ticket, like `QuestionAnswered`)."""
 
     inbound_id: int
-    ticket: int
+    became: int
     kind: ClassVar[str] = "mail_rescued"
 
 

@@ -41,7 +41,7 @@ def ticket_of(ctx: Context, cmd: c.RescueMail, mail: c.RescuedMail,
 
 def rescued(ctx: Context, cmd: c.RescueMail, number: int) -> None:
     ctx.record(e.MailRescued(actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
-                             inbound_id=cmd.inbound_id, ticket=number))
+                             inbound_id=cmd.inbound_id, became=number))
 
 
 async def requester(ctx: Context, cmd: c.RescueMail, mail: c.RescuedMail) -> int | None:
