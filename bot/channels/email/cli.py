@@ -36,6 +36,7 @@ def register(sub: Any) -> None:
 async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import bootstrap
     from bot.channels.email.act.intake import MailIntake
+    from bot.channels.email.receive.imap import FolderError
     from bot.channels.email.receive.mailbox import MailboxSync, fetch_once
 
     cfg = settings.email
@@ -47,6 +48,9 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
         stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, cfg.max_size,
                                            rt.bus.clock))
         processed = await MailIntake(rt).drain()
+    except FolderError as exc:
+        complain(str(exc))
+        return 2
     finally:
         await rt.close()
     say(f"fetched {stored} new mail(s), processed {processed}")
