@@ -44,6 +44,7 @@ PEOPLE = [
     ("clean_out_of_office_subject_person.eml", "olga@petrova.example"),
     ("clean_japanese_mail_trouble.eml", "tanaka@tanaka.example.jp"),
     ("clean_forwarded_as_attachment.eml", "yuki@ito-trade.example"),
+    ("clean_forwarded_ndr_as_attachment.eml", "yuki@ito-trade.example"),
 ]
 
 
