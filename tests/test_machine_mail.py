@@ -45,6 +45,7 @@ PEOPLE = [
     ("clean_japanese_mail_trouble.eml", "tanaka@tanaka.example.jp"),
     ("clean_forwarded_as_attachment.eml", "yuki@ito-trade.example"),
     ("clean_forwarded_ndr_as_attachment.eml", "yuki@ito-trade.example"),
+    ("clean_confirm_email_subject.eml", "aiko@sato-design.example"),
 ]
 
 

@@ -142,8 +142,8 @@ HEADERS = [
     ("Subject: Fwd: Mail delivery failed", None),
     ("Subject: Automatic reply: Invoice", None),
     ("Subject: Автоматический ответ: Счёт", None),
-    ("Subject: Please confirm your message", "challenge"),
-    ("Subject: Подтвердите отправку письма", "challenge"),
+    ("Subject: Please confirm your message", None),  # a subject alone: see SUBJECT_AND_BODY
+    ("Subject: Подтвердите отправку письма", None),
     ("X-Delivery-Agent: TMDA/1.1.12", "challenge"),
     ("X-Spam-Arrest-Verify: yes", "challenge"),
     ("Content-Type: multipart/report; report-type=\"feedback-report\"; boundary=b", "feedback_report"),
@@ -167,6 +167,10 @@ SUBJECT_AND_BODY = [
      "This message was created automatically by mail delivery software.\n", "bounce"),
     ("Automatic reply: Invoice", "I am out of the office until Monday.\n", "auto_reply"),
     ("Автоматический ответ: Счёт", "Я в отпуске до 1 декабря.\n", "auto_reply"),
+    ("Please confirm your message", "To deliver your message, click the link below.\n",
+     "challenge"),
+    ("Подтвердите отправку письма", "Чтобы письмо было доставлено, перейдите по ссылке.\n",
+     "challenge"),
 ]
 
 

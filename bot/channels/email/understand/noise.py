@@ -46,14 +46,8 @@ _ARF_TYPES = ("message/feedback-report",)
 # Sendmail, MDaemon), in any letter case. `postmaster` is not here: RFC 5321 makes it a
 # mailbox a person reads, so it is a weak sign (signs.py).
 _DAEMON_LOCALPARTS = frozenset({"mailer-daemon", "mailerdaemon", "mail-daemon", "mdaemon"})
-# Challenge-response systems (Boxbe, Spam Arrest, TMDA, Bluebottle, Mailwasher, RU hosts).
-_CHALLENGE_SUBJECT = re.compile(
-    r"^\s*(?:please confirm your (?:message|e-?mail)|confirm your (?:message|e-?mail)"
-    r"|sender verification|verify your e-?mail to deliver|your (?:message|e-?mail) is pending"
-    r"|request to send (?:an )?e-?mail to|подтвердите отправку|подтверждение отправки"
-    r"|подтвердите,? что вы не робот)",
-    re.IGNORECASE,
-)
+# Challenge-response systems brand their headers (Boxbe, Spam Arrest, Bluebottle); their
+# subjects and texts alone are weak signs (signs.py).
 _CHALLENGE_HEADERS = ("x-boxbe", "x-spamarrest", "x-spam-arrest", "x-challenge",
                       "x-bluebottle-request")
 # RFC 3834 and vendor markers of automatic replies, checked by presence.
@@ -148,8 +142,6 @@ def _challenge(mail: ParsedMail, ctx: _Context) -> Noise | None:
             return Noise("challenge", f"challenge-response header {name}")
     if (_header(mail, "x-delivery-agent") or "").lower().startswith("tmda"):
         return Noise("challenge", "TMDA challenge")
-    if _CHALLENGE_SUBJECT.match(mail.subject):
-        return Noise("challenge", f"challenge subject: {mail.subject[:80]}")
     return None
 
 

@@ -17,7 +17,8 @@ from typing import Literal
 from bot.channels.email.understand.parse import ParsedMail
 
 Source = Literal["sender", "subject", "body", "structure"]
-SignKind = Literal["bounce", "auto_reply", "list", "feedback_report", "notification"]
+SignKind = Literal["bounce", "auto_reply", "list", "feedback_report", "notification",
+                   "challenge"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,15 @@ _COMPLAINT_SUBJECT = re.compile(r"complaint about message from|^\s*abuse report\
 _LIST_SUBJECT = re.compile(r"awaits moderator approval|^\s*welcome to the .{1,80} mailing list"
                            r"|^\s*results of your email commands|^\s*confirm subscription"
                            r"|^\s*your message to .{1,80} (?:awaits|is being held)", re.I)
+# Challenge-response systems (Boxbe, Spam Arrest, TMDA, Bluebottle, Mailwasher, RU hosts);
+# a person may well write "Confirm your e-mail change", hence only a sign.
+_CHALLENGE_SUBJECT = re.compile(
+    r"^\s*(?:please confirm your (?:message|e-?mail)|confirm your (?:message|e-?mail)"
+    r"|sender verification|verify your e-?mail to deliver|your (?:message|e-?mail) is pending"
+    r"|request to send (?:an )?e-?mail to|подтвердите отправку|подтверждение отправки"
+    r"|подтвердите,? что вы не робот)",
+    re.IGNORECASE,
+)
 _NOTIFICATION_SUBJECT = re.compile(r"^\s*(?:aws notification message|amazon ses"
                                    r"|notification)\s*$", re.I)
 _SUBJECTS: tuple[tuple[re.Pattern[str], SignKind, str], ...] = (
@@ -102,6 +112,7 @@ _SUBJECTS: tuple[tuple[re.Pattern[str], SignKind, str], ...] = (
     (_COMPLAINT_SUBJECT, "feedback_report", "complaint subject"),
     (_LIST_SUBJECT, "list", "list manager subject"),
     (_NOTIFICATION_SUBJECT, "notification", "notification subject"),
+    (_CHALLENGE_SUBJECT, "challenge", "challenge subject"),
 )
 
 
@@ -146,6 +157,11 @@ _COMPLAINT_BODY = re.compile(r"^[ \t]*this is an? (?:e-?mail )?abuse report"
 _LIST_BODY = re.compile(r"held until the list moderator|^[ \t]*welcome to the \S+ mailing list"
                         r"|^[ \t]*the results of your email command",
                         re.IGNORECASE | re.MULTILINE)
+_CHALLENGE_BODY = re.compile(
+    r"^[ \t]*(?:to deliver your (?:message|e-?mail)|(?:please )?(?:click|follow|open) the link"
+    r" (?:below )?to (?:confirm|verify|deliver)|i (?:use|am using) a (?:spam|challenge)"
+    r"|чтобы (?:ваше )?(?:письмо|сообщение) было доставлено|подтвердите,? что вы не робот)",
+    re.IGNORECASE | re.MULTILINE)
 _BODY_HEAD = 2000  # a report says what it is near the top
 
 
@@ -168,6 +184,8 @@ def body_sign(mail: ParsedMail) -> Sign | None:
         return Sign("body", "feedback_report", "abuse report text")
     if _LIST_BODY.search(head):
         return Sign("body", "list", "list manager text")
+    if _CHALLENGE_BODY.search(head):
+        return Sign("body", "challenge", "challenge text")
     if _AUTO_REPLY_BODY.search(head):
         return Sign("body", "auto_reply", "out-of-office text")
     if len(mail.text) < 64 * 1024 and _json_object(mail.text):
