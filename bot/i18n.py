@@ -592,3 +592,48 @@ _RU.update({
                         "отправьте /setprivacy, выберите Disable, затем удалите меня из группы "
                         "и добавьте снова.",
 })
+
+# Mail the intake ignored: rescue, and the digest's line (helper "machine": bot/digest.py,
+# bot/channels/email/act/rescue.py).
+_EN.update({
+    "mail_not_found": "There is no ignored mail {inbound_id} (see `ticketbot mail ignored`).",
+    "action.rescue": "turning ignored mail into tickets",
+    "rescue.missing_id": "Which mail? Write /rescue 123 (the number `ticketbot mail ignored` "
+                         "shows).",
+    "rescue.done": "Mail {inbound_id} is now ticket #{number}. No acknowledgement was sent: "
+                   "answer with /reply {number}.",
+    "digest.ignored.daily": "{count} mails ignored today: {kinds}.",
+    "digest.ignored.weekly": "{count} mails ignored this week: {kinds}.",
+    "digest.ignored.monthly": "{count} mails ignored this month: {kinds}.",
+    "digest.ignored.hint": "See them: ticketbot mail ignored; /rescue N makes one a ticket.",
+    "ignored.bounce": "bounces {n}",
+    "ignored.auto_reply": "auto-replies {n}",
+    "ignored.list": "mailing lists {n}",
+    "ignored.feedback_report": "abuse reports {n}",
+    "ignored.notification": "service notifications {n}",
+    "ignored.challenge": "sender checks {n}",
+    "ignored.own_loop": "our own mail {n}",
+    "ignored.other": "other {n}",
+})
+
+_RU.update({
+    "mail_not_found": "Проигнорированного письма {inbound_id} нет (см. "
+                      "`ticketbot mail ignored`).",
+    "action.rescue": "превращение проигнорированных писем в заявки",
+    "rescue.missing_id": "Какое письмо? Напишите /rescue 123 (номер из "
+                         "`ticketbot mail ignored`).",
+    "rescue.done": "Письмо {inbound_id} стало заявкой #{number}. Подтверждение не "
+                   "отправлялось: ответьте через /reply {number}.",
+    "digest.ignored.daily": "Сегодня проигнорировано писем: {count} — {kinds}.",
+    "digest.ignored.weekly": "За неделю проигнорировано писем: {count} — {kinds}.",
+    "digest.ignored.monthly": "За месяц проигнорировано писем: {count} — {kinds}.",
+    "digest.ignored.hint": "Список: ticketbot mail ignored; /rescue N делает из письма заявку.",
+    "ignored.bounce": "недоставки {n}",
+    "ignored.auto_reply": "автоответы {n}",
+    "ignored.list": "рассылки {n}",
+    "ignored.feedback_report": "жалобы {n}",
+    "ignored.notification": "уведомления сервисов {n}",
+    "ignored.challenge": "проверки отправителя {n}",
+    "ignored.own_loop": "наша же почта {n}",
+    "ignored.other": "прочее {n}",
+})

@@ -66,6 +66,17 @@ class InboundStore:
         async with reading(self._engine) as conn:
             return [_row(r) for r in await conn.execute(stmt)]
 
+    async def ignored(self, channel: str, since: dt.datetime,
+                      until: dt.datetime | None = None) -> list[InboundRow]:
+        stmt = (select(inbound).where(inbound.c.channel == channel,
+                                      inbound.c.status == "ignored",
+                                      inbound.c.received_at >= since)
+                .order_by(inbound.c.received_at, inbound.c.id))
+        if until is not None:
+            stmt = stmt.where(inbound.c.received_at < until)
+        async with reading(self._engine) as conn:
+            return [_row(r) for r in await conn.execute(stmt)]
+
     async def get(self, id: int) -> InboundRow | None:
         async with reading(self._engine) as conn:
             row = (await conn.execute(select(inbound).where(inbound.c.id == id))).one_or_none()
