@@ -1,0 +1,159 @@
+"""Several `ticketbot run` processes on one PostgreSQL (real subprocesses, real SMTP): every
+mail from a new sender is one ticket with one ack whichever worker took it, the leader's
+pollers and scheduler move to a follower within seconds of a kill -9, and a second process
+on SQLite is refused with one line."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from engine.store.claims import LOCK_SPACE
+from engine.store.db import make_engine
+from engine.store.migrate import upgrade
+from engine.store.tables import inbound, outbox, people, tickets
+from tests.conftest import _pg_database
+from tests.support_email import Sink, mail, smtp_sink
+from tests.support_workers import FOLLOWS, LEADS, STARTED, WorkerProcess, send_one
+
+__all__ = ["smtp_sink"]
+
+MAILS = 120
+TAKEOVER = 5.0  # seconds from the leader's death to the follower leading
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    async with _pg_database() as url:
+        await upgrade(url)  # once, before two processes start
+        yield url
+
+
+def _acks_by_sender(sink: Sink) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = collections.defaultdict(list)
+    for m in sink.messages():
+        found[str(m["To"]).strip("<>").lower()].append(str(m["Message-ID"]))
+    return found
+
+
+async def _leader_holders(url: str) -> int:
+    db = make_engine(url)
+    try:
+        async with db.connect() as conn:
+            return int((await conn.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = :a AND objid = 1 AND database = (SELECT oid FROM pg_database "
+                "WHERE datname = current_database())"), {"a": LOCK_SPACE})).scalar_one())
+    finally:
+        await db.dispose()
+
+
+async def _drained(url: str, sink: Sink, senders: list[str], timeout: float = 90) -> None:
+    """Until every sender has an ack and nothing is left to process or send."""
+    db = make_engine(url)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while True:
+            async with db.connect() as conn:
+                pending = (await conn.execute(select(func.count()).select_from(inbound).where(
+                    inbound.c.status == "pending"))).scalar_one()
+                unsent = (await conn.execute(select(func.count()).select_from(outbox).where(
+                    outbox.c.sent_at.is_(None), outbox.c.failed_at.is_(None)))).scalar_one()
+            acked = _acks_by_sender(sink)
+            if not pending and not unsent and all(s in acked for s in senders):
+                return
+            assert loop.time() < deadline, (pending, unsent, len(acked))
+            await asyncio.sleep(0.2)
+    finally:
+        await db.dispose()
+
+
+async def test_two_workers_one_ticket_and_one_ack_per_new_sender_and_a_killed_leader_is_replaced(
+        pg_url: str, smtp_sink: Sink, tmp_path: Path) -> None:
+    # The first worker leads (it sends nothing: rows a killed sender had claimed wait out
+    # their lease, which bench/faults.py measures); the second follows and sends.
+    first = WorkerProcess("first", pg_url, tmp_path)
+    second = WorkerProcess("second", pg_url, tmp_path, relay=smtp_sink.port)
+    try:
+        await first.start()
+        await first.wait_for(LEADS)
+        await second.start()
+        await second.wait_for(FOLLOWS)
+        await first.wait_for(STARTED)
+        await second.wait_for(STARTED)
+        assert await _leader_holders(pg_url) == 1
+
+        senders = [f"new{i}@client{i}.example" for i in range(MAILS)]
+        raws = [mail(sender=s, subject=f"Question {i}", message_id=f"<q{i}@client.example>")
+                for i, s in enumerate(senders)]
+        ports = [first.port, second.port]
+        half = MAILS // 2
+        # the first half to both workers at once, alternating
+        await asyncio.gather(*[send_one(ports[i % 2:] + ports[:i % 2], senders[i], raws[i])
+                               for i in range(half)])
+        # the rest while the leader is killed mid-run: the senders retry the other worker
+        rest = [asyncio.create_task(send_one(ports[i % 2:] + ports[:i % 2], senders[i],
+                                             raws[i])) for i in range(half, MAILS)]
+        await asyncio.sleep(0)
+        await first.kill9()
+        took = await second.wait_for(LEADS, timeout=TAKEOVER + 10)
+        assert took < TAKEOVER
+        await asyncio.gather(*rest)
+        assert await _leader_holders(pg_url) == 1
+
+        await _drained(pg_url, smtp_sink, senders)
+        db = make_engine(pg_url)
+        try:
+            async with db.connect() as conn:
+                rows = (await conn.execute(select(inbound.c.external_id, inbound.c.status,
+                                                  inbound.c.ticket))).all()
+                ticket_count = (await conn.execute(
+                    select(func.count()).select_from(tickets))).scalar_one()
+                clients = (await conn.execute(select(func.count()).select_from(people).where(
+                    people.c.role == "client"))).scalar_one()
+        finally:
+            await db.dispose()
+        assert len(rows) == MAILS
+        assert {r.status for r in rows} == {"done"}
+        assert len({r.ticket for r in rows}) == MAILS == ticket_count
+        assert clients == MAILS
+
+        acks = _acks_by_sender(smtp_sink)
+        assert sorted(acks) == sorted(senders)
+        # one ack each; a copy of the same mail (same Message-ID) is not another ack
+        assert all(len(set(ids)) == 1 for ids in acks.values())
+        assert sum(len(ids) for ids in acks.values()) == MAILS
+        assert all(m["Subject"] and "Question" in str(m["Subject"])
+                   for m in smtp_sink.messages())
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_a_second_process_on_sqlite_is_refused_with_one_line(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'one.db'}"
+    first = WorkerProcess("first", url, tmp_path)
+    second = WorkerProcess("second", url, tmp_path)
+    try:
+        await first.start()
+        await first.wait_for(STARTED)
+        await second.start()
+        assert second.proc is not None
+        code = await asyncio.wait_for(second.proc.wait(), 30)
+        assert code == 1
+        lines = second.text().splitlines()
+        assert lines == [f"ticketbot: another ticketbot is already running on "
+                         f"{tmp_path / 'one.db'}; SQLite serves one process (several workers "
+                         "need PostgreSQL)"]
+        assert first.proc is not None and first.proc.returncode is None
+        # the first still serves
+        await send_one([first.port], "new@client.example", mail(sender="new@client.example"))
+    finally:
+        await first.stop()
+        await second.stop()
