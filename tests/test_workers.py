@@ -7,18 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
+from bot.channels.email.act.intake import MailIntake
+from bot.channels.email.receive import raw
+from bot.runtime import App
 from engine.store.claims import LOCK_SPACE
 from engine.store.db import make_engine
 from engine.store.migrate import upgrade
+from engine.store.queries import export_all
 from engine.store.tables import inbound, outbox, people, tickets
 from tests.conftest import _pg_database
-from tests.support_email import Sink, mail, smtp_sink
+from tests.fakes import FixedClock
+from tests.support_email import Sink, mail, make_runtime, settings_for, smtp_sink
 from tests.support_workers import FOLLOWS, LEADS, STARTED, WorkerProcess, send_one
 
 __all__ = ["smtp_sink"]
@@ -157,3 +164,44 @@ async def test_a_second_process_on_sqlite_is_refused_with_one_line(tmp_path: Pat
     finally:
         await first.stop()
         await second.stop()
+
+
+# ---------------------------------------------------------------- two drains, one queue
+# Two workers' processors (each its own application and connection pool) draining the same
+# pending rows at the same moment, in one process so the race is forced every time.
+
+async def _two_drains(url: str, batch: int, mails: list[tuple[str, bytes]]) -> App:
+    settings = settings_for(url)
+    workers = [await make_runtime(settings, FixedClock()) for _ in range(2)]
+    at = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
+    for _, data in mails:
+        await raw.keep(workers[0].inbound, data, at)
+    await asyncio.gather(*[MailIntake(w, batch=batch).drain() for w in workers])
+    await workers[1].close()
+    return workers[0]
+
+
+@pytest.mark.parametrize("batch", [100, 7, 1])
+async def test_two_drains_of_one_queue_process_each_mail_once(
+        pg_url: str, batch: int, caplog: pytest.LogCaptureFixture) -> None:
+    """New senders (each registered once even when two of their mails meet in two
+    workers, without a unique-key error rolling a batch back) and one ticket, one ack per
+    mail, in batches and one by one."""
+    caplog.set_level(logging.INFO, "ticketbot.email.intake")
+    mails = [(f"new{i % 40}@client.example",
+              mail(sender=f"new{i % 40}@client.example", subject=f"Question {i}",
+                   message_id=f"<d{i}@client.example>")) for i in range(120)]
+    rt = await _two_drains(pg_url, batch, mails)
+    try:
+        data = await export_all(rt.db)
+    finally:
+        await rt.close()
+    assert [r["status"] for r in data["inbound"]] == ["done"] * 120
+    assert len(data["tickets"]) == 120
+    assert sorted(r["ticket"] for r in data["inbound"]) == list(range(1, 121))
+    acks = collections.Counter(o["recipient"] for o in data["outbound"]
+                               if o["channel"] == "email" and o["recipient"].startswith("new"))
+    assert acks == {f"new{i}@client.example": 3 for i in range(40)}
+    registered = [e for e in data["desk_events"] if e["kind"] == "contact_registered"]
+    assert len(registered) == 40
+    assert not [r for r in caplog.records if "rolled back" in r.getMessage()]

@@ -11,6 +11,12 @@ Advisory locks, not row locks, because a mail redone on its own runs its command
 transactions of their own and finishes the row from yet another one: a row lock held by
 the claim would block the worker's own `finish`.
 
+Batches of several workers take turns (`claim_batch`): a batch holds the ticket counter's
+row from its first new ticket to its commit, and the addresses of the new senders it
+registered; two batches interleaving those in opposite orders deadlock, and PostgreSQL then
+rolls one back. Batches already wait for each other on the counter, so taking turns from
+the start costs nothing; SMTP intake and a mail redone on its own never wait for it.
+
 SQLite runs one process (`engine/store/single_process.py` refuses a second): every row
 is ours and no statement is needed.
 """
@@ -30,6 +36,7 @@ from engine.store.tables import inbound
 # The first key of every advisory lock this service takes; the second names the object.
 LOCK_SPACE = 0x7462        # "tb"
 INBOUND_SPACE = 0x7463     # inbound rows: the second key is the row id
+BATCH_KEY = 2              # with LOCK_SPACE: the turn of a batch of mails
 
 _TRY_LOCKS = text(
     "SELECT id FROM unnest(:ids) AS id WHERE pg_try_advisory_xact_lock(:space, id)"
@@ -54,6 +61,14 @@ async def claim_rows(conn: AsyncConnection, ids: Sequence[int]) -> set[int]:
     rows = await conn.execute(select(inbound.c.id).where(
         inbound.c.id.in_(locked), inbound.c.status == "pending"))
     return set(rows.scalars())
+
+
+async def claim_batch(conn: AsyncConnection, ids: Sequence[int]) -> set[int]:
+    """`claim_rows` for a batch, after waiting for its turn (held until it ends)."""
+    if _shared(conn):
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"),
+                           {"a": LOCK_SPACE, "b": BATCH_KEY})
+    return await claim_rows(conn, ids)
 
 
 @asynccontextmanager

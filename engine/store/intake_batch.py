@@ -39,7 +39,7 @@ from engine.ports import (
     TicketRepository,
     UnitOfWork,
 )
-from engine.store.claims import claim_rows
+from engine.store.claims import claim_batch
 from engine.store.db import insert
 from engine.store.dialogs_sql import SqlDialogs
 from engine.store.suppressions import SqlSuppressions
@@ -141,7 +141,7 @@ class SharedTransaction:
         return await self.outbox.enqueue(item)
 
     async def claim(self, row_ids: Sequence[int]) -> set[int]:
-        return await claim_rows(self.conn, row_ids)
+        return await claim_batch(self.conn, row_ids)
 
     def finish(self, row_id: int, status: str, ticket: int | None, reason: str | None,
                rule: str | None) -> None:
