@@ -130,6 +130,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
 async def _serve(settings: Settings, stop: asyncio.Event | None) -> None:
     app = await bootstrap(settings)
+    if app.db.dialect.name == "sqlite" and (freed := await OutboxStore(app.db).release_leases()):
+        # The lock file says no other process runs: these leases are a dead one's.
+        log.info("released %s outbox rows a stopped process had claimed", freed)
     stop = stop or _stop_on_signals()
     try:
         for service in app.services:

@@ -38,6 +38,7 @@ class WorkerProcess:
     db_url: str
     workdir: Path
     relay: int | None = None
+    extra: str = ""  # more of the config file (a mailbox to watch)
     port: int = field(default_factory=free_port)
     proc: asyncio.subprocess.Process | None = None
 
@@ -50,7 +51,7 @@ class WorkerProcess:
         return self.workdir / f"{self.name}.toml"
 
     async def start(self) -> None:
-        self.config.write_text(config_text(self.db_url, self.port, self.relay))
+        self.config.write_text(config_text(self.db_url, self.port, self.relay) + self.extra)
         env = {**os.environ, "TICKETBOT_SECRET": SECRET.decode()}
         env.pop("TICKETBOT_DATABASE_URL", None)
         with self.log.open("ab") as out:
