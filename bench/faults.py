@@ -588,7 +588,7 @@ async def campaign(scale: float, only: set[str]) -> list[Result]:
     if not only or only & {"imap_kill", "imap_restart"}:
         with running_dovecot(4) as dv:
             await run("imap_kill", lambda: imap_kill(size(1000), dv))
-            await run("imap_restart", lambda: imap_restart(size(20), dv, 10))
+            await run("imap_restart", lambda: imap_restart(size(20), dv, max(10, 90 * scale)))
     return results
 
 

@@ -6,7 +6,9 @@ every worker (their rows are claimed, so nothing is done twice).
 The others retry the lock every `retry` seconds. PostgreSQL drops the lock with the
 leader's connection, so when the leader dies (even kill -9) another worker takes over
 within a retry or two; a leader that finds its lock connection gone stops its pollers at
-once, since another worker may already hold the lock.
+once, since another worker may already hold the lock. A new leader waits `grace` (two of
+the leader's checks) before it starts anything, so that a leader whose connection was cut,
+rather than its process killed, has stopped polling by then: never two pollers at once.
 
 On SQLite there is one process (`engine/store/single_process.py`), so it leads alone and
 `leading()` returns the services themselves.
@@ -31,6 +33,7 @@ LEADER_KEY = 1       # second key of the leader's advisory lock (first: LOCK_SPA
 RETRY = 1.0          # seconds between a follower's attempts to take the lock
 CHECK = 1.0          # seconds between the leader's checks of its lock connection
 CHECK_TIMEOUT = 5.0  # a check that takes longer counts as a lost connection
+GRACE = 2 * CHECK    # a new leader's wait for the old one to notice
 
 
 def leading(db: AsyncEngine, services: Sequence[Service]) -> list[Service]:
@@ -47,11 +50,12 @@ class Leadership:
     """Runs `services` while this worker holds the leader lock."""
 
     def __init__(self, db: AsyncEngine, services: Sequence[Service], *,
-                 retry: float = RETRY, check: float = CHECK) -> None:
+                 retry: float = RETRY, check: float = CHECK, grace: float = GRACE) -> None:
         self.db = db
         self.services = tuple(services)
         self.retry = retry
         self.check = check
+        self.grace = grace
         self.name = "leader of " + ", ".join(s.name for s in self.services)
         self.leading = asyncio.Event()  # set while the services run here
         self._task: asyncio.Task[None] | None = None
@@ -103,6 +107,7 @@ class Leadership:
         return None
 
     async def _lead(self, conn: AsyncConnection) -> None:
+        await asyncio.sleep(self.grace)
         log.info("leader: this worker runs %s", ", ".join(s.name for s in self.services))
         started: list[Service] = []
         try:

@@ -9,7 +9,7 @@ import asyncio
 import collections
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 
 from bot.channels.email.act.intake import MailIntake
 from bot.channels.email.receive import raw
+from bot.leader import Leadership, leading
 from bot.runtime import App
 from engine.store.claims import LOCK_SPACE
 from engine.store.db import make_engine
@@ -25,10 +26,10 @@ from engine.store.queries import export_all
 from engine.store.tables import inbound, outbox, people, tickets
 from tests.conftest import _pg_database
 from tests.fakes import FixedClock
-from tests.support_email import Sink, mail, make_runtime, settings_for, smtp_sink
+from tests.support_email import Sink, db_file, mail, make_runtime, settings_for, smtp_sink
 from tests.support_workers import FOLLOWS, LEADS, STARTED, WorkerProcess, send_one
 
-__all__ = ["smtp_sink"]
+__all__ = ["db_file", "smtp_sink"]
 
 MAILS = 120
 TAKEOVER = 5.0  # seconds from the leader's death to the follower leading
@@ -205,3 +206,76 @@ async def test_two_drains_of_one_queue_process_each_mail_once(
     registered = [e for e in data["desk_events"] if e["kind"] == "contact_registered"]
     assert len(registered) == 40
     assert not [r for r in caplog.records if "rolled back" in r.getMessage()]
+
+
+# ---------------------------------------------------------------- the leader lock
+
+class Poller:
+    """Stands for a poller or the scheduler: where it runs, and each start and stop."""
+
+    def __init__(self, running: set[str], name: str, log: list[str] | None = None) -> None:
+        self.name = name
+        self.running = running
+        self.log = [] if log is None else log
+
+    async def start(self) -> None:
+        assert self.name not in self.running
+        self.running.add(self.name)
+        self.log.append(f"start {self.name}")
+
+    async def stop(self) -> None:
+        self.running.discard(self.name)
+        self.log.append(f"stop {self.name}")
+
+
+async def _until(check: Callable[[], bool], timeout: float = 10) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        assert loop.time() < deadline, "not within the time"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_leader_that_loses_its_lock_connection_stops_its_pollers_and_another_leads(
+        pg_url: str) -> None:
+    running: set[str] = set()
+    log: list[str] = []
+    dbs = [make_engine(pg_url) for _ in range(2)]
+    workers = [Leadership(db, [Poller(running, f"imap@{i}", log),
+                               Poller(running, f"jobs@{i}", log)],
+                          retry=0.05, check=0.05, grace=0.5)
+               for i, db in enumerate(dbs)]
+    one_leads = ({"imap@0", "jobs@0"}, {"imap@1", "jobs@1"})
+    try:
+        await workers[0].start()
+        await workers[0].leading.wait()
+        await workers[1].start()
+        assert running == {"imap@0", "jobs@0"}
+        # the leader's lock connection is cut (a proxy, a restart): it must stop polling
+        async with dbs[1].connect() as conn:
+            await conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND granted AND classid = :a AND objid = 1"), {"a": LOCK_SPACE})
+            await conn.commit()
+        await _until(lambda: len(log) >= 4 and running in one_leads)
+        # stopped before anyone started again (whichever worker took the lock next)
+        assert log[:4] == ["start imap@0", "start jobs@0", "stop jobs@0", "stop imap@0"]
+        assert await _leader_holders(pg_url) == 1
+        leader = 0 if running == one_leads[0] else 1
+        await workers[leader].stop()
+        await _until(lambda: running == one_leads[1 - leader])
+    finally:
+        for worker in workers:
+            await worker.stop()
+        for db in dbs:
+            await db.dispose()
+    assert running == set()
+
+
+async def test_on_sqlite_the_pollers_run_as_they_are(db_file: str) -> None:
+    db = make_engine(db_file)
+    try:
+        pollers = [Poller(set(), "imap")]
+        assert leading(db, pollers) == pollers
+    finally:
+        await db.dispose()

@@ -17,8 +17,9 @@ registered; two batches interleaving those in opposite orders deadlock, and Post
 rolls one back. Batches already wait for each other on the counter, so taking turns from
 the start costs nothing; SMTP intake and a mail redone on its own never wait for it.
 
-SQLite runs one process (`engine/store/single_process.py` refuses a second): every row
-is ours and no statement is needed.
+SQLite runs one `ticketbot run` (`engine/store/single_process.py` refuses a second) and
+serialises writers: a batch only reads the rows' status again (a cron `mail fetch --once`
+may have finished some meanwhile).
 """
 
 from __future__ import annotations
@@ -52,9 +53,7 @@ async def claim_rows(conn: AsyncConnection, ids: Sequence[int]) -> set[int]:
     locks last until it ends (after the rows' fate is committed with it)."""
     if not ids:
         return set()
-    if not _shared(conn):
-        return set(ids)
-    locked = list((await conn.execute(
+    locked = list(ids) if not _shared(conn) else list((await conn.execute(
         _TRY_LOCKS, {"ids": list(ids), "space": INBOUND_SPACE})).scalars())
     if not locked:
         return set()
