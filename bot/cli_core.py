@@ -42,8 +42,13 @@ def _ticket_parsers(sub: Any) -> None:
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import run
+    from engine.store.single_process import AlreadyRunning
 
-    await run(settings)
+    try:
+        await run(settings)
+    except AlreadyRunning as exc:
+        complain(str(exc))
+        return 1
     return 0
 
 

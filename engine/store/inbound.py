@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine.inbox import FINAL_STATUSES, InboundRow, IntakeBatch, MailboxState, RawMail
 from engine.ports import Clock
-from engine.store import intake_batch
+from engine.store import claims, intake_batch
 from engine.store.db import insert, reading
 from engine.store.tables import inbound, mailbox_state, suppressed_addresses
 
@@ -58,6 +58,9 @@ class InboundStore:
 
     def batch(self, clock: Clock) -> AbstractAsyncContextManager[IntakeBatch]:
         return intake_batch.shared(self._engine, clock)
+
+    def claim(self, row_id: int) -> AbstractAsyncContextManager[bool]:
+        return claims.claim_row(self._engine, row_id)
 
     async def pending(self, channel: str, limit: int) -> list[InboundRow]:
         stmt = (select(inbound).where(inbound.c.channel == channel,
