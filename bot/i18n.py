@@ -379,6 +379,8 @@ _EN.update({
                           "/status N.",
     "mail.status_summary": "Ticket #{number}: {subject}\nStatus: {status}\n"
                            "Priority: {priority}\nResponsible: {responsible}",
+    "mail.text_cut_note": "[The text of this mail was cut at {limit} characters; the whole "
+                          "mail is kept as it arrived.]",
 })
 
 _RU.update({
@@ -399,6 +401,8 @@ _RU.update({
                           "/status N.",
     "mail.status_summary": "Заявка #{number}: {subject}\nСтатус: {status}\n"
                            "Приоритет: {priority}\nИсполнитель: {responsible}",
+    "mail.text_cut_note": "[Текст письма обрезан до {limit} символов; письмо целиком "
+                          "сохранено в том виде, в каком пришло.]",
 })
 
 # ---------------------------------------------------------------- metrics and ratings

@@ -11,10 +11,9 @@ Message-ID is recorded with the engine's change, so the replay finds it and chan
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bot.channels.email.act import mailcmd
@@ -30,8 +29,8 @@ from bot.channels.email.understand.noise import (
     bounced_recipients,
     classify,
 )
-from bot.channels.email.understand.parse import ParsedMail, parse_mail
-from bot.channels.email.understand.quotes import strip_quotes
+from bot.channels.email.understand.offload import MailParser
+from bot.channels.email.understand.parse import MAX_TEXT_CHARS, TRUNCATED_DEFECT, ParsedMail
 from bot.channels.email.understand.senders import CompanyDomains, display_name, guess_language
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -45,7 +44,6 @@ from engine.views import Reading
 
 log = logging.getLogger("ticketbot.email.intake")
 
-BIG_MAIL = 2 * 1024 * 1024  # parse in a thread above this, so the loop keeps serving
 MAX_CC = 20
 _PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|wg|tr|rv|sv|отв|ответ|пересл|fwd?)\s*"
                      r"(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE)
@@ -62,6 +60,7 @@ class MailContext:
     tz: ZoneInfo
     rating_scale: int
     reopen_days: int
+    parser: MailParser = field(default_factory=MailParser)  # off the event loop
 
     @classmethod
     def of(cls, rt: Runtime) -> MailContext:
@@ -77,6 +76,7 @@ class IncomingMail:
     mail: ParsedMail
     envelope: tuple[str, ...]
     truncated: int | None
+    reply: str  # the text without its quoted part
 
     @property
     def ref(self) -> str:
@@ -97,6 +97,14 @@ def _refs(mail: ParsedMail) -> tuple[str, ...]:
 def _sender_address(mail: ParsedMail) -> str | None:
     address = mail.from_addr or next(iter(mail.reply_to), None)
     return address if address and "@" in address else None
+
+
+def stored_text(text: str, mail: ParsedMail, language: str) -> str:
+    """The text to store, with a note when the parser cut it (the raw mail is kept whole)."""
+    if TRUNCATED_DEFECT not in mail.defects:
+        return text
+    note = t(language, "mail.text_cut_note", limit=MAX_TEXT_CHARS)
+    return f"{text.rstrip()}\n\n{note}"
 
 
 def _attachments(mail: ParsedMail) -> tuple[Attachment, ...]:
@@ -125,9 +133,9 @@ class MailProcessor:
 
     async def _incoming(self, row: InboundRow) -> IncomingMail:
         data = row.raw or b""
-        mail = await asyncio.to_thread(parse_mail, data) if len(data) > BIG_MAIL \
-            else parse_mail(data)
-        return IncomingMail(row, mail, raw.envelope_of(data), raw.truncated_size(data))
+        done = await self.ctx.parser.of(row)
+        return IncomingMail(row, done.mail, raw.envelope_of(data), raw.truncated_size(data),
+                            done.reply)
 
     def _noise(self, mail: ParsedMail) -> Noise | None:
         if self.id.is_own(mail.from_addr):
@@ -181,7 +189,7 @@ class MailProcessor:
     # ------------------------------------------------------------ acting
 
     async def _act(self, inc: IncomingMail, sender: Person, thread: Thread) -> Fate:
-        reply = strip_quotes(inc.mail.text, inc.mail.html)
+        reply = inc.reply
         special = await self._special(inc, sender, reply)
         if special is not None:
             return special
@@ -214,7 +222,8 @@ class MailProcessor:
               if not self.id.is_own(a) and not sender.has_email(a)]
         outcome = await self.s.bus.handle(c.OpenTicket(
             actor=sender.id, channel=raw.CHANNEL, at=inc.row.received_at, subject=subject,
-            description=mail.text, requester_id=sender.id, cc=tuple(dict.fromkeys(cc))[:MAX_CC],
+            description=stored_text(mail.text, mail, self.settings.language),
+            requester_id=sender.id, cc=tuple(dict.fromkeys(cc))[:MAX_CC],
             source_ref=inc.ref, attachments=_attachments(mail), linked_to=thread.linked_to))
         return outcome.ticket
 
@@ -228,7 +237,8 @@ class MailProcessor:
         # Staff mail that is not a command stays internal: an answer to the client is an
         # explicit `/reply`, so a forwarded internal thread can never leak.
         outcome = await self.s.bus.handle(c.AddComment(
-            actor=sender.id, channel=raw.CHANNEL, at=at, ticket=thread.ticket, body=reply,
+            actor=sender.id, channel=raw.CHANNEL, at=at, ticket=thread.ticket,
+            body=stored_text(reply, inc.mail, self.settings.language),
             public=not sender.role.is_staff, source_ref=inc.ref,
             attachments=_attachments(inc.mail)))
         return outcome.ticket
@@ -239,7 +249,8 @@ class MailProcessor:
         outcome = await self.s.bus.handle(c.OpenTicket(
             actor=None, channel=raw.CHANNEL, at=inc.row.received_at,
             subject=clean_subject(mail.subject, self.ctx.tag) or mail.text.strip()[:80] or "?",
-            description=mail.text, source_ref=inc.ref, attachments=_attachments(mail)))
+            description=stored_text(mail.text, mail, self.settings.language),
+            source_ref=inc.ref, attachments=_attachments(mail)))
         return Fate("done", outcome.ticket, "no sender address: nobody to answer", "new")
 
     async def _refused(self, inc: IncomingMail, sender: Person, thread: Thread,
