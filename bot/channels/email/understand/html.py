@@ -23,6 +23,9 @@ _LINE_BLOCKS = frozenset({"div", "ul", "ol", "table", "tr", "section", "article"
                           "aside", "dl", "dt", "dd", "address", "caption", "body", "html"})
 _PARA_BLOCKS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr"})
 _SPACES = re.compile(r"[ \t\r\n\f\u200b]+")
+# Quote marks written before a line: 10,000 nested <blockquote>s must not write 10,000
+# marks on each of 10,000 lines.
+MAX_QUOTE_MARKS = 20
 _TAG = re.compile(r"<[^<>]*>")  # last resort if html.parser gives up; "<<<<" stays linear
 
 
@@ -53,7 +56,7 @@ class _HtmlText(HTMLParser):
         self._cur = []
         self._space = True
         self._cur_text = False
-        line = ("> " * self._quote + text).rstrip() if self._quote else text
+        line = ("> " * min(self._quote, MAX_QUOTE_MARKS) + text).rstrip() if self._quote else text
         if line.strip(" >") or not self._lines or self._lines[-1].strip(" >"):
             self._lines.append(line)
 
@@ -82,7 +85,7 @@ class _HtmlText(HTMLParser):
     def _paragraph(self) -> None:
         self._break()
         if self._lines and self._lines[-1].strip(" >"):
-            self._lines.append(">" * self._quote)
+            self._lines.append(">" * min(self._quote, MAX_QUOTE_MARKS))
 
     # -- parser callbacks
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
