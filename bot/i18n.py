@@ -381,6 +381,8 @@ _EN.update({
                            "Priority: {priority}\nResponsible: {responsible}",
     "mail.text_cut_note": "[The text of this mail was cut at {limit} characters; the whole "
                           "mail is kept as it arrived.]",
+    "mail.link_expired": "Command not accepted: the mail you answered is too old to act on. "
+                         "Reply to a recent notice.",
 })
 
 _RU.update({
@@ -403,6 +405,8 @@ _RU.update({
                            "Приоритет: {priority}\nИсполнитель: {responsible}",
     "mail.text_cut_note": "[Текст письма обрезан до {limit} символов; письмо целиком "
                           "сохранено в том виде, в каком пришло.]",
+    "mail.link_expired": "Команда не принята: письмо, на которое вы ответили, слишком старое. "
+                         "Ответьте на свежее уведомление.",
 })
 
 # ---------------------------------------------------------------- metrics and ratings

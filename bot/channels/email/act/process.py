@@ -11,16 +11,19 @@ Message-ID is recorded with the engine's change, so the replay finds it and chan
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bot.channels.email.act import mailcmd
+from bot.channels.email.act.autoloop import echoed_ticket
 from bot.channels.email.act.fate import Fate
 from bot.channels.email.act.rating_mail import MailRatings
 from bot.channels.email.act.replies import Asker, Replies
 from bot.channels.email.act.session import Session
+from bot.channels.email.act.staffproof import lifetime_of, prove
 from bot.channels.email.receive import raw
 from bot.channels.email.understand.identity import MailIdentity
 from bot.channels.email.understand.noise import (
@@ -45,6 +48,7 @@ from engine.views import Reading
 log = logging.getLogger("ticketbot.email.intake")
 
 MAX_CC = 20
+ECHO_RULE = "auto_loop"
 _PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|wg|tr|rv|sv|отв|ответ|пересл|fwd?)\s*"
                      r"(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE)
 
@@ -193,6 +197,7 @@ class MailProcessor:
         special = await self._special(inc, sender, reply)
         if special is not None:
             return special
+        thread = await self._checked(inc, sender, thread)
         try:
             if thread.ticket is None:
                 number = await self._open(inc, sender, thread)
@@ -202,7 +207,32 @@ class MailProcessor:
             return await self._refused(inc, sender, thread, exc)
         await self._note_truncated(inc, number)
         reason = None if thread.linked_to is None else f"linked to #{thread.linked_to}"
+        if thread.rule == ECHO_RULE:
+            reason = "echoes our acknowledgement of this ticket: added to it, no new ticket"
         return Fate("done", number, reason, thread.rule)
+
+    async def _checked(self, inc: IncomingMail, sender: Person, thread: Thread) -> Thread:
+        """Staff mail that does not reply to a recent mail we sent that person is anyone's
+        mail: it opens a ticket linked to the one it names, never a note in their name
+        (staffproof.py). A would-be new ticket that echoes our acknowledgement joins the
+        ticket it echoes (autoloop.py)."""
+        if thread.ticket is not None and not self._proven(inc, sender):
+            return Thread(None, f"{thread.rule}_unverified", linked_to=thread.ticket)
+        if thread.ticket is not None or thread.linked_to is not None:
+            return thread
+        window = dt.timedelta(minutes=self.settings.email.auto_loop_minutes)
+        address = (inc.mail.from_addr or sender.emails[0]).lower()
+        async with self.s.reading() as view:
+            echoed = await echoed_ticket(view, sender, address, inc.mail.text,
+                                         inc.row.received_at, window)
+        return thread if echoed is None else Thread(echoed, ECHO_RULE)
+
+    def _proven(self, inc: IncomingMail, sender: Person) -> bool:
+        """Anyone but staff needs no proof; staff need a fresh token of theirs."""
+        if not sender.role.is_staff:
+            return True
+        return prove(sender, map(self.id.ref_token, _refs(inc.mail)), inc.row.received_at,
+                     lifetime_of(self.settings.email.staff_link_days)).verified
 
     async def _special(self, inc: IncomingMail, sender: Person, reply: str) -> Fate | None:
         """A specialist's command, or a requester's rating; None for an ordinary mail."""
