@@ -8,6 +8,9 @@ Run from the project root: .venv/bin/python -m bench.mail_hostile [--baseline RE
   measurement runs in its own process, killed after --limit seconds (shown as "> S").
 * N mutants of the bench.mail_parse corpus (bytes flipped, cut, doubled, tags and `<`
   inserted): the slowest mail, and how many took over 0.1 s and over 1 s, baseline and ours.
+* The parse bench's ordinary corpus (2,000 mails), mails/s, baseline and ours.
+* The longest event-loop stall while a slow (linear, 1 MB of HTML) mail is parsed: inline
+  on the loop, as before, and through offload.MailParser.
 * What the worker process costs: parse + quote strip inline versus in the worker, per size,
   and its start-up; this sets offload.INLINE_BELOW.
 """
@@ -51,7 +54,7 @@ def _fill(unit: str, size: int) -> str:
 CASES: dict[str, Callable[[], bytes]] = {
     "HTML, mismatched end tags, 140 KB": lambda: _html_mail(_fill("<div><b>word</i>", 140_000)),
     "HTML table, unclosed rows, 280 KB": lambda: _html_mail(
-        "<table>" + _fill("<tr><td>cell", 280_000) + "</table>"),
+        "<table>" + _fill("<tr><td>cell</td>", 280_000) + "</table>"),
     "HTML cells without rows, 280 KB": lambda: _html_mail(_fill("<td>x", 280_000)),
     "HTML, unterminated start tags, 140 KB": lambda: _html_mail(_fill("<a ", 140_000)),
     "HTML, unterminated end tags, 140 KB": lambda: _html_mail(_fill("</", 140_000)),
@@ -113,6 +116,17 @@ def _run_mutants(which: str, count: int, out: Queue[tuple[float, int, int]]) -> 
     out.put((worst, over_tenth, over_second))
 
 
+def _run_corpus(which: str, count: int, out: Queue[float]) -> None:
+    parse, mails = _parser(which), corpus(count)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for raw in mails:
+            parse(raw)
+        best = min(best, time.perf_counter() - start)
+    out.put(len(mails) / best)
+
+
 def _in_child(target: Callable[..., None], args: tuple[Any, ...], limit: float) -> Any:
     """The child's answer, or None when it ran past `limit` (it is killed)."""
     ctx = multiprocessing.get_context("spawn")
@@ -158,6 +172,45 @@ def mutants(count: int) -> list[bytes]:
 
 # ---------------------------------------------------------------- the worker process
 
+async def _longest_stall(parse: Callable[[bytes], Any]) -> tuple[float, float]:
+    """(seconds the parse took, longest gap between two turns of a 1 ms ticker meanwhile)."""
+    slow = _html_mail(_fill("<p>para <b>x</b> text\r\n", 1_000_000))
+    gaps = [0.0]
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
+    start = time.perf_counter()
+    result = parse(slow)
+    if asyncio.iscoroutine(result):
+        await result
+    took = time.perf_counter() - start
+    done.set()
+    await ticking
+    return took, max(gaps)
+
+
+async def _stalls() -> list[str]:
+    from bot.channels.email.understand.offload import MailParser, understand
+
+    parser = MailParser()
+    await parser.parse(_html_mail(_fill("<p>warm the worker up</p>\r\n", 100_000)))
+    inline = await _longest_stall(understand)
+    offloaded = await _longest_stall(parser.parse)
+    await parser.close()
+    return [f"inline on the loop: parse {inline[0]:.3f} s, longest stall {inline[1]:.3f} s",
+            f"offload.MailParser: parse {offloaded[0]:.3f} s, longest stall "
+            f"{offloaded[1]:.3f} s"]
+
+
 async def _worker_costs() -> list[str]:
     from bot.channels.email.understand.offload import MailParser, understand
 
@@ -194,6 +247,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with")
     parser.add_argument("--mutants", type=int, default=1000)
+    parser.add_argument("--corpus", type=int, default=2000)
     parser.add_argument("--limit", type=float, default=60.0, help="seconds per measurement")
     args = parser.parse_args()
     print(f"parse_mail, CPU seconds (baseline {args.baseline} | ours)")
@@ -210,6 +264,13 @@ def main() -> None:
         else:
             worst, tenth, second = found
             print(f"  {label:9} slowest {worst:.3f} s, {tenth} over 0.1 s, {second} over 1 s")
+    print(f"ordinary corpus ({args.corpus} mails), parse_mail, mails/s (baseline | ours)")
+    rates = [_in_child(_run_corpus, (which, args.corpus), args.limit * 5)
+             for which in (args.baseline, "ours")]
+    print("  " + " | ".join("-" if r is None else f"{r:,.0f}" for r in rates))
+    print("a slow mail (1 MB of HTML, linear) while a 1 ms ticker runs on the loop")
+    for line in asyncio.run(_stalls()):
+        print("  " + line)
     print("parse + quote strip, inline vs the worker process (plain text mail)")
     for line in asyncio.run(_worker_costs()):
         print("  " + line)
