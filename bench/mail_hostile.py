@@ -8,7 +8,7 @@ Run from the project root: .venv/bin/python -m bench.mail_hostile [--baseline RE
   measurement runs in its own process, killed after --limit seconds (shown as "> S").
 * N mutants of the bench.mail_parse corpus (bytes flipped, cut, doubled, tags and `<`
   inserted): the slowest mail, and how many took over 0.1 s and over 1 s, baseline and ours.
-* The parse bench's ordinary corpus (2,000 mails), mails/s, baseline and ours.
+* The parse bench's ordinary corpus (2,000 mails), mails per CPU second, baseline and ours.
 * The longest event-loop stall while a slow (linear, 1 MB of HTML) mail is parsed: inline
   on the loop, as before, and through offload.MailParser.
 * What the worker process costs: parse + quote strip inline versus in the worker, per size,
@@ -119,11 +119,11 @@ def _run_mutants(which: str, count: int, out: Queue[tuple[float, int, int]]) -> 
 def _run_corpus(which: str, count: int, out: Queue[float]) -> None:
     parse, mails = _parser(which), corpus(count)
     best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
+    for _ in range(5):  # CPU time, best of five: other work shares the machine
+        start = time.process_time()
         for raw in mails:
             parse(raw)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     out.put(len(mails) / best)
 
 
@@ -264,7 +264,8 @@ def main() -> None:
         else:
             worst, tenth, second = found
             print(f"  {label:9} slowest {worst:.3f} s, {tenth} over 0.1 s, {second} over 1 s")
-    print(f"ordinary corpus ({args.corpus} mails), parse_mail, mails/s (baseline | ours)")
+    print(f"ordinary corpus ({args.corpus} mails), parse_mail, mails per CPU second "
+          "(baseline | ours)")
     rates = [_in_child(_run_corpus, (which, args.corpus), args.limit * 5)
              for which in (args.baseline, "ours")]
     print("  " + " | ".join("-" if r is None else f"{r:,.0f}" for r in rates))

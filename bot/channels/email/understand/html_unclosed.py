@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import re
 
+# A `<` with no `>` before the next `<`: the only kind html.parser looks far ahead for
+# (besides comments). Each lookahead stops at the next `<` or `>`, so one search is linear.
+_SUSPECT = re.compile(r"<(?![^<>]*>)")
 _COMMENT_END = re.compile(r"-->")
 _GT = re.compile(r">")
 _LT = re.compile(r"<")
@@ -36,10 +39,18 @@ class _Ahead:
         return self.found
 
 
+def _well_formed(html: str) -> bool:
+    """Every `<` reaches a `>` before the next `<`, and every comment ends."""
+    if _SUSPECT.search(html) is not None:
+        return False
+    opened = html.rfind("<!--")
+    return opened < 0 or html.find("-->", opened + 4) >= 0
+
+
 def escape_unclosed(html: str) -> str:
     """The same HTML with every `<` that opens nothing complete written as `&lt;`."""
-    if "<" not in html:
-        return html
+    if _well_formed(html):
+        return html  # nearly every mail: one regex scan, no Python loop
     size = len(html)
     lt, gt, comment_end = _Ahead(html, _LT), _Ahead(html, _GT), _Ahead(html, _COMMENT_END)
     raw_end = {name: _Ahead(html, pattern) for name, pattern in _RAW_END.items()}
