@@ -2,9 +2,10 @@
 
 Parsing is pure CPU; on the event loop a slow mail stops SMTP, IMAP and Telegram alike.
 Mails from `INLINE_BELOW` bytes up go to one worker process (the second core), created on
-the first such mail: spawning it costs ~0.1-0.2 s and a round trip ~0.3 ms plus pickling,
-more than parsing a typical 7 KB mail (~0.3 ms), so small mails stay inline, where the
-linear parser and the size caps in parse.py bound them to a few milliseconds.
+the first such mail. Measured (`bench/mail_hostile.py`, 2-core box under load): starting it
+takes 0.7-1.7 s, once; a round trip adds ~0.5-1.5 ms plus pickling, about what a typical
+7 KB mail costs to parse (~0.5-1 ms), so small mails stay inline, where the linear parser
+and the size caps in parse.py keep even a hostile 32 KB mail to a few tens of ms.
 
 `prepare` parses a batch before the intake opens its write transaction, so the database
 is never locked while a mail is parsed; the processor then finds each mail ready.
