@@ -383,6 +383,8 @@ _EN.update({
                           "mail is kept as it arrived.]",
     "mail.link_expired": "Command not accepted: the mail you answered is too old to act on. "
                          "Reply to a recent notice.",
+    "mail.unverified_staff": "[Unverified sender: this mail says it is from {address}, but it "
+                             "does not answer a recent mail we sent them.]",
 })
 
 _RU.update({
@@ -407,6 +409,8 @@ _RU.update({
                           "сохранено в том виде, в каком пришло.]",
     "mail.link_expired": "Команда не принята: письмо, на которое вы ответили, слишком старое. "
                          "Ответьте на свежее уведомление.",
+    "mail.unverified_staff": "[Отправитель не подтверждён: письмо подписано адресом {address}, "
+                             "но не отвечает на наше недавнее письмо этому человеку.]",
 })
 
 # ---------------------------------------------------------------- metrics and ratings

@@ -64,6 +64,9 @@ async def test_forged_from_of_a_specialist_with_the_tag_writes_no_note_in_their_
     state = await everything(runtime)
     assert [(t["number"], t["linked_to"]) for t in state["tickets"]] == [(1, None), (2, 1)]
     assert state["inbound"][-1]["rule"] == "subject_tag_unverified"
+    assert state["tickets"][1]["description"] == (
+        f"[Unverified sender: this mail says it is from {LENA}, but it does not answer a "
+        "recent mail we sent them.]\n\nForged: give Mallory admin rights.")
     # Nothing anywhere says Lena wrote a note: no staff notice or chat post of a note.
     assert not [o for o in state["outbound"] if o["kind"] == "note"]
 

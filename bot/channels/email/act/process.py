@@ -49,6 +49,7 @@ log = logging.getLogger("ticketbot.email.intake")
 
 MAX_CC = 20
 ECHO_RULE = "auto_loop"
+UNVERIFIED = "_unverified"  # staff mail that proves nothing: the rule it matched, marked
 _PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|wg|tr|rv|sv|отв|ответ|пересл|fwd?)\s*"
                      r"(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE)
 
@@ -217,7 +218,7 @@ class MailProcessor:
         (staffproof.py). A would-be new ticket that echoes our acknowledgement joins the
         ticket it echoes (autoloop.py)."""
         if thread.ticket is not None and not self._proven(inc, sender):
-            return Thread(None, f"{thread.rule}_unverified", linked_to=thread.ticket)
+            return Thread(None, f"{thread.rule}{UNVERIFIED}", linked_to=thread.ticket)
         if thread.ticket is not None or thread.linked_to is not None:
             return thread
         window = dt.timedelta(minutes=self.settings.email.auto_loop_minutes)
@@ -252,10 +253,19 @@ class MailProcessor:
               if not self.id.is_own(a) and not sender.has_email(a)]
         outcome = await self.s.bus.handle(c.OpenTicket(
             actor=sender.id, channel=raw.CHANNEL, at=inc.row.received_at, subject=subject,
-            description=stored_text(mail.text, mail, self.settings.language),
+            description=self._flagged(stored_text(mail.text, mail, self.settings.language),
+                                      inc, thread),
             requester_id=sender.id, cc=tuple(dict.fromkeys(cc))[:MAX_CC],
             source_ref=inc.ref, attachments=_attachments(mail), linked_to=thread.linked_to))
         return outcome.ticket
+
+    def _flagged(self, text: str, inc: IncomingMail, thread: Thread) -> str:
+        """Staff reading the ticket see that its sender's address proves nothing."""
+        if not thread.rule.endswith(UNVERIFIED):
+            return text
+        note = t(self.settings.language, "mail.unverified_staff",
+                 address=inc.mail.from_addr or "?")
+        return f"{note}\n\n{text}"
 
     async def _comment(self, inc: IncomingMail, sender: Person, thread: Thread,
                        reply: str) -> int | None:
