@@ -7,7 +7,14 @@ Texts are plain: escaping for a parse mode (HTML, MarkdownV2) is the channel's j
 
 from __future__ import annotations
 
-from engine.errors import EngineError, InvalidTransition, InvalidValue, NotAllowed, TicketClosed
+from engine.errors import (
+    EngineError,
+    InvalidTransition,
+    InvalidValue,
+    NotAllowed,
+    NothingToWithdraw,
+    TicketClosed,
+)
 
 DEFAULT_LANGUAGE = "en"
 
@@ -17,6 +24,9 @@ _EN: dict[str, str] = {
     "ticket_opened": "Ticket #{number} is open.",
     "ticket_exists": "This message already has ticket #{number}.",
     "taken": "You took ticket #{number}.",
+    "withdrawn": "↩ Withdrawn: your answer on #{number} was not sent. It stays on the ticket as an internal note.",
+    "nothing_to_withdraw": "Nothing of yours on #{number} is waiting to go out: it was sent already, or withdrawn.",
+    "nothing_to_withdraw_any": "No answer of yours is waiting to go out: it was sent already, or withdrawn.",
     "not_a_specialist": "This command is for specialists.",
     "help_header": "Commands:",
     "help_footer": "N is a ticket number (123 or #123). Leave it out when you reply to a message about the ticket.",
@@ -100,6 +110,9 @@ _RU: dict[str, str] = {
     "ticket_opened": "Заявка #{number} создана.",
     "ticket_exists": "По этому сообщению уже есть заявка #{number}.",
     "taken": "Вы взяли заявку #{number} в работу.",
+    "withdrawn": "↩ Отозвано: ваш ответ по #{number} не отправлен. Он остался в заявке как внутренняя заметка.",
+    "nothing_to_withdraw": "По #{number} нет ваших ответов, ждущих отправки: ответ уже ушёл или отозван.",
+    "nothing_to_withdraw_any": "Нет ваших ответов, ждущих отправки: ответ уже ушёл или отозван.",
     "not_a_specialist": "Эта команда только для специалистов.",
     "help_header": "Команды:",
     "help_footer": "N — номер заявки (123 или #123). Его можно не писать, если команда — ответ на сообщение о заявке.",
@@ -224,6 +237,8 @@ def explain(lang: str, exc: EngineError) -> str:
         return _invalid_value(lang, exc)
     if isinstance(exc, TicketClosed):
         return t(lang, "ticket_closed", number=exc.number)
+    if isinstance(exc, NothingToWithdraw) and exc.number is None:
+        return t(lang, "nothing_to_withdraw_any")
     return t(lang, exc.code if has_text(exc.code) else "error", **exc.params())
 
 
@@ -534,10 +549,13 @@ _EN.update({
     "tg.post.opened": "New ticket from {name} ({channel}):",
     "tg.post.client": "{name} wrote ({channel}):",
     "tg.post.answer": "{name} answered:",
+    "tg.group.answer": "{number}: {name} answered:",
     "tg.post.note": "{name}, internal note:",
     "tg.echo.mailed": "✉ Sent to {name} <{address}>",
     "tg.echo.group": "💬 Posted in the support group",
     "tg.echo.saved": "Saved as a public answer; the requester has no mail address or chat",
+    "tg.echo.grace": "⏳ Goes out in {seconds} s; /undo takes it back",
+    "tg.echo.undo": "↩ Undo",
     "tg.setup.privacy": "I can't read ordinary messages in the support group, so I can't see "
                         "questions. Make me an administrator of the group, or in @BotFather "
                         "send /setprivacy, choose Disable, then remove me from the group and "
@@ -575,10 +593,13 @@ _RU.update({
     "tg.post.opened": "Новая заявка от {name} ({channel}):",
     "tg.post.client": "{name} пишет ({channel}):",
     "tg.post.answer": "{name} ответил(а):",
+    "tg.group.answer": "{number}: {name} ответил(а):",
     "tg.post.note": "{name}, внутренняя заметка:",
     "tg.echo.mailed": "✉ Отправлено: {name} <{address}>",
     "tg.echo.group": "💬 Опубликовано в группе поддержки",
     "tg.echo.saved": "Сохранено как ответ клиенту; у заявителя нет ни почты, ни чата",
+    "tg.echo.grace": "⏳ Уйдёт через {seconds} с; /undo — отозвать",
+    "tg.echo.undo": "↩ Отозвать",
     "tg.setup.privacy": "Я не вижу обычные сообщения в группе поддержки и поэтому не вижу "
                         "вопросов. Сделайте меня администратором группы или в @BotFather "
                         "отправьте /setprivacy, выберите Disable, затем удалите меня из группы "

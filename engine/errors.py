@@ -62,3 +62,11 @@ class InvalidValue(EngineError):
     reason: str
     choices: tuple[str, ...] = ()
     code = "invalid_value"
+
+
+@dataclass(eq=False)
+class NothingToWithdraw(EngineError):
+    """`/undo` with no answer of the actor's still waiting: sent already, or none given."""
+
+    number: int | None = None
+    code = "nothing_to_withdraw"

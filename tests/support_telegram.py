@@ -150,7 +150,9 @@ class Harness:
         return [m["text"] for m in self.fake.bot_messages(chat)]
 
 
-async def make_harness(db_url: str, **telegram: Any) -> AsyncIterator[Harness]:
+async def make_harness(db_url: str, *, sla: dict[str, Any] | None = None,
+                       **telegram: Any) -> AsyncIterator[Harness]:
+    """`sla`: an `[sla]` section for the settings (as in the config file)."""
     clock = FixedClock(dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC))
     fake = FakeBotAPI(now=clock.now)
     fake.add_chat(SUPPORT, "Support")
@@ -158,6 +160,8 @@ async def make_harness(db_url: str, **telegram: Any) -> AsyncIterator[Harness]:
     fake.admins[SUPPORT] = {LENA.id, 123456}  # the bot is an administrator there
     server = await serve(fake)
     settings = settings_for(db_url, server.url, **telegram)
+    if sla is not None:
+        settings = with_sla(settings, sla)
     h = Harness(fake, server, settings, clock, await runtime(settings, clock))
     try:
         yield h

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine import events as e
 from engine.context import Context
 from engine.model import Person, Role, Ticket
+from engine.notify import grace
 from engine.notify.rules import Audience, Notice, plan
 from engine.ports import OutboxItem, UnitOfWork
 
@@ -14,9 +17,12 @@ async def notify(ctx: Context, event_id: int, event: e.Event) -> None:
     if ticket is None:
         return
     audience = await _audience(ctx.uow, ticket, event)
+    until = grace.held_until(ctx)
     for notice in plan(event, audience):
         for channel, recipient in route(notice, ticket):
-            await ctx.uow.outbox.enqueue(_item(event_id, event, notice, channel, recipient))
+            item = _item(event_id, event, notice, channel, recipient)
+            await ctx.uow.outbox.enqueue(replace(item, not_before=until,
+                                                 cause=grace.cause(event_id, event, until)))
 
 
 async def _audience(uow: UnitOfWork, ticket: Ticket, event: e.Event) -> Audience:

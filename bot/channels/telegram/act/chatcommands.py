@@ -81,6 +81,8 @@ def _success(cmd: c.Command, number: int, lang: str) -> str:
         return t(lang, "taken", number=number)
     if isinstance(cmd, c.OpenTicket):
         return t(lang, "ticket_opened", number=number)
+    if isinstance(cmd, c.WithdrawComment):
+        return t(lang, "withdrawn", number=number)
     return t(lang, "done")
 
 
@@ -89,7 +91,7 @@ async def _worth_saying(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Com
     """The group sees a change on the ticket's card, so a success there needs no message of
     its own; and a new ticket's acknowledgement may already be on its way to this chat."""
     ticket = await desk.views.ticket(number)
-    if ticket is None:
+    if ticket is None or isinstance(cmd, c.WithdrawComment):
         return True
     source = parse_ref(ticket.source_ref)
     if desk.is_support(msg.chat_id) and source is not None and desk.is_support(source.chat_id):
