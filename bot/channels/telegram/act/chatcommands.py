@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from bot.channels.telegram.act import queries
 from bot.channels.telegram.act.answer import say
+from bot.channels.telegram.act.confirm import confirm
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.receive.inbound import ChatMessage
 from bot.channels.telegram.understand.refs import parse_ref, ref
@@ -70,10 +71,14 @@ async def execute(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command) 
         return
     finally:
         desk.outbound.wake()  # the reactors queued card edits and notices
-    if outcome.ticket is not None and await _worth_saying(desk, msg, person, cmd,
-                                                          outcome.ticket):
-        await say(desk, msg, _success(cmd, outcome.ticket, person.language), person.language,
-                  ticket=outcome.ticket)
+    if outcome.ticket is None:
+        return
+    text = _success(cmd, outcome.ticket, person.language)
+    if desk.is_support(msg.chat_id) and not isinstance(cmd, c.OpenTicket | c.WithdrawComment):
+        # The group sees a ✅ on the command, and nothing of a ticket that is not its own.
+        await confirm(desk, msg, text, person.language)
+    elif await _worth_saying(desk, msg, person, cmd, outcome.ticket):
+        await say(desk, msg, text, person.language, ticket=outcome.ticket)
 
 
 def _success(cmd: c.Command, number: int, lang: str) -> str:

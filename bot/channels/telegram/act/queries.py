@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.channels.telegram.act import promote
-from bot.channels.telegram.act.answer import say, say_html
+from bot.channels.telegram.act.answer import elsewhere, say, say_html
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.deliver.cards import card_facts, render_card
 from bot.channels.telegram.deliver.render import bold, esc, lines, quote
 from bot.channels.telegram.ports import TicketLine
 from bot.channels.telegram.read import view
 from bot.channels.telegram.receive.inbound import ChatMessage
+from bot.channels.telegram.understand.refs import parse_ref
 from bot.commands.help import render_help
 from bot.commands.registry import Query
 from bot.i18n import explain, status_name, t
@@ -54,7 +55,10 @@ async def _status(desk: Desk, msg: ChatMessage, person: Person, query: Query) ->
     html = lines(render_card(facts, lang, desk.settings.timezone,
                              desk.settings.engine.ticket_prefix),
                  quote(facts.ticket.description, DESCRIPTION_LIMIT))
-    await say_html(desk, msg, html, lang, ticket=query.ticket)
+    source = parse_ref(facts.ticket.source_ref)
+    room = await elsewhere(desk, msg, person.role.is_staff, query.ticket,
+                           source is not None and source.chat_id == msg.chat_id)
+    await say_html(desk, msg, html, lang, ticket=query.ticket, room=room)
 
 
 async def _my(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
@@ -64,7 +68,8 @@ async def _my(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> Non
                 (t(lang, "tg.my.observing"), mine.observing)]
     shown = [_section(title, rows, desk, lang) for title, rows in sections if rows]
     html = "\n\n".join(shown) if shown else esc(t(lang, "tg.my.none"))
-    await say_html(desk, msg, html, lang)
+    await say_html(desk, msg, html, lang,
+                   room=await elsewhere(desk, msg, person.role.is_staff, None, False))
 
 
 async def _queue(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
@@ -72,7 +77,8 @@ async def _queue(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> 
     rows = await desk.store.queue()
     html = (_section(t(lang, "tg.queue.title"), rows, desk, lang) if rows
             else esc(t(lang, "tg.queue.empty")))
-    await say_html(desk, msg, html, lang)
+    await say_html(desk, msg, html, lang,
+                   room=await elsewhere(desk, msg, person.role.is_staff, None, False))
 
 
 def _section(title: str, rows: Sequence[TicketLine], desk: Desk, lang: str) -> str:

@@ -57,7 +57,7 @@ async def _items(settings: Settings, ctx: Context, event_id: int, event: e.Event
                  ticket: Ticket) -> list[OutboxItem]:
     items: list[OutboxItem] = []
     if event.kind in NoticeKind.CARD.events:
-        items += _cards(settings, event_id, ticket)
+        items += _cards(settings, event_id, ticket, await _asker_language(settings, ctx, ticket))
     if isinstance(event, e.TicketOpened) and _group_thread(settings, ticket) is None:
         items += await _opened_elsewhere(settings, ctx, event_id, ticket)
     if isinstance(event, e.CommentAdded):
@@ -65,12 +65,22 @@ async def _items(settings: Settings, ctx: Context, event_id: int, event: e.Event
     return items
 
 
-def _cards(settings: Settings, event_id: int, ticket: Ticket) -> list[OutboxItem]:
+async def _asker_language(settings: Settings, ctx: Context, ticket: Ticket) -> str:
+    asker = None if ticket.requester_id is None else \
+        await ctx.uow.people.get(ticket.requester_id)
+    return settings.language if asker is None else asker.language
+
+
+def _cards(settings: Settings, event_id: int, ticket: Ticket,
+           asker_language: str) -> list[OutboxItem]:
+    """The group's card is for the asker, in their language; the staff chat's in the
+    service's."""
     lang, items = settings.language, []
     thread = _group_thread(settings, ticket)
     if thread is not None:
         items.append(outbound.card_item(f"tg:card:{thread.chat_id}:{ticket.number}:{event_id}",
-                                        ticket.number, thread.chat_id, thread.message_id, lang))
+                                        ticket.number, thread.chat_id, thread.message_id,
+                                        asker_language))
     staff = settings.telegram.staff_chat_id
     if staff is not None:
         items.append(outbound.card_item(f"tg:card:{staff}:{ticket.number}:{event_id}",

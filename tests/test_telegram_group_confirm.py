@@ -1,0 +1,92 @@
+"""The support group: a staff command shows it took (a ✅ on the command, or one line where
+reactions are not allowed), the card speaks the asker's language, and nothing of a ticket
+that is not the group's is shown there. The real python-telegram-bot application against
+the fake Bot API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import commands as c
+from engine.model import Status
+from tests.support_telegram import BORIS, SAM, STAFF, SUPPORT, Harness, sqlite_harness
+
+__all__ = ["sqlite_harness"]
+
+
+def _answers(h: Harness, chat: int, message_id: int) -> list[dict[str, Any]]:
+    return [m for m in h.fake.bot_messages(chat)
+            if m.get("reply_to_message", {}).get("message_id") == message_id]
+
+
+async def _group_ticket(h: Harness) -> int:
+    q = await h.say(BORIS, "Не работает VPN")
+    await h.say(SAM, "/ticket", reply_to=q)
+    await h.sent(lambda f: any(m["text"].startswith("🎫 #1") for m in f.bot_messages(SUPPORT)))
+    return q
+
+
+async def test_a_command_in_the_group_gets_a_check_mark_and_no_message(
+        sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    await _group_ticket(h)
+    before = len(h.fake.bot_messages(SUPPORT))
+    take = await h.say(SAM, "/take 1", minutes=1)
+    await h.sent(lambda f: f.reactions.get((SUPPORT, take)))
+    assert h.fake.reactions[(SUPPORT, take)] == ["✅"]
+    assert (await h.ticket(1)).status is Status.IN_PROGRESS
+    assert _answers(h, SUPPORT, take) == []
+    assert len(h.fake.bot_messages(SUPPORT)) == before  # the card was edited, not reposted
+
+
+async def test_where_reactions_are_refused_one_line_says_it(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    await _group_ticket(h)
+    h.fake.fail("setMessageReaction", "400")
+    take = await h.say(SAM, "/take 1", minutes=1)
+    [said] = await h.sent(lambda f: _answers(h, SUPPORT, take) or None)
+    assert said["text"] == "You took ticket #1."  # Sam's language
+    assert (SUPPORT, take) not in h.fake.reactions
+
+
+async def test_the_group_card_speaks_the_askers_language(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    q = await _group_ticket(h)
+    [group_card] = [m for m in h.fake.bot_messages(SUPPORT) if m["text"].startswith("🎫")]
+    assert group_card["reply_to_message"]["message_id"] == q
+    assert "Статус:" in group_card["text"] and "Автор вопроса:" in group_card["text"]
+    staff_card = await h.sent(lambda f: next((m for m in f.bot_messages(STAFF)
+                                              if m["text"].startswith("🎫 #1")), None))
+    assert "Status:" in staff_card["text"]  # the desk's own language in the staff chat
+
+
+async def test_status_of_a_mail_ticket_asked_in_the_group_is_answered_in_the_staff_chat(
+        sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    async with h.rt.uow() as uow:
+        carl = await uow.people.by_email("carl@acme.example")
+    assert carl is not None
+    await h.rt.bus.handle(c.OpenTicket(actor=carl.id, channel="email", at=h.clock.now(),
+                                       subject="Salary slip wrong",
+                                       description="My salary slip shows the wrong bonus"))
+    ask = await h.say(SAM, "/status 1", minutes=1)
+    [said] = await h.sent(lambda f: _answers(h, SUPPORT, ask) or None)
+    assert said["text"] == "Answered in the staff chat: this is not for the whole group."
+    shown = await h.sent(lambda f: next((m for m in f.bot_messages(STAFF)
+                                         if m["text"].startswith("Sam\n")), None))
+    assert shown["text"].startswith("Sam\n🎫 #1 Salary slip wrong")
+    assert "wrong bonus" in shown["text"]
+    assert f'href="tg://user?id={SAM.id}"' in shown["html"]
+    await h.drained()
+    assert not any("Salary" in m["text"] or "bonus" in m["text"]
+                   for m in h.fake.bot_messages(SUPPORT))
+    # /queue lists every unassigned ticket: in the staff chat too, never in the group.
+    queue = await h.say(SAM, "/queue", minutes=1)
+    await h.sent(lambda f: _answers(h, SUPPORT, queue) or None)
+    await h.drained()
+    assert not any("Salary" in m["text"] for m in h.fake.bot_messages(SUPPORT))
+    assert sum("Salary" in m["text"] for m in h.fake.bot_messages(STAFF)) >= 2
