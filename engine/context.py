@@ -11,7 +11,7 @@ from engine.access import Action, allowed
 from engine.commands import Command
 from engine.events import DeskEvent, Event
 from engine.model import Person, Ticket
-from engine.ports import Clock, UnitOfWork
+from engine.ports import Clock, OutboxItem, UnitOfWork
 from engine.settings import EngineSettings
 
 
@@ -26,6 +26,9 @@ class Context:
     desk_events: list[DeskEvent] = field(default_factory=list)
     # The person a desk command registered or found (`RegisterContact`).
     contact: int | None = None
+    # The notice row each (channel, recipient) got from this command so far: one action
+    # says everything to a person in one message per channel (engine/notify/combine.py).
+    notified: dict[tuple[str, str], OutboxItem] = field(default_factory=dict)
 
     @property
     def at(self) -> dt.datetime:

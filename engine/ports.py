@@ -128,6 +128,10 @@ class Outbox(Protocol):
     async def withdraw(self, cause: int, now: dt.datetime) -> int:
         """Give up the rows of `cause` not sent and not claimed; how many."""
         ...
+    async def revise(self, item: OutboxItem) -> None:
+        """A row queued earlier in this transaction, said again with more in it (its kind,
+        payload, not_before and cause; by key)."""
+        ...
 
 
 class MessageRefs(Protocol):

@@ -187,6 +187,10 @@ class FakeOutbox:
             causes.setdefault(item.cause, item.ticket)
         return [Held(cause, ticket) for cause, ticket in sorted(causes.items())]
 
+    async def revise(self, item: OutboxItem) -> None:
+        if item.key in self.s.outbox:
+            self.s.outbox[item.key] = item
+
     async def withdraw(self, cause: int, now: dt.datetime) -> int:
         keys = [i.key for i in self._waiting(now) if i.cause == cause]
         self.s.withdrawn.update(keys)

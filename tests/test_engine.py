@@ -248,8 +248,14 @@ async def test_notifications_skip_the_actor_and_never_repeat(bus: MessageBus,
     store.outbox.clear()
     await bus.handle(c.Take(actor=SPEC, channel="telegram", ticket=number))
     recipients = {(i.kind, i.recipient) for i in store.outbox.values()}
-    assert ("status", "carl@acme.test") in recipients
+    # The client is not told someone took it: their next mail is the answer.
+    assert ("status", "carl@acme.test") not in recipients
     assert all(i.person_id != SPEC for i in store.outbox.values())
+    await bus.handle(c.SetStatus(actor=SPEC, channel="telegram", ticket=number,
+                                 status=Status.WAITING,
+                                 until=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+    assert ("status", "carl@acme.test") in {(i.kind, i.recipient)
+                                            for i in store.outbox.values()}
     assert len(store.outbox) == len({i.key for i in store.outbox.values()})
 
 
@@ -292,3 +298,18 @@ def test_every_event_kind_is_registered_once() -> None:
                if isinstance(c, type) and issubclass(c, ev.Event) and c is not ev.Event]
     assert sorted(ev.EVENT_TYPES) == sorted(c.kind for c in classes)
     assert all(ev.EVENT_TYPES[c.kind] is c for c in classes)
+
+
+async def test_one_action_is_one_row_per_person_and_channel(bus: MessageBus,
+                                                            store: Store) -> None:
+    """/close with an answer: the client's row is the answer, with "closed" under it (not
+    an answer, "resolved" and "closed"); it waits the answer's grace period, tied to it."""
+    number = await open_one(bus)
+    await bus.handle(c.Take(actor=SPEC, channel="telegram", ticket=number))
+    store.outbox.clear()
+    await bus.handle(c.Close(actor=SPEC, channel="telegram", ticket=number, text="Fixed"))
+    [row] = [i for i in store.outbox.values() if i.recipient == "carl@acme.test"]
+    assert row.kind == "comment"
+    assert [(x["kind"], x["new"]) for x in row.payload["also"]] == [("status", "closed")]
+    assert row.cause is not None and row.not_before is not None
+    assert len([i for i in store.outbox.values() if i.person_id == CLIENT]) == 1

@@ -440,6 +440,12 @@ class SqlOutbox:
             .group_by(o.cause).order_by(o.cause))
         return [Held(cause, ticket) for cause, ticket in rows]
 
+    async def revise(self, item: OutboxItem) -> None:
+        await self._conn.execute(
+            outbox.update().where(outbox.c.key == item.key, outbox.c.sent_at.is_(None))
+            .values(kind=item.kind.value, payload=item.payload, not_before=item.not_before,
+                    cause=item.cause))
+
     async def withdraw(self, cause: int, now: dt.datetime) -> int:
         rows = await self._conn.execute(
             outbox.update().where(outbox.c.cause == cause, *_waiting(now))
