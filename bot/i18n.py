@@ -50,6 +50,7 @@ _EN: dict[str, str] = {
     "ticket_not_found": "Ticket #{number} not found.",
     "not_allowed": "Sorry, your role doesn't allow this: {action}.",
     "not_allowed_ticket": "Sorry, your role doesn't allow this on ticket #{number}: {action}.",
+    "not_allowed_theirs": "#{number} is {name}'s; ask the lead or {name}.",
     "invalid_transition": "Ticket #{number} is {old}, so it can't become {new}. From here it can go to: {allowed}.",
     "invalid_transition_final": "Ticket #{number} is {old}, so it can't become {new}.",
     "ticket_closed": "Ticket #{number} is closed. Write a new message to open a new ticket.",
@@ -134,6 +135,7 @@ _RU: dict[str, str] = {
     "ticket_not_found": "Заявка #{number} не найдена.",
     "not_allowed": "Извините, вашей роли это недоступно: {action}.",
     "not_allowed_ticket": "Извините, для заявки #{number} вашей роли это недоступно: {action}.",
+    "not_allowed_theirs": "#{number} ведёт {name}; обратитесь к руководителю или к {name}.",
     "invalid_transition": "Заявка #{number} сейчас «{old}», перевести её в «{new}» нельзя. Отсюда можно: {allowed}.",
     "invalid_transition_final": "Заявка #{number} сейчас «{old}», перевести её в «{new}» нельзя.",
     "ticket_closed": "Заявка #{number} закрыта. Напишите новое сообщение, и откроется новая заявка.",
@@ -244,6 +246,8 @@ def explain(lang: str, exc: EngineError) -> str:
 
 def _not_allowed(lang: str, exc: NotAllowed) -> str:
     action = _named(lang, "action", exc.action)
+    if exc.number is not None and exc.responsible is not None:
+        return t(lang, "not_allowed_theirs", number=exc.number, name=exc.responsible)
     if exc.number is None:
         return t(lang, "not_allowed", action=action)
     return t(lang, "not_allowed_ticket", action=action, number=exc.number)
@@ -390,6 +394,8 @@ _EN.update({
                          "that address.",
     "mail.truncated_note": "The incoming mail was {size} bytes, over the {limit}-byte limit; "
                            "it was kept without its largest parts.",
+    "mail.command_done": "Done: /{command}.",
+    "mail.command_unverified": "Your command was not carried out: by mail, a command counts only in a reply to a notification the desk sent you. Reply to one of them with the command as the first line.",
     "mail.query_in_chat": "/{command} is answered in Telegram. By mail, use /help or "
                           "/status N.",
     "mail.status_summary": "Ticket #{number}: {subject}\nStatus: {status}\n"
@@ -410,6 +416,8 @@ _RU.update({
                          "этот адрес не отправляем.",
     "mail.truncated_note": "Входящее письмо весило {size} байт, больше предела {limit} байт; "
                            "оно сохранено без самых больших частей.",
+    "mail.command_done": "Готово: /{command}.",
+    "mail.command_unverified": "Команда не выполнена: по почте команда действует только в ответе на уведомление, которое служба поддержки прислала вам. Ответьте на одно из них, написав команду первой строкой.",
     "mail.query_in_chat": "На /{command} бот отвечает в Telegram. По почте доступны /help и "
                           "/status N.",
     "mail.status_summary": "Заявка #{number}: {subject}\nСтатус: {status}\n"

@@ -15,6 +15,10 @@ from engine.ports import Clock, OutboxItem, UnitOfWork
 from engine.settings import EngineSettings
 
 
+def role_is_staff(person: Person | None) -> bool:
+    return person is not None and person.role.is_staff
+
+
 @dataclass
 class Context:
     uow: UnitOfWork
@@ -58,5 +62,16 @@ class Context:
         ticket = await self.uow.tickets.get(number)
         if ticket is None or not allowed(self.actor, Action.VIEW, ticket):
             raise errors.TicketNotFound(number=number)
-        self.require(action, ticket)
+        if not allowed(self.actor, action, ticket):
+            raise await self._refusal(action, ticket)
         return ticket
+
+    async def _refusal(self, action: Action, ticket: Ticket) -> errors.NotAllowed:
+        """Says whose ticket it is when that is the reason, so the person knows whom to ask."""
+        role = "system" if self.actor is None else self.actor.role.value
+        owner = None if ticket.responsible_id is None or self.actor is None or \
+            ticket.responsible_id == self.actor.id else \
+            await self.uow.people.get(ticket.responsible_id)
+        return errors.NotAllowed(action=action.value, role=role, number=ticket.number,
+                                 responsible=None if owner is None or not role_is_staff(
+                                     self.actor) else owner.name)

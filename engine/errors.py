@@ -35,6 +35,8 @@ class NotAllowed(EngineError):
     action: str
     role: str
     number: int | None = None
+    # Whose ticket it is, when that is why (a specialist changing a colleague's ticket).
+    responsible: str | None = None
     code = "not_allowed"
 
 

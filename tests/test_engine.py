@@ -7,6 +7,7 @@ from itertools import product
 
 import pytest
 
+from bot.i18n import explain
 from engine import commands as c
 from engine import errors
 from engine.bus import MessageBus
@@ -97,10 +98,19 @@ async def test_take_moves_open_to_in_progress(bus: MessageBus, store: Store) -> 
 
 
 async def test_specialist_cannot_take_a_colleagues_ticket(bus: MessageBus) -> None:
+    """They may read it (the desk's tickets are no secret among staff); the refusal says
+    whose it is, never "not found"."""
     number = await open_one(bus)
     await bus.handle(c.Take(actor=SPEC, channel="telegram", ticket=number))
-    with pytest.raises(errors.TicketNotFound):
+    with pytest.raises(errors.NotAllowed) as refused:
         await bus.handle(c.Take(actor=OTHER_SPEC, channel="telegram", ticket=number))
+    assert (refused.value.number, refused.value.responsible) == (number, "Sam Spec")
+    assert explain("en", refused.value) == "#1 is Sam Spec's; ask the lead or Sam Spec."
+    with pytest.raises(errors.NotAllowed):
+        await bus.handle(c.SetStatus(actor=OTHER_SPEC, channel="telegram", ticket=number,
+                                     status=Status.RESOLVED))
+    await bus.handle(c.AddComment(actor=OTHER_SPEC, channel="telegram", ticket=number,
+                                  body="I saw this before", public=False))
 
 
 def _status_path(target: Status) -> list[Status]:
@@ -209,7 +219,7 @@ async def test_assign_only_to_staff(bus: MessageBus, store: Store) -> None:
 
 # F3 visibility: who can see a ticket requested by CLIENT (company ACME), owned by SPEC.
 VISIBILITY = {
-    LEAD: True, SPEC: True, OTHER_SPEC: False, CLIENT: True, COLLEAGUE: True, STRANGER: False,
+    LEAD: True, SPEC: True, OTHER_SPEC: True, CLIENT: True, COLLEAGUE: True, STRANGER: False,
 }
 
 

@@ -9,7 +9,16 @@ from typing import Any
 
 from engine import commands as c
 from engine.model import Status
-from tests.support_telegram import BORIS, SAM, STAFF, SUPPORT, Harness, sqlite_harness
+from tests.support_telegram import (
+    BORIS,
+    LENA,
+    OLGA,
+    SAM,
+    STAFF,
+    SUPPORT,
+    Harness,
+    sqlite_harness,
+)
 
 __all__ = ["sqlite_harness"]
 
@@ -61,6 +70,24 @@ async def test_the_group_card_speaks_the_askers_language(sqlite_harness: Harness
     staff_card = await h.sent(lambda f: next((m for m in f.bot_messages(STAFF)
                                               if m["text"].startswith("🎫 #1")), None))
     assert "Status:" in staff_card["text"]  # the desk's own language in the staff chat
+    # The SLA's planned dates are for staff: in the staff chat's card, not the group's.
+    assert "First answer due:" in staff_card["text"]
+    assert "до:" not in group_card["text"] and "due" not in group_card["text"]
+
+
+async def test_a_colleagues_ticket_can_be_read_and_the_refusal_says_whose(
+        sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    await _group_ticket(h)  # Sam's
+    ask = await h.say(OLGA, "/status 1", chat=STAFF, minutes=1)
+    [shown] = await h.sent(lambda f: _answers(h, STAFF, ask) or None)
+    assert shown["text"].startswith("🎫 #1 Не работает VPN")  # not "not found"
+    close = await h.say(OLGA, "/resolve 1", chat=STAFF, minutes=1)
+    [refusal] = await h.sent(lambda f: _answers(h, STAFF, close) or None)
+    assert refusal["text"] == ("#1 ведёт Sam Spec; обратитесь к руководителю или к "
+                               "Sam Spec.")
+    assert (await h.ticket(1)).status is Status.OPEN
 
 
 async def test_status_of_a_mail_ticket_asked_in_the_group_is_answered_in_the_staff_chat(
@@ -90,3 +117,15 @@ async def test_status_of_a_mail_ticket_asked_in_the_group_is_answered_in_the_sta
     await h.drained()
     assert not any("Salary" in m["text"] for m in h.fake.bot_messages(SUPPORT))
     assert sum("Salary" in m["text"] for m in h.fake.bot_messages(STAFF)) >= 2
+
+
+async def test_assign_takes_a_staff_members_name_from_the_directory(
+        sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    await _group_ticket(h)
+    await h.say(LENA, "/assign 1 Olga", chat=STAFF, minutes=1)
+    assert (await h.ticket(1)).responsible_id == await h.person_id(OLGA)
+    wrong = await h.say(LENA, "/assign 1 Boris", chat=STAFF, minutes=1)  # a client: no
+    [refusal] = await h.sent(lambda f: _answers(h, STAFF, wrong) or None)
+    assert refusal["text"] == "I don't know Boris."

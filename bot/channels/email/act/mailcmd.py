@@ -98,6 +98,11 @@ class Runner:
                   refs: Sequence[str]) -> Fate:
         token = authenticate(asker.person, map(self.identity.ref_token, refs))
         if token is None:
+            if asker.person.role.is_staff:
+                # To the directory's staff member, whoever wrote the From: they learn that
+                # a command under their name was not carried out, and why.
+                await self.replies.send(asker, t(asker.person.language,
+                                                 "mail.command_unverified"), None)
             return Fate("ignored", None, "command refused: not a reply to a mail sent to "
                            "this specialist", "command", asker.person.id)
         if isinstance(found.parsed, CommandError):
@@ -120,18 +125,24 @@ class Runner:
 
     async def _people(self, parsed: ParsedCommand) -> dict[str, int | None]:
         found: dict[str, int | None] = {}
+        named = [a for a in parsed.args if a not in mentions(parsed) and a.isalpha()]
         async with self.s.reading() as view:
-            for word in mentions(parsed):
-                address = word if not word.startswith("@") else self._address_of(word[1:])
+            for word in [*mentions(parsed), *named]:
+                address = word if "@" in word[1:] else self._address_of(word.lstrip("@"))
                 person = None if address is None else await view.people.by_email(address)
                 found[word.lower()] = None if person is None else person.id
         return found
 
-    def _address_of(self, username: str) -> str | None:
+    def _address_of(self, word: str) -> str | None:
+        """A directory person's address by @username, or a staff member's by their name or
+        its first word when no other staff member has it."""
+        key = word.lower()
         for p in self.rt.settings.people:
-            if p.username and p.username.lower().lstrip("@") == username.lower() and p.emails:
+            if p.username and p.username.lower().lstrip("@") == key and p.emails:
                 return p.emails[0]
-        return None
+        named = [p for p in self.rt.settings.people if p.role != "client" and p.emails
+                 and key in (p.name.lower(), p.name.split()[0].lower())]
+        return named[0].emails[0] if len(named) == 1 else None
 
     async def _query(self, asker: Asker, query: Query, ticket: int | None) -> Fate:
         lang = asker.person.language
@@ -170,4 +181,13 @@ class Runner:
                 actor=asker.person.id, channel=MAIL, at=command.at, ticket=outcome.ticket,
                 body=note, public=False))
         name = found.parsed.name if isinstance(found.parsed, ParsedCommand) else "?"
+        await self._done(asker, name, outcome.ticket if outcome.ticket is not None else ticket)
         return Fate("done", outcome.ticket, f"command /{name}", "command")
+
+    async def _done(self, asker: Asker, name: str, number: int | None) -> None:
+        """Every command mailed gets an answer: what it did, and the ticket as it is now."""
+        lang = asker.person.language
+        text = t(lang, "mail.command_done", command=name)
+        if number is not None:
+            text += "\n\n" + await self._summary(asker.person, number, lang)
+        await self.replies.send(asker, text, number)

@@ -52,12 +52,13 @@ async def _status(desk: Desk, msg: ChatMessage, person: Person, query: Query) ->
     if facts is None or not can_view(person, facts.ticket):
         await say(desk, msg, explain(lang, TicketNotFound(number=query.ticket)), lang)
         return
-    html = lines(render_card(facts, lang, desk.settings.timezone,
-                             desk.settings.engine.ticket_prefix),
-                 quote(facts.ticket.description, DESCRIPTION_LIMIT))
     source = parse_ref(facts.ticket.source_ref)
     room = await elsewhere(desk, msg, person.role.is_staff, query.ticket,
                            source is not None and source.chat_id == msg.chat_id)
+    staff = person.role.is_staff and not (room is None and desk.is_support(msg.chat_id))
+    html = lines(render_card(facts, lang, desk.settings.timezone,
+                             desk.settings.engine.ticket_prefix, staff=staff),
+                 quote(facts.ticket.description, DESCRIPTION_LIMIT))
     await say_html(desk, msg, html, lang, ticket=query.ticket, room=room)
 
 

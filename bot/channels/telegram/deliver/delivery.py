@@ -142,7 +142,8 @@ class Delivery:
         if facts is None:
             return GiveUp(f"no ticket {number}")
         html = render_card(facts, row.language, self.settings.timezone,
-                           self.settings.engine.ticket_prefix)
+                           self.settings.engine.ticket_prefix,
+                           staff=chat == self.settings.telegram.staff_chat_id)
         return await self._show_card(row, chat, number, html)
 
     async def _show_card(self, row: OutboxRow, chat: int, number: int, html: str) -> Outcome:
