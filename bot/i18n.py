@@ -394,6 +394,10 @@ _EN.update({
                          "that address.",
     "mail.truncated_note": "The incoming mail was {size} bytes, over the {limit}-byte limit; "
                            "it was kept without its largest parts.",
+    "mail.my.title": "Your requests:",
+    "mail.my.row": "#{number} {subject}: {status}, handled by {responsible}",
+    "mail.my.nobody": "nobody yet",
+    "mail.my.none": "We have no requests from this address.",
     "mail.command_done": "Done: /{command}.",
     "mail.command_unverified": "Your command was not carried out: by mail, a command counts only in a reply to a notification the desk sent you. Reply to one of them with the command as the first line.",
     "mail.query_in_chat": "/{command} is answered in Telegram. By mail, use /help or "
@@ -416,6 +420,10 @@ _RU.update({
                          "этот адрес не отправляем.",
     "mail.truncated_note": "Входящее письмо весило {size} байт, больше предела {limit} байт; "
                            "оно сохранено без самых больших частей.",
+    "mail.my.title": "Ваши заявки:",
+    "mail.my.row": "#{number} {subject}: {status}, исполнитель: {responsible}",
+    "mail.my.nobody": "пока не назначен",
+    "mail.my.none": "С этого адреса у нас нет заявок.",
     "mail.command_done": "Готово: /{command}.",
     "mail.command_unverified": "Команда не выполнена: по почте команда действует только в ответе на уведомление, которое служба поддержки прислала вам. Ответьте на одно из них, написав команду первой строкой.",
     "mail.query_in_chat": "На /{command} бот отвечает в Telegram. По почте доступны /help и "

@@ -84,6 +84,10 @@ class FakeTickets:
         found = [t for t in self.s.tickets.values() if status in (None, t.status)]
         return found[:limit]
 
+    async def requested_by(self, person_id: int, limit: int) -> builtins.list[Ticket]:
+        mine = [t for t in self.s.tickets.values() if t.requester_id == person_id]
+        return sorted(mine, key=lambda t: t.number, reverse=True)[:limit]
+
     async def due_waiting(self, now: dt.datetime) -> builtins.list[int]:
         return [t.number for t in self.s.tickets.values()
                 if t.status is Status.WAITING and t.waiting_until and t.waiting_until <= now]

@@ -198,3 +198,29 @@ async def test_every_mailed_command_is_answered_with_the_new_state(runtime: App)
     last = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"][-1]
     assert last["recipient"] == OLGA
     assert last["payload"]["text"].startswith("Готово: /reopen.")
+
+
+async def test_a_client_asks_by_mail_and_gets_their_own_tickets(runtime: App) -> None:
+    """"/status" as the first line: no new ticket; the answer lists the sender's tickets
+    only (not a colleague's of the same company), to the sender's address."""
+    await opened(runtime)  # Carl's #1
+    await receive(runtime, mail(sender="dana@acme.example", subject="VPN",
+                                message_id="<d1@acme.example>"))  # Dana's #2, same company
+    await receive(runtime, mail(subject="where is it?", body="/status\n\nThanks, Carl",
+                                message_id="<c2@acme.example>"))
+    assert len((await export_all(runtime.db))["tickets"]) == 2  # no new ticket
+    [answer] = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
+    assert answer["recipient"] == "carl@acme.example"
+    assert answer["payload"]["text"] == ("Your requests:\n\n#1 Printer jams: open, handled "
+                                         "by nobody yet")
+    assert (await last_inbound(runtime))["status"] == "done"
+
+
+async def test_a_newcomer_asking_status_learns_nothing_and_opens_nothing(runtime: App) -> None:
+    await opened(runtime)
+    await receive(runtime, mail(sender="mallory@evil.example", body="/my",
+                                message_id="<x1@evil.example>"))
+    assert len((await export_all(runtime.db))["tickets"]) == 1
+    [answer] = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
+    assert (answer["recipient"], answer["payload"]["text"]) == (
+        "mallory@evil.example", "We have no requests from this address.")

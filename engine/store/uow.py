@@ -153,6 +153,12 @@ class SqlTickets:
         where = true() if status is None else tickets.c.status == status.value
         return await self._load(where, limit)
 
+    async def requested_by(self, person_id: int, limit: int) -> builtins.list[Ticket]:
+        numbers = (select(tickets.c.number).where(tickets.c.requester_id == person_id)
+                   .order_by(tickets.c.number.desc()).limit(limit))
+        found = await self._load(tickets.c.number.in_(numbers))
+        return sorted(found, key=lambda t: t.number, reverse=True)
+
     async def due_waiting(self, now: dt.datetime) -> builtins.list[int]:
         stmt = (select(tickets.c.number)
                 .where(tickets.c.status == Status.WAITING.value, tickets.c.waiting_until <= now)
