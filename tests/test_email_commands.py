@@ -224,3 +224,14 @@ async def test_a_newcomer_asking_status_learns_nothing_and_opens_nothing(runtime
     [answer] = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
     assert (answer["recipient"], answer["payload"]["text"]) == (
         "mallory@evil.example", "We have no requests from this address.")
+
+
+async def test_status_by_mail_shows_every_sla_target_to_staff(runtime: App) -> None:
+    ref = await opened(runtime)
+    await receive(runtime, mail(sender=LENA, in_reply_to=ref, body="/status"))
+    [answer] = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
+    text = answer["payload"]["text"]
+    assert text.startswith("Ticket #1: Printer jams\nStatus: open")
+    assert "SLA (" in text
+    assert "First response: due " in text and "of business time left" in text
+    assert "Resolution: due " in text

@@ -129,3 +129,14 @@ async def test_assign_takes_a_staff_members_name_from_the_directory(
     wrong = await h.say(LENA, "/assign 1 Boris", chat=STAFF, minutes=1)  # a client: no
     [refusal] = await h.sent(lambda f: _answers(h, STAFF, wrong) or None)
     assert refusal["text"] == "I don't know Boris."
+
+
+async def test_status_in_the_staff_chat_shows_every_sla_target(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    await _group_ticket(h)
+    ask = await h.say(SAM, "/status 1", chat=STAFF, minutes=30)
+    [shown] = await h.sent(lambda f: _answers(h, STAFF, ask) or None)
+    assert "SLA (" in shown["text"]
+    assert "First response: due " in shown["text"]
+    assert "of business time left" in shown["text"] and "Resolution: due " in shown["text"]

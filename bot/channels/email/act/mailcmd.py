@@ -29,6 +29,7 @@ from engine import commands as c
 from engine.access import can_view
 from engine.errors import EngineError
 from engine.model import Person
+from engine.sla.status import sla_lines
 
 _MENTION = re.compile(r"^@?[\w.+-]+(?:@[\w.-]+)?$")
 
@@ -162,10 +163,15 @@ class Runner:
                 await view.people.get(ticket.responsible_id)
         if ticket is None or not can_view(person, ticket):
             return t(lang, "ticket_not_found", number=number)
-        return t(lang, "mail.status_summary", number=ticket.number, subject=ticket.subject,
-                 status=status_name(lang, ticket.status.value),
-                 priority=priority_name(lang, ticket.priority),
-                 responsible=responsible.name if responsible else "—")
+        summary = t(lang, "mail.status_summary", number=ticket.number, subject=ticket.subject,
+                    status=status_name(lang, ticket.status.value),
+                    priority=priority_name(lang, ticket.priority),
+                    responsible=responsible.name if responsible else "—")
+        if not person.role.is_staff:
+            return summary
+        policy = self.rt.settings.sla.policies.get(ticket.sla_policy)
+        sla = sla_lines(ticket, policy, self.rt.bus.clock.now(), lang, t=t)
+        return "\n\n".join([summary, "\n".join(sla)]) if sla else summary
 
     async def _execute(self, asker: Asker, command: c.Command, found: Found,
                        ticket: int | None) -> Fate:

@@ -20,7 +20,8 @@ from bot.i18n import explain, status_name, t
 from bot.stats import stats_text
 from engine.access import can_view
 from engine.errors import EngineError, TicketNotFound
-from engine.model import Person
+from engine.model import Person, Ticket
+from engine.sla.status import sla_lines
 
 Answerer = Callable[[Desk, ChatMessage, Person, Query], Awaitable[None]]
 DESCRIPTION_LIMIT = 1500
@@ -58,8 +59,16 @@ async def _status(desk: Desk, msg: ChatMessage, person: Person, query: Query) ->
     staff = person.role.is_staff and not (room is None and desk.is_support(msg.chat_id))
     html = lines(render_card(facts, lang, desk.settings.timezone,
                              desk.settings.engine.ticket_prefix, staff=staff),
+                 *(esc(x) for x in (_sla(desk, facts.ticket, lang) if staff else [])),
                  quote(facts.ticket.description, DESCRIPTION_LIMIT))
     await say_html(desk, msg, html, lang, ticket=query.ticket, room=room)
+
+
+def _sla(desk: Desk, ticket: Ticket, lang: str) -> list[str]:
+    """Every SLA target with its due time and time left or overdue, in business time (as
+    `ticketbot ticket show`): for staff only."""
+    policy = desk.settings.sla.policies.get(ticket.sla_policy)
+    return sla_lines(ticket, policy, desk.now(), lang, t=t)
 
 
 async def _my(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
