@@ -151,8 +151,10 @@ class Harness:
 
 
 async def make_harness(db_url: str, *, sla: dict[str, Any] | None = None,
+                       people: tuple[PersonSpec, ...] | None = None,
                        **telegram: Any) -> AsyncIterator[Harness]:
-    """`sla`: an `[sla]` section for the settings (as in the config file)."""
+    """`sla`: an `[sla]` section for the settings (as in the config file); `people`: a
+    directory instead of PEOPLE."""
     clock = FixedClock(dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC))
     fake = FakeBotAPI(now=clock.now)
     fake.add_chat(SUPPORT, "Support")
@@ -160,6 +162,8 @@ async def make_harness(db_url: str, *, sla: dict[str, Any] | None = None,
     fake.admins[SUPPORT] = {LENA.id, 123456}  # the bot is an administrator there
     server = await serve(fake)
     settings = settings_for(db_url, server.url, **telegram)
+    if people is not None:
+        settings = replace(settings, people=people)
     if sla is not None:
         settings = with_sla(settings, sla)
     h = Harness(fake, server, settings, clock, await runtime(settings, clock))
