@@ -573,6 +573,9 @@ _EN.update({
     "tg.echo.group": "💬 Posted in the support group",
     "tg.echo.saved": "Saved as a public answer; the requester has no mail address or chat",
     "tg.echo.grace": "⏳ Goes out in {seconds} s; /undo takes it back",
+    "tg.setup.unreachable": "I cannot write privately to these staff members:",
+    "tg.setup.by_mail": "• {name}: never pressed Start, so notices go by mail to {address}. To get them here: open @{bot} and press Start.",
+    "tg.setup.nowhere": "• {name}: cannot be reached at all (never pressed Start, no mail address). Open @{bot} and press Start, or add emails to their [[people]] entry.",
     "tg.echo.undo": "↩ Undo",
     "tg.setup.privacy": "I can't read ordinary messages in the support group, so I can't see "
                         "questions. Make me an administrator of the group, or in @BotFather "
@@ -619,6 +622,9 @@ _RU.update({
     "tg.echo.group": "💬 Опубликовано в группе поддержки",
     "tg.echo.saved": "Сохранено как ответ клиенту; у заявителя нет ни почты, ни чата",
     "tg.echo.grace": "⏳ Уйдёт через {seconds} с; /undo — отозвать",
+    "tg.setup.unreachable": "Я не могу писать в личные сообщения этим сотрудникам:",
+    "tg.setup.by_mail": "• {name}: не нажал(а) Start, поэтому уведомления уходят на почту {address}. Чтобы получать их здесь: откройте @{bot} и нажмите Start.",
+    "tg.setup.nowhere": "• {name}: недоступен(на) совсем (не нажал(а) Start, нет почты). Откройте @{bot} и нажмите Start или добавьте emails в его/её запись [[people]].",
     "tg.echo.undo": "↩ Отозвать",
     "tg.setup.privacy": "Я не вижу обычные сообщения в группе поддержки и поэтому не вижу "
                         "вопросов. Сделайте меня администратором группы или в @BotFather "

@@ -152,9 +152,11 @@ class Harness:
 
 async def make_harness(db_url: str, *, sla: dict[str, Any] | None = None,
                        people: tuple[PersonSpec, ...] | None = None,
+                       staff_started: bool = True,
                        **telegram: Any) -> AsyncIterator[Harness]:
     """`sla`: an `[sla]` section for the settings (as in the config file); `people`: a
-    directory instead of PEOPLE."""
+    directory instead of PEOPLE; `staff_started`: Lena, Sam and Olga pressed Start some
+    time ago (else the bot says at start, in the staff chat, that it cannot reach them)."""
     clock = FixedClock(dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC))
     fake = FakeBotAPI(now=clock.now)
     fake.add_chat(SUPPORT, "Support")
@@ -167,6 +169,10 @@ async def make_harness(db_url: str, *, sla: dict[str, Any] | None = None,
     if sla is not None:
         settings = with_sla(settings, sla)
     h = Harness(fake, server, settings, clock, await runtime(settings, clock))
+    if staff_started:
+        store = TelegramSqlStore(h.rt.db)
+        for user in (LENA, SAM, OLGA):
+            await store.mark_started(user.id, user.username, clock.now())
     try:
         yield h
     finally:

@@ -12,6 +12,7 @@ import pytest
 
 from bot.channels.email.deliver.sender import MailSender
 from engine.directory import PersonSpec
+from tests.fakebotapi import BOT_USERNAME
 from tests.support_email import Sink, smtp_sink
 from tests.support_telegram import ANNA, LENA, OLGA, SAM, STAFF, Harness, make_harness
 
@@ -28,7 +29,8 @@ PEOPLE = (
 
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[Harness]:
-    async for h in make_harness(f"sqlite+aiosqlite:///{tmp_path / 'tg.db'}", people=PEOPLE):
+    async for h in make_harness(f"sqlite+aiosqlite:///{tmp_path / 'tg.db'}", people=PEOPLE,
+                                staff_started=False):
         yield h
 
 
@@ -45,3 +47,27 @@ async def test_a_specialist_who_never_started_the_bot_hears_by_mail(
     [mail] = [m for m in smtp_sink.messages() if m["To"] == OLGA_MAIL]
     assert "Вам назначена заявка #1" in str(mail["Subject"])
     assert not any(m["text"].startswith("Olga Spec, ") for m in h.fake.bot_messages(STAFF))
+
+
+async def test_at_start_the_staff_chat_hears_who_cannot_be_reached(desk: Harness) -> None:
+    """Nobody has pressed Start yet: Olga's notices go by mail; Lena and Sam have no mail
+    address, so they are told how to fix it. Once all have started, nothing is said."""
+    h = desk
+    await h.start()
+    notice = await h.sent(lambda f: next((m for m in f.bot_messages(STAFF)
+                                          if m["text"].startswith("I cannot write")), None))
+    lines = notice["text"].split("\n")
+    assert lines[1].startswith("• Lena Lead: cannot be reached at all")
+    assert lines[2].startswith("• Sam Spec: cannot be reached at all")
+    assert len(lines) == 4
+    assert lines[3] == ("• Olga Spec: never pressed Start, so notices go by mail to "
+                        f"{OLGA_MAIL}. To get them here: open @{BOT_USERNAME} and "
+                        "press Start.")
+    # Once they have all started the bot, a restart says nothing of the kind.
+    for user in (LENA, SAM, OLGA):
+        await h.say(user, "/start", chat=user.id)
+    await h.stop()
+    h.clock.advance(days=1)
+    await h.start()
+    await h.drained()
+    assert sum(m["text"].startswith("I cannot write") for m in h.fake.bot_messages(STAFF)) == 1

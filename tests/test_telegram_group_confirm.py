@@ -10,6 +10,7 @@ from typing import Any
 from engine import commands as c
 from engine.model import Status
 from tests.support_telegram import (
+    ANNA,
     BORIS,
     LENA,
     OLGA,
@@ -140,3 +141,26 @@ async def test_status_in_the_staff_chat_shows_every_sla_target(sqlite_harness: H
     assert "SLA (" in shown["text"]
     assert "First response: due " in shown["text"]
     assert "of business time left" in shown["text"] and "Resolution: due " in shown["text"]
+
+
+async def test_the_export_holds_dialogs_chat_messages_and_names(
+        sqlite_harness: Harness) -> None:
+    from engine.store.queries import export_all
+
+    h = sqlite_harness
+    await h.start()
+    q = await h.say(ANNA, "Printer jams")
+    await h.say(SAM, "Pull the tray", reply_to=q, minutes=3)
+    vpn = await h.say(BORIS, "VPN is down", minutes=1)
+    await h.say(SAM, "/ticket", reply_to=vpn, minutes=1)
+    await h.drained()
+    data = await export_all(h.db)
+    first = next(d for d in data["dialogs"] if d["text"] == "Printer jams")
+    assert (first["author_id_name"], first["answered_by_name"], first["response_seconds"]) \
+        == ("Anna", "Sam Spec", 180)
+    by_id = {m["message_id"]: m for m in data["chat_messages"]}
+    assert by_id[vpn]["ticket"] == 1 and by_id[vpn]["author_id_name"] == "Boris"
+    assert by_id[q]["ticket"] is None
+    [ticket] = data["tickets"]
+    assert (ticket["requester_id_name"], ticket["responsible_id_name"]) == ("Boris", "Sam Spec")
+    assert ticket["comments"][0]["author_id_name"] == "Boris"
