@@ -164,3 +164,20 @@ async def test_the_export_holds_dialogs_chat_messages_and_names(
     [ticket] = data["tickets"]
     assert (ticket["requester_id_name"], ticket["responsible_id_name"]) == ("Boris", "Sam Spec")
     assert ticket["comments"][0]["author_id_name"] == "Boris"
+
+
+async def test_ticket_on_a_follow_up_carries_the_whole_dialog(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    q = await h.say(ANNA, "Outlook does not sync")
+    await h.say(SAM, "Restart it, please", reply_to=q, minutes=1)
+    again = await h.say(ANNA, "didn't help", minutes=2)
+    await h.say(SAM, "/ticket", reply_to=again, minutes=1)
+    ticket = await h.ticket(1)
+    assert ticket.description == "Outlook does not sync\ndidn't help"
+    assert ticket.subject == "Outlook does not sync"
+    assert ticket.source_ref == f"tg:{SUPPORT}:{q}"  # the question is where the card goes
+    # Neither the question nor the follow-up is offered by the picker any more.
+    picker = await h.say(LENA, "/ticket", minutes=1)
+    [offered] = await h.sent(lambda f: _answers(h, SUPPORT, picker) or None)
+    assert offered["text"] == "No questions are waiting in the support group."
