@@ -201,7 +201,8 @@ async def test_rows_other_parts_queue_are_rendered(sqlite_harness: Harness) -> N
             key="sla:1:telegram:staff", channel="telegram", recipient=str(STAFF),
             kind=NoticeKind.SLA_WARNING, ticket=1, payload={
                 "number": 1, "subject": "Disk is full", "target": "First response",
-                "due": "2026-11-23 12:00", "time": "45 min", "responsible": "Sam Spec"}))
+                "due": "2026-11-23 12:00", "time": "45 min", "responsible": "Sam Spec",
+                "responsible_telegram_id": SAM.id}))
         await uow.outbox.enqueue(OutboxItem(
             key="digest:2026-W48", channel="telegram", recipient=str(STAFF),
             kind=NoticeKind.DIGEST,
@@ -217,6 +218,9 @@ async def test_rows_other_parts_queue_are_rendered(sqlite_harness: Harness) -> N
     assert any(t.startswith("Ticket #1 (Disk is full): First response is due 2026-11-23 12:00")
                for t in texts)
     assert "Weekly support digest\n\n3 dialogs <all answered>" in texts
+    [warning] = [m for m in h.fake.bot_messages(STAFF) if m["text"].startswith("Ticket #1 (")]
+    assert warning["html"].endswith(  # a real mention: Telegram notifies Sam
+        f'Responsible: <a href="tg://user?id={SAM.id}">Sam Spec</a>.')
     assert [m["caption"] for m in h.fake.bot_messages(STAFF) if "photo" in m] == ["1: dialogs"]
     async with reading(h.db) as conn:
         odd = (await conn.execute(select(tables.outbox.c.last_error).where(

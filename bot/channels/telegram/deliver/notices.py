@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.channels.telegram.deliver.render import Buttons, esc, lines, quote
+from bot.channels.telegram.deliver.render import Buttons, esc, lines, mention, quote
 from bot.channels.telegram.read import View
 from bot.i18n import has_text, status_name, t
 from engine.model import Ticket
@@ -86,7 +86,18 @@ async def _templated(row: OutboxRow, v: View) -> ChatNotice | None:
     if not has_text(key):
         return _given(row.payload)
     ticket = None if row.ticket is None else await v.tickets.get(row.ticket)
-    return ChatNotice(esc(t(row.language, key, **await _params(row, v, ticket))))
+    html = esc(t(row.language, key, **await _params(row, v, ticket)))
+    return ChatNotice(_mention_responsible(row, html))
+
+
+def _mention_responsible(row: OutboxRow, html: str) -> str:
+    """An SLA alert names the responsible as a real mention, so Telegram notifies them."""
+    user, name = row.payload.get("responsible_telegram_id"), row.payload.get("responsible")
+    if row.kind not in (K.SLA_WARNING, K.SLA_BREACH) or not isinstance(user, int) \
+            or not isinstance(name, str) or esc(name) not in html:
+        return html
+    head, _, tail = html.rpartition(esc(name))
+    return head + mention(user, name) + tail
 
 
 def _given(payload: Mapping[str, Any]) -> ChatNotice | None:
