@@ -88,7 +88,6 @@ async def export_all(engine: AsyncEngine) -> Plain:
 # export reads without looking ids up (who asked, who answered, who acted).
 _PERSON_FIELDS = {
     "tickets": ("requester_id", "responsible_id", "creator_id"),
-    "desk_events": ("actor",),
     "dialogs": ("author_id", "answered_by"),
     "chat_messages": ("author_id",),
 }
