@@ -71,3 +71,12 @@ async def test_at_start_the_staff_chat_hears_who_cannot_be_reached(desk: Harness
     await h.start()
     await h.drained()
     assert sum(m["text"].startswith("I cannot write") for m in h.fake.bot_messages(STAFF)) == 1
+
+
+async def test_assign_by_a_mail_address_in_the_chat(desk: Harness) -> None:
+    h = desk
+    await h.start()
+    q = await h.say(ANNA, "Need a new monitor")
+    await h.say(SAM, "/ticket", reply_to=q)
+    await h.say(LENA, f"/assign 1 {OLGA_MAIL}", chat=STAFF)
+    assert (await h.ticket(1)).responsible_id == await h.person_id(OLGA)

@@ -4,6 +4,7 @@ engine command or a query; refusals are explained in the person's language."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from bot.channels.telegram.act import queries
@@ -46,7 +47,7 @@ async def run_command(desk: Desk, msg: ChatMessage, person: Person,
     if COMMANDS[parsed.name].staff_only and not person.role.is_staff:
         await say(desk, msg, t(lang, "not_a_specialist"), lang)
         return
-    built = build_command(parsed, await _context(desk, msg, person))
+    built = build_command(parsed, await _context(desk, msg, person, parsed))
     if isinstance(built, CommandError):
         await say(desk, msg, t(lang, built.key, **built.params), lang)
     elif isinstance(built, Query):
@@ -55,12 +56,31 @@ async def run_command(desk: Desk, msg: ChatMessage, person: Person,
         await execute(desk, msg, person, built)
 
 
-async def _context(desk: Desk, msg: ChatMessage, person: Person) -> CommandContext:
+async def _context(desk: Desk, msg: ChatMessage, person: Person,
+                   parsed: ParsedCommand) -> CommandContext:
     replied = [] if msg.reply_to is None else [ref(msg.chat_id, msg.reply_to.message_id)]
     return CommandContext(actor=person.id, channel=CHAT, at=msg.date, tz=desk.tz,
-                          resolve_person=desk.people.resolver(msg.mentions),
+                          resolve_person=await _resolver(desk, msg, parsed),
                           context_ticket=await desk.views.ticket_of(replied),
                           language=person.language)
+
+
+async def _resolver(desk: Desk, msg: ChatMessage,
+                    parsed: ParsedCommand) -> Callable[[str], int | None]:
+    """The directory's resolver, and mail addresses typed as arguments (staff who have no
+    Telegram are found by their address), looked up now: the registry's resolver is
+    synchronous."""
+    by_address: dict[str, int] = {}
+    async with desk.views.reading() as r:
+        for word in parsed.args:
+            if "@" in word[1:] and (found := await r.people.by_email(word.lower())) is not None:
+                by_address[word.lower()] = found.id
+    named = desk.people.resolver(msg.mentions)
+
+    def resolve(token: str) -> int | None:
+        return by_address.get(token.lower()) or named(token)
+
+    return resolve
 
 
 async def execute(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command) -> None:
