@@ -7,7 +7,14 @@ Texts are plain: escaping for a parse mode (HTML, MarkdownV2) is the channel's j
 
 from __future__ import annotations
 
-from engine.errors import EngineError, InvalidTransition, InvalidValue, NotAllowed, TicketClosed
+from engine.errors import (
+    EngineError,
+    InvalidTransition,
+    InvalidValue,
+    NotAllowed,
+    NothingToWithdraw,
+    TicketClosed,
+)
 
 DEFAULT_LANGUAGE = "en"
 
@@ -17,6 +24,9 @@ _EN: dict[str, str] = {
     "ticket_opened": "Ticket #{number} is open.",
     "ticket_exists": "This message already has ticket #{number}.",
     "taken": "You took ticket #{number}.",
+    "withdrawn": "↩ Withdrawn: your answer on #{number} was not sent. It stays on the ticket as an internal note.",
+    "nothing_to_withdraw": "Nothing of yours on #{number} is waiting to go out: it was sent already, or withdrawn.",
+    "nothing_to_withdraw_any": "No answer of yours is waiting to go out: it was sent already, or withdrawn.",
     "not_a_specialist": "This command is for specialists.",
     "help_header": "Commands:",
     "help_footer": "N is a ticket number (123 or #123). Leave it out when you reply to a message about the ticket.",
@@ -40,6 +50,7 @@ _EN: dict[str, str] = {
     "ticket_not_found": "Ticket #{number} not found.",
     "not_allowed": "Sorry, your role doesn't allow this: {action}.",
     "not_allowed_ticket": "Sorry, your role doesn't allow this on ticket #{number}: {action}.",
+    "not_allowed_theirs": "#{number} is {name}'s; ask the lead or {name}.",
     "invalid_transition": "Ticket #{number} is {old}, so it can't become {new}. From here it can go to: {allowed}.",
     "invalid_transition_final": "Ticket #{number} is {old}, so it can't become {new}.",
     "ticket_closed": "Ticket #{number} is closed. Write a new message to open a new ticket.",
@@ -100,6 +111,9 @@ _RU: dict[str, str] = {
     "ticket_opened": "Заявка #{number} создана.",
     "ticket_exists": "По этому сообщению уже есть заявка #{number}.",
     "taken": "Вы взяли заявку #{number} в работу.",
+    "withdrawn": "↩ Отозвано: ваш ответ по #{number} не отправлен. Он остался в заявке как внутренняя заметка.",
+    "nothing_to_withdraw": "По #{number} нет ваших ответов, ждущих отправки: ответ уже ушёл или отозван.",
+    "nothing_to_withdraw_any": "Нет ваших ответов, ждущих отправки: ответ уже ушёл или отозван.",
     "not_a_specialist": "Эта команда только для специалистов.",
     "help_header": "Команды:",
     "help_footer": "N — номер заявки (123 или #123). Его можно не писать, если команда — ответ на сообщение о заявке.",
@@ -121,6 +135,7 @@ _RU: dict[str, str] = {
     "ticket_not_found": "Заявка #{number} не найдена.",
     "not_allowed": "Извините, вашей роли это недоступно: {action}.",
     "not_allowed_ticket": "Извините, для заявки #{number} вашей роли это недоступно: {action}.",
+    "not_allowed_theirs": "#{number} ведёт {name}; обратитесь к руководителю или к {name}.",
     "invalid_transition": "Заявка #{number} сейчас «{old}», перевести её в «{new}» нельзя. Отсюда можно: {allowed}.",
     "invalid_transition_final": "Заявка #{number} сейчас «{old}», перевести её в «{new}» нельзя.",
     "ticket_closed": "Заявка #{number} закрыта. Напишите новое сообщение, и откроется новая заявка.",
@@ -230,11 +245,15 @@ def explain(lang: str, exc: EngineError) -> str:
         return _invalid_value(lang, exc)
     if isinstance(exc, TicketClosed):
         return t(lang, "ticket_closed", number=exc.number)
+    if isinstance(exc, NothingToWithdraw) and exc.number is None:
+        return t(lang, "nothing_to_withdraw_any")
     return t(lang, exc.code if has_text(exc.code) else "error", **exc.params())
 
 
 def _not_allowed(lang: str, exc: NotAllowed) -> str:
     action = _named(lang, "action", exc.action)
+    if exc.number is not None and exc.responsible is not None:
+        return t(lang, "not_allowed_theirs", number=exc.number, name=exc.responsible)
     if exc.number is None:
         return t(lang, "not_allowed", action=action)
     return t(lang, "not_allowed_ticket", action=action, number=exc.number)
@@ -382,6 +401,12 @@ _EN.update({
     "mail.truncated_note": "The incoming mail was {size} bytes, over the {limit}-byte limit; "
                            "it was kept without its largest parts.",
     "comment.no_new_text": "(no new text: the mail only quoted earlier messages)",
+    "mail.my.title": "Your requests:",
+    "mail.my.row": "#{number} {subject}: {status}, handled by {responsible}",
+    "mail.my.nobody": "nobody yet",
+    "mail.my.none": "We have no requests from this address.",
+    "mail.command_done": "Done: /{command}.",
+    "mail.command_unverified": "Your command was not carried out: by mail, a command counts only in a reply to a notification the desk sent you. Reply to one of them with the command as the first line.",
     "mail.query_in_chat": "/{command} is answered in Telegram. By mail, use /help or "
                           "/status N.",
     "mail.status_summary": "Ticket #{number}: {subject}\nStatus: {status}\n"
@@ -409,6 +434,12 @@ _RU.update({
     "mail.truncated_note": "Входящее письмо весило {size} байт, больше предела {limit} байт; "
                            "оно сохранено без самых больших частей.",
     "comment.no_new_text": "(нового текста нет: в письме только цитата прежних сообщений)",
+    "mail.my.title": "Ваши заявки:",
+    "mail.my.row": "#{number} {subject}: {status}, исполнитель: {responsible}",
+    "mail.my.nobody": "пока не назначен",
+    "mail.my.none": "С этого адреса у нас нет заявок.",
+    "mail.command_done": "Готово: /{command}.",
+    "mail.command_unverified": "Команда не выполнена: по почте команда действует только в ответе на уведомление, которое служба поддержки прислала вам. Ответьте на одно из них, написав команду первой строкой.",
     "mail.query_in_chat": "На /{command} бот отвечает в Telegram. По почте доступны /help и "
                           "/status N.",
     "mail.status_summary": "Заявка #{number}: {subject}\nСтатус: {status}\n"
@@ -554,10 +585,18 @@ _EN.update({
     "tg.post.opened": "New ticket from {name} ({channel}):",
     "tg.post.client": "{name} wrote ({channel}):",
     "tg.post.answer": "{name} answered:",
+    "tg.group.answer": "{number}: {name} answered:",
+    "tg.elsewhere.staff": "Answered in the staff chat: this is not for the whole group.",
+    "tg.elsewhere.private": "I answered you privately: this is not for the whole group.",
     "tg.post.note": "{name}, internal note:",
     "tg.echo.mailed": "✉ Sent to {name} <{address}>",
     "tg.echo.group": "💬 Posted in the support group",
     "tg.echo.saved": "Saved as a public answer; the requester has no mail address or chat",
+    "tg.echo.grace": "⏳ Goes out in {seconds} s; /undo takes it back",
+    "tg.setup.unreachable": "I cannot write privately to these staff members:",
+    "tg.setup.by_mail": "• {name}: never pressed Start, so notices go by mail to {address}. To get them here: open @{bot} and press Start.",
+    "tg.setup.nowhere": "• {name}: cannot be reached at all (never pressed Start, no mail address). Open @{bot} and press Start, or add emails to their [[people]] entry.",
+    "tg.echo.undo": "↩ Undo",
     "tg.setup.privacy": "I can't read ordinary messages in the support group, so I can't see "
                         "questions. Make me an administrator of the group, or in @BotFather "
                         "send /setprivacy, choose Disable, then remove me from the group and "
@@ -595,10 +634,18 @@ _RU.update({
     "tg.post.opened": "Новая заявка от {name} ({channel}):",
     "tg.post.client": "{name} пишет ({channel}):",
     "tg.post.answer": "{name} ответил(а):",
+    "tg.group.answer": "{number}: {name} ответил(а):",
+    "tg.elsewhere.staff": "Ответил в чате специалистов: это не для всей группы.",
+    "tg.elsewhere.private": "Ответил вам в личные сообщения: это не для всей группы.",
     "tg.post.note": "{name}, внутренняя заметка:",
     "tg.echo.mailed": "✉ Отправлено: {name} <{address}>",
     "tg.echo.group": "💬 Опубликовано в группе поддержки",
     "tg.echo.saved": "Сохранено как ответ клиенту; у заявителя нет ни почты, ни чата",
+    "tg.echo.grace": "⏳ Уйдёт через {seconds} с; /undo — отозвать",
+    "tg.setup.unreachable": "Я не могу писать в личные сообщения этим сотрудникам:",
+    "tg.setup.by_mail": "• {name}: не нажал(а) Start, поэтому уведомления уходят на почту {address}. Чтобы получать их здесь: откройте @{bot} и нажмите Start.",
+    "tg.setup.nowhere": "• {name}: недоступен(на) совсем (не нажал(а) Start, нет почты). Откройте @{bot} и нажмите Start или добавьте emails в его/её запись [[people]].",
+    "tg.echo.undo": "↩ Отозвать",
     "tg.setup.privacy": "Я не вижу обычные сообщения в группе поддержки и поэтому не вижу "
                         "вопросов. Сделайте меня администратором группы или в @BotFather "
                         "отправьте /setprivacy, выберите Disable, затем удалите меня из группы "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from config.settings import Settings
 from config.sla import SlaConfig
 from engine.bus import Reactor
 from engine.commands import ReturnDueWaiting
+from engine.sla.calendar import BusinessCalendar
 from engine.sla.escalation import Ladder, StaffHours
 from engine.sla.reactor import sla_reactor
 from engine.store.sla_scan import scan_sla
@@ -66,13 +67,31 @@ def ladder_of(settings: Settings, config: SlaConfig) -> Ladder:
                   staff_language=settings.language)
 
 
+async def own_hours(rt: App, config: SlaConfig) -> dict[int, BusinessCalendar]:
+    """`[sla.staff_calendars]` by person id (the directory is in the database by now)."""
+    found: dict[int, BusinessCalendar] = {}
+    async with rt.views.reading() as r:
+        for address, calendar in config.person_calendars.items():
+            person = await r.people.by_email(address)
+            if person is None:
+                log.warning("sla.staff_calendars: nobody has the address %s", address)
+            else:
+                found[person.id] = calendar
+    return found
+
+
 def sla_scan_job(rt: App) -> Job | None:
     config = rt.settings.sla
     if not config.enabled:
         return None
-    ladder = ladder_of(rt.settings, config)
+    ladders: list[Ladder] = []
 
     async def run() -> None:
+        if not ladders:  # each person's own hours, looked up once
+            base = ladder_of(rt.settings, config)
+            ladders.append(replace(base, hours=replace(
+                base.hours, by_person=await own_hours(rt, config))))
+        ladder = ladders[0]
         report = await scan_sla(rt.db, config.policies, ladder, rt.bus.clock.now(), t)
         if report.warnings or report.breaches:
             log.info("sla scan: %d warnings, %d breaches, %d deliveries", report.warnings,

@@ -98,7 +98,7 @@ class Settings:
 _TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla"})
 _SERVICE = frozenset({"database_url", "language", "timezone", "log_level"})
 _TICKETS = frozenset({"types", "default_type", "priorities", "default_priority", "prefix",
-                      "reopen_days"})
+                      "reopen_days", "answer_grace_seconds"})
 _PERSON = frozenset({"name", "role", "emails", "telegram_id", "username", "company",
                      "language", "notify_via"})
 _COMPANY = frozenset({"name", "domains", "manager"})
@@ -186,7 +186,9 @@ def _engine(t: Table, service: Table) -> EngineSettings:
                                 priorities)
     return EngineSettings(types=types, default_type=default_type, priorities=priorities,
                           default_priority=default_priority, ticket_prefix=t.text("prefix", "#"),
-                          language=service.choice("language", "en", LANGUAGES))
+                          language=service.choice("language", "en", LANGUAGES),
+                          answer_grace_seconds=t.whole("answer_grace_seconds",
+                                                       d.answer_grace_seconds))
 
 
 def _person(t: Table) -> PersonSpec:

@@ -6,6 +6,9 @@
     staff_calendar = "office"     # whose hours hold alerts; the default policy's otherwise
     warn_at_percent = 75          # default of every policy; or warn_minutes = 60
 
+    [sla.staff_calendars]         # a staff member's own hours hold the alerts meant for them
+    "sam@desk.example" = "late"
+
     [sla.calendars.office]
     tz = "Europe/Moscow"
     country = "RU"                # public holidays and transferred workdays; "" for none
@@ -52,7 +55,8 @@ from engine.settings import EngineSettings
 from engine.sla.calendar import WEEKDAYS, BusinessCalendar, build_calendar, parse_interval
 from engine.sla.policy import SlaPolicies, SlaPolicy, SlaRule, ticket24_policies
 
-_SLA = frozenset({"enabled", "default_policy", "staff_calendar", "warn_at_percent",
+_SLA = frozenset({"enabled", "default_policy", "staff_calendar", "staff_calendars",
+                  "warn_at_percent",
                   "warn_minutes", "scan_seconds", "calendars", "policies", "rules", "metrics",
                   "ratings"})
 _CALENDAR = frozenset({"tz", "country", "hours", "holidays", "workdays", "workday_hours"})
@@ -72,6 +76,9 @@ class SlaConfig:
     scan_seconds: int = 30
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     ratings: RatingSettings = field(default_factory=RatingSettings)
+    # `[sla.staff_calendars]`: a staff member's own hours (by mail address), which hold
+    # the SLA alerts meant for them; everybody else follows `staff_calendar`.
+    person_calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
 
     @property
     def business_calendar(self) -> BusinessCalendar:
@@ -107,7 +114,22 @@ def parse_sla(raw: Mapping[str, Any], engine: EngineSettings | None = None,
     return SlaConfig(
         policies=registry, staff_calendar=_staff_calendar(root, calendars, registry),
         enabled=root.flag("enabled", True), scan_seconds=root.whole("scan_seconds", 30, 1),
-        metrics=parse_metrics(root, fallbacks), ratings=parse_ratings(root, fallbacks))
+        metrics=parse_metrics(root, fallbacks), ratings=parse_ratings(root, fallbacks),
+        person_calendars=_person_calendars(raw.get("staff_calendars", {}), calendars))
+
+
+def _person_calendars(value: object,
+                      calendars: dict[str, BusinessCalendar]) -> dict[str, BusinessCalendar]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"sla.staff_calendars: expected a table of address = calendar, "
+                          f"got {value!r}")
+    found = {}
+    for address, name in value.items():
+        if name not in calendars:
+            raise ConfigError(f"sla.staff_calendars.{address}: no calendar named {name!r} "
+                              f"(known: {', '.join(sorted(calendars))})")
+        found[str(address).lower()] = calendars[name]
+    return found
 
 
 # ---------------------------------------------------------------- calendars

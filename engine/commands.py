@@ -66,6 +66,16 @@ class EditComment(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WithdrawComment(Command):
+    """`/undo`: take back the actor's public answer still waiting in the outbox. `cause`
+    names the answer (its comment event, from the echo's button); else the newest waiting
+    answer of the actor, on `ticket` when given."""
+
+    ticket: int | None = None
+    cause: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Take(Command):
     ticket: int
 

@@ -11,8 +11,12 @@ from engine.access import Action, allowed
 from engine.commands import Command
 from engine.events import DeskEvent, Event
 from engine.model import Person, Ticket
-from engine.ports import Clock, UnitOfWork
+from engine.ports import Clock, OutboxItem, UnitOfWork
 from engine.settings import EngineSettings
+
+
+def role_is_staff(person: Person | None) -> bool:
+    return person is not None and person.role.is_staff
 
 
 @dataclass
@@ -26,6 +30,9 @@ class Context:
     desk_events: list[DeskEvent] = field(default_factory=list)
     # The person a desk command registered or found (`RegisterContact`).
     contact: int | None = None
+    # The notice row each (channel, recipient) got from this command so far: one action
+    # says everything to a person in one message per channel (engine/notify/combine.py).
+    notified: dict[tuple[str, str], OutboxItem] = field(default_factory=dict)
 
     @property
     def at(self) -> dt.datetime:
@@ -55,5 +62,16 @@ class Context:
         ticket = await self.uow.tickets.get(number)
         if ticket is None or not allowed(self.actor, Action.VIEW, ticket):
             raise errors.TicketNotFound(number=number)
-        self.require(action, ticket)
+        if not allowed(self.actor, action, ticket):
+            raise await self._refusal(action, ticket)
         return ticket
+
+    async def _refusal(self, action: Action, ticket: Ticket) -> errors.NotAllowed:
+        """Says whose ticket it is when that is the reason, so the person knows whom to ask."""
+        role = "system" if self.actor is None else self.actor.role.value
+        owner = None if ticket.responsible_id is None or self.actor is None or \
+            ticket.responsible_id == self.actor.id else \
+            await self.uow.people.get(ticket.responsible_id)
+        return errors.NotAllowed(action=action.value, role=role, number=ticket.number,
+                                 responsible=None if owner is None or not role_is_staff(
+                                     self.actor) else owner.name)

@@ -35,6 +35,8 @@ class NotAllowed(EngineError):
     action: str
     role: str
     number: int | None = None
+    # Whose ticket it is, when that is why (a specialist changing a colleague's ticket).
+    responsible: str | None = None
     code = "not_allowed"
 
 
@@ -70,3 +72,11 @@ class InvalidValue(EngineError):
     reason: str
     choices: tuple[str, ...] = ()
     code = "invalid_value"
+
+
+@dataclass(eq=False)
+class NothingToWithdraw(EngineError):
+    """`/undo` with no answer of the actor's still waiting: sent already, or none given."""
+
+    number: int | None = None
+    code = "nothing_to_withdraw"

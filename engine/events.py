@@ -65,6 +65,18 @@ class CommentEdited(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CommentWithdrawn(Event):
+    """A public answer taken back during its grace period (`/undo`): what was still waiting
+    in the outbox is not sent, and the comment stays on the ticket as an internal note.
+    `cause` is the id of the answer's `CommentAdded` event."""
+
+    comment_id: int
+    cause: int
+    withdrawn: int  # outbox rows given up
+    kind: ClassVar[str] = "withdrawn"
+
+
+@dataclass(frozen=True, kw_only=True)
 class StatusChanged(Event):
     old: str
     new: str
@@ -108,7 +120,7 @@ class TicketRated(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
-        TicketOpened, CommentAdded, CommentEdited, StatusChanged, ResponsibleChanged,
+        TicketOpened, CommentAdded, CommentEdited, CommentWithdrawn, StatusChanged, ResponsibleChanged,
         PriorityChanged, ObserverAdded, TagAdded, TicketRated,
     )
 }

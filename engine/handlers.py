@@ -12,7 +12,15 @@ from engine import desk, errors, rescue
 from engine import events as e
 from engine.access import Action
 from engine.context import Context
-from engine.model import FINISHED, TRANSITIONS, Comment, Person, Status, Ticket, one_line
+from engine.model import (
+    FINISHED,
+    TRANSITIONS,
+    Comment,
+    Person,
+    Status,
+    Ticket,
+    one_line,
+)
 
 Handler = Callable[[Context, Any], Awaitable[int | None]]
 
@@ -171,6 +179,53 @@ async def edit_comment(ctx: Context, cmd: c.EditComment) -> int:
     return ticket.number
 
 
+async def withdraw_comment(ctx: Context, cmd: c.WithdrawComment) -> int:
+    """`/undo`: the actor's public answer, while its rows still wait in the outbox, is not
+    sent after all. Only its author (or a lead) takes it back; it stays on the ticket as an
+    internal note, so nothing typed is lost."""
+    if ctx.actor is None or not ctx.actor.role.is_staff:
+        raise errors.NotAllowed(action=Action.COMMENT.value, role="client", number=cmd.ticket)
+    found = await _held_answer(ctx, cmd)
+    if found is None:
+        raise errors.NothingToWithdraw(number=cmd.ticket)
+    ticket, cause, comment_id = found
+    withdrawn = await ctx.uow.outbox.withdraw(cause, ctx.clock.now())
+    if withdrawn == 0:
+        raise errors.NothingToWithdraw(number=ticket.number)
+    await ctx.uow.comments.set_public(comment_id, False)
+    comment = next((x for x in await ctx.uow.comments.for_ticket(ticket.number)
+                    if x.id == comment_id), None)
+    if comment is not None and ticket.first_response_at == comment.created_at:
+        ticket.first_response_at = None  # the client never got it
+    ticket.updated_at = ctx.at
+    await ctx.uow.tickets.save(ticket)
+    ctx.raise_event(e.CommentWithdrawn(ticket=ticket.number, actor=ctx.actor_id, at=ctx.at,
+                                       channel=cmd.channel, comment_id=comment_id, cause=cause,
+                                       withdrawn=withdrawn))
+    return ticket.number
+
+
+async def _held_answer(ctx: Context, cmd: c.WithdrawComment) -> tuple[Ticket, int, int] | None:
+    """The newest answer still held back that this actor may withdraw: (ticket, its
+    comment event's id, the comment's id)."""
+    held = [h for h in await ctx.uow.outbox.held(ctx.clock.now()) if h.ticket is not None
+            and (cmd.ticket is None or h.ticket == cmd.ticket)
+            and (cmd.cause is None or h.cause == cmd.cause)]
+    for h in sorted(held, key=lambda h: h.cause, reverse=True):
+        assert h.ticket is not None
+        ticket = await ctx.ticket(h.ticket, Action.COMMENT)
+        event = next((x for x in await ctx.uow.events.for_ticket(h.ticket)
+                      if x.id == h.cause and x.kind == e.CommentAdded.kind), None)
+        if event is not None and _may_withdraw(ctx, event.actor):
+            return ticket, h.cause, int(event.payload["comment_id"])
+    return None
+
+
+def _may_withdraw(ctx: Context, author: int | None) -> bool:
+    actor = ctx.actor
+    return actor is not None and (author == actor.id or actor.role.sees_everything)
+
+
 def _reopens(ctx: Context, ticket: Ticket) -> bool:
     """F2: the requester's side answering a waiting or resolved ticket puts it back to work."""
     by_client = ctx.actor is not None and not ctx.actor.role.is_staff
@@ -296,6 +351,7 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.OpenTicket: open_ticket,
     c.AddComment: add_comment,
     c.EditComment: edit_comment,
+    c.WithdrawComment: withdraw_comment,
     c.Take: take,
     c.Assign: assign,
     c.SetStatus: set_status,

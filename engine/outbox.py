@@ -40,7 +40,7 @@ class OutboxRow:
     sent_at: dt.datetime | None
     failed_at: dt.datetime | None
     meta: dict[str, Any] | None
-
+    cause: int | None = None
 
 
 class OutboxQueue(Protocol):

@@ -52,6 +52,8 @@ class OutboxItem:
     language: str = "en"
     payload: dict[str, Any] = field(default_factory=dict)
     not_before: dt.datetime | None = None
+    # The event (id) whose withdrawal cancels this row while it waits (`/undo`).
+    cause: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class TicketRepository(Protocol):
     async def list(self, status: Status | None = None,
                    limit: int | None = None) -> builtins.list[Ticket]: ...
     async def due_waiting(self, now: dt.datetime) -> builtins.list[int]: ...
+    async def requested_by(self, person_id: int, limit: int) -> builtins.list[Ticket]: ...
 
 
 class PersonRepository(Protocol):
@@ -100,6 +103,7 @@ class CommentRepository(Protocol):
     async def add(self, comment: Comment) -> int: ...
     async def by_ref(self, ticket: int, source_ref: str) -> CommentRef | None: ...
     async def set_body(self, comment_id: int, body: str) -> None: ...
+    async def set_public(self, comment_id: int, public: bool) -> None: ...
     async def for_ticket(self, number: int) -> list[Comment]: ...
 
 
@@ -114,8 +118,26 @@ class EventLog(Protocol):
     async def for_ticket(self, number: int) -> list[StoredEvent]: ...
 
 
+@dataclass(frozen=True)
+class Held:
+    """Rows still waiting to go out because of one event (`OutboxItem.cause`)."""
+
+    cause: int
+    ticket: int | None
+
+
 class Outbox(Protocol):
     async def enqueue(self, item: OutboxItem) -> bool: ...
+    async def held(self, now: dt.datetime) -> list[Held]:
+        """Causes with rows not sent, not claimed and not yet due, oldest first."""
+        ...
+    async def withdraw(self, cause: int, now: dt.datetime) -> int:
+        """Give up the rows of `cause` not sent and not claimed; how many."""
+        ...
+    async def revise(self, item: OutboxItem) -> None:
+        """A row queued earlier in this transaction, said again with more in it (its kind,
+        payload, not_before and cause; by key)."""
+        ...
 
 
 class MessageRefs(Protocol):

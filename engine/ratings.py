@@ -20,7 +20,7 @@ import hmac
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -31,6 +31,7 @@ from engine.context import Context
 from engine.errors import EngineError
 from engine.handlers import Handler
 from engine.model import Person, Status, Ticket
+from engine.notify import grace
 from engine.notify.kinds import NoticeKind
 from engine.notify.reactor import route
 from engine.notify.rules import Notice
@@ -242,7 +243,9 @@ async def _ask(ctx: Context, settings: RatingSettings, secret: bytes, surveys: S
         return
     item = survey_item(settings, secret, survey, ticket, requester)
     if item is not None and await surveys.add(survey):
-        await ctx.uow.outbox.enqueue(item)
+        # Never before the answer it asks about, which may wait out its grace period.
+        await ctx.uow.outbox.enqueue(replace(item, not_before=grace.later(
+            item.not_before, grace.held_until(ctx))))
         log.info("#%s rating survey planned for person %s at %s", ticket.number,
                  requester.id, survey.due_at.isoformat())
 
@@ -254,6 +257,26 @@ async def _cancel(ctx: Context, surveys: SurveyLog, event: e.StatusChanged) -> N
                  len(cancelled))
 
 
+def _answer_after(ctx: Context, event: e.Event) -> bool:
+    """The command answers the client after this event (`/resolve N text`): the survey is
+    queued behind that answer, so it never arrives first, whatever the delay."""
+    later = ctx.events[_index(ctx, event) + 1:]
+    return any(grace.is_answer(x) for x in later)
+
+
+def _resolved_before(ctx: Context, event: e.Event) -> e.StatusChanged | None:
+    """For the command's last answer: the resolution it carried earlier, if any."""
+    if not grace.is_answer(event) or _answer_after(ctx, event):
+        return None
+    earlier = ctx.events[:_index(ctx, event)]
+    return next((x for x in reversed(earlier) if isinstance(x, e.StatusChanged)
+                 and x.new == Status.RESOLVED.value), None)
+
+
+def _index(ctx: Context, event: e.Event) -> int:
+    return next(i for i, x in enumerate(ctx.events) if x is event)
+
+
 def rating_reactors(settings: RatingSettings, secret: bytes,
                     surveys: SurveyLogFactory) -> list[Reactor]:
     """The reactor the lead wires into the bus; `surveys` gives the SQL survey log of a
@@ -262,9 +285,12 @@ def rating_reactors(settings: RatingSettings, secret: bytes,
         return []
 
     async def react(ctx: Context, event_id: int, event: e.Event) -> None:
+        resolved = _resolved_before(ctx, event)
+        if resolved is not None:
+            await _ask(ctx, settings, secret, surveys(ctx.uow), resolved)
         if not isinstance(event, e.StatusChanged):
             return
-        if event.new == Status.RESOLVED.value:
+        if event.new == Status.RESOLVED.value and not _answer_after(ctx, event):
             await _ask(ctx, settings, secret, surveys(ctx.uow), event)
         elif event.old == Status.RESOLVED.value and event.new == Status.OPEN.value:
             await _cancel(ctx, surveys(ctx.uow), event)

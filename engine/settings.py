@@ -13,3 +13,6 @@ class EngineSettings:
     default_priority: str = "normal"
     ticket_prefix: str = "#"
     language: str = "en"
+    # A specialist's public answer waits this long in the outbox, so `/undo` can take it
+    # back before the client reads it (0: sent at once).
+    answer_grace_seconds: int = 30

@@ -20,6 +20,9 @@ class TicketReader(Protocol):
     async def get(self, number: int) -> Ticket | None: ...
     async def list(self, status: Status | None = None,
                    limit: int | None = None) -> builtins.list[Ticket]: ...
+    async def requested_by(self, person_id: int, limit: int) -> builtins.list[Ticket]:
+        """A person's own tickets (they are the requester), newest first."""
+        ...
 
 
 class PersonReader(Protocol):

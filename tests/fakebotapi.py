@@ -129,6 +129,7 @@ class FakeBotAPI:
     updates: list[Json] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
+    reactions: dict[tuple[int, int], list[str]] = field(default_factory=dict)
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     def __post_init__(self) -> None:
@@ -359,6 +360,16 @@ class FakeBotAPI:
         return _public(msg)
 
     async def m_answercallbackquery(self, p: Json) -> bool:
+        return True
+
+    async def m_setmessagereaction(self, p: Json) -> bool:
+        """The bot's reactions, by message (a chat may allow none: `fail` it)."""
+        key = (int(p["chat_id"]), int(p["message_id"]))
+        if key not in self.messages:
+            raise ApiError(400, "Bad Request: message to react not found")
+        raw = p.get("reaction") or "[]"
+        reaction = json.loads(raw) if isinstance(raw, str) else raw
+        self.reactions[key] = [r.get("emoji", "") for r in reaction]
         return True
 
     def _check_chat(self, chat_id: int) -> None:

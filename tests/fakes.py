@@ -17,6 +17,7 @@ from engine.ports import (
     CommentRepository,
     DialogRepository,
     EventLog,
+    Held,
     MessageRefs,
     NewPerson,
     Outbox,
@@ -52,6 +53,7 @@ class Store:
     desk_events: list[DeskEvent] = field(default_factory=list)
     suppressed: dict[str, tuple[str, dt.datetime]] = field(default_factory=dict)
     outbox: dict[str, OutboxItem] = field(default_factory=dict)
+    withdrawn: set[str] = field(default_factory=set)  # outbox keys given up by /undo
     refs: dict[str, int] = field(default_factory=dict)
     dialogs: dict[str, Dialog] = field(default_factory=dict)
     chat_messages: dict[tuple[int, int], StoredMessage] = field(default_factory=dict)
@@ -81,6 +83,10 @@ class FakeTickets:
                    limit: int | None = None) -> builtins.list[Ticket]:
         found = [t for t in self.s.tickets.values() if status in (None, t.status)]
         return found[:limit]
+
+    async def requested_by(self, person_id: int, limit: int) -> builtins.list[Ticket]:
+        mine = [t for t in self.s.tickets.values() if t.requester_id == person_id]
+        return sorted(mine, key=lambda t: t.number, reverse=True)[:limit]
 
     async def due_waiting(self, now: dt.datetime) -> builtins.list[int]:
         return [t.number for t in self.s.tickets.values()
@@ -142,6 +148,10 @@ class FakeComments:
         self.s.comments = [replace(c, body=body) if c.id == comment_id else c
                            for c in self.s.comments]
 
+    async def set_public(self, comment_id: int, public: bool) -> None:
+        self.s.comments = [replace(c, public=public) if c.id == comment_id else c
+                           for c in self.s.comments]
+
 
 class FakeEvents:
     def __init__(self, store: Store) -> None:
@@ -174,6 +184,27 @@ class FakeOutbox:
             return False
         self.s.outbox[item.key] = item
         return True
+
+    def _waiting(self, now: dt.datetime) -> list[OutboxItem]:
+        return [i for i in self.s.outbox.values() if i.cause is not None
+                and i.key not in self.s.withdrawn and i.not_before is not None
+                and i.not_before > now]
+
+    async def held(self, now: dt.datetime) -> list[Held]:
+        causes: dict[int, int | None] = {}
+        for item in self._waiting(now):
+            assert item.cause is not None
+            causes.setdefault(item.cause, item.ticket)
+        return [Held(cause, ticket) for cause, ticket in sorted(causes.items())]
+
+    async def revise(self, item: OutboxItem) -> None:
+        if item.key in self.s.outbox:
+            self.s.outbox[item.key] = item
+
+    async def withdraw(self, cause: int, now: dt.datetime) -> int:
+        keys = [i.key for i in self._waiting(now) if i.cause == cause]
+        self.s.withdrawn.update(keys)
+        return len(keys)
 
 
 class FakeRefs:

@@ -150,7 +150,13 @@ class Harness:
         return [m["text"] for m in self.fake.bot_messages(chat)]
 
 
-async def make_harness(db_url: str, **telegram: Any) -> AsyncIterator[Harness]:
+async def make_harness(db_url: str, *, sla: dict[str, Any] | None = None,
+                       people: tuple[PersonSpec, ...] | None = None,
+                       staff_started: bool = True,
+                       **telegram: Any) -> AsyncIterator[Harness]:
+    """`sla`: an `[sla]` section for the settings (as in the config file); `people`: a
+    directory instead of PEOPLE; `staff_started`: Lena, Sam and Olga pressed Start some
+    time ago (else the bot says at start, in the staff chat, that it cannot reach them)."""
     clock = FixedClock(dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC))
     fake = FakeBotAPI(now=clock.now)
     fake.add_chat(SUPPORT, "Support")
@@ -158,7 +164,15 @@ async def make_harness(db_url: str, **telegram: Any) -> AsyncIterator[Harness]:
     fake.admins[SUPPORT] = {LENA.id, 123456}  # the bot is an administrator there
     server = await serve(fake)
     settings = settings_for(db_url, server.url, **telegram)
+    if people is not None:
+        settings = replace(settings, people=people)
+    if sla is not None:
+        settings = with_sla(settings, sla)
     h = Harness(fake, server, settings, clock, await runtime(settings, clock))
+    if staff_started:
+        store = TelegramSqlStore(h.rt.db)
+        for user in (LENA, SAM, OLGA):
+            await store.mark_started(user.id, user.username, clock.now())
     try:
         yield h
     finally:

@@ -105,7 +105,11 @@ def test_export_round_trips(seeded: Path, tmp_path: Path) -> None:
     assert [(a["filename"], a["size"]) for a in files] == [("photo.jpg", 1024)]
     assert [e["kind"] for e in ticket["events"]] == ["opened", "responsible", "status",
                                                      "status", "comment"]
-    assert {o["kind"] for o in data["outbound"]} >= {"ack", "status"}
+    assert {o["kind"] for o in data["outbound"]} >= {"ack", "comment"}
+    # The resolution with its answer is one message to the client: the answer, "resolved"
+    # under it.
+    [answer] = [o for o in data["outbound"] if o["kind"] == "comment"]
+    assert [x["new"] for x in answer["payload"]["also"]] == ["resolved"]
 
 
 def test_unknown_ticket_and_bad_status(seeded: Path, capsys: pytest.CaptureFixture[str]) -> None:

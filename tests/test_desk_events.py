@@ -171,7 +171,7 @@ async def test_migration_0002_keeps_the_events_of_a_database_made_at_0001(
         await bus.handle(c.AddTag(actor=None, channel="email", at=T0, ticket=number or 0,
                                   tag="hardware"))
         await upgrade(db_url)
-        assert await current_revision(db_url) == "0002"
+        assert await current_revision(db_url) == _head()
         assert await schema_diff(db_url) == []
         detail = await ticket_detail(db, number or 0)
         assert detail is not None
@@ -295,3 +295,11 @@ async def test_a_batch_rolled_back_records_each_ignored_mail_once(desk: App) -> 
     data = await export_all(desk.db)
     assert [(ev["kind"], ev["payload"]["inbound_id"]) for ev in data["desk_events"]] == [
         ("mail_ignored", data["inbound"][0]["id"])]
+
+
+def _head() -> str | None:
+    """The newest migration, whichever helper's it is once they are chained."""
+    from alembic.script import ScriptDirectory
+
+    from engine.store.migrate import alembic_config
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

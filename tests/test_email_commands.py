@@ -88,7 +88,9 @@ async def test_status_waiting_with_a_date(runtime: App) -> None:
 
 
 async def test_a_forged_from_is_refused_and_not_answered(runtime: App) -> None:
-    """The mail answers the ack sent to the client: its token names the client, not Lena."""
+    """The mail answers the ack sent to the client: its token names the client, not Lena.
+    Whoever wrote it hears nothing; Lena, at her own address from the directory, learns
+    that a command under her name was not carried out."""
     await opened(runtime)
     ack = await notice_id(runtime, "ack", "carl@acme.example")
     before = len(await outbound(runtime))
@@ -97,7 +99,9 @@ async def test_a_forged_from_is_refused_and_not_answered(runtime: App) -> None:
     row = await last_inbound(runtime)
     assert (row["status"], row["rule"]) == ("ignored", "command")
     assert "not a reply" in row["reason"]
-    assert len(await outbound(runtime)) == before
+    [answer] = (await outbound(runtime))[before:]
+    assert (answer["kind"], answer["recipient"]) == ("mail_reply", LENA)
+    assert answer["payload"]["text"].startswith("Your command was not carried out")
 
 
 async def test_a_command_in_a_fresh_mail_is_refused(runtime: App) -> None:
@@ -152,7 +156,8 @@ async def test_a_replayed_command_mail_runs_once(runtime: App) -> None:
     processor = MailProcessor(MailContext.of(runtime), direct(runtime))
     first, second = await processor.handle(row), await processor.handle(row)
     assert (first.reason, second.rule) == ("command /close", "replay")
-    assert not [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
+    [done] = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
+    assert done["payload"]["text"].startswith("Done: /close.")
 
 
 async def test_a_refusal_inside_a_batch_changes_nothing_else(runtime: App) -> None:
@@ -165,8 +170,68 @@ async def test_a_refusal_inside_a_batch_changes_nothing_else(runtime: App) -> No
         await raw.keep(runtime.inbound, data, AT)
     assert await MailIntake(runtime).drain() == 3
     replies = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
-    assert [r["recipient"] for r in replies] == [LENA]
+    # The refusal and the /take's "done", each once.
+    assert [r["recipient"] for r in replies] == [LENA, LENA]
+    assert "extreme" in replies[0]["payload"]["text"]
+    assert replies[1]["payload"]["text"].startswith("Done: /take.")
     t1, t2 = await ticket(runtime, 1), await ticket(runtime, 2)
     assert (t1["priority"], t1["status"], t2["subject"]) == ("normal", "in_progress", "Scanner")
     assert [r["status"] for r in (await export_all(runtime.db))["inbound"]] == \
         ["done", "ignored", "done", "done"]
+
+
+async def test_every_mailed_command_is_answered_with_the_new_state(runtime: App) -> None:
+    """A mailed /resolve is not silently done: Lena gets "done" and the ticket as it is
+    now, in her language; /assign takes a name from the directory too (Olga has no
+    Telegram), and Olga's own mail says it in Russian."""
+    ref = await opened(runtime)
+    await receive(runtime, mail(sender=LENA, in_reply_to=ref, body="/assign olga"))
+    assert (await ticket(runtime))["responsible_id"] == await person_id(runtime, OLGA)
+    await receive(runtime, mail(sender=LENA, in_reply_to=ref, body="/resolve"))
+    replies = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
+    assert [r["recipient"] for r in replies] == [LENA, LENA]
+    text = replies[1]["payload"]["text"]
+    assert text.startswith("Done: /resolve.\n\nTicket #1: Printer jams\nStatus: resolved")
+    assert "Responsible: Olga Spec" in text
+    assigned = await notice_id(runtime, "assigned", OLGA)
+    await receive(runtime, mail(sender=OLGA, in_reply_to=assigned, body="/reopen"))
+    last = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"][-1]
+    assert last["recipient"] == OLGA
+    assert last["payload"]["text"].startswith("Готово: /reopen.")
+
+
+async def test_a_client_asks_by_mail_and_gets_their_own_tickets(runtime: App) -> None:
+    """"/status" as the first line: no new ticket; the answer lists the sender's tickets
+    only (not a colleague's of the same company), to the sender's address."""
+    await opened(runtime)  # Carl's #1
+    await receive(runtime, mail(sender="dana@acme.example", subject="VPN",
+                                message_id="<d1@acme.example>"))  # Dana's #2, same company
+    await receive(runtime, mail(subject="where is it?", body="/status\n\nThanks, Carl",
+                                message_id="<c2@acme.example>"))
+    assert len((await export_all(runtime.db))["tickets"]) == 2  # no new ticket
+    [answer] = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
+    assert answer["recipient"] == "carl@acme.example"
+    assert answer["payload"]["text"] == ("Your requests:\n\n#1 Printer jams: open, handled "
+                                         "by nobody yet")
+    assert (await last_inbound(runtime))["status"] == "done"
+
+
+async def test_a_newcomer_asking_status_learns_nothing_and_opens_nothing(runtime: App) -> None:
+    await opened(runtime)
+    await receive(runtime, mail(sender="mallory@evil.example", body="/my",
+                                message_id="<x1@evil.example>"))
+    assert len((await export_all(runtime.db))["tickets"]) == 1
+    [answer] = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
+    assert (answer["recipient"], answer["payload"]["text"]) == (
+        "mallory@evil.example", "We have no requests from this address.")
+
+
+async def test_status_by_mail_shows_every_sla_target_to_staff(runtime: App) -> None:
+    ref = await opened(runtime)
+    await receive(runtime, mail(sender=LENA, in_reply_to=ref, body="/status"))
+    [answer] = [o for o in await outbound(runtime) if o["kind"] == "mail_reply"]
+    text = answer["payload"]["text"]
+    assert text.startswith("Ticket #1: Printer jams\nStatus: open")
+    assert "SLA (" in text
+    assert "First response: due " in text and "of business time left" in text
+    assert "Resolution: due " in text

@@ -159,7 +159,7 @@ async def test_an_internal_note_never_reaches_a_client(runtime: App,
 
 
 async def test_a_public_answer_reaches_the_client_with_its_attachment(
-        runtime: App, smtp_sink: Sink) -> None:
+        runtime: App, smtp_sink: Sink, clock: FixedClock) -> None:
     from engine.model import Attachment
 
     await opened(runtime)
@@ -168,6 +168,7 @@ async def test_a_public_answer_reaches_the_client_with_its_attachment(
     await runtime.bus.handle(c.AddComment(
         actor=lena, channel="telegram", ticket=1, body="Replace the drum.", public=True,
         attachments=(Attachment("guide.pdf", "application/pdf", b"%PDF-1.4 guide"),)))
+    clock.advance(seconds=30)  # the answer's grace period (/undo)
     await MailSender(runtime, smtp_sink.smtp).run_once()
     [answer] = [m for m in to(smtp_sink, CARL) if m["Auto-Submitted"] == "auto-generated"]
     assert answer["Subject"] == "[#1] Printer jams"

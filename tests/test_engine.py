@@ -7,6 +7,7 @@ from itertools import product
 
 import pytest
 
+from bot.i18n import explain
 from engine import commands as c
 from engine import errors
 from engine.bus import MessageBus
@@ -97,10 +98,19 @@ async def test_take_moves_open_to_in_progress(bus: MessageBus, store: Store) -> 
 
 
 async def test_specialist_cannot_take_a_colleagues_ticket(bus: MessageBus) -> None:
+    """They may read it (the desk's tickets are no secret among staff); the refusal says
+    whose it is, never "not found"."""
     number = await open_one(bus)
     await bus.handle(c.Take(actor=SPEC, channel="telegram", ticket=number))
-    with pytest.raises(errors.TicketNotFound):
+    with pytest.raises(errors.NotAllowed) as refused:
         await bus.handle(c.Take(actor=OTHER_SPEC, channel="telegram", ticket=number))
+    assert (refused.value.number, refused.value.responsible) == (number, "Sam Spec")
+    assert explain("en", refused.value) == "#1 is Sam Spec's; ask the lead or Sam Spec."
+    with pytest.raises(errors.NotAllowed):
+        await bus.handle(c.SetStatus(actor=OTHER_SPEC, channel="telegram", ticket=number,
+                                     status=Status.RESOLVED))
+    await bus.handle(c.AddComment(actor=OTHER_SPEC, channel="telegram", ticket=number,
+                                  body="I saw this before", public=False))
 
 
 def _status_path(target: Status) -> list[Status]:
@@ -209,7 +219,7 @@ async def test_assign_only_to_staff(bus: MessageBus, store: Store) -> None:
 
 # F3 visibility: who can see a ticket requested by CLIENT (company ACME), owned by SPEC.
 VISIBILITY = {
-    LEAD: True, SPEC: True, OTHER_SPEC: False, CLIENT: True, COLLEAGUE: True, STRANGER: False,
+    LEAD: True, SPEC: True, OTHER_SPEC: True, CLIENT: True, COLLEAGUE: True, STRANGER: False,
 }
 
 
@@ -248,8 +258,14 @@ async def test_notifications_skip_the_actor_and_never_repeat(bus: MessageBus,
     store.outbox.clear()
     await bus.handle(c.Take(actor=SPEC, channel="telegram", ticket=number))
     recipients = {(i.kind, i.recipient) for i in store.outbox.values()}
-    assert ("status", "carl@acme.test") in recipients
+    # The client is not told someone took it: their next mail is the answer.
+    assert ("status", "carl@acme.test") not in recipients
     assert all(i.person_id != SPEC for i in store.outbox.values())
+    await bus.handle(c.SetStatus(actor=SPEC, channel="telegram", ticket=number,
+                                 status=Status.WAITING,
+                                 until=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+    assert ("status", "carl@acme.test") in {(i.kind, i.recipient)
+                                            for i in store.outbox.values()}
     assert len(store.outbox) == len({i.key for i in store.outbox.values()})
 
 
@@ -292,3 +308,18 @@ def test_every_event_kind_is_registered_once() -> None:
                if isinstance(c, type) and issubclass(c, ev.Event) and c is not ev.Event]
     assert sorted(ev.EVENT_TYPES) == sorted(c.kind for c in classes)
     assert all(ev.EVENT_TYPES[c.kind] is c for c in classes)
+
+
+async def test_one_action_is_one_row_per_person_and_channel(bus: MessageBus,
+                                                            store: Store) -> None:
+    """/close with an answer: the client's row is the answer, with "closed" under it (not
+    an answer, "resolved" and "closed"); it waits the answer's grace period, tied to it."""
+    number = await open_one(bus)
+    await bus.handle(c.Take(actor=SPEC, channel="telegram", ticket=number))
+    store.outbox.clear()
+    await bus.handle(c.Close(actor=SPEC, channel="telegram", ticket=number, text="Fixed"))
+    [row] = [i for i in store.outbox.values() if i.recipient == "carl@acme.test"]
+    assert row.kind == "comment"
+    assert [(x["kind"], x["new"]) for x in row.payload["also"]] == [("status", "closed")]
+    assert row.cause is not None and row.not_before is not None
+    assert len([i for i in store.outbox.values() if i.person_id == CLIENT]) == 1

@@ -134,3 +134,33 @@ def test_staff_chat_is_used_only_when_the_bot_can_post() -> None:
 def test_bootstrap_lists_every_job_explicitly() -> None:
     assert [spec.id for spec in boot.jobs()] == ["return_due_waiting", "sla_scan", "metrics_digest"]
 
+
+
+async def test_an_alert_waits_for_its_recipients_own_hours(clock: FixedClock,
+                                                           tmp_path: Path) -> None:
+    """`[sla.staff_calendars]`: the lead works 14:00-23:00, so the 09:45 warning meant for
+    them waits until 14:00; the team's hours (09-18) would have sent it at once."""
+    late = dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), "14:00-23:00")
+    settings = from_mapping({"sla": {
+        "calendars": {"office": {"tz": "Europe/Moscow"},
+                      "late": {"tz": "Europe/Moscow", "hours": late}},
+        "staff_calendars": {"lead@desk.test": "late"}}}, {})
+    rt = await runtime_for(settings, clock, tmp_path)
+    try:
+        ids = await sql_people(rt.db)
+        await open_ticket(rt.bus, actor=ids["client"], priority="high")
+        run = job_of(job_services(rt, boot.jobs()), "sla_scan").run
+        clock.current = msk(2026, 11, 23, 9, 45)
+        await run()
+        [(kind, _, recipient, not_before)] = await sla_outbox(rt.db)
+        assert (kind, recipient) == ("sla_warning", "101")
+        assert not_before == msk(2026, 11, 23, 14)
+    finally:
+        await rt.close()
+
+
+def test_a_staff_calendar_must_be_declared() -> None:
+    from config.reader import ConfigError
+
+    with pytest.raises(ConfigError, match="sla.staff_calendars.sam@x: no calendar named"):
+        from_mapping({"sla": {"staff_calendars": {"sam@x": "nights"}}}, {})

@@ -148,3 +148,22 @@ def _ddl_index(index: object) -> object:
     from sqlalchemy.schema import CreateIndex
 
     return CreateIndex(index).compile(dialect=sqlite.dialect())  # type: ignore[arg-type]
+
+
+async def test_a_pause_that_moves_the_due_time_does_not_warn_again(
+        engine: AsyncEngine) -> None:
+    """The warning is once per ticket and target; the breach still comes at the new due."""
+    from sqlalchemy import update
+
+    from engine.store.tables import tickets
+
+    clock = FixedClock(msk(2026, 11, 23, 9))
+    _, number, _ = await assigned_ticket(engine, clock)
+    await scan(engine, msk(2026, 11, 23, 9, 45))
+    async with engine.begin() as conn:  # what a pause does: the due time moves later
+        await conn.execute(update(tickets).where(tickets.c.number == number)
+                           .values(first_response_due=msk(2026, 11, 23, 10, 30)))
+    report = await scan(engine, msk(2026, 11, 23, 10, 15))
+    assert (report.warnings, report.breaches) == (0, 0)
+    assert [k for k, _, _, _ in await sla_outbox(engine)].count("sla_warning") == 1
+    assert (await scan(engine, msk(2026, 11, 23, 10, 31))).breaches == 1

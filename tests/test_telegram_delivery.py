@@ -153,14 +153,14 @@ async def test_the_author_who_started_the_bot_hears_privately(sqlite_harness: Ha
     q = await h.say(ANNA, "Phone has no dial tone")
     await h.say(SAM, "/ticket", reply_to=q)
     await h.say(SAM, "/reply 1 A technician is on the way", chat=STAFF, minutes=1)
+    h.clock.advance(seconds=30)  # the answer's grace period
     texts = await h.sent(lambda f: len(_private(f, ANNA.id)) >= 3 and _private(f, ANNA.id))
     assert "ticket #1" in texts[1]
     assert "A technician is on the way" in texts[2]
-    # ... and the answer is posted in the group thread under the card.
+    # ... and the answer is posted in the group under her question, not under the card.
     post = await h.sent(lambda f: next((m for m in f.bot_messages(SUPPORT)
                                         if "technician" in m["text"]), None))
-    card = next(m for m in h.fake.bot_messages(SUPPORT) if m["text"].startswith("🎫"))
-    assert post["reply_to_message"]["message_id"] == card["message_id"]
+    assert post["reply_to_message"]["message_id"] == q
 
 
 async def test_a_command_replayed_after_a_crash_is_not_carried_out_twice(
@@ -201,7 +201,8 @@ async def test_rows_other_parts_queue_are_rendered(sqlite_harness: Harness) -> N
             key="sla:1:telegram:staff", channel="telegram", recipient=str(STAFF),
             kind=NoticeKind.SLA_WARNING, ticket=1, payload={
                 "number": 1, "subject": "Disk is full", "target": "First response",
-                "due": "2026-11-23 12:00", "time": "45 min", "responsible": "Sam Spec"}))
+                "due": "2026-11-23 12:00", "time": "45 min", "responsible": "Sam Spec",
+                "responsible_telegram_id": SAM.id}))
         await uow.outbox.enqueue(OutboxItem(
             key="digest:2026-W48", channel="telegram", recipient=str(STAFF),
             kind=NoticeKind.DIGEST,
@@ -217,6 +218,9 @@ async def test_rows_other_parts_queue_are_rendered(sqlite_harness: Harness) -> N
     assert any(t.startswith("Ticket #1 (Disk is full): First response is due 2026-11-23 12:00")
                for t in texts)
     assert "Weekly support digest\n\n3 dialogs <all answered>" in texts
+    [warning] = [m for m in h.fake.bot_messages(STAFF) if m["text"].startswith("Ticket #1 (")]
+    assert warning["html"].endswith(  # a real mention: Telegram notifies Sam
+        f'Responsible: <a href="tg://user?id={SAM.id}">Sam Spec</a>.')
     assert [m["caption"] for m in h.fake.bot_messages(STAFF) if "photo" in m] == ["1: dialogs"]
     async with reading(h.db) as conn:
         odd = (await conn.execute(select(tables.outbox.c.last_error).where(

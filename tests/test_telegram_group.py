@@ -103,6 +103,7 @@ async def test_group_scenario_from_questions_to_a_closed_ticket(harness: Harness
     # /close with an answer: the card says closed, the answer is posted in the thread.
     await h.say(SAM, "/close Replaced the drum", reply_to=card["message_id"], minutes=5)
     assert await h.sent(_card_of(1, having="closed"))
+    h.clock.advance(seconds=30)  # the answer's grace period, in which /undo could stop it
     assert await h.sent(lambda f: any("Replaced the drum" in m["text"] and "Sam Spec" in m["text"]
                                       for m in f.bot_messages(SUPPORT)))
     assert (await h.ticket(1)).status is Status.CLOSED
@@ -244,7 +245,16 @@ async def test_a_reply_from_the_staff_chat_says_it_was_posted_in_the_group(
     command = await harness.say(SAM, "/reply 1 Restarted the VPN server", chat=STAFF, minutes=2)
     echo = await harness.sent(lambda f: next((m for m in f.bot_messages(STAFF)
                                               if m["text"].startswith("💬")), None))
-    assert echo["text"] == "💬 Posted in the support group"
+    assert echo["text"] == ("💬 Posted in the support group\n"
+                            "⏳ Goes out in 30 s; /undo takes it back")
     assert echo["reply_to_message"]["message_id"] == command
-    await harness.sent(lambda f: next((m for m in f.bot_messages(SUPPORT)
-                                       if "Restarted the VPN server" in m["text"]), None))
+    await harness.drained()
+    assert not any("Restarted" in m["text"] for m in harness.fake.bot_messages(SUPPORT))
+    harness.clock.advance(seconds=30)  # the grace period is over
+    answer = await harness.sent(lambda f: next((m for m in f.bot_messages(SUPPORT)
+                                                if "Restarted the VPN server" in m["text"]), None))
+    # Under Anna's own question, naming the ticket, with a mention that notifies her.
+    assert answer["text"] == "Anna, #1: Sam Spec answered:\nRestarted the VPN server"
+    assert answer["reply_to_message"]["message_id"] == q
+    assert f'href="tg://user?id={ANNA.id}"' in answer["html"]
+    assert [m for m in harness.fake.bot_messages(SUPPORT) if "Restarted" in m["text"]] == [answer]

@@ -68,10 +68,15 @@ async def test_a_reply_in_the_staff_chat_is_mailed_and_the_next_mail_shows_there
     # ... echoed under the command with where it went ...
     echo = await h.sent(lambda f: next((m for m in f.bot_messages(STAFF)
                                         if m["text"].startswith("✉")), None))
-    assert echo["text"] == "✉ Sent to Carl Client <carl@acme.example>"
+    assert echo["text"] == ("✉ Sent to Carl Client <carl@acme.example>\n"
+                            "⏳ Goes out in 30 s; /undo takes it back")
     assert echo["reply_to_message"]["message_id"] == answer
-    # ... that the email channel mails to the client, in the ticket's thread.
+    # ... that the email channel mails to the client, in the ticket's thread, once the
+    # grace period (in which /undo could take it back) is over.
     mailer = MailSender(h.rt, smtp_sink.smtp)
+    await mailer.run_once()
+    assert [m for m in smtp_sink.messages() if _carl_reads("roller today")(m)] == []
+    h.clock.advance(seconds=30)
     assert await mailer.run_once() >= 1
     mail = await smtp_sink.first(_carl_reads("We will replace the roller today"))
     assert f"[#{number}]" in str(mail["Subject"])
@@ -90,6 +95,7 @@ async def test_a_reply_in_the_staff_chat_is_mailed_and_the_next_mail_shows_there
     # /reply to that echo answers the client again; /reply N does too.
     await h.say(SAM, "/reply OK, 3 pm", chat=STAFF, reply_to=echoed["message_id"], minutes=1)
     await h.say(SAM, f"/reply {number} The roller is replaced", chat=STAFF, minutes=60)
+    h.clock.advance(seconds=30)
     await mailer.run_once()
     await smtp_sink.first(_carl_reads("The roller is replaced"))
     assert await smtp_sink.first(_carl_reads("OK, 3 pm"))

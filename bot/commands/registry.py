@@ -313,6 +313,18 @@ def _comment(*, public: bool) -> Builder:
     return build
 
 
+def _undo(parsed: ParsedCommand, ctx: CommandContext) -> Built:
+    """`/undo [N]`: the actor's newest answer still waiting to go out (on N, or on the
+    ticket of the replied message when there is one)."""
+    number = _number(parsed.args[0]) if parsed.args else None
+    if isinstance(number, CommandError):
+        return number
+    if parsed.args and number is None:
+        return CommandError("bad_number", {"value": parsed.args[0]})
+    return c.WithdrawComment(actor=ctx.actor, channel=ctx.channel, at=ctx.at,
+                             ticket=number if number is not None else ctx.context_ticket)
+
+
 def _new(parsed: ParsedCommand, ctx: CommandContext) -> Built:
     if not parsed.rest:
         return CommandError("missing_text")
@@ -385,6 +397,9 @@ _SPECS = (
     _spec("reply", ("ответ", "ответить"), "/reply N text",
           "public answer, sent to the client", "публичный ответ, уходит клиенту",
           _comment(public=True)),
+    _spec("undo", ("отменить", "отозвать"), "/undo [N]",
+          "withdraw your answer while it waits to go out",
+          "отозвать свой ответ, пока он не ушёл", _undo),
     _spec("ticket", ("заявка",), "/ticket",
           "turn the replied message into a ticket", "сделать заявку из сообщения, ответив на него",
           _ticket, chat_only=True),

@@ -153,6 +153,12 @@ class TelegramSqlStore:
             blocked = (await conn.execute(stmt)).scalar_one_or_none()
         return blocked is not None
 
+    async def reachable(self) -> set[int]:
+        u = telegram_users.c
+        stmt = select(u.user_id).where(u.started_at.is_not(None), u.blocked_at.is_(None))
+        async with reading(self._engine) as conn:
+            return set((await conn.execute(stmt)).scalars().all())
+
     async def _user(self, user_id: int, **values: Any) -> None:
         async with self._engine.begin() as conn:
             stmt = insert(conn.dialect, telegram_users).values(user_id=user_id, **values)

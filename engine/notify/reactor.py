@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine import events as e
 from engine.context import Context
 from engine.model import Person, Role, Ticket
+from engine.notify import grace
+from engine.notify.combine import combine
 from engine.notify.rules import Audience, Notice, plan
 from engine.ports import OutboxItem, UnitOfWork
 
@@ -14,9 +18,24 @@ async def notify(ctx: Context, event_id: int, event: e.Event) -> None:
     if ticket is None:
         return
     audience = await _audience(ctx.uow, ticket, event)
+    until = grace.held_until(ctx)
     for notice in plan(event, audience):
         for channel, recipient in route(notice, ticket):
-            await ctx.uow.outbox.enqueue(_item(event_id, event, notice, channel, recipient))
+            item = replace(_item(event_id, event, notice, channel, recipient),
+                           not_before=until, cause=grace.cause(event_id, event, until))
+            await _send(ctx, (channel, recipient), item)
+
+
+async def _send(ctx: Context, to: tuple[str, str], item: OutboxItem) -> None:
+    """One row per person and channel for the whole command (engine/notify/combine.py)."""
+    earlier = ctx.notified.get(to)
+    if earlier is None:
+        if await ctx.uow.outbox.enqueue(item):
+            ctx.notified[to] = item
+        return
+    merged = combine(earlier, item)
+    await ctx.uow.outbox.revise(merged)
+    ctx.notified[to] = merged
 
 
 async def _audience(uow: UnitOfWork, ticket: Ticket, event: e.Event) -> Audience:

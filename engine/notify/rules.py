@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine import events as e
-from engine.model import Person, Ticket
+from engine.model import Person, Status, Ticket
 from engine.notify.kinds import NoticeKind as K
 
 
@@ -77,7 +77,14 @@ def _comment(event: e.Event, who: Audience) -> list[Notice]:
 
 
 def _status(event: e.Event, who: Audience) -> list[Notice]:
-    return _people(K.STATUS, who.requester, who.responsible, *who.observers)
+    """The requester is not told that someone started working ("in progress"): their next
+    message is the answer (a mail ticket's life: acknowledgement, answer, resolution,
+    rating)."""
+    assert isinstance(event, e.StatusChanged)
+    requester = None if event.new == Status.IN_PROGRESS.value else who.requester
+    observers = [p for p in who.observers
+                 if requester is not None or who.requester is None or p.id != who.requester.id]
+    return _people(K.STATUS, requester, who.responsible, *observers)
 
 
 def _responsible(event: e.Event, who: Audience) -> list[Notice]:

@@ -18,11 +18,14 @@ from engine.store.tables import (
     attachments,
     comments,
     companies,
+    dialogs,
     events,
     inbound,
+    message_refs,
     outbox,
     people,
     person_emails,
+    telegram_messages,
     ticket_observers,
     ticket_tags,
     tickets,
@@ -66,15 +69,52 @@ async def export_all(engine: AsyncEngine) -> Plain:
     suppressed, mails ignored), every inbound message (without raw bytes) and every
     outbound row."""
     async with reading(engine) as conn:
-        return {
+        found = {
             "people": await _people(conn),
             "companies": await _companies(conn),
             "tickets": await _tickets(conn, true()),
             "desk_events": await _desk_events(conn),
+            "dialogs": await _all(conn, select(dialogs).order_by(dialogs.c.id)),
+            "chat_messages": await _chat_messages(conn),
             "inbound": await _all(conn, select(*[c for c in inbound.c if c.name != "raw"])
                                   .order_by(inbound.c.id)),
             "outbound": await _all(conn, select(outbox).order_by(outbox.c.id)),
         }
+    _name_people(found)
+    return found
+
+
+# Fields that hold a person id, by section: each gets a `<field>_name` beside it, so an
+# export reads without looking ids up (who asked, who answered, who acted).
+_PERSON_FIELDS = {
+    "tickets": ("requester_id", "responsible_id", "creator_id"),
+    "dialogs": ("author_id", "answered_by"),
+    "chat_messages": ("author_id",),
+}
+
+
+def _name_people(found: Plain) -> None:
+    names = {p["id"]: p["name"] for p in found["people"]}
+    for section, keys in _PERSON_FIELDS.items():
+        for row in found[section]:
+            for key in keys:
+                row[f"{key}_name"] = names.get(row.get(key))
+    for ticket in found["tickets"]:
+        for item in (*ticket["comments"], *ticket["events"]):
+            key = "author_id" if "author_id" in item else "actor"
+            item[f"{key}_name"] = names.get(item.get(key))
+
+
+async def _chat_messages(conn: AsyncConnection) -> list[Plain]:
+    """The support group's messages, each with the ticket it belongs to (if any)."""
+    found = await _all(conn, select(telegram_messages).order_by(
+        telegram_messages.c.chat_id, telegram_messages.c.message_id))
+    refs = {r["ref"]: r["ticket"] for r in await _all(
+        conn, select(message_refs.c.ref, message_refs.c.ticket)
+        .where(message_refs.c.ref.like("tg:%")))}
+    for m in found:
+        m["ticket"] = refs.get(f"tg:{m['chat_id']}:{m['message_id']}")
+    return found
 
 
 async def _tickets(conn: AsyncConnection, where: ColumnElement[bool]) -> list[Plain]:

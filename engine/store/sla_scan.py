@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Row, case, exists, literal_column, select
+from sqlalchemy import Column, ColumnElement, Row, case, exists, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine.model import Person, Role, Status, Ticket
@@ -75,9 +75,12 @@ def candidates_query(target: Target, cutoff: dt.datetime, now: dt.datetime, limi
                      postgres: bool) -> Any:
     due = _DUE[target]
     kind = case((due <= now, Rung.BREACH.value), else_=Rung.WARN.value)
+    # A warning is given once per ticket and target: a pause that moves the due time does
+    # not warn again. A breach is per due time (a target met late, then due anew, is new).
     recorded = exists().where(sla_alerts.c.ticket == tickets.c.number,
-                              sla_alerts.c.target == target.value,
-                              sla_alerts.c.due_at == due, sla_alerts.c.kind == kind)
+                              sla_alerts.c.target == target.value, sla_alerts.c.kind == kind,
+                              or_(sla_alerts.c.kind == Rung.WARN.value,
+                                  sla_alerts.c.due_at == due))
     stmt = (select(tickets.c.number, tickets.c.sla_policy, due.label("due"))
             .where(due <= cutoff, _unindexed(tickets.c.status, postgres).in_(RUNNING),
                    ~recorded)

@@ -241,7 +241,10 @@ outbox = Table(
     # Set when a delivery is given up; such rows are never claimed again.
     _time("failed_at"),
     Column("meta", JsonText, nullable=True),
+    # The event whose withdrawal (`/undo`) cancels the row while it waits.
+    Column("cause", Integer, nullable=True),
     Index(None, "channel", "sent_at", "next_try"),
+    Index("ix_outbox_cause", "cause"),
 )
 
 message_refs = Table(

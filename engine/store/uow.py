@@ -23,6 +23,7 @@ from engine.ports import (
     CommentRepository,
     DialogRepository,
     EventLog,
+    Held,
     MessageRefs,
     NewPerson,
     Outbox,
@@ -151,6 +152,12 @@ class SqlTickets:
                    limit: int | None = None) -> builtins.list[Ticket]:
         where = true() if status is None else tickets.c.status == status.value
         return await self._load(where, limit)
+
+    async def requested_by(self, person_id: int, limit: int) -> builtins.list[Ticket]:
+        numbers = (select(tickets.c.number).where(tickets.c.requester_id == person_id)
+                   .order_by(tickets.c.number.desc()).limit(limit))
+        found = await self._load(tickets.c.number.in_(numbers))
+        return sorted(found, key=lambda t: t.number, reverse=True)
 
     async def due_waiting(self, now: dt.datetime) -> builtins.list[int]:
         stmt = (select(tickets.c.number)
@@ -367,6 +374,10 @@ class SqlComments:
             .order_by(comments.c.id).limit(1))).first()
         return None if row is None else CommentRef(row.id, row.author_id, bool(row.first))
 
+    async def set_public(self, comment_id: int, public: bool) -> None:
+        await self._conn.execute(
+            comments.update().where(comments.c.id == comment_id).values(public=public))
+
     async def set_body(self, comment_id: int, body: str) -> None:
         await self._conn.execute(
             comments.update().where(comments.c.id == comment_id).values(body=body))
@@ -455,7 +466,38 @@ class SqlOutbox:
             "kind": item.kind.value, "ticket": item.ticket, "person_id": item.person_id,
             "language": item.language, "payload": item.payload,
             "not_before": item.not_before, "created_at": self._clock.now(),
+            "cause": item.cause,
         })).first() is not None
+
+    async def held(self, now: dt.datetime) -> list[Held]:
+        o = outbox.c
+        rows = await self._conn.execute(
+            select(o.cause, func.min(o.ticket)).where(*_waiting(now))
+            .group_by(o.cause).order_by(o.cause))
+        return [Held(cause, ticket) for cause, ticket in rows]
+
+    async def revise(self, item: OutboxItem) -> None:
+        await self._conn.execute(
+            outbox.update().where(outbox.c.key == item.key, outbox.c.sent_at.is_(None))
+            .values(kind=item.kind.value, payload=item.payload, not_before=item.not_before,
+                    cause=item.cause))
+
+    async def withdraw(self, cause: int, now: dt.datetime) -> int:
+        rows = await self._conn.execute(
+            outbox.update().where(outbox.c.cause == cause, *_waiting(now))
+            .values(failed_at=now, last_error=WITHDRAWN).returning(outbox.c.id))
+        return len(rows.all())
+
+
+WITHDRAWN = "withdrawn"
+
+
+def _waiting(now: dt.datetime) -> tuple[Any, ...]:
+    """Rows of some cause still held back: not sent, not given up, not leased, not due."""
+    o = outbox.c
+    return (o.cause.is_not(None), o.sent_at.is_(None), o.failed_at.is_(None),
+            o.not_before.is_not(None), o.not_before > now,
+            (o.lease_until.is_(None)) | (o.lease_until <= now))
 
 
 _FIND_REFS = select(message_refs.c.ref, message_refs.c.ticket).where(

@@ -32,6 +32,7 @@ from bot.channels.telegram.understand.router import Router
 from bot.commands.registry import COMMANDS
 from bot.i18n import t
 from bot.runtime import Runtime, Service
+from config.settings import Settings
 from engine.backoff import TELEGRAM_POLL, Backoff
 
 log = logging.getLogger("ticketbot.telegram")
@@ -149,6 +150,23 @@ class TelegramService:
             day = self.desk.now().date().isoformat()
             await self.desk.outbound.enqueue(reply_item(
                 f"tg:setup:privacy:{day}", _notice(staff, t(lang, "tg.setup.privacy")), lang))
+        await self._unreachable_staff()
+
+    async def _unreachable_staff(self) -> None:
+        """Says in the staff chat which staff members the bot cannot write to privately,
+        where their notices go instead, and how to fix it."""
+        assert self.desk is not None
+        staff = self.rt.settings.telegram.staff_chat_id
+        if staff is None:
+            return
+        lines = unreachable_lines(self.rt.settings, await self.store.reachable(),
+                                  self.desk.me.username)
+        if lines:
+            lang = self.rt.settings.language
+            day = self.desk.now().date().isoformat()
+            text = "\n".join([t(lang, "tg.setup.unreachable"), *lines])
+            await self.desk.outbound.enqueue(reply_item(
+                f"tg:setup:unreachable:{day}", _notice(staff, text), lang))
 
     async def _publish_commands(self) -> None:
         """The command menu Telegram shows, from the registry, in both languages."""
@@ -182,6 +200,20 @@ class TelegramService:
         if self.app is not None:
             with contextlib.suppress(NetworkError):
                 await self.app.shutdown()
+
+
+def unreachable_lines(settings: Settings, reachable: set[int], bot: str) -> list[str]:
+    """A line per staff member whose notices cannot go to a private chat."""
+    lang, found = settings.language, []
+    for p in settings.people:
+        if p.role == "client" or p.notify_via in ("email", "none") or (
+                p.telegram_id is not None and p.telegram_id in reachable):
+            continue
+        if p.emails:
+            found.append(t(lang, "tg.setup.by_mail", name=p.name, address=p.emails[0], bot=bot))
+        else:
+            found.append(t(lang, "tg.setup.nowhere", name=p.name, bot=bot))
+    return found
 
 
 def _notice(chat_id: int, text: str) -> Reply:

@@ -29,6 +29,7 @@ from engine import commands as c
 from engine.access import can_view
 from engine.errors import EngineError
 from engine.model import Person
+from engine.sla.status import sla_lines
 
 _MENTION = re.compile(r"^@?[\w.+-]+(?:@[\w.-]+)?$")
 
@@ -110,6 +111,11 @@ class Runner:
         """Not a reply to a recent mail sent to this specialist: nothing runs. Only a reply to
         an expired link of theirs is answered, once a day, at their own address."""
         if proof.expired is None:
+            # To the directory's staff member, whoever wrote the From (at most once a day, so
+            # a forger cannot flood them): a command under their name was not carried out.
+            await self.replies.send(asker, t(asker.person.language, "mail.command_unverified"),
+                                    None, key=f"mail-command-unverified:{asker.person.id}:"
+                                              f"{at.date()}")
             return Fate("ignored", None, "command refused: not a reply to a mail sent to "
                         "this specialist", "command", asker.person.id)
         await self.replies.send(asker, t(asker.person.language, "mail.link_expired"),
@@ -126,18 +132,24 @@ class Runner:
 
     async def _people(self, parsed: ParsedCommand) -> dict[str, int | None]:
         found: dict[str, int | None] = {}
+        named = [a for a in parsed.args if a not in mentions(parsed) and a.isalpha()]
         async with self.s.reading() as view:
-            for word in mentions(parsed):
-                address = word if not word.startswith("@") else self._address_of(word[1:])
+            for word in [*mentions(parsed), *named]:
+                address = word if "@" in word[1:] else self._address_of(word.lstrip("@"))
                 person = None if address is None else await view.people.by_email(address)
                 found[word.lower()] = None if person is None else person.id
         return found
 
-    def _address_of(self, username: str) -> str | None:
+    def _address_of(self, word: str) -> str | None:
+        """A directory person's address by @username, or a staff member's by their name or
+        its first word when no other staff member has it."""
+        key = word.lower()
         for p in self.rt.settings.people:
-            if p.username and p.username.lower().lstrip("@") == username.lower() and p.emails:
+            if p.username and p.username.lower().lstrip("@") == key and p.emails:
                 return p.emails[0]
-        return None
+        named = [p for p in self.rt.settings.people if p.role != "client" and p.emails
+                 and key in (p.name.lower(), p.name.split()[0].lower())]
+        return named[0].emails[0] if len(named) == 1 else None
 
     async def _query(self, asker: Asker, query: Query, ticket: int | None) -> Fate:
         lang = asker.person.language
@@ -157,10 +169,15 @@ class Runner:
                 await view.people.get(ticket.responsible_id)
         if ticket is None or not can_view(person, ticket):
             return t(lang, "ticket_not_found", number=number)
-        return t(lang, "mail.status_summary", number=ticket.number, subject=ticket.subject,
-                 status=status_name(lang, ticket.status.value),
-                 priority=priority_name(lang, ticket.priority),
-                 responsible=responsible.name if responsible else "—")
+        summary = t(lang, "mail.status_summary", number=ticket.number, subject=ticket.subject,
+                    status=status_name(lang, ticket.status.value),
+                    priority=priority_name(lang, ticket.priority),
+                    responsible=responsible.name if responsible else "—")
+        if not person.role.is_staff:
+            return summary
+        policy = self.rt.settings.sla.policies.get(ticket.sla_policy)
+        sla = sla_lines(ticket, policy, self.rt.bus.clock.now(), lang, t=t)
+        return "\n\n".join([summary, "\n".join(sla)]) if sla else summary
 
     async def _execute(self, asker: Asker, command: c.Command, found: Found,
                        ticket: int | None) -> Fate:
@@ -176,4 +193,13 @@ class Runner:
                 actor=asker.person.id, channel=MAIL, at=command.at, ticket=outcome.ticket,
                 body=note, public=False))
         name = found.parsed.name if isinstance(found.parsed, ParsedCommand) else "?"
+        await self._done(asker, name, outcome.ticket if outcome.ticket is not None else ticket)
         return Fate("done", outcome.ticket, f"command /{name}", "command")
+
+    async def _done(self, asker: Asker, name: str, number: int | None) -> None:
+        """Every command mailed gets an answer: what it did, and the ticket as it is now."""
+        lang = asker.person.language
+        text = t(lang, "mail.command_done", command=name)
+        if number is not None:
+            text += "\n\n" + await self._summary(asker.person, number, lang)
+        await self.replies.send(asker, text, number)

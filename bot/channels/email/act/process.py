@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from bot.channels.email.act import mailcmd
+from bot.channels.email.act import client_asks, mailcmd
 from bot.channels.email.act.autoloop import echoed_ticket
 from bot.channels.email.act.fate import Fate
 from bot.channels.email.act.rating_mail import MailRatings
@@ -246,6 +246,8 @@ class MailProcessor:
             found = mailcmd.first_command(reply)
             return None if found is None else \
                 await self.commands.run(self._asker(inc, sender), at, found, refs)
+        if client_asks.asks(reply):
+            return await client_asks.answer(self.s, self.replies, self._asker(inc, sender))
         vote = await self.ratings.vote(inc.mail.subject, reply, refs, sender.id)
         return None if vote is None else \
             await self.ratings.record(self._asker(inc, sender), vote, at)

@@ -6,7 +6,7 @@ resolution), and a comment only when it is public."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from engine.outbox import OutboxRow
 from engine.views import Reading
 
 K = NoticeKind
+_BY_VALUE = {k.value: k for k in K}
 # Answers to a mail just received: RFC 3834 `auto-replied`, and the per-recipient cap.
 AUTO_REPLIED = frozenset({K.ACK, K.CREATED_CC, K.MAIL_REPLY})
 # Kinds whose mail carries the ticket's first text (the request itself), for staff.
@@ -75,7 +76,7 @@ class Renderer:
         if row.kind is K.RATING_REQUEST:
             return self._rating(scene)
         params = await self._params(scene, view)
-        body = self._body(scene, params)
+        body = self._body(scene, params, await self._also(scene, view))
         if isinstance(body, Skip):
             return body
         text, files = body
@@ -128,8 +129,22 @@ class Renderer:
         person = await view.people.get(person_id) if isinstance(person_id, int) else None
         return person.name if person is not None else t(lang, "mail.system_name")
 
-    def _body(self, scene: _Scene,
-              params: dict[str, Any]) -> tuple[str, tuple[Attachment, ...]] | Skip:
+    async def _also(self, scene: _Scene, view: Reading) -> list[str]:
+        """What else the same action told this reader (engine/notify/combine.py)."""
+        entries = scene.row.payload.get("also")
+        found: list[str] = []
+        for entry in entries if isinstance(entries, list) else []:
+            kind = _BY_VALUE.get(str(entry.get("kind"))) if isinstance(entry, dict) else None
+            if kind is None or not has_text(f"notify.{kind}.body") or \
+                    (not scene.staff and not kind.for_clients):
+                continue
+            other = replace(scene, row=replace(scene.row, kind=kind, payload=entry))
+            found.append(t(scene.row.language, f"notify.{kind}.body",
+                           **await self._params(other, view)))
+        return found
+
+    def _body(self, scene: _Scene, params: dict[str, Any],
+              also: list[str]) -> tuple[str, tuple[Attachment, ...]] | Skip:
         lang, kind = scene.row.language, scene.row.kind
         key = f"notify.{kind}.body"
         lines = [t(lang, key, **params) if has_text(key) else
@@ -141,6 +156,7 @@ class Renderer:
                 return Skip("the comment is not public")
             lines += ["", comment_text(lang, comment.body)]
             files = comment.attachments
+        lines += ["", *also] if also else []
         lines += self._extra(scene)
         footer = "mail.footer.staff" if scene.staff else "mail.footer.client"
         lines += ["", "-- ", t(lang, footer, number=scene.ticket.number)]

@@ -4,10 +4,12 @@ engine command or a query; refusals are explained in the person's language."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from bot.channels.telegram.act import queries
 from bot.channels.telegram.act.answer import say
+from bot.channels.telegram.act.confirm import confirm
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.receive.inbound import ChatMessage
 from bot.channels.telegram.understand.refs import parse_ref, ref
@@ -45,7 +47,7 @@ async def run_command(desk: Desk, msg: ChatMessage, person: Person,
     if COMMANDS[parsed.name].staff_only and not person.role.is_staff:
         await say(desk, msg, t(lang, "not_a_specialist"), lang)
         return
-    built = build_command(parsed, await _context(desk, msg, person))
+    built = build_command(parsed, await _context(desk, msg, person, parsed))
     if isinstance(built, CommandError):
         await say(desk, msg, t(lang, built.key, **built.params), lang)
     elif isinstance(built, Query):
@@ -54,12 +56,31 @@ async def run_command(desk: Desk, msg: ChatMessage, person: Person,
         await execute(desk, msg, person, built)
 
 
-async def _context(desk: Desk, msg: ChatMessage, person: Person) -> CommandContext:
+async def _context(desk: Desk, msg: ChatMessage, person: Person,
+                   parsed: ParsedCommand) -> CommandContext:
     replied = [] if msg.reply_to is None else [ref(msg.chat_id, msg.reply_to.message_id)]
     return CommandContext(actor=person.id, channel=CHAT, at=msg.date, tz=desk.tz,
-                          resolve_person=desk.people.resolver(msg.mentions),
+                          resolve_person=await _resolver(desk, msg, parsed),
                           context_ticket=await desk.views.ticket_of(replied),
                           language=person.language)
+
+
+async def _resolver(desk: Desk, msg: ChatMessage,
+                    parsed: ParsedCommand) -> Callable[[str], int | None]:
+    """The directory's resolver, and mail addresses typed as arguments (staff who have no
+    Telegram are found by their address), looked up now: the registry's resolver is
+    synchronous."""
+    by_address: dict[str, int] = {}
+    async with desk.views.reading() as r:
+        for word in parsed.args:
+            if "@" in word[1:] and (found := await r.people.by_email(word.lower())) is not None:
+                by_address[word.lower()] = found.id
+    named = desk.people.resolver(msg.mentions)
+
+    def resolve(token: str) -> int | None:
+        return by_address.get(token.lower()) or named(token)
+
+    return resolve
 
 
 async def execute(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command) -> None:
@@ -70,10 +91,14 @@ async def execute(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command) 
         return
     finally:
         desk.outbound.wake()  # the reactors queued card edits and notices
-    if outcome.ticket is not None and await _worth_saying(desk, msg, person, cmd,
-                                                          outcome.ticket):
-        await say(desk, msg, _success(cmd, outcome.ticket, person.language), person.language,
-                  ticket=outcome.ticket)
+    if outcome.ticket is None:
+        return
+    text = _success(cmd, outcome.ticket, person.language)
+    if desk.is_support(msg.chat_id) and not isinstance(cmd, c.OpenTicket | c.WithdrawComment):
+        # The group sees a ✅ on the command, and nothing of a ticket that is not its own.
+        await confirm(desk, msg, text, person.language)
+    elif await _worth_saying(desk, msg, person, cmd, outcome.ticket):
+        await say(desk, msg, text, person.language, ticket=outcome.ticket)
 
 
 def _success(cmd: c.Command, number: int, lang: str) -> str:
@@ -81,6 +106,8 @@ def _success(cmd: c.Command, number: int, lang: str) -> str:
         return t(lang, "taken", number=number)
     if isinstance(cmd, c.OpenTicket):
         return t(lang, "ticket_opened", number=number)
+    if isinstance(cmd, c.WithdrawComment):
+        return t(lang, "withdrawn", number=number)
     return t(lang, "done")
 
 
@@ -89,7 +116,7 @@ async def _worth_saying(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Com
     """The group sees a change on the ticket's card, so a success there needs no message of
     its own; and a new ticket's acknowledgement may already be on its way to this chat."""
     ticket = await desk.views.ticket(number)
-    if ticket is None:
+    if ticket is None or isinstance(cmd, c.WithdrawComment):
         return True
     source = parse_ref(ticket.source_ref)
     if desk.is_support(msg.chat_id) and source is not None and desk.is_support(source.chat_id):

@@ -9,6 +9,7 @@ dialog id and a signature over it, so forged or stale callback data is refused.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -32,6 +33,7 @@ from engine.model import Person, Role
 log = logging.getLogger("ticketbot.telegram")
 
 PICKER_SIZE = 10
+FOLLOW_UP = dt.timedelta(hours=1)  # a question answered this recently is followed up
 SUBJECT_LIMIT = 80
 _PREFIX = "tk"
 _MAC_CHARS = 16  # 96 bits of base64url; callback data must stay under 64 bytes
@@ -82,13 +84,37 @@ async def _from_reply(desk: Desk, msg: ChatMessage, person: Person, title: str) 
         return
     author = await desk.people.person(replied.author)
     dialog = await desk.first_line.find(msg.chat_id, replied.message_id)
-    parts = () if dialog is None else dialog.follow_ups(replied.message_id)
+    # A follow-up ("didn't help") by the asker brings the whole dialog, the question first.
+    start = dialog.first_message_id if dialog is not None and \
+        dialog.author_id == author.id else replied.message_id
+    parts = () if dialog is None else dialog.follow_ups(start)
+    earlier = None if dialog is None or start != dialog.first_message_id else \
+        await _answered_before(desk, dialog)
+    if earlier is not None:
+        parts = (*earlier.follow_ups(earlier.first_message_id), *parts)
     ids = [p.message_id for p in parts] or [replied.message_id]
     text = "\n".join(p.text for p in parts) or replied.text
     try:
         await open_ticket(desk, person, author, msg.chat_id, ids, text, title, msg, dialog)
     except EngineError as exc:
         await say(desk, msg, explain(lang, exc), lang)
+        return
+    if earlier is not None and dialog is not None and dialog.ticket is None:
+        number = await desk.views.ticket_of([ref(msg.chat_id, ids[0])])
+        if number is not None:  # the question is the ticket's too: off the picker
+            await desk.first_line.promote(earlier, number, person.id, msg.date)
+
+
+async def _answered_before(desk: Desk, dialog: Dialog) -> Dialog | None:
+    """The asker's answered question this dialog follows up ("didn't help"): the same
+    asker, no ticket yet, its last message within FOLLOW_UP of this one's start."""
+    recent = await desk.first_line.recent(dialog.chat_id, PICKER_SIZE)
+    for d in recent:
+        if d.author_id == dialog.author_id and d.answered_at is not None and \
+                d.first_message_id < dialog.first_message_id and \
+                dialog.started_at - d.last_message_at <= FOLLOW_UP:
+            return d
+    return None
 
 
 async def _lead(desk: Desk, specialist: Person) -> int:

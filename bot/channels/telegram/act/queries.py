@@ -7,20 +7,22 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bot.channels.email.act.rescue import Rescuer
 from bot.channels.telegram.act import promote
-from bot.channels.telegram.act.answer import say, say_html
+from bot.channels.telegram.act.answer import elsewhere, say, say_html
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.deliver.cards import card_facts, render_card
 from bot.channels.telegram.deliver.render import bold, esc, lines, quote
 from bot.channels.telegram.ports import TicketLine
 from bot.channels.telegram.read import view
 from bot.channels.telegram.receive.inbound import ChatMessage
+from bot.channels.telegram.understand.refs import parse_ref
 from bot.commands.help import render_help
 from bot.commands.registry import CHAT, Query
 from bot.i18n import explain, status_name, t
 from bot.stats import stats_text
 from engine.access import can_view
 from engine.errors import EngineError, TicketNotFound
-from engine.model import Person
+from engine.model import Person, Ticket
+from engine.sla.status import sla_lines
 
 Answerer = Callable[[Desk, ChatMessage, Person, Query], Awaitable[None]]
 DESCRIPTION_LIMIT = 1500
@@ -52,10 +54,22 @@ async def _status(desk: Desk, msg: ChatMessage, person: Person, query: Query) ->
     if facts is None or not can_view(person, facts.ticket):
         await say(desk, msg, explain(lang, TicketNotFound(number=query.ticket)), lang)
         return
+    source = parse_ref(facts.ticket.source_ref)
+    room = await elsewhere(desk, msg, person.role.is_staff, query.ticket,
+                           source is not None and source.chat_id == msg.chat_id)
+    staff = person.role.is_staff and not (room is None and desk.is_support(msg.chat_id))
     html = lines(render_card(facts, lang, desk.settings.timezone,
-                             desk.settings.engine.ticket_prefix),
+                             desk.settings.engine.ticket_prefix, staff=staff),
+                 *(esc(x) for x in (_sla(desk, facts.ticket, lang) if staff else [])),
                  quote(facts.ticket.description, DESCRIPTION_LIMIT))
-    await say_html(desk, msg, html, lang, ticket=query.ticket)
+    await say_html(desk, msg, html, lang, ticket=query.ticket, room=room)
+
+
+def _sla(desk: Desk, ticket: Ticket, lang: str) -> list[str]:
+    """Every SLA target with its due time and time left or overdue, in business time (as
+    `ticketbot ticket show`): for staff only."""
+    policy = desk.settings.sla.policies.get(ticket.sla_policy)
+    return sla_lines(ticket, policy, desk.now(), lang, t=t)
 
 
 async def _my(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
@@ -65,7 +79,8 @@ async def _my(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> Non
                 (t(lang, "tg.my.observing"), mine.observing)]
     shown = [_section(title, rows, desk, lang) for title, rows in sections if rows]
     html = "\n\n".join(shown) if shown else esc(t(lang, "tg.my.none"))
-    await say_html(desk, msg, html, lang)
+    await say_html(desk, msg, html, lang,
+                   room=await elsewhere(desk, msg, person.role.is_staff, None, False))
 
 
 async def _queue(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
@@ -73,7 +88,8 @@ async def _queue(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> 
     rows = await desk.store.queue()
     html = (_section(t(lang, "tg.queue.title"), rows, desk, lang) if rows
             else esc(t(lang, "tg.queue.empty")))
-    await say_html(desk, msg, html, lang)
+    await say_html(desk, msg, html, lang,
+                   room=await elsewhere(desk, msg, person.role.is_staff, None, False))
 
 
 def _section(title: str, rows: Sequence[TicketLine], desk: Desk, lang: str) -> str:

@@ -30,7 +30,11 @@ async def card_facts(v: View, number: int) -> CardFacts | None:
                      await v.name(ticket.requester_id))
 
 
-def render_card(facts: CardFacts, lang: str, tz: str, prefix: str = "#") -> str:
+def render_card(facts: CardFacts, lang: str, tz: str, prefix: str = "#", *,
+                staff: bool = True) -> str:
+    """`staff`: for staff only (the staff chat, a specialist's private chat); a card the
+    support group or a client reads shows the status and who handles it, not the SLA's
+    planned dates (seed 004)."""
     tk = facts.ticket
     return lines(
         "🎫 " + bold(f"{prefix}{tk.number}") + " " + esc(clip(tk.subject, SUBJECT_LIMIT)),
@@ -41,7 +45,7 @@ def render_card(facts: CardFacts, lang: str, tz: str, prefix: str = "#") -> str:
         None if facts.requester is None else esc(t(lang, "tg.card.requester",
                                                     name=facts.requester)),
         _waiting(tk, lang, tz),
-        _due(tk, lang, tz),
+        _due(tk, lang, tz) if staff else None,
         None if tk.linked_to is None else esc(t(lang, "tg.card.linked",
                                                  number=f"{prefix}{tk.linked_to}")),
     )

@@ -42,7 +42,7 @@ from bot.i18n import t
 from config.settings import Settings
 from engine.notify.kinds import NoticeKind as K
 from engine.outbox import OutboxQueue, OutboxRow, next_retry
-from engine.ports import Clock
+from engine.ports import Clock, OutboxItem
 from engine.views import Views
 
 log = logging.getLogger("ticketbot.telegram")
@@ -142,7 +142,8 @@ class Delivery:
         if facts is None:
             return GiveUp(f"no ticket {number}")
         html = render_card(facts, row.language, self.settings.timezone,
-                           self.settings.engine.ticket_prefix)
+                           self.settings.engine.ticket_prefix,
+                           staff=chat == self.settings.telegram.staff_chat_id)
         return await self._show_card(row, chat, number, html)
 
     async def _show_card(self, row: OutboxRow, chat: int, number: int, html: str) -> Outcome:
@@ -218,6 +219,8 @@ class Delivery:
         """Say it where the person can read it: the staff chat for staff, the ticket's
         thread in the support group for everyone else; nothing if the group shows it anyway
         (the card changes, answers are posted in the thread)."""
+        if row.person_id is not None and await self._by_mail(row, row.person_id):
+            return
         if row.kind.shown_in_group or row.person_id is None or row.ticket is None:
             return
         async with view(self.views, self.known) as v:
@@ -231,6 +234,19 @@ class Delivery:
             t(row.language, "tg.fallback")) + "\n" + notice.html
         await self.outbox.enqueue(outbound.post_item(row.key + ":fallback", row.ticket, chat,
                                                      html, row.language))
+
+    async def _by_mail(self, row: OutboxRow, person_id: int) -> bool:
+        """A staff member the bot cannot write to (never pressed Start, or blocked it) gets
+        the notice by mail: every staff member keeps one working channel."""
+        async with view(self.views, self.known) as v:
+            person = await v.people.get(person_id)
+        if person is None or not person.role.is_staff or not person.emails:
+            return False
+        await self.outbox.enqueue(OutboxItem(
+            key=f"{row.key}:mail", channel="email", recipient=person.emails[0], kind=row.kind,
+            ticket=row.ticket, person_id=person_id, language=row.language,
+            payload=row.payload))
+        return True
 
     def _fallback_chat(self, staff: bool, ticket: Any) -> int | None:
         tg = self.settings.telegram

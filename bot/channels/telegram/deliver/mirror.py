@@ -11,8 +11,10 @@ the card edits and chat posts an event needs are outbox rows committed with the 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.channels.telegram.deliver import outbound
-from bot.channels.telegram.deliver.render import esc, lines, quote
+from bot.channels.telegram.deliver.render import esc, lines, mention, quote
 from bot.channels.telegram.understand.refs import MessageRef, parse_ref
 from bot.i18n import comment_text, t
 from config.settings import Settings
@@ -20,10 +22,12 @@ from engine import events as e
 from engine.bus import Reactor
 from engine.context import Context
 from engine.model import Comment, Ticket
+from engine.notify import grace
 from engine.notify.kinds import NoticeKind
 from engine.ports import OutboxItem
 
 POST_LIMIT = 3000
+UNDO_PREFIX = "undo:"
 
 
 def telegram_reactors(settings: Settings) -> list[Reactor]:
@@ -53,7 +57,7 @@ async def _items(settings: Settings, ctx: Context, event_id: int, event: e.Event
                  ticket: Ticket) -> list[OutboxItem]:
     items: list[OutboxItem] = []
     if event.kind in NoticeKind.CARD.events:
-        items += _cards(settings, event_id, ticket)
+        items += _cards(settings, event_id, ticket, await _asker_language(settings, ctx, ticket))
     if isinstance(event, e.TicketOpened) and _group_thread(settings, ticket) is None:
         items += await _opened_elsewhere(settings, ctx, event_id, ticket)
     if isinstance(event, e.CommentAdded):
@@ -61,12 +65,22 @@ async def _items(settings: Settings, ctx: Context, event_id: int, event: e.Event
     return items
 
 
-def _cards(settings: Settings, event_id: int, ticket: Ticket) -> list[OutboxItem]:
+async def _asker_language(settings: Settings, ctx: Context, ticket: Ticket) -> str:
+    asker = None if ticket.requester_id is None else \
+        await ctx.uow.people.get(ticket.requester_id)
+    return settings.language if asker is None else asker.language
+
+
+def _cards(settings: Settings, event_id: int, ticket: Ticket,
+           asker_language: str) -> list[OutboxItem]:
+    """The group's card is for the asker, in their language; the staff chat's in the
+    service's."""
     lang, items = settings.language, []
     thread = _group_thread(settings, ticket)
     if thread is not None:
         items.append(outbound.card_item(f"tg:card:{thread.chat_id}:{ticket.number}:{event_id}",
-                                        ticket.number, thread.chat_id, thread.message_id, lang))
+                                        ticket.number, thread.chat_id, thread.message_id,
+                                        asker_language))
     staff = settings.telegram.staff_chat_id
     if staff is not None:
         items.append(outbound.card_item(f"tg:card:{staff}:{ticket.number}:{event_id}",
@@ -95,23 +109,26 @@ async def _comment_posts(settings: Settings, ctx: Context, event_id: int,
     source = parse_ref(comment.source_ref)
     from_chat = None if source is None else source.chat_id
     items = []
+    until = grace.held_until(ctx)
     thread = _group_thread(settings, ticket)
     if thread is not None and event.public and event.by_staff and from_chat != thread.chat_id:
-        items.append(await _post(settings, ctx, event_id, thread.chat_id, comment, "answer"))
+        post = await _group_answer(settings, ctx, event_id, thread, comment, ticket)
+        items.append(replace(post, not_before=until, cause=grace.cause(event_id, event, until)))
     staff = settings.telegram.staff_chat_id
     if staff is not None and from_chat != staff:
         kind = "note" if not event.public else "answer" if event.by_staff else "client"
         items.append(await _post(settings, ctx, event_id, staff, comment, kind))
     if source is not None and from_chat == staff and event.public and event.by_staff:
-        items.append(await _echo(settings, ctx, event_id, source, ticket))
+        items.append(await _echo(settings, ctx, event_id, source, ticket,
+                                 held=until is not None))
     return items
 
 
 async def _echo(settings: Settings, ctx: Context, event_id: int, source: MessageRef,
-                ticket: Ticket) -> OutboxItem:
+                ticket: Ticket, *, held: bool) -> OutboxItem:
     """Under `/reply` in the staff chat: where the public answer went, so nobody wonders
-    whether the client saw it."""
-    lang = settings.language
+    whether the client saw it; while it waits out its grace period, how to take it back."""
+    lang = await _language(ctx, settings)
     requester = None if ticket.requester_id is None else \
         await ctx.uow.people.get(ticket.requester_id)
     where = []
@@ -120,10 +137,45 @@ async def _echo(settings: Settings, ctx: Context, event_id: int, source: Message
                        address=requester.emails[0]))
     if _group_thread(settings, ticket) is not None:
         where.append(t(lang, "tg.echo.group"))
+    if held and where:
+        where.append(t(lang, "tg.echo.grace", seconds=ctx.settings.answer_grace_seconds))
     html = esc("\n".join(where) or t(lang, "tg.echo.saved"))
+    buttons = [[{"text": t(lang, "tg.echo.undo"), "data": undo_data(event_id)}]] \
+        if held and where else None
     reply = outbound.Reply(chat_id=source.chat_id, html=html, reply_to=source.message_id,
-                           ticket=ticket.number)
+                           ticket=ticket.number, buttons=buttons)
     return outbound.reply_item(f"tg:echo:{source.chat_id}:{event_id}", reply, lang)
+
+
+async def _group_answer(settings: Settings, ctx: Context, event_id: int, thread: MessageRef,
+                        comment: Comment, ticket: Ticket) -> OutboxItem:
+    """A specialist's answer given elsewhere, in the group where the asker looks: under the
+    asker's own message (not the card), naming the ticket and mentioning the asker so
+    Telegram notifies them, in the asker's language."""
+    asker = None if ticket.requester_id is None else \
+        await ctx.uow.people.get(ticket.requester_id)
+    lang = settings.language if asker is None else asker.language
+    author = await _name(ctx, comment.author_id) or t(lang, "tg.someone")
+    head = esc(t(lang, "tg.group.answer", number=f"{settings.engine.ticket_prefix}"
+                 f"{ticket.number}", name=author))
+    if asker is not None and asker.telegram_id is not None:
+        head = f"{mention(asker.telegram_id, asker.name)}, {head}"
+    reply = outbound.Reply(chat_id=thread.chat_id, html=lines(head, quote(comment.body,
+                                                                          POST_LIMIT)),
+                           reply_to=thread.message_id, ticket=ticket.number)
+    return outbound.reply_item(f"tg:post:{thread.chat_id}:{event_id}", reply, lang)
+
+
+async def _language(ctx: Context, settings: Settings) -> str:
+    """The language of the person who acted (the echo is for them)."""
+    actor = ctx.actor
+    return settings.language if actor is None else actor.language
+
+
+def undo_data(event_id: int) -> str:
+    """The echo's button: which answer to withdraw. Nothing to sign: the engine decides
+    whether the person pressing may withdraw it."""
+    return f"{UNDO_PREFIX}{event_id}"
 
 
 async def _post(settings: Settings, ctx: Context, event_id: int, chat: int, comment: Comment,

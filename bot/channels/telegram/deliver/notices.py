@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.channels.telegram.deliver.render import Buttons, esc, lines, quote
+from bot.channels.telegram.deliver.render import Buttons, esc, lines, mention, quote
 from bot.channels.telegram.read import View
 from bot.i18n import comment_text, has_text, status_name, t
 from engine.model import Ticket
@@ -20,6 +20,7 @@ from engine.notify.kinds import NoticeKind as K
 from engine.outbox import OutboxRow
 
 COMMENT_LIMIT = 3000
+_BY_VALUE = {k.value: k for k in K}
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,13 @@ class ChatNotice:
 
 async def render_notice(row: OutboxRow, v: View) -> ChatNotice | None:
     """The message for a row, or None when this channel has no way to say it."""
+    notice = await _main(row, v)
+    also = await _also(row, v)
+    return notice if notice is None or not also else replace(notice,
+                                                             html=lines(notice.html, *also))
+
+
+async def _main(row: OutboxRow, v: View) -> ChatNotice | None:
     match row.kind:
         case K.COMMENT | K.NOTE:
             return await _comment(row, v)
@@ -41,6 +49,22 @@ async def render_notice(row: OutboxRow, v: View) -> ChatNotice | None:
             return await _digest(row, v)
         case _:
             return await _templated(row, v)
+
+
+async def _also(row: OutboxRow, v: View) -> list[str]:
+    """What else the same action told this person (engine/notify/combine.py), a line each."""
+    entries = row.payload.get("also")
+    if not isinstance(entries, list):
+        return []
+    ticket = None if row.ticket is None else await v.tickets.get(row.ticket)
+    found = []
+    for entry in entries:
+        kind = _BY_VALUE.get(str(entry.get("kind"))) if isinstance(entry, dict) else None
+        if kind is None or not has_text(f"notify.{kind}.body"):
+            continue
+        params = await _params(replace(row, kind=kind, payload=entry), v, ticket)
+        found.append(esc(t(row.language, f"notify.{kind}.body", **params)))
+    return found
 
 
 async def _params(row: OutboxRow, v: View, ticket: Ticket | None) -> dict[str, Any]:
@@ -62,7 +86,18 @@ async def _templated(row: OutboxRow, v: View) -> ChatNotice | None:
     if not has_text(key):
         return _given(row.payload)
     ticket = None if row.ticket is None else await v.tickets.get(row.ticket)
-    return ChatNotice(esc(t(row.language, key, **await _params(row, v, ticket))))
+    html = esc(t(row.language, key, **await _params(row, v, ticket)))
+    return ChatNotice(_mention_responsible(row, html))
+
+
+def _mention_responsible(row: OutboxRow, html: str) -> str:
+    """An SLA alert names the responsible as a real mention, so Telegram notifies them."""
+    user, name = row.payload.get("responsible_telegram_id"), row.payload.get("responsible")
+    if row.kind not in (K.SLA_WARNING, K.SLA_BREACH) or not isinstance(user, int) \
+            or not isinstance(name, str) or esc(name) not in html:
+        return html
+    head, _, tail = html.rpartition(esc(name))
+    return head + mention(user, name) + tail
 
 
 def _given(payload: Mapping[str, Any]) -> ChatNotice | None:

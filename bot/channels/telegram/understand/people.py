@@ -71,9 +71,18 @@ class Directory:
         self._remember(person, author.username)
         return person
 
+    def staff_named(self, word: str) -> int | None:
+        """A staff member by the first word of their name or their whole name (with "_"
+        for spaces), if exactly one has it: mail-only staff have no @username to type."""
+        key = word.casefold().replace("_", " ")
+        found = {p.id for p in self._by_id.values() if p.role.is_staff
+                 and key in (p.name.casefold(), p.name.split()[0].casefold())}
+        return found.pop() if len(found) == 1 else None
+
     def resolver(self, mentions: tuple[tuple[str, int], ...]) -> Callable[[str], int | None]:
-        """`@username`, a name picked from Telegram's mention list, or a numeric Telegram id
-        -> person id; never a display name typed by hand (names are not unique)."""
+        """`@username`, a name picked from Telegram's mention list, a numeric Telegram id,
+        or a staff member's name from the directory when it is unique -> person id; a
+        client's display name typed by hand never (names are not unique)."""
         # Arguments are split on spaces, so "Sam Spec" picked from the list arrives as "Sam".
         by_text: dict[str, int] = {}
         for text, user in mentions:
@@ -88,6 +97,6 @@ class Directory:
                 return self._by_username[key]
             if key.isdigit() and (p := self._by_telegram.get(int(key))) is not None:
                 return p.id
-            return None
+            return None if token.startswith("@") else self.staff_named(token)
 
         return resolve

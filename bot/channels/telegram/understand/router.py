@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
-from bot.channels.telegram.act import promote, ratings
+from bot.channels.telegram.act import promote, ratings, undo
 from bot.channels.telegram.act.answer import say
 from bot.channels.telegram.act.chatcommands import run_command
 from bot.channels.telegram.context import Desk
@@ -141,6 +141,8 @@ class Router:
     async def _press(self, p: ButtonPress) -> None:
         if ratings.is_rating(p.data):
             await ratings.press(self.desk, p)
+        elif undo.is_undo(p.data):
+            await undo.press(self.desk, p)
         else:
             await promote.press(self.desk, p)
 
