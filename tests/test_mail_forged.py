@@ -85,14 +85,18 @@ async def test_forged_reply_to_a_clients_mail_or_to_a_colleagues_notice_is_anyon
     assert [body for body, _ in await comments_on(runtime, 1) if "Forged" in body] == []
 
 
-async def test_forged_command_runs_nothing_and_answers_nobody(
+async def test_forged_command_runs_nothing_and_tells_only_the_real_specialist_once_a_day(
         runtime: App, clock: FixedClock) -> None:
     await ticket_one(runtime, clock)
-    await receive(runtime, mail(sender=LENA, subject="Re: [#1] Printer jams",
-                                body="/close 1 nothing to do"), clock)
+    for _ in range(3):
+        await receive(runtime, mail(sender=LENA, subject="Re: [#1] Printer jams",
+                                    body="/close 1 nothing to do"), clock)
     state = await everything(runtime)
     assert [t["status"] for t in state["tickets"]] == ["open"]
-    assert not [o for o in state["outbound"] if o["kind"] == "mail_reply"]
+    # The directory's Lena learns that a command under her name was not carried out; the
+    # forger, who cannot read her mailbox, learns nothing, and three forgeries make one mail.
+    replies = [o for o in state["outbound"] if o["kind"] == "mail_reply"]
+    assert [o["recipient"] for o in replies] == [LENA]
     assert state["inbound"][-1]["status"] == "ignored"
     assert "not a reply to a mail sent to this specialist" in state["inbound"][-1]["reason"]
 
