@@ -27,6 +27,7 @@ from bot.channels.email.receive.imap import (
     Selected,
     batches,
     parse_fetch,
+    reachable,
     uid_set,
 )
 from config.settings import ImapConfig
@@ -41,6 +42,8 @@ IDLE_SECONDS = 9 * 60.0
 # Errors after which the connection is rebuilt rather than the service stopped.
 RETRYABLE = (OSError, TimeoutError, ImapError, aioimaplib.AioImapException)
 STOP_GRACE = 10.0
+# While the server does not answer, its port is probed this often during the backoff.
+PROBE_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,13 @@ class MailboxSync:
         uids = await self._new_uids(session, selected, state)
         stored = 0
         for batch in batches(await self._meta(session, uids), FETCH_COUNT, FETCH_BYTES):
-            # Rows and the new last UID in one commit; while `fresh`, the state waits.
-            moved = None if fresh else (self.key, selected.uidvalidity,
-                                        max(f.uid for f in batch))
-            stored += await self._fetch_batch(session, batch, moved)
+            stored += await self._fetch_batch(session, batch)
+            if not fresh:
+                # Only once the batch is flagged (or moved): a crash between the commit
+                # and the flags leaves the state behind, so the next pass fetches those
+                # mails again, finds them stored, and finishes the flagging.
+                await self.inbound.set_mailbox_state(self.key, selected.uidvalidity,
+                                                     max(f.uid for f in batch))
         if fresh:
             # Counting starts after everything there now: mail read before we came (not
             # UNSEEN) is never imported. Only now, so a crash halfway re-runs this search.
@@ -96,8 +102,7 @@ class MailboxSync:
             found += parse_fetch(lines)
         return sorted(found, key=lambda f: f.uid)
 
-    async def _fetch_batch(self, session: ImapSession, batch: list[Fetched],
-                           state: tuple[str, int, int] | None) -> int:
+    async def _fetch_batch(self, session: ImapSession, batch: list[Fetched]) -> int:
         normal = [f for f in batch if f.size <= self.max_size]
         bodies = await self._bodies(session, normal) if normal else {}
         mails = []
@@ -109,19 +114,21 @@ class MailboxSync:
                 continue
             mails.append(RawMail(rawmail.external_id(raw), raw,
                                  item.internaldate or self.clock.now(), self.key, item.uid))
-        ids = await self.inbound.store_mails(rawmail.CHANNEL, mails, self.clock.now(), state)
+        ids = await self.inbound.store_mails(rawmail.CHANNEL, mails, self.clock.now())
         await self._done(session, [f.uid for f in batch])
         return sum(1 for i in ids if i is not None)
 
     async def _bodies(self, session: ImapSession, items: list[Fetched]) -> dict[int, bytes]:
-        lines = await session.uid("fetch", uid_set(f.uid for f in items), "(UID BODY.PEEK[])")
+        lines = await session.uid("fetch", uid_set(f.uid for f in items), "(UID BODY.PEEK[])",
+                                  timeout=session.fetch_timeout(sum(f.size for f in items)))
         return {f.uid: f.parts["BODY[]"] for f in parse_fetch(lines) if "BODY[]" in f.parts}
 
     async def _truncated(self, session: ImapSession, item: Fetched) -> bytes | None:
         """A mail over the limit: its header and the first `max_size` bytes of its body
         (the text part comes first in practice), with a header saying so."""
         lines = await session.uid("fetch", str(item.uid),
-                                  f"(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{self.max_size}>)")
+                                  f"(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{self.max_size}>)",
+                                  timeout=session.fetch_timeout(self.max_size))
         found = parse_fetch(lines)
         if not found or "BODY[HEADER]" not in found[0].parts:
             return None
@@ -162,6 +169,7 @@ class ImapService:
         self.failures = 0
         self.on_wait = on_wait             # called each time it starts waiting for news
         self.connections = 0               # how many times a session was opened
+        self.pauses: list[float] = []      # each wait before a reconnect, in seconds
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -185,10 +193,11 @@ class ImapService:
     async def _run(self) -> None:
         while not self._stop.is_set():
             session = ImapSession(self.sync.cfg)
+            logged_in = False
             try:
                 await session.open()
+                logged_in = True
                 self.connections += 1
-                self.failures = 0
                 await self._serve(session)
             except RETRYABLE as exc:
                 log.warning("IMAP %s: %s; reconnecting", self.sync.cfg.host, exc or type(exc))
@@ -196,12 +205,16 @@ class ImapService:
                 log.exception("IMAP %s: unexpected error; reconnecting", self.sync.cfg.host)
             finally:
                 await session.close()
+            # Counted from the last pass that went through, not from the last login: a
+            # login followed by the same failure, time after time, still backs off.
             self.failures += 1
-            await self._pause(self.backoff.delay(self.failures))
+            await self._pause(self.backoff.delay(self.failures), probe=not logged_in)
 
     async def _serve(self, session: ImapSession) -> None:
         while not self._stop.is_set():
-            if await self.sync.run(session):
+            found = await self.sync.run(session)
+            self.failures = 0
+            if found:
                 self.wake()
             await self._wait_for_news(session)
 
@@ -221,11 +234,20 @@ class ImapService:
         if session.lost.is_set():
             raise ImapError("connection lost while polling")
 
-    async def _pause(self, seconds: float) -> None:
-        if seconds <= 0 or self._stop.is_set():
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), seconds)
+    async def _pause(self, seconds: float, *, probe: bool) -> None:
+        """Wait `seconds` (or until stopped); while the server was unreachable, end the wait
+        as soon as its port answers again."""
+        self.pauses.append(seconds)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        while not self._stop.is_set() and (left := end - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(),
+                                       min(left, PROBE_SECONDS) if probe else left)
+            cfg = self.sync.cfg
+            if probe and not self._stop.is_set() and \
+                    await reachable(cfg.host, cfg.port, PROBE_SECONDS):
+                return
 
 
 async def fetch_once(sync: MailboxSync) -> int:
