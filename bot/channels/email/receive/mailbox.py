@@ -17,6 +17,7 @@ import aioimaplib
 
 from bot.channels.email.receive import raw as rawmail
 from bot.channels.email.receive.imap import (
+    COMMAND_TIMEOUT,
     FETCH_BYTES,
     FETCH_COUNT,
     META_COUNT,
@@ -160,7 +161,9 @@ class ImapService:
 
     def __init__(self, sync: MailboxSync, wake: Callable[[], None], *,
                  idle_seconds: float = IDLE_SECONDS, backoff: Backoff = IMAP_RECONNECT,
-                 on_wait: Callable[[], None] = lambda: None) -> None:
+                 on_wait: Callable[[], None] = lambda: None,
+                 on_pause: Callable[[float], None] = lambda seconds: None,
+                 on_probe: Callable[[bool], None] = lambda up: None) -> None:
         self.name = f"email-imap {sync.cfg.user}@{sync.cfg.host}/{sync.cfg.mailbox}"
         self.sync = sync
         self.wake = wake
@@ -169,7 +172,8 @@ class ImapService:
         self.failures = 0
         self.on_wait = on_wait             # called each time it starts waiting for news
         self.connections = 0               # how many times a session was opened
-        self.pauses: list[float] = []      # each wait before a reconnect, in seconds
+        self.on_pause = on_pause           # each wait before a reconnect, in seconds
+        self.on_probe = on_probe           # each probe of the server's port: did it answer
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -193,10 +197,8 @@ class ImapService:
     async def _run(self) -> None:
         while not self._stop.is_set():
             session = ImapSession(self.sync.cfg)
-            logged_in = False
             try:
                 await session.open()
-                logged_in = True
                 self.connections += 1
                 await self._serve(session)
             except RETRYABLE as exc:
@@ -208,7 +210,7 @@ class ImapService:
             # Counted from the last pass that went through, not from the last login: a
             # login followed by the same failure, time after time, still backs off.
             self.failures += 1
-            await self._pause(self.backoff.delay(self.failures), probe=not logged_in)
+            await self._pause(self.backoff.delay(self.failures))
 
     async def _serve(self, session: ImapSession) -> None:
         while not self._stop.is_set():
@@ -234,25 +236,30 @@ class ImapService:
         if session.lost.is_set():
             raise ImapError("connection lost while polling")
 
-    async def _pause(self, seconds: float, *, probe: bool) -> None:
-        """Wait `seconds` (or until stopped); while the server was unreachable, end the wait
-        as soon as its port answers again."""
-        self.pauses.append(seconds)
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or until stopped. Meanwhile probe the server's port: once it has
+        failed to answer and answers again (an outage ended), reconnect at once. A server
+        that answers from the start (a kick, a pass that failed) gets the whole wait."""
+        self.on_pause(seconds)
         loop = asyncio.get_running_loop()
         end = loop.time() + seconds
+        probing, was_down = True, False
         while not self._stop.is_set() and (left := end - loop.time()) > 0:
+            if probing:
+                up = await reachable(self.sync.cfg.host, self.sync.cfg.port, PROBE_SECONDS)
+                self.on_probe(up)
+                if up and was_down:
+                    return
+                probing, was_down = not up, not up
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(),
-                                       min(left, PROBE_SECONDS) if probe else left)
-            cfg = self.sync.cfg
-            if probe and not self._stop.is_set() and \
-                    await reachable(cfg.host, cfg.port, PROBE_SECONDS):
-                return
+                                       min(left, PROBE_SECONDS) if probing else left)
 
 
-async def fetch_once(sync: MailboxSync) -> int:
-    """One pass over the mailbox (cron mode): the number of new mails stored."""
-    session = ImapSession(sync.cfg)
+async def fetch_once(sync: MailboxSync, timeout: float = COMMAND_TIMEOUT) -> int:
+    """One pass over the mailbox (cron mode): the number of new mails stored. Ends, one way
+    or the other: every command is timed out, and a dropped connection raises `ImapError`."""
+    session = ImapSession(sync.cfg, timeout)
     try:
         await session.open()
         return await sync.run(session)
