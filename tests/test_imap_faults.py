@@ -6,11 +6,12 @@ started again), and a pass that fails on the same mail after every login."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -89,7 +90,8 @@ async def test_thousands_of_unread_mails_are_imported_in_one_pass_with_the_loop_
     finally:
         stop.set()
         await hog
-    print(f"{count} unread mails fetched and stored in {time.perf_counter() - started:.1f} s")
+    logging.getLogger(__name__).info("%s unread mails stored in %.1f s", count,
+                                     time.perf_counter() - started)
     assert stored == count
     assert sorted(await stored_ids(runtime)) == sorted(f"<bulk{n}@acme.example>"
                                                        for n in range(count))
@@ -262,7 +264,7 @@ async def test_after_an_outage_idle_mail_is_seen_within_seconds_of_the_servers_r
         seen = time.perf_counter() - back
     finally:
         await service.stop()
-    print(f"mail delivered after the restart stored {seen:.2f} s after the server's return")
+    logging.getLogger(__name__).info("stored %.2f s after the server's return", seen)
     assert await stored_ids(runtime) == ["<after-outage@acme.example>"]
     assert seen < 5
     assert service.connections == 2
