@@ -94,13 +94,32 @@ def _refs(mail: ParsedMail) -> tuple[str, ...]:
     return tuple(dict.fromkeys(raw.normalise_ref(r) for r in ordered if r.strip()))
 
 
+# RFC 5321's bound for a whole address; a longer "address" names nobody we can answer.
+MAX_ADDRESS = 320
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+MAX_MIME_TYPE = 255
+
+
+def _usable(address: str | None) -> bool:
+    return bool(address) and "@" in str(address) and len(str(address)) <= MAX_ADDRESS
+
+
 def _sender_address(mail: ParsedMail) -> str | None:
     address = mail.from_addr or next(iter(mail.reply_to), None)
-    return address if address and "@" in address else None
+    return address if _usable(address) else None
+
+
+def _content_type(value: str) -> str:
+    """A type/subtype as declared, or application/octet-stream for one that is not (a stray
+    8-bit byte, an endless value): the file is kept either way."""
+    lowered = value.strip().lower()
+    ok = len(lowered) <= MAX_MIME_TYPE and _MIME_TYPE.fullmatch(lowered) is not None
+    return lowered if ok else "application/octet-stream"
 
 
 def _attachments(mail: ParsedMail) -> tuple[Attachment, ...]:
-    return tuple(Attachment(a.filename, a.content_type, a.data) for a in mail.attachments)
+    return tuple(Attachment(a.filename, _content_type(a.content_type), a.data)
+                 for a in mail.attachments)
 
 
 class MailProcessor:
@@ -211,7 +230,7 @@ class MailProcessor:
         mail = inc.mail
         subject = clean_subject(mail.subject, self.ctx.tag) or mail.text.strip()[:80]
         cc = [a for a in (*mail.to, *mail.cc)
-              if not self.id.is_own(a) and not sender.has_email(a)]
+              if _usable(a) and not self.id.is_own(a) and not sender.has_email(a)]
         outcome = await self.s.bus.handle(c.OpenTicket(
             actor=sender.id, channel=raw.CHANNEL, at=inc.row.received_at, subject=subject,
             description=mail.text, requester_id=sender.id, cc=tuple(dict.fromkeys(cc))[:MAX_CC],

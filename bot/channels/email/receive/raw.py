@@ -32,10 +32,20 @@ def header_block(raw: bytes) -> bytes:
     return raw if end is None else raw[:end.start()]
 
 
+# The columns that hold refs (inbound.external_id, message_refs.ref, source_ref) are this
+# long; a longer Message-ID (only a folded header can carry one) stands as its digest,
+# the same wherever it is read, so a reply to such a mail still finds it.
+MAX_REF = 998
+LONG_REF_DOMAIN = "long-id.invalid"
+
+
 def normalise_ref(value: str) -> str:
     """`<ABC@Host>` or `ABC@Host` -> `<abc@host>` (DEVELOPERS-NOTES: refs are lower-case)."""
-    inner = value.strip().strip("<>").strip()
-    return f"<{inner.lower()}>" if inner else ""
+    inner = value.strip().strip("<>").strip().lower()
+    if len(inner) + 2 > MAX_REF:
+        digest = hashlib.sha256(inner.encode("utf-8", "surrogateescape")).hexdigest()
+        return f"<sha256.{digest}@{LONG_REF_DOMAIN}>"
+    return f"<{inner}>" if inner else ""
 
 
 def message_id_of(raw: bytes) -> str | None:
