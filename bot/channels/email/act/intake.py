@@ -4,15 +4,25 @@ Rows go in batches that share one transaction (`Inbox.batch`): the whole batch c
 if any mail in it fails or is refused by the engine, the batch is rolled back and done
 again mail by mail, each in its own transactions. There a mail that keeps failing counts
 its attempts and is quarantined after `max_attempts`, and never holds up the rows behind it.
+
+The transaction is kept short, since on SQLite it holds the one write lock that the SMTP
+intake needs to store a mail: the mails are parsed before it begins, and it commits once
+it has run `HOLD_SECONDS`, leaving the rest of the rows for the next round.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
 from bot.channels.email.act.fate import Fate
-from bot.channels.email.act.process import MailContext, MailProcessor, clean_subject
+from bot.channels.email.act.process import (
+    IncomingMail,
+    MailContext,
+    MailProcessor,
+    clean_subject,
+)
 from bot.channels.email.act.session import Session, batched, direct
 from bot.channels.email.receive import raw
 from bot.runtime import Runtime
@@ -25,6 +35,9 @@ log = logging.getLogger("ticketbot.email.intake")
 
 MAX_ATTEMPTS = 5
 BATCH = 100
+# How long one batch may hold the write transaction before it commits what it has done:
+# well below SQLite's busy timeout (5 s), which a waiting intake would otherwise hit.
+HOLD_SECONDS = 0.5
 
 ProcessorFactory = Callable[[MailContext, Session], MailProcessor]
 
@@ -48,8 +61,9 @@ class MailIntake:
             rows = [r for r in pending if r.id not in failed]
             if not rows:
                 return handled
-            if await self._in_one_transaction(rows):
-                handled += len(rows)
+            done = await self._in_one_transaction(rows)
+            if done:
+                handled += done
             else:
                 for row in rows:
                     if await self.process(row):
@@ -58,14 +72,23 @@ class MailIntake:
                         failed.add(row.id)
             self.on_outbox()
 
-    async def _in_one_transaction(self, rows: list[InboundRow]) -> bool:
+    async def _in_one_transaction(self, rows: list[InboundRow]) -> int:
+        """How many of `rows` (from the first) were done in one transaction; 0 if it was
+        rolled back."""
         outcomes: list[tuple[InboundRow, Fate]] = []
+        loop = asyncio.get_running_loop()
         try:
+            reader = self.processor(self.ctx, direct(self.rt))
+            read: list[tuple[InboundRow, IncomingMail]] = \
+                [(row, await reader.read(row)) for row in rows]
             async with self.rt.inbound.batch(self.rt.bus.clock) as tx:
+                started = loop.time()
                 session = batched(self.rt, tx)
                 worker = self.processor(self.ctx, session)
-                for row in rows:
-                    outcome = await worker.handle(row)
+                for row, incoming in read:
+                    if outcomes and loop.time() - started > HOLD_SECONDS:
+                        break  # the rest in the next transaction: others need the lock
+                    outcome = await worker.handle(row, incoming)
                     await _record_ignored(session, row, outcome)
                     tx.finish(row.id, outcome.status, outcome.ticket, outcome.reason,
                               outcome.rule)
@@ -73,10 +96,10 @@ class MailIntake:
         except Exception as exc:  # redone mail by mail, where failures are counted
             log.info("batch of %s mails rolled back (%s: %s); one by one now", len(rows),
                      type(exc).__name__, exc)
-            return False
+            return 0
         for row, outcome in outcomes:
             _log(row, outcome)
-        return True
+        return len(outcomes)
 
     async def process(self, row: InboundRow) -> bool:
         """One mail in its own transactions; False if it failed (and was counted)."""

@@ -135,8 +135,12 @@ class MailProcessor:
 
     # ------------------------------------------------------------ one mail
 
-    async def handle(self, row: InboundRow) -> Fate:
-        inc = await self._incoming(row)
+    async def read(self, row: InboundRow) -> IncomingMail:
+        """The parsing, which needs no database: a batch does it before its transaction."""
+        return await self._incoming(row)
+
+    async def handle(self, row: InboundRow, inc: IncomingMail | None = None) -> Fate:
+        inc = inc or await self._incoming(row)
         noise = self._noise(inc.mail)
         if noise is not None:
             return await self._on_noise(noise, inc)
