@@ -111,6 +111,10 @@ class EventLog(Protocol):
 
 class Outbox(Protocol):
     async def enqueue(self, item: OutboxItem) -> bool: ...
+    async def retry(self, id: int) -> bool:
+        """A set-aside (given up, unsent) row due again with no attempt counted; False
+        when no such row is set aside."""
+        ...
 
 
 class MessageRefs(Protocol):

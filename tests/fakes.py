@@ -169,6 +169,9 @@ class FakeOutbox:
         self.s.outbox[item.key] = item
         return True
 
+    async def retry(self, id: int) -> bool:
+        return False  # the fake keeps items to send, never a delivery given up
+
 
 class FakeRefs:
     def __init__(self, store: Store) -> None:

@@ -428,6 +428,14 @@ class SqlOutbox:
         })).first() is not None
 
 
+    async def retry(self, id: int) -> bool:
+        c = outbox.c
+        stmt = (update(outbox).where(c.id == id, c.failed_at.is_not(None), c.sent_at.is_(None))
+                .values(failed_at=None, next_try=None, lease_until=None, attempts=0)
+                .returning(c.id))
+        return (await self._conn.execute(stmt)).first() is not None
+
+
 _FIND_REFS = select(message_refs.c.ref, message_refs.c.ticket).where(
     message_refs.c.ref.in_(bindparam("refs", expanding=True)))
 
