@@ -132,5 +132,6 @@ def test_staff_chat_is_used_only_when_the_bot_can_post() -> None:
 
 
 def test_bootstrap_lists_every_job_explicitly() -> None:
-    assert [spec.id for spec in boot.jobs()] == ["return_due_waiting", "sla_scan", "metrics_digest"]
+    assert [spec.id for spec in boot.jobs()] == ["return_due_waiting", "sla_scan", "metrics_digest",
+                                                "outbox_set_aside"]
 
