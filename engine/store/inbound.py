@@ -71,6 +71,16 @@ class InboundStore:
             row = (await conn.execute(select(inbound).where(inbound.c.id == id))).one_or_none()
         return None if row is None else _row(row)
 
+    async def find(self, channel: str, external_id: str) -> InboundRow | None:
+        stmt = select(inbound).where(inbound.c.channel == channel,
+                                     inbound.c.external_id == external_id)
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(stmt)).one_or_none()
+        return None if row is None else _row(row)
+
+    async def note(self, id: int, reason: str) -> None:
+        await self._update(id, reason=reason)
+
     async def finish(self, id: int, status: str, ticket: int | None, reason: str | None,
                      rule: str | None) -> None:
         if status not in FINAL_STATUSES:

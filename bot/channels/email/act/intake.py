@@ -90,7 +90,7 @@ class MailIntake:
                         break  # the rest in the next transaction: others need the lock
                     outcome = await worker.handle(row, incoming)
                     await _record_ignored(session, row, outcome)
-                    tx.finish(row.id, outcome.status, outcome.ticket, outcome.reason,
+                    tx.finish(row.id, outcome.status, outcome.ticket, _reason(row, outcome),
                               outcome.rule)
                     outcomes.append((row, outcome))
         except Exception as exc:  # redone mail by mail, where failures are counted
@@ -110,8 +110,8 @@ class MailIntake:
         except Exception as exc:  # one bad mail must never stop the queue
             await self._failed(row, exc)
             return False
-        await self.rt.inbound.finish(row.id, outcome.status, outcome.ticket, outcome.reason,
-                                     outcome.rule)
+        await self.rt.inbound.finish(row.id, outcome.status, outcome.ticket,
+                                     _reason(row, outcome), outcome.rule)
         _log(row, outcome)
         return True
 
@@ -134,6 +134,13 @@ async def _record_ignored(session: Session, row: InboundRow, outcome: Fate) -> N
         actor=outcome.person, channel=raw.CHANNEL, at=row.received_at,
         source_ref=row.external_id, inbound_id=row.id, reason=outcome.reason or "",
         rule=outcome.rule))
+
+
+def _reason(row: InboundRow, outcome: Fate) -> str | None:
+    """The processing's reason; a Message-ID collision noted at intake stays in front."""
+    if row.reason and row.reason.startswith(raw.COLLISION):
+        return "; ".join(r for r in (row.reason, outcome.reason) if r)[:2000]
+    return outcome.reason
 
 
 def _log(row: InboundRow, outcome: Fate) -> None:

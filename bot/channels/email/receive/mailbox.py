@@ -116,6 +116,9 @@ class MailboxSync:
             mails.append(RawMail(rawmail.external_id(raw), raw,
                                  item.internaldate or self.clock.now(), self.key, item.uid))
         ids = await self.inbound.store_mails(rawmail.CHANNEL, mails, self.clock.now())
+        for n, mail in enumerate(mails):
+            if ids[n] is None:  # stored before: the same mail, or another reusing its id
+                ids[n] = await rawmail.keep_if_different(self.inbound, mail)
         await self._done(session, [f.uid for f in batch])
         return sum(1 for i in ids if i is not None)
 
