@@ -100,6 +100,19 @@ class InboundStore:
     async def quarantine(self, id: int, reason: str) -> None:
         await self._update(id, status="quarantined", reason=reason)
 
+    async def quarantined(self, channel: str, limit: int) -> list[InboundRow]:
+        stmt = (select(inbound).where(inbound.c.channel == channel,
+                                      inbound.c.status == "quarantined")
+                .order_by(inbound.c.id.desc()).limit(limit))
+        async with reading(self._engine) as conn:
+            return [_row(r) for r in await conn.execute(stmt)]
+
+    async def rescue(self, id: int) -> bool:
+        stmt = (update(inbound).where(inbound.c.id == id, inbound.c.status == "quarantined")
+                .values(status="pending", attempts=0).returning(inbound.c.id))
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
     async def mailbox_state(self, mailbox: str) -> MailboxState | None:
         stmt = select(mailbox_state).where(mailbox_state.c.mailbox == mailbox)
         async with reading(self._engine) as conn:

@@ -3,6 +3,8 @@
     ticketbot mail fetch --once   drain the IMAP mailbox once, process it, exit (cron mode)
     ticketbot mail process        process mail already stored (e.g. after a fix)
     ticketbot mail send --once    deliver the queued outgoing mail once, exit
+    ticketbot mail quarantined    the mails processing gave up on, with the reason
+    ticketbot mail rescue ID      process a quarantined mail again (e.g. after a fix)
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ def register(sub: Any) -> None:
     send.add_argument("--once", action="store_true", required=True,
                       help="one pass, then exit")
     send.set_defaults(func=_send)
+    mail.add_parser("quarantined", help="list the mails processing gave up on").set_defaults(
+        func=_quarantined)
+    rescue = mail.add_parser("rescue", help="process a quarantined mail again")
+    rescue.add_argument("id", type=int)
+    rescue.set_defaults(func=_rescue)
 
 
 async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
@@ -79,3 +86,42 @@ async def _send(args: argparse.Namespace, settings: Settings) -> int:
         await rt.close()
     say(f"handled {total} outgoing mail(s)")
     return 0
+
+
+async def _quarantined(args: argparse.Namespace, settings: Settings) -> int:
+    from email.parser import BytesHeaderParser
+    from email.policy import default
+
+    from bot.bootstrap import bootstrap
+    from bot.channels.email.receive import raw
+
+    rt = await bootstrap(settings)
+    try:
+        rows = await rt.inbound.quarantined(raw.CHANNEL, 500)
+    finally:
+        await rt.close()
+    if not rows:
+        say("no mail is quarantined")
+    for row in rows:
+        head = BytesHeaderParser(policy=default).parsebytes(raw.header_block(row.raw or b""))
+        say(f"{row.id}\t{row.received_at:%Y-%m-%d %H:%M}\t{head.get('From', '?')}\t"
+            f"{head.get('Subject', '')}\t{row.reason}")
+    return 0
+
+
+async def _rescue(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bootstrap import bootstrap
+    from bot.channels.email.act.intake import MailIntake
+
+    rt = await bootstrap(settings)
+    try:
+        if not await rt.inbound.rescue(args.id):
+            complain(f"no quarantined mail with id {args.id} (see `ticketbot mail quarantined`)")
+            return 1
+        processed = await MailIntake(rt).drain()
+        row = await rt.inbound.get(args.id)
+    finally:
+        await rt.close()
+    status = "?" if row is None else row.status
+    say(f"mail {args.id}: {status} (processed {processed} mail(s))")
+    return 0 if status != "pending" else 1
