@@ -293,3 +293,22 @@ async def test_a_pass_failing_on_the_same_mail_after_each_login_still_backs_off(
     assert pauses == [0.05, 0.1, 0.2, 0.4, 0.4]  # never 0, never reset by the logins
     assert service.connections >= 5
     assert len(await unseen(dovecot, user)) == 1  # left for a later pass, not lost
+
+
+async def test_mail_fetch_once_exits_with_an_error_when_the_connection_drops(
+        runtime: App, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+    from dataclasses import replace
+
+    from bot.channels.email import cli
+
+    flood = b"".join(b"* %d EXISTS\r\n" % n for n in range(3000)) + b"TAG OK done\r\n"
+    async with FakeImap(answer_search=b"* SEARCH 1\r\n" + flood) as server:
+        cfg = ImapConfig(host="127.0.0.1", port=server.port, user="x", password="y", tls="none")
+        settings = replace(runtime.settings, email=replace(runtime.settings.email, imap=cfg))
+        parser = argparse.ArgumentParser()
+        cli.register(parser.add_subparsers())
+        args = parser.parse_args(["mail", "fetch", "--once"])
+        assert await asyncio.wait_for(args.func(args, settings), WAIT) == 1
+    assert "ticketbot: IMAP 127.0.0.1: connection lost during UID SEARCH" in \
+        capsys.readouterr().err

@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
 async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import bootstrap
     from bot.channels.email.act.intake import MailIntake
-    from bot.channels.email.receive.mailbox import MailboxSync, fetch_once
+    from bot.channels.email.receive.mailbox import RETRYABLE, MailboxSync, fetch_once
 
     cfg = settings.email
     if cfg.imap is None:
@@ -47,11 +47,19 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     rt = await bootstrap(settings)
     try:
-        stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, cfg.max_size,
-                                           rt.bus.clock))
+        try:
+            stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, cfg.max_size,
+                                               rt.bus.clock))
+        except RETRYABLE as exc:
+            # What was stored before the failure is kept, and processed now all the same.
+            complain(f"IMAP {cfg.imap.host}: {exc or type(exc).__name__}")
+            stored = -1
         processed = await MailIntake(rt).drain()
     finally:
         await rt.close()
+    if stored < 0:
+        say(f"processed {processed} mail(s)")
+        return 1
     say(f"fetched {stored} new mail(s), processed {processed}")
     return 0
 
