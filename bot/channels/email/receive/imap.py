@@ -202,6 +202,9 @@ class ImapSession:
         try:
             await asyncio.wait({task, lost}, timeout=timeout or self.timeout,
                                return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the service stops: the command goes with it
+            task.cancel()
+            raise
         finally:
             lost.cancel()
         if task.done() and not task.cancelled():
