@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -26,6 +27,7 @@ from engine.store.queries import export_all
 from tests.fakes import FixedClock
 from tests.support_email import (
     Dovecot,
+    _cannot,
     _wait_gone,
     clock,
     db_file,
@@ -211,8 +213,8 @@ async def test_a_kill_between_storing_and_flagging_is_finished_by_the_next_pass(
 @pytest.fixture(scope="module")
 def own_dovecot() -> Iterator[Dovecot]:
     """A Dovecot of this module's own, so stopping it harms no other test."""
-    if os.geteuid() != 0 or not os.path.exists("/usr/sbin/dovecot"):
-        pytest.skip("needs root and Dovecot")
+    if os.geteuid() != 0 or shutil.which("dovecot") is None:
+        _cannot("a Dovecot of our own needs root and Dovecot (scripts/install-dovecot.sh)")
     with running_dovecot(2) as server:
         yield server
 
