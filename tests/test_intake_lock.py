@@ -10,7 +10,8 @@ from typing import ClassVar
 import aiosmtplib
 
 from bot.channels.email.act.intake import MailIntake
-from bot.channels.email.act.process import IncomingMail, MailProcessor
+from bot.channels.email.act.process import IncomingMail, MailContext, MailProcessor
+from bot.channels.email.act.session import Session
 from bot.channels.email.receive import raw
 from bot.channels.email.receive.ingress import IngressHandler, IngressService
 from bot.channels.email.understand.identity import MailIdentity
@@ -64,3 +65,29 @@ async def test_smtp_intake_stores_mail_while_a_slow_batch_is_processed(runtime: 
         ["<first@acme.example>", "<slow@acme.example>", "<third@acme.example>", "during"])
     assert sorted(r["recipient"] for r in data["outbound"] if r["kind"] == "ack") == \
         ["carl@acme.example"] * 4
+
+
+class CountingSessions(MailProcessor):
+    buses: ClassVar[list[object]] = []  # kept alive: one per processor made
+
+    def __init__(self, ctx: MailContext, session: Session) -> None:
+        super().__init__(ctx, session)
+        CountingSessions.buses.append(session.bus)
+
+
+async def test_a_batch_that_ran_its_time_commits_and_leaves_the_rest_for_the_next(
+        runtime: App) -> None:
+    """Held past its time (none at all here), a batch commits after each mail: the write
+    lock is given up between mails, and every mail is still done exactly once."""
+    CountingSessions.buses = []
+    for n in range(3):
+        await raw.keep(runtime.inbound, mail(message_id=f"<h{n}@acme.example>",
+                                             subject=f"Hold {n}"), runtime.bus.clock.now())
+    intake = MailIntake(runtime, processor=CountingSessions, hold_seconds=0)
+    assert await intake.drain() == 3
+    # one batch bus per transaction (the service's own bus only read the mails)
+    assert len([b for b in CountingSessions.buses if b is not runtime.bus]) == 3
+    data = await export_all(runtime.db)
+    assert sorted(t["subject"] for t in data["tickets"]) == ["Hold 0", "Hold 1", "Hold 2"]
+    assert {r["status"] for r in data["inbound"]} == {"done"}
+    assert len([r for r in data["outbound"] if r["kind"] == "ack"]) == 3

@@ -45,8 +45,10 @@ ProcessorFactory = Callable[[MailContext, Session], MailProcessor]
 class MailIntake:
     def __init__(self, rt: Runtime, *, max_attempts: int = MAX_ATTEMPTS, batch: int = BATCH,
                  on_outbox: Callable[[], None] = lambda: None,
-                 processor: ProcessorFactory = MailProcessor) -> None:
+                 processor: ProcessorFactory = MailProcessor,
+                 hold_seconds: float = HOLD_SECONDS) -> None:
         self.rt = rt
+        self.hold_seconds = hold_seconds
         self.ctx = MailContext.of(rt)
         self.max_attempts = max_attempts
         self.batch = batch
@@ -56,39 +58,43 @@ class MailIntake:
     async def drain(self) -> int:
         """Process every pending row once; rows that failed wait for the next drain."""
         handled, failed = 0, set[int]()
+        read: dict[int, IncomingMail] = {}  # parsed, kept for the round that finishes them
         while True:
             pending = await self.rt.inbound.pending(raw.CHANNEL, self.batch + len(failed))
             rows = [r for r in pending if r.id not in failed]
             if not rows:
                 return handled
-            done = await self._in_one_transaction(rows)
+            done = await self._in_one_transaction(rows, read)
             if done:
                 handled += done
             else:
                 for row in rows:
+                    read.pop(row.id, None)
                     if await self.process(row):
                         handled += 1
                     else:
                         failed.add(row.id)
             self.on_outbox()
 
-    async def _in_one_transaction(self, rows: list[InboundRow]) -> int:
+    async def _in_one_transaction(self, rows: list[InboundRow],
+                                  read: dict[int, IncomingMail]) -> int:
         """How many of `rows` (from the first) were done in one transaction; 0 if it was
-        rolled back."""
+        rolled back. `read` holds the parsed mails, parsed here before the transaction."""
         outcomes: list[tuple[InboundRow, Fate]] = []
         loop = asyncio.get_running_loop()
         try:
             reader = self.processor(self.ctx, direct(self.rt))
-            read: list[tuple[InboundRow, IncomingMail]] = \
-                [(row, await reader.read(row)) for row in rows]
+            for row in rows:
+                if row.id not in read:
+                    read[row.id] = await reader.read(row)
             async with self.rt.inbound.batch(self.rt.bus.clock) as tx:
                 started = loop.time()
                 session = batched(self.rt, tx)
                 worker = self.processor(self.ctx, session)
-                for row, incoming in read:
-                    if outcomes and loop.time() - started > HOLD_SECONDS:
+                for row in rows:
+                    if outcomes and loop.time() - started > self.hold_seconds:
                         break  # the rest in the next transaction: others need the lock
-                    outcome = await worker.handle(row, incoming)
+                    outcome = await worker.handle(row, read[row.id])
                     await _record_ignored(session, row, outcome)
                     tx.finish(row.id, outcome.status, outcome.ticket, _reason(row, outcome),
                               outcome.rule)
@@ -98,6 +104,7 @@ class MailIntake:
                      type(exc).__name__, exc)
             return 0
         for row, outcome in outcomes:
+            read.pop(row.id, None)
             _log(row, outcome)
         return len(outcomes)
 
