@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING
 from bot.channels.email.service import EmailChannel
 from bot.channels.telegram.deliver.mirror import telegram_reactors
 from bot.digest import digest_job
-from bot.jobs import JobSpec, job_services, return_due_waiting_job, sla_reactors, sla_scan_job
+from bot.jobs import (
+    JobSpec,
+    job_services,
+    return_due_waiting_job,
+    set_aside_job,
+    sla_reactors,
+    sla_scan_job,
+)
 from bot.leader import leading
 from bot.runtime import App, Runtime, Service
 from bot.stats import rating_handlers, rating_reactors
@@ -58,7 +65,8 @@ def jobs() -> list[JobSpec]:
     """Every scheduled job; each builder returns None where the installation has it off."""
     return [JobSpec("return_due_waiting", return_due_waiting_job),
             JobSpec("sla_scan", sla_scan_job),
-            JobSpec("metrics_digest", digest_job)]
+            JobSpec("metrics_digest", digest_job),
+            JobSpec("outbox_set_aside", set_aside_job)]
 
 
 def services(app: App, telegram: Options | None) -> list[Service]:

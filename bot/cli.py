@@ -30,10 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _registrars() -> list[Callable[[Any], None]]:
     """Every subcommand group, listed explicitly."""
-    from bot import cli_core, stats_cli
+    from bot import cli_core, outbox_cli, stats_cli
     from bot.channels.email import cli as mail_cli
 
-    return [cli_core.register, mail_cli.register, stats_cli.register]
+    return [cli_core.register, mail_cli.register, stats_cli.register, outbox_cli.register]
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -302,6 +302,8 @@ _EN.update({
     "notify.sla_warning.body": "Ticket #{number} ({subject}): {target} is due {due}, {time} of business time left. Responsible: {responsible}.",
     "notify.sla_breach.subject": "SLA breached on #{number}: {target}",
     "notify.sla_breach.body": "Ticket #{number} ({subject}): {target} was due {due} and is overdue by {time} of business time. Responsible: {responsible}.",
+    "notify.delivery_failed.subject": "Not delivered: {what} to {recipient}",
+    "notify.delivery_failed.body": "The {what} message of ticket #{number} could not be delivered to {recipient} ({channel}) and is set aside: {reason}. `ticketbot outbox failed` lists it; `ticketbot outbox retry {outbox_id}` sends it again.",
 })
 
 _RU.update({
@@ -321,6 +323,8 @@ _RU.update({
     "notify.sla_warning.body": "Заявка #{number} ({subject}): {target} — срок {due}, осталось {time} рабочего времени. Исполнитель: {responsible}.",
     "notify.sla_breach.subject": "SLA нарушен по заявке #{number}: {target}",
     "notify.sla_breach.body": "Заявка #{number} ({subject}): {target} — срок {due} прошёл, просрочено на {time} рабочего времени. Исполнитель: {responsible}.",
+    "notify.delivery_failed.subject": "Не доставлено: {what} для {recipient}",
+    "notify.delivery_failed.body": "Сообщение «{what}» по заявке #{number} не удалось доставить {recipient} ({channel}), оно отложено: {reason}. Список: `ticketbot outbox failed`; отправить заново: `ticketbot outbox retry {outbox_id}`.",
 })
 
 

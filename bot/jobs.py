@@ -30,12 +30,14 @@ from engine.commands import ReturnDueWaiting
 from engine.sla.calendar import BusinessCalendar
 from engine.sla.escalation import Ladder, StaffHours
 from engine.sla.reactor import sla_reactor
+from engine.store.set_aside import Recipients, report_set_aside
 from engine.store.sla_scan import scan_sla
 
 log = logging.getLogger("ticketbot.jobs")
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
 WAITING_SECONDS = 60
+SET_ASIDE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,18 @@ def sla_scan_job(rt: App) -> Job | None:
                      report.breaches, report.deliveries)
 
     return Job(IntervalTrigger(seconds=config.scan_seconds), run)
+
+
+def set_aside_job(rt: App) -> Job:
+    """Staff hear of each delivery given up (engine/store/set_aside.py)."""
+    tg = rt.settings.telegram
+    chat = str(tg.staff_chat_id) if tg.token and tg.staff_chat_id is not None else None
+    to = Recipients(chat, rt.settings.language)
+
+    async def run() -> None:
+        await report_set_aside(rt.db, to, rt.bus.clock)
+
+    return Job(IntervalTrigger(seconds=SET_ASIDE_SECONDS), run)
 
 
 class SchedulerService:

@@ -39,5 +39,8 @@ class Backoff:
 OUTBOX_RETRY = Backoff(first=30, cap=3600)
 # Telegram's long poll and the connect at start.
 TELEGRAM_POLL = Backoff(first=0.5, cap=30)
-# An IMAP connection that dropped.
-IMAP_RECONNECT = Backoff(first=1, cap=300, at_once=True)
+# An IMAP connection that dropped, or a pass that failed. Never 0 s (a pass that fails on
+# the same mail must not spin), and capped low: while the server is down the watcher also
+# probes its port (bot/channels/email/receive/mailbox.py), so mail arriving after an outage
+# is seen within seconds of the server's return, whatever the outage's length.
+IMAP_RECONNECT = Backoff(first=1, cap=5)

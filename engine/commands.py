@@ -195,6 +195,14 @@ class RescueMail(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RetryDelivery(Command):
+    """Staff send a set-aside outbox row again (`ticketbot outbox retry ID`): it is due
+    now, with its attempts counted afresh."""
+
+    outbox_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordDialogs(Command):
     """A batch of the first line's changes (F5): the dialogs that changed, the group
     messages stored with them, and the chat updates (journal row ids) the batch settles,

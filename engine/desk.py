@@ -64,6 +64,15 @@ async def ignore_mail(ctx: Context, cmd: c.IgnoreMail) -> None:
                              inbound_id=cmd.inbound_id, reason=cmd.reason, rule=cmd.rule))
 
 
+async def retry_delivery(ctx: Context, cmd: c.RetryDelivery) -> None:
+    _service_or_staff(ctx, "retry_delivery")
+    if not await ctx.uow.outbox.retry(cmd.outbox_id):
+        raise errors.InvalidValue(field="outbox_id", value=str(cmd.outbox_id),
+                                  reason="no delivery set aside with this id")
+    ctx.record(e.DeliveryRetried(actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
+                                 outbox_id=cmd.outbox_id))
+
+
 async def record_dialogs(ctx: Context, cmd: c.RecordDialogs) -> None:
     """Store a batch of the first line's changes; a dialog stored for the first time was
     asked, one stored unanswered (or new) and answered now was answered. What is stored

@@ -182,6 +182,14 @@ class MailIgnored(DeskEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DeliveryRetried(DeskEvent):
+    """Staff put a set-aside outbox row back in the queue."""
+
+    outbox_id: int
+    kind: ClassVar[str] = "delivery_retried"
+
+
+@dataclass(frozen=True, kw_only=True)
 class QuestionAsked(DeskEvent):
     """A first-line dialog began: someone asked in the support group (the actor). `at` is
     the question's own date; `dialog` is the ref of its first message."""
@@ -207,5 +215,5 @@ class QuestionAnswered(DeskEvent):
 
 DESK_EVENT_TYPES: dict[str, type[DeskEvent]] = {
     cls.kind: cls for cls in (ContactRegistered, AddressSuppressed, MailIgnored, QuestionAsked,
-                              QuestionAnswered, MailRescued)
+                              QuestionAnswered, MailRescued, DeliveryRetried)
 }

@@ -364,6 +364,7 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.RegisterContact: desk.register_contact,
     c.SuppressAddress: desk.suppress_address,
     c.IgnoreMail: desk.ignore_mail,
+    c.RetryDelivery: desk.retry_delivery,
     c.RecordDialogs: desk.record_dialogs,
     c.RescueMail: rescue_mail,
 }

@@ -138,6 +138,10 @@ class Outbox(Protocol):
         """A row queued earlier in this transaction, said again with more in it (its kind,
         payload, not_before and cause; by key)."""
         ...
+    async def retry(self, id: int) -> bool:
+        """A set-aside (given up, unsent) row due again with no attempt counted; False
+        when no such row is set aside."""
+        ...
 
 
 class MessageRefs(Protocol):

@@ -206,6 +206,9 @@ class FakeOutbox:
         self.s.withdrawn.update(keys)
         return len(keys)
 
+    async def retry(self, id: int) -> bool:
+        return False  # the fake keeps items to send, never a delivery given up
+
 
 class FakeRefs:
     def __init__(self, store: Store) -> None:

@@ -15,8 +15,9 @@ def test_telegram_polls_again_after_half_a_second_doubling_to_half_a_minute() ->
     assert _delays(TELEGRAM_POLL, 8) == [0.5, 1, 2, 4, 8, 16, 30, 30]
 
 
-def test_imap_reconnects_at_once_then_doubles_from_a_second_to_five_minutes() -> None:
-    assert _delays(IMAP_RECONNECT, 11) == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300]
+def test_imap_reconnects_after_a_second_never_at_once_and_waits_five_seconds_at_most() -> None:
+    assert _delays(IMAP_RECONNECT, 6) == [1, 2, 4, 5, 5, 5]
+    assert IMAP_RECONNECT.delay(0) == 1 and IMAP_RECONNECT.delay(10_000) == 5
 
 
 def test_the_outbox_retries_after_30_seconds_doubling_to_an_hour() -> None:

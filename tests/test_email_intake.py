@@ -11,7 +11,7 @@ import pytest
 
 from bot.channels.email.act.fate import Fate
 from bot.channels.email.act.intake import MailIntake, clean_subject
-from bot.channels.email.act.process import MailContext, MailProcessor
+from bot.channels.email.act.process import IncomingMail, MailContext, MailProcessor
 from bot.channels.email.act.session import direct
 from bot.channels.email.receive import raw
 from bot.runtime import App
@@ -325,10 +325,10 @@ def dsn(original_id: str, failed: str) -> bytes:
 class Flaky(MailProcessor):
     """A processing step that fails for one mail (as a bug or a broken disk would)."""
 
-    async def handle(self, row: InboundRow) -> Fate:
+    async def handle(self, row: InboundRow, inc: IncomingMail | None = None) -> Fate:
         if row.external_id == "<poison@acme.example>":
             raise RuntimeError("cannot process this one")
-        return await super().handle(row)
+        return await super().handle(row, inc)
 
 
 async def test_a_failing_mail_is_quarantined_and_never_blocks_the_rest(

@@ -122,6 +122,9 @@ def _payload(desk: Desk, kind: NoticeKind) -> dict[str, Any]:
         case NoticeKind.SLA_WARNING | NoticeKind.SLA_BREACH:
             return {"number": desk.number, "subject": "Printer jams", "target": "Resolution",
                     "due": "2026-11-24 18:00", "time": "2 h", "responsible": "Sam Spec"}
+        case NoticeKind.DELIVERY_FAILED:
+            return {"outbox_id": 7, "what": "ack", "recipient": "carl@acme.example",
+                    "channel": "email", "reason": "550 mailbox closed", "number": desk.number}
         case _ if kind.prerendered:
             return {"text": f"ready-made {kind}", "html": f"<b>ready-made {kind}</b>",
                     "subject": "Printer jams"}

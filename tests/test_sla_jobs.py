@@ -64,7 +64,7 @@ async def test_scheduler_starts_with_every_job_once_and_stops(rt: App) -> None:
     await service.start()
     try:
         jobs = {job.id: job for job in service.scheduler.get_jobs()}
-        assert set(jobs) == {"return_due_waiting", "sla_scan"}
+        assert set(jobs) == {"return_due_waiting", "sla_scan", "outbox_set_aside"}
         assert all(j.coalesce and j.max_instances == 1 for j in jobs.values())
         assert service.scheduler.timezone.key == "Europe/Moscow"
     finally:
@@ -79,7 +79,7 @@ async def test_sla_switched_off_leaves_only_the_waiting_job(clock: FixedClock,
     try:
         [service] = job_services(runtime, boot.jobs())
         assert isinstance(service, SchedulerService)
-        assert set(service.jobs) == {"return_due_waiting"}
+        assert set(service.jobs) == {"return_due_waiting", "outbox_set_aside"}
         assert sla_reactors(settings) == []
     finally:
         await runtime.close()
@@ -132,7 +132,8 @@ def test_staff_chat_is_used_only_when_the_bot_can_post() -> None:
 
 
 def test_bootstrap_lists_every_job_explicitly() -> None:
-    assert [spec.id for spec in boot.jobs()] == ["return_due_waiting", "sla_scan", "metrics_digest"]
+    assert [spec.id for spec in boot.jobs()] == ["return_due_waiting", "sla_scan", "metrics_digest",
+                                                "outbox_set_aside"]
 
 
 

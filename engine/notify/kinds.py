@@ -79,6 +79,9 @@ class NoticeKind(StrEnum):
     SLA_BREACH = "sla_breach", _STAFF, _PERSONAL | {Place.STAFF_CHAT}
     # F10: the metrics digest (bot/digest.py), text and chart made by the job.
     DIGEST = "digest", _STAFF, frozenset({Place.STAFF_CHAT}), _NO_EVENT, True
+    # A delivery given up (set aside), told to staff once per row (engine/store/set_aside.py).
+    DELIVERY_FAILED = ("delivery_failed", _STAFF,
+                       frozenset({Place.MAIL, Place.PRIVATE, Place.STAFF_CHAT}))
     # The mail channel's answer to a mailed command (bot/channels/email/act/replies.py).
     MAIL_REPLY = "mail_reply", _ANYONE, frozenset({Place.MAIL}), _NO_EVENT, True
     # The Telegram channel's own rows (bot/channels/telegram/deliver/outbound.py, mirror.py).

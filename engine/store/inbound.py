@@ -85,6 +85,16 @@ class InboundStore:
             row = (await conn.execute(select(inbound).where(inbound.c.id == id))).one_or_none()
         return None if row is None else _row(row)
 
+    async def find(self, channel: str, external_id: str) -> InboundRow | None:
+        stmt = select(inbound).where(inbound.c.channel == channel,
+                                     inbound.c.external_id == external_id)
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(stmt)).one_or_none()
+        return None if row is None else _row(row)
+
+    async def note(self, id: int, reason: str) -> None:
+        await self._update(id, reason=reason)
+
     async def finish(self, id: int, status: str, ticket: int | None, reason: str | None,
                      rule: str | None) -> None:
         if status not in FINAL_STATUSES:
@@ -103,6 +113,19 @@ class InboundStore:
 
     async def quarantine(self, id: int, reason: str) -> None:
         await self._update(id, status="quarantined", reason=reason)
+
+    async def quarantined(self, channel: str, limit: int) -> list[InboundRow]:
+        stmt = (select(inbound).where(inbound.c.channel == channel,
+                                      inbound.c.status == "quarantined")
+                .order_by(inbound.c.id.desc()).limit(limit))
+        async with reading(self._engine) as conn:
+            return [_row(r) for r in await conn.execute(stmt)]
+
+    async def rescue(self, id: int) -> bool:
+        stmt = (update(inbound).where(inbound.c.id == id, inbound.c.status == "quarantined")
+                .values(status="pending", attempts=0).returning(inbound.c.id))
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).first() is not None
 
     async def mailbox_state(self, mailbox: str) -> MailboxState | None:
         stmt = select(mailbox_state).where(mailbox_state.c.mailbox == mailbox)

@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from engine.store.clean import CleanString, CleanText, clean_text
+
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
     """Stores UTC, returns aware UTC: SQLite keeps no offset, so naive values read back
@@ -67,7 +69,8 @@ class JsonText(TypeDecorator[Any]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return json.dumps(value, ensure_ascii=False, default=_json_default)
+        # NUL comes out escaped; a lone surrogate would come out as it is.
+        return clean_text(json.dumps(value, ensure_ascii=False, default=_json_default))
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         return None if value is None else json.loads(value)
@@ -420,3 +423,19 @@ telegram_users = Table(
     _time("started_at"),
     _time("blocked_at"),
 )
+
+
+# ---------------------------------------------------------------- every text cleaned
+# Last, so every table above is covered: each String and Text column binds through
+# engine/store/clean.py (no NUL, no lone surrogate, never longer than the column).
+
+def _clean_every_text_column() -> None:
+    for table in metadata.tables.values():
+        for column in table.columns:
+            if type(column.type) is String:
+                column.type = CleanString(column.type.length)
+            elif type(column.type) is Text:
+                column.type = CleanText()
+
+
+_clean_every_text_column()

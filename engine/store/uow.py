@@ -488,6 +488,15 @@ class SqlOutbox:
             .values(failed_at=now, last_error=WITHDRAWN).returning(outbox.c.id))
         return len(rows.all())
 
+    async def retry(self, id: int) -> bool:
+        c = outbox.c
+        # A withdrawn answer (/undo) was given up on purpose: it is never sent again.
+        stmt = (update(outbox).where(c.id == id, c.failed_at.is_not(None), c.sent_at.is_(None),
+                                     c.last_error.is_distinct_from(WITHDRAWN))
+                .values(failed_at=None, next_try=None, lease_until=None, attempts=0)
+                .returning(c.id))
+        return (await self._conn.execute(stmt)).first() is not None
+
 
 WITHDRAWN = "withdrawn"
 
@@ -498,6 +507,7 @@ def _waiting(now: dt.datetime) -> tuple[Any, ...]:
     return (o.cause.is_not(None), o.sent_at.is_(None), o.failed_at.is_(None),
             o.not_before.is_not(None), o.not_before > now,
             (o.lease_until.is_(None)) | (o.lease_until <= now))
+
 
 
 _FIND_REFS = select(message_refs.c.ref, message_refs.c.ticket).where(

@@ -4,7 +4,9 @@
     ticketbot mail process        process mail already stored (e.g. after a fix)
     ticketbot mail send --once    deliver the queued outgoing mail once, exit
     ticketbot mail ignored        what the intake ignored, and why (cli_ignored.py)
-    ticketbot mail rescue ID      turn an ignored mail into a ticket
+    ticketbot mail quarantined    the mails processing gave up on, with the reason
+    ticketbot mail rescue ID      an ignored mail becomes a ticket; a quarantined one is
+                                  processed again (e.g. after a fix)
 """
 
 from __future__ import annotations
@@ -31,13 +33,15 @@ def register(sub: Any) -> None:
                       help="one pass, then exit")
     send.set_defaults(func=_send)
     cli_ignored.register(mail)
+    mail.add_parser("quarantined", help="list the mails processing gave up on").set_defaults(
+        func=_quarantined)
 
 
 async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import bootstrap
     from bot.channels.email.act.intake import MailIntake
     from bot.channels.email.receive.imap import FolderError
-    from bot.channels.email.receive.mailbox import MailboxSync, fetch_once
+    from bot.channels.email.receive.mailbox import RETRYABLE, MailboxSync, fetch_once
 
     cfg = settings.email
     if cfg.imap is None:
@@ -45,14 +49,22 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     rt = await bootstrap(settings)
     try:
-        stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, cfg.max_size,
-                                           rt.bus.clock))
+        try:
+            stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, cfg.max_size,
+                                               rt.bus.clock))
+        except RETRYABLE as exc:
+            # What was stored before the failure is kept, and processed now all the same.
+            complain(f"IMAP {cfg.imap.host}: {exc or type(exc).__name__}")
+            stored = -1
         processed = await MailIntake(rt).drain()
     except FolderError as exc:
         complain(str(exc))
         return 2
     finally:
         await rt.close()
+    if stored < 0:
+        say(f"processed {processed} mail(s)")
+        return 1
     say(f"fetched {stored} new mail(s), processed {processed}")
     return 0
 
@@ -86,4 +98,25 @@ async def _send(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await rt.close()
     say(f"handled {total} outgoing mail(s)")
+    return 0
+
+
+async def _quarantined(args: argparse.Namespace, settings: Settings) -> int:
+    from email.parser import BytesHeaderParser
+    from email.policy import default
+
+    from bot.bootstrap import bootstrap
+    from bot.channels.email.receive import raw
+
+    rt = await bootstrap(settings)
+    try:
+        rows = await rt.inbound.quarantined(raw.CHANNEL, 500)
+    finally:
+        await rt.close()
+    if not rows:
+        say("no mail is quarantined")
+    for row in rows:
+        head = BytesHeaderParser(policy=default).parsebytes(raw.header_block(row.raw or b""))
+        say(f"{row.id}\t{row.received_at:%Y-%m-%d %H:%M}\t{head.get('From', '?')}\t"
+            f"{head.get('Subject', '')}\t{row.reason}")
     return 0

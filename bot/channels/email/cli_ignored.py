@@ -1,5 +1,7 @@
 """`ticketbot mail ignored [--since WHEN] [--json]` and `ticketbot mail rescue ID`: what the
-intake left alone and why, and turning one of those mails into a ticket.
+intake left alone and why, and turning one of those mails into a ticket. The same `rescue`
+processes a quarantined mail again (`mail quarantined` lists those): one word for "take
+this mail back", whichever way it was set aside.
 
 The shell is the service's operator, so the rescue runs as the service itself (actor None),
 which the engine allows like staff; a client never reaches this command."""
@@ -11,10 +13,13 @@ import datetime as dt
 import json
 import re
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli_output import complain, say
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.runtime import App
 
 _RELATIVE = re.compile(r"(\d{1,4})([dh])")
 
@@ -26,8 +31,10 @@ def register(mail: Any) -> None:
                               "(12h, 7d); default 7d")
     ignored.add_argument("--json", action="store_true", help="one JSON document")
     ignored.set_defaults(func=_ignored)
-    rescue = mail.add_parser("rescue", help="turn an ignored mail into a ticket (no ack)")
-    rescue.add_argument("id", type=int, help="the number `mail ignored` shows")
+    rescue = mail.add_parser("rescue", help="turn an ignored mail into a ticket (no ack), or "
+                                            "process a quarantined mail again")
+    rescue.add_argument("id", type=int,
+                        help="the number `mail ignored` or `mail quarantined` shows")
     rescue.set_defaults(func=_rescue)
 
 
@@ -76,6 +83,9 @@ async def _rescue(args: argparse.Namespace, settings: Settings) -> int:
 
     rt = await bootstrap(settings)
     try:
+        row = await rt.inbound.get(args.id)
+        if row is not None and row.status == "quarantined":
+            return await _reprocess(rt, args.id)
         rescuer = Rescuer(rt.settings, rt.bus, rt.views, rt.inbound)
         number = await rescuer.rescue(args.id, actor=None, channel="cli",
                                       at=rt.bus.clock.now())
@@ -87,3 +97,16 @@ async def _rescue(args: argparse.Namespace, settings: Settings) -> int:
     say(f"mail {args.id} is now ticket #{number} (no acknowledgement was sent; answer with "
         "/reply)")
     return 0
+
+
+async def _reprocess(rt: App, id: int) -> int:
+    """A quarantined mail (processing gave up on it, e.g. a bug since fixed) is processed
+    again like a new one, acknowledgement included: it was never judged machine mail."""
+    from bot.channels.email.act.intake import MailIntake
+
+    await rt.inbound.rescue(id)
+    processed = await MailIntake(rt).drain()
+    row = await rt.inbound.get(id)
+    status = "?" if row is None else row.status
+    say(f"mail {id}: {status} (processed {processed} mail(s))")
+    return 0 if status != "pending" else 1

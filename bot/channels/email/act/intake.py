@@ -8,15 +8,25 @@ its attempts and is quarantined after `max_attempts`, and never holds up the row
 Several workers may drain one PostgreSQL queue: a batch claims its rows first, and a mail
 redone on its own is claimed again (`Inbox.claim`), so each mail is processed by one worker;
 rows another worker holds are left to it for this drain.
+
+The transaction is kept short, since on SQLite it holds the one write lock that the SMTP
+intake needs to store a mail: the mails are parsed before it begins, and it commits once
+it has run `HOLD_SECONDS`, leaving the rest of the rows for the next round.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
 from bot.channels.email.act.fate import Fate
-from bot.channels.email.act.process import MailContext, MailProcessor, clean_subject
+from bot.channels.email.act.process import (
+    IncomingMail,
+    MailContext,
+    MailProcessor,
+    clean_subject,
+)
 from bot.channels.email.act.session import Session, batched, direct
 from bot.channels.email.receive import raw
 from bot.runtime import Runtime
@@ -30,6 +40,9 @@ log = logging.getLogger("ticketbot.email.intake")
 MAX_ATTEMPTS = 5
 BATCH = 100
 BATCH_BYTES = 8 * 1024 * 1024  # raw mail per batch: its parsed mails are held until it ends
+# How long one batch may hold the write transaction before it commits what it has done:
+# well below SQLite's busy timeout (5 s), which a waiting intake would otherwise hit.
+HOLD_SECONDS = 0.5
 
 ProcessorFactory = Callable[[MailContext, Session], MailProcessor]
 
@@ -37,8 +50,10 @@ ProcessorFactory = Callable[[MailContext, Session], MailProcessor]
 class MailIntake:
     def __init__(self, rt: Runtime, *, max_attempts: int = MAX_ATTEMPTS, batch: int = BATCH,
                  on_outbox: Callable[[], None] = lambda: None,
-                 processor: ProcessorFactory = MailProcessor) -> None:
+                 processor: ProcessorFactory = MailProcessor,
+                 hold_seconds: float = HOLD_SECONDS) -> None:
         self.rt = rt
+        self.hold_seconds = hold_seconds
         self.ctx = MailContext.of(rt)
         self.max_attempts = max_attempts
         self.batch = batch
@@ -48,6 +63,7 @@ class MailIntake:
     async def drain(self) -> int:
         """Process every pending row once; rows that failed wait for the next drain."""
         handled, passed = 0, set[int]()  # passed: failed here, or held by another worker
+        read: dict[int, IncomingMail] = {}  # parsed, kept for the round that finishes them
         while True:
             pending = await self.rt.inbound.pending(raw.CHANNEL, self.batch + len(passed))
             rows = _up_to_bytes([r for r in pending if r.id not in passed], BATCH_BYTES)
@@ -55,12 +71,13 @@ class MailIntake:
                 return handled
             # Parsed before the write transaction opens (big mails in a worker process), so
             # neither the event loop nor the database waits for a slow mail.
-            await self.ctx.parser.prepare(rows)
-            done = await self._in_one_transaction(rows, passed)
+            await self.ctx.parser.prepare([r for r in rows if r.id not in read])
+            done = await self._in_one_transaction(rows, passed, read)
             if done is not None:
                 handled += done
             else:
                 for row in rows:
+                    read.pop(row.id, None)
                     if await self._claimed(row):
                         handled += 1
                     else:
@@ -72,20 +89,30 @@ class MailIntake:
         async with self.rt.inbound.claim(row.id) as ours:
             return ours and await self.process(row)
 
-    async def _in_one_transaction(self, rows: list[InboundRow], passed: set[int]) -> int | None:
-        """How many rows the batch processed (those another worker holds go to `passed`),
-        or None when it was rolled back."""
+    async def _in_one_transaction(self, rows: list[InboundRow], passed: set[int],
+                                  read: dict[int, IncomingMail]) -> int | None:
+        """How many of `rows` (from the first) were done in one transaction, or None when
+        it was rolled back. Those another worker holds go to `passed`; `read` holds the
+        parsed mails, read here before the transaction."""
         outcomes: list[tuple[InboundRow, Fate]] = []
+        loop = asyncio.get_running_loop()
         try:
+            reader = self.processor(self.ctx, direct(self.rt))
+            for row in rows:
+                if row.id not in read:
+                    read[row.id] = await reader.read(row)
             async with self.rt.inbound.batch(self.rt.bus.clock) as tx:
                 held = await tx.claim([r.id for r in rows])
                 passed.update(r.id for r in rows if r.id not in held)
+                started = loop.time()
                 session = batched(self.rt, tx)
                 worker = self.processor(self.ctx, session)
                 for row in (r for r in rows if r.id in held):
-                    outcome = await worker.handle(row)
+                    if outcomes and loop.time() - started > self.hold_seconds:
+                        break  # the rest in the next transaction: others need the lock
+                    outcome = await worker.handle(row, read[row.id])
                     await _record_ignored(session, row, outcome)
-                    tx.finish(row.id, outcome.status, outcome.ticket, outcome.reason,
+                    tx.finish(row.id, outcome.status, outcome.ticket, _reason(row, outcome),
                               outcome.rule)
                     outcomes.append((row, outcome))
         except Exception as exc:  # redone mail by mail, where failures are counted
@@ -93,6 +120,7 @@ class MailIntake:
                      type(exc).__name__, exc)
             return None
         for row, outcome in outcomes:
+            read.pop(row.id, None)
             _log(row, outcome)
         return len(outcomes)
 
@@ -105,8 +133,8 @@ class MailIntake:
         except Exception as exc:  # one bad mail must never stop the queue
             await self._failed(row, exc)
             return False
-        await self.rt.inbound.finish(row.id, outcome.status, outcome.ticket, outcome.reason,
-                                     outcome.rule)
+        await self.rt.inbound.finish(row.id, outcome.status, outcome.ticket,
+                                     _reason(row, outcome), outcome.rule)
         _log(row, outcome)
         return True
 
@@ -141,6 +169,13 @@ async def _record_ignored(session: Session, row: InboundRow, outcome: Fate) -> N
         actor=outcome.person, channel=raw.CHANNEL, at=row.received_at,
         source_ref=row.external_id, inbound_id=row.id, reason=outcome.reason or "",
         rule=outcome.rule))
+
+
+def _reason(row: InboundRow, outcome: Fate) -> str | None:
+    """The processing's reason; a Message-ID collision noted at intake stays in front."""
+    if row.reason and row.reason.startswith(raw.COLLISION):
+        return "; ".join(r for r in (row.reason, outcome.reason) if r)[:2000]
+    return outcome.reason
 
 
 def _log(row: InboundRow, outcome: Fate) -> None:

@@ -102,9 +102,27 @@ def _refs(mail: ParsedMail) -> tuple[str, ...]:
     return tuple(dict.fromkeys(raw.normalise_ref(r) for r in ordered if r.strip()))
 
 
+# RFC 5321's bound for a whole address; a longer "address" names nobody we can answer.
+MAX_ADDRESS = 320
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+MAX_MIME_TYPE = 255
+
+
+def _usable(address: str | None) -> bool:
+    return bool(address) and "@" in str(address) and len(str(address)) <= MAX_ADDRESS
+
+
 def _sender_address(mail: ParsedMail) -> str | None:
     address = mail.from_addr or next(iter(mail.reply_to), None)
-    return address if address and "@" in address else None
+    return address if _usable(address) else None
+
+
+def _content_type(value: str) -> str:
+    """A type/subtype as declared, or application/octet-stream for one that is not (a stray
+    8-bit byte, an endless value): the file is kept either way."""
+    lowered = value.strip().lower()
+    ok = len(lowered) <= MAX_MIME_TYPE and _MIME_TYPE.fullmatch(lowered) is not None
+    return lowered if ok else "application/octet-stream"
 
 
 def stored_text(text: str, mail: ParsedMail, language: str) -> str:
@@ -116,7 +134,8 @@ def stored_text(text: str, mail: ParsedMail, language: str) -> str:
 
 
 def _attachments(mail: ParsedMail) -> tuple[Attachment, ...]:
-    return tuple(Attachment(a.filename, a.content_type, a.data) for a in mail.attachments)
+    return tuple(Attachment(a.filename, _content_type(a.content_type), a.data)
+                 for a in mail.attachments)
 
 
 class MailProcessor:
@@ -132,8 +151,12 @@ class MailProcessor:
 
     # ------------------------------------------------------------ one mail
 
-    async def handle(self, row: InboundRow) -> Fate:
-        inc = await self._incoming(row)
+    async def read(self, row: InboundRow) -> IncomingMail:
+        """The parsing, which needs no database: a batch does it before its transaction."""
+        return await self._incoming(row)
+
+    async def handle(self, row: InboundRow, inc: IncomingMail | None = None) -> Fate:
+        inc = inc or await self._incoming(row)
         noise = self._noise(inc.mail)
         if noise is not None:
             return await self._on_noise(noise, inc)
@@ -256,7 +279,7 @@ class MailProcessor:
         mail = inc.mail
         subject = clean_subject(mail.subject, self.ctx.tag) or mail.text.strip()[:80]
         cc = [a for a in (*mail.to, *mail.cc)
-              if not self.id.is_own(a) and not sender.has_email(a)]
+              if _usable(a) and not self.id.is_own(a) and not sender.has_email(a)]
         outcome = await self.s.bus.handle(c.OpenTicket(
             actor=sender.id, channel=raw.CHANNEL, at=inc.row.received_at, subject=subject,
             description=self._flagged(stored_text(mail.text, mail, self.settings.language),

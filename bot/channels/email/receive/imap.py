@@ -6,17 +6,25 @@ returns the last UID (filter uid > last); `BODY.PEEK[]` leaves \\Seen alone, so 
 keepalive, so every push and every IDLE timeout triggers a full incremental sync;
 `idle_start()` can hang on BYE (#110), so it runs under `wait_for`; and a dead connection is
 noticed only through `conn_lost_cb`, after which a NEW client is built.
+
+aioimaplib handles the lines of one read by recursion, one frame per line: about 1,000 lines
+arriving together overflow the stack, and the client is left waiting for an answer that
+never comes (aioimaplib's UID STORE/COPY/MOVE have no timeout at all). So no command asks
+for more than `META_COUNT` messages, and every command runs under `ImapSession.guarded`:
+bounded in time, and abandoned the moment the connection drops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import re
 import ssl
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import aioimaplib
 
@@ -27,7 +35,11 @@ log = logging.getLogger("ticketbot.email.imap")
 COMMAND_TIMEOUT = 30.0
 FETCH_COUNT = 100                 # messages per UID FETCH of bodies
 FETCH_BYTES = 8 * 1024 * 1024     # and at most this much per FETCH (memory bound)
-META_COUNT = 1000                 # UIDs per FETCH of sizes and dates
+# UIDs per FETCH of sizes and dates: each is one response line, and aioimaplib recurses
+# once per line of a read (1,000 lines overflow it); 200 stay far below that.
+META_COUNT = 200
+# A body FETCH may take longer than a command on a slow link: at least this rate.
+MIN_BYTES_PER_SECOND = 64 * 1024
 SEEN = r"(\Seen)"
 
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
@@ -39,8 +51,12 @@ _DATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
 _LITERAL = re.compile(rb"(BODY\[[^\]]*\](?:<\d+>)?) \{\d+\}$")
 
 
+T = TypeVar("T")
+
+
 class ImapError(Exception):
-    """The server said no (login, select) or the connection is gone."""
+    """The server said no (login, select), did not answer in time, or the connection is
+    gone."""
 
 
 @dataclass
@@ -153,6 +169,19 @@ class FolderError(Exception):
     mail is fetched then, because it could be stored but never moved away."""
 
 
+async def reachable(host: str, port: int, timeout: float) -> bool:
+    """Whether the server accepts a TCP connection now (closed again at once): the cheap
+    probe that ends a reconnect pause as soon as a server is back."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
 class ImapSession:
     """One connection. `lost` is set by conn_lost_cb: the client's own state goes stale."""
 
@@ -171,14 +200,40 @@ class ImapSession:
         context = ssl.create_default_context() if self.cfg.tls == "ssl" else None
         self.client = aioimaplib.IMAP4(self.cfg.host, self.cfg.port, timeout=self.timeout,
                                        conn_lost_cb=self._on_lost, ssl_context=context)
-        await self.client.wait_hello_from_server()
-        login = await self.client.login(self.cfg.user, self.cfg.password)
+        client = self.client
+        await self.guarded("greeting", client.wait_hello_from_server())
+        login = await self.guarded("LOGIN", client.login(self.cfg.user, self.cfg.password))
         if login.result != "OK":
             raise ImapError(f"login as {self.cfg.user} refused")
         return await self.select()
 
+    async def guarded(self, what: str, step: Awaitable[T], timeout: float | None = None) -> T:
+        """One command, given up after `timeout` (default: the session's) or as soon as the
+        connection drops; either way the connection is abandoned, since a client with an
+        answer half read cannot be trusted with the next command."""
+        task = asyncio.ensure_future(step)
+        lost = asyncio.ensure_future(self.lost.wait())
+        try:
+            await asyncio.wait({task, lost}, timeout=timeout or self.timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the service stops: the command goes with it
+            task.cancel()
+            raise
+        finally:
+            lost.cancel()
+        if task.done() and not task.cancelled():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        gone = self.lost.is_set()
+        self.lost.set()  # unusable from now on: close() skips the polite logout
+        if gone:
+            raise ImapError(f"connection lost during {what}")
+        raise ImapError(f"{what}: no answer within {timeout or self.timeout:.0f} s")
+
     async def select(self) -> Selected:
-        response = await self.command().select(self.cfg.mailbox)
+        response = await self.guarded("SELECT", self.command().select(self.cfg.mailbox))
         if response.result != "OK":
             raise ImapError(f"cannot select {self.cfg.mailbox}")
         self.selected = parse_select(response.lines)
@@ -189,30 +244,37 @@ class ImapSession:
             raise ImapError("connection lost")
         return self.client
 
-    async def uid(self, *args: str) -> list[bytes]:
-        response = await self.command().uid(*args)
+    async def uid(self, *args: str, timeout: float | None = None) -> list[bytes]:
+        response = await self.guarded(f"UID {args[0].upper()}", self.command().uid(*args),
+                                      timeout)
         if response.result != "OK":
             raise ImapError(f"UID {args[0]} failed: {response.lines[-1:]!r}")
         return list(response.lines)
 
     async def search(self, *criteria: str) -> list[int]:
-        response = await self.command().uid_search(*criteria, charset=None)
+        response = await self.guarded("UID SEARCH",
+                                      self.command().uid_search(*criteria, charset=None))
         if response.result != "OK":
             raise ImapError(f"SEARCH {criteria} failed")
         return parse_search(response.lines)
 
     async def folder_exists(self, name: str) -> bool:
-        response = await self.command().list('""', quoted(name))
+        response = await self.guarded("LIST", self.command().list('""', quoted(name)))
         if response.result != "OK":
             raise ImapError(f"LIST {name!r} failed: {response.lines[-1:]!r}")
         return any(_LISTED.match(bytes(line)) for line in response.lines)
 
     async def create_folder(self, name: str) -> str | None:
         """None when created; else the server's answer, for the error staff read."""
-        response = await self.command().create(quoted(name))
+        response = await self.guarded("CREATE", self.command().create(quoted(name)))
         if response.result == "OK":
             return None
         return b" ".join(bytes(line) for line in response.lines).decode("utf-8", "replace")
+
+
+    def fetch_timeout(self, size: int) -> float:
+        """A body FETCH of `size` bytes: the command timeout, longer for big transfers."""
+        return max(self.timeout, size / MIN_BYTES_PER_SECOND)
 
     def has(self, capability: str) -> bool:
         return self.client is not None and self.client.has_capability(capability)
@@ -221,7 +283,7 @@ class ImapSession:
                    started: Callable[[], None] = lambda: None) -> None:
         """Wait for any push, the IDLE timeout, a drop, or stop; then leave IDLE."""
         client = self.command()
-        idle = await asyncio.wait_for(client.idle_start(timeout=seconds), self.timeout)
+        idle = await self.guarded("IDLE", client.idle_start(timeout=seconds))
         started()
         waits = [asyncio.ensure_future(client.wait_server_push(seconds + self.timeout)),
                  asyncio.ensure_future(self.lost.wait()), asyncio.ensure_future(stop.wait())]
@@ -233,7 +295,7 @@ class ImapSession:
         if self.lost.is_set():
             raise ImapError("connection lost during IDLE")
         client.idle_done()
-        await asyncio.wait_for(idle, self.timeout)
+        await self.guarded("IDLE DONE", idle)
 
     async def close(self) -> None:
         client, self.client = self.client, None

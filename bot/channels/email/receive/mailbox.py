@@ -17,6 +17,7 @@ import aioimaplib
 
 from bot.channels.email.receive import raw as rawmail
 from bot.channels.email.receive.imap import (
+    COMMAND_TIMEOUT,
     FETCH_BYTES,
     FETCH_COUNT,
     META_COUNT,
@@ -29,6 +30,7 @@ from bot.channels.email.receive.imap import (
     batches,
     parse_fetch,
     quoted,
+    reachable,
     uid_set,
 )
 from config.settings import ImapConfig
@@ -43,6 +45,8 @@ IDLE_SECONDS = 9 * 60.0
 # Errors after which the connection is rebuilt rather than the service stopped.
 RETRYABLE = (OSError, TimeoutError, ImapError, aioimaplib.AioImapException)
 STOP_GRACE = 10.0
+# While the server does not answer, its port is probed this often during the backoff.
+PROBE_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -79,10 +83,13 @@ class MailboxSync:
         uids = await self._new_uids(session, selected, state)
         stored = 0
         for batch in batches(await self._meta(session, uids), FETCH_COUNT, FETCH_BYTES):
-            # Rows and the new last UID in one commit; while `fresh`, the state waits.
-            moved = None if fresh else (self.key, selected.uidvalidity,
-                                        max(f.uid for f in batch))
-            stored += await self._fetch_batch(session, batch, moved)
+            stored += await self._fetch_batch(session, batch)
+            if not fresh:
+                # Only once the batch is flagged (or moved): a crash between the commit
+                # and the flags leaves the state behind, so the next pass fetches those
+                # mails again, finds them stored, and finishes the flagging.
+                await self.inbound.set_mailbox_state(self.key, selected.uidvalidity,
+                                                     max(f.uid for f in batch))
         if fresh:
             # Counting starts after everything there now: mail read before we came (not
             # UNSEEN) is never imported. Only now, so a crash halfway re-runs this search.
@@ -110,8 +117,7 @@ class MailboxSync:
             found += parse_fetch(lines)
         return sorted(found, key=lambda f: f.uid)
 
-    async def _fetch_batch(self, session: ImapSession, batch: list[Fetched],
-                           state: tuple[str, int, int] | None) -> int:
+    async def _fetch_batch(self, session: ImapSession, batch: list[Fetched]) -> int:
         normal = [f for f in batch if f.size <= self.max_size]
         bodies = await self._bodies(session, normal) if normal else {}
         mails = []
@@ -123,19 +129,24 @@ class MailboxSync:
                 continue
             mails.append(RawMail(rawmail.external_id(raw), raw,
                                  item.internaldate or self.clock.now(), self.key, item.uid))
-        ids = await self.inbound.store_mails(rawmail.CHANNEL, mails, self.clock.now(), state)
+        ids = await self.inbound.store_mails(rawmail.CHANNEL, mails, self.clock.now())
+        for n, mail in enumerate(mails):
+            if ids[n] is None:  # stored before: the same mail, or another reusing its id
+                ids[n] = await rawmail.keep_if_different(self.inbound, mail)
         await self._done(session, [f.uid for f in batch])
         return sum(1 for i in ids if i is not None)
 
     async def _bodies(self, session: ImapSession, items: list[Fetched]) -> dict[int, bytes]:
-        lines = await session.uid("fetch", uid_set(f.uid for f in items), "(UID BODY.PEEK[])")
+        lines = await session.uid("fetch", uid_set(f.uid for f in items), "(UID BODY.PEEK[])",
+                                  timeout=session.fetch_timeout(sum(f.size for f in items)))
         return {f.uid: f.parts["BODY[]"] for f in parse_fetch(lines) if "BODY[]" in f.parts}
 
     async def _truncated(self, session: ImapSession, item: Fetched) -> bytes | None:
         """A mail over the limit: its header and the first `max_size` bytes of its body
         (the text part comes first in practice), with a header saying so."""
         lines = await session.uid("fetch", str(item.uid),
-                                  f"(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{self.max_size}>)")
+                                  f"(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{self.max_size}>)",
+                                  timeout=session.fetch_timeout(self.max_size))
         found = parse_fetch(lines)
         if not found or "BODY[HEADER]" not in found[0].parts:
             return None
@@ -169,7 +180,9 @@ class ImapService:
 
     def __init__(self, sync: MailboxSync, wake: Callable[[], None], *,
                  idle_seconds: float = IDLE_SECONDS, backoff: Backoff = IMAP_RECONNECT,
-                 on_wait: Callable[[], None] = lambda: None) -> None:
+                 on_wait: Callable[[], None] = lambda: None,
+                 on_pause: Callable[[float], None] = lambda seconds: None,
+                 on_probe: Callable[[bool], None] = lambda up: None) -> None:
         self.name = f"email-imap {sync.cfg.user}@{sync.cfg.host}/{sync.cfg.mailbox}"
         self.sync = sync
         self.wake = wake
@@ -178,6 +191,8 @@ class ImapService:
         self.failures = 0
         self.on_wait = on_wait             # called each time it starts waiting for news
         self.connections = 0               # how many times a session was opened
+        self.on_pause = on_pause           # each wait before a reconnect, in seconds
+        self.on_probe = on_probe           # each probe of the server's port: did it answer
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -205,7 +220,6 @@ class ImapService:
                 await session.open()
                 self.connections += 1
                 await self.sync.prepare(session)
-                self.failures = 0
                 await self._serve(session)
             except FolderError as exc:  # retried with backoff: an admin may fix it
                 log.error("%s; no mail is fetched until it exists", exc)
@@ -215,12 +229,16 @@ class ImapService:
                 log.exception("IMAP %s: unexpected error; reconnecting", self.sync.cfg.host)
             finally:
                 await session.close()
+            # Counted from the last pass that went through, not from the last login: a
+            # login followed by the same failure, time after time, still backs off.
             self.failures += 1
             await self._pause(self.backoff.delay(self.failures))
 
     async def _serve(self, session: ImapSession) -> None:
         while not self._stop.is_set():
-            if await self.sync.run(session):
+            found = await self.sync.run(session)
+            self.failures = 0
+            if found:
                 self.wake()
             await self._wait_for_news(session)
 
@@ -241,15 +259,29 @@ class ImapService:
             raise ImapError("connection lost while polling")
 
     async def _pause(self, seconds: float) -> None:
-        if seconds <= 0 or self._stop.is_set():
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), seconds)
+        """Wait `seconds`, or until stopped. Meanwhile probe the server's port: once it has
+        failed to answer and answers again (an outage ended), reconnect at once. A server
+        that answers from the start (a kick, a pass that failed) gets the whole wait."""
+        self.on_pause(seconds)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        probing, was_down = True, False
+        while not self._stop.is_set() and (left := end - loop.time()) > 0:
+            if probing:
+                up = await reachable(self.sync.cfg.host, self.sync.cfg.port, PROBE_SECONDS)
+                self.on_probe(up)
+                if up and was_down:
+                    return
+                probing, was_down = not up, not up
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(),
+                                       min(left, PROBE_SECONDS) if probing else left)
 
 
-async def fetch_once(sync: MailboxSync) -> int:
-    """One pass over the mailbox (cron mode): the number of new mails stored."""
-    session = ImapSession(sync.cfg)
+async def fetch_once(sync: MailboxSync, timeout: float = COMMAND_TIMEOUT) -> int:
+    """One pass over the mailbox (cron mode): the number of new mails stored. Ends, one way
+    or the other: every command is timed out, and a dropped connection raises `ImapError`."""
+    session = ImapSession(sync.cfg, timeout)
     try:
         await session.open()
         await sync.prepare(session)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 from collections.abc import Sequence
 
-from engine.inbox import Inbox
+from engine.inbox import Inbox, RawMail
+
+log = logging.getLogger("ticketbot.email.intake")
 
 CHANNEL = "email"
 # Our own trace header, prepended at intake: the envelope recipients (SMTP/LMTP), which may
@@ -32,10 +35,20 @@ def header_block(raw: bytes) -> bytes:
     return raw if end is None else raw[:end.start()]
 
 
+# The columns that hold refs (inbound.external_id, message_refs.ref, source_ref) are this
+# long; a longer Message-ID (only a folded header can carry one) stands as its digest,
+# the same wherever it is read, so a reply to such a mail still finds it.
+MAX_REF = 998
+LONG_REF_DOMAIN = "long-id.invalid"
+
+
 def normalise_ref(value: str) -> str:
     """`<ABC@Host>` or `ABC@Host` -> `<abc@host>` (DEVELOPERS-NOTES: refs are lower-case)."""
-    inner = value.strip().strip("<>").strip()
-    return f"<{inner.lower()}>" if inner else ""
+    inner = value.strip().strip("<>").strip().lower()
+    if len(inner) + 2 > MAX_REF:
+        digest = hashlib.sha256(inner.encode("utf-8", "surrogateescape")).hexdigest()
+        return f"<sha256.{digest}@{LONG_REF_DOMAIN}>"
+    return f"<{inner}>" if inner else ""
 
 
 def message_id_of(raw: bytes) -> str | None:
@@ -80,7 +93,46 @@ async def keep(store: Inbox, raw: bytes, received_at: dt.datetime, *,
     key = external_id(raw)
     if envelope:
         raw = prepend_header(raw, ENVELOPE_HEADER, ", ".join(envelope))
-    return await store.store(CHANNEL, key, raw, received_at, mailbox, uid)
+    new = await store.store(CHANNEL, key, raw, received_at, mailbox, uid)
+    if new is None:
+        return await keep_if_different(store, RawMail(key, raw, received_at, mailbox, uid))
+    return new
+
+
+# The start of an inbound row's reason when its mail reused another mail's Message-ID.
+COLLISION = "Message-ID collision"
+_DIGESTED = ("from", "date", "subject")
+
+
+def content_digest(raw: bytes) -> str:
+    """What makes two mails with one Message-ID the same mail: who, when, what about and
+    the body; not the trace headers that differ between two routes of one mail (our
+    envelope header, Received:, Delivered-To:)."""
+    head = header_block(raw)
+    fields = [m.group(2).strip() for m in _HEADER_LINE.finditer(head)
+              if m.group(1).decode("ascii").lower() in _DIGESTED]
+    body = raw[len(head):].replace(b"\r\n", b"\n").strip()
+    return hashlib.sha256(b"\n".join(sorted(fields)) + b"\n\n" + body).hexdigest()
+
+
+async def keep_if_different(store: Inbox, mail: RawMail) -> int | None:
+    """A mail whose Message-ID is stored already: None when it is the same mail again; a
+    different mail reusing the id is kept under an id of its own, its row's reason naming
+    the collision (staff see it in the export and the log)."""
+    existing = await store.find(CHANNEL, mail.external_id)
+    if existing is None or existing.raw is None:
+        return None
+    digest = content_digest(mail.raw)
+    if content_digest(existing.raw) == digest:
+        return None
+    key = f"<collision.{digest[:40]}@{SYNTHETIC_DOMAIN}>"
+    new = await store.store(CHANNEL, key, mail.raw, mail.received_at, mail.mailbox, mail.uid)
+    if new is not None:
+        reason = (f"{COLLISION}: {mail.external_id} also names inbound {existing.id}, "
+                  "a different mail")
+        await store.note(new, reason)
+        log.warning("inbound %s: %s", new, reason)
+    return new
 
 
 _TRACE = (ENVELOPE_HEADER.lower(), TRUNCATED_HEADER.lower(), "delivered-to", "x-original-to")
