@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import signal
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,23 +116,7 @@ def data_dir_of(url: str) -> Path:
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    app = await bootstrap(settings)
-    stop = stop or _stop_on_signals()
-    try:
-        for service in app.services:
-            await service.start()
-            log.info("started %s", service.name)
-        await stop.wait()
-    finally:
-        for service in reversed(app.services):
-            await service.stop()
-        await app.close()
-        log.info("stopped")
+    """The service until `stop` or a signal (supervised start, checks, reload: bot/serve.py)."""
+    from bot.serve import serve
 
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
+    await serve(settings, stop=stop)

@@ -41,9 +41,17 @@ def _ticket_parsers(sub: Any) -> None:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bootstrap import run
+    import logging
+    import os
 
-    await run(settings)
+    from bot.cli import config_path
+    from bot.serve import serve
+    from config.settings import load_settings
+
+    path = config_path(args)
+    logging.getLogger("ticketbot.app").info(
+        "config %s", path or "none: the embedded defaults")
+    await serve(settings, reload=lambda: load_settings(path, os.environ))
     return 0
 
 
