@@ -3,6 +3,7 @@ connects and takes the login."""
 
 from __future__ import annotations
 
+import os
 import socket
 
 from bot.doctor import FAIL, OFF, OK, WARN, Finding
@@ -24,7 +25,7 @@ async def intake_port(settings: Settings) -> list[Finding]:
         if pid is not None:
             return [Finding(name, OK, f"{where} is in use, by the running service (pid {pid})")]
         return [Finding(name, FAIL, f"email.listen_port: cannot listen on {where} "
-                                    f"({exc.strerror or exc}); free the port, choose another "
+                                    f"({os.strerror(exc.errno) if exc.errno else exc}); free the port, choose another "
                                     f"one, or set [email.smtp_intake] enabled = false")]
     return [Finding(name, OK, f"{where} is free for {cfg.address}")]
 

@@ -77,4 +77,11 @@ async def _whoami(args: argparse.Namespace, settings: Settings) -> int:
     if args.seconds < 1:
         complain("--seconds: at least 1")
         return 2
+    from bot import pidfile
+
+    pid = pidfile.running_pid(pidfile.data_dir(settings))
+    if pid is not None:
+        complain(f"the service is running (pid {pid}) and reads the bot's updates itself; "
+                 f"stop it while whoami listens, then start it again (nothing is lost)")
+        return 1
     return await listen(settings.telegram, args.seconds, settings.people)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -127,7 +128,7 @@ class IngressService:
         except OSError as exc:
             raise StartError(
                 f"email.listen_port: cannot listen on {self.host}:{self.wanted_port} "
-                f"({exc.strerror or exc}); free the port, choose another one, or switch the "
+                f"({os.strerror(exc.errno) if exc.errno else exc}); free the port, choose another one, or switch the "
                 f"intake off with [email.smtp_intake] enabled = false") from None
         log.info("%s listening on %s:%s for %s", "LMTP" if self.handler.lmtp else "SMTP",
                  self.host, self.port, self.handler.identity.address)
