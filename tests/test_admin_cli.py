@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from config.settings import load_settings, machine_timezone
-from tests.fakebotapi import BOT_USERNAME, TOKEN, FakeBotAPI, serve
+from tests.fakebotapi import BOT_USERNAME, TOKEN, FakeBotAPI, User, serve
 from tests.support_cli import clean_env, ticketbot
-from tests.support_telegram import LENA, SAM, STAFF, SUPPORT, User
+from tests.support_telegram import LENA, SAM, STAFF, SUPPORT
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "ticketbot.example.toml"
@@ -29,9 +29,10 @@ def _config(tmp_path: Path, extra: str = "") -> Path:
 async def test_config_is_taken_before_or_after_the_subcommand_or_from_the_environment(
         tmp_path: Path, where: str) -> None:
     config = _config(tmp_path)
-    args: list[str | Path] = {"before": ["--config", config, "ticket", "list"],
-                              "after": ["ticket", "list", "--config", config],
-                              "environment": ["ticket", "list"]}[where]
+    forms: dict[str, list[str | Path]] = {"before": ["--config", config, "ticket", "list"],
+                                          "after": ["ticket", "list", "--config", config],
+                                          "environment": ["ticket", "list"]}
+    args = forms[where]
     env = clean_env(TICKETBOT_CONFIG=str(config)) if where == "environment" else None
     result = await ticketbot(*args, env=env, cwd=tmp_path)
     # The config's language (ru) shows that this file, not the defaults, was read.

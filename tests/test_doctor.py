@@ -17,11 +17,13 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 from bot.doctor import FAIL, OK, Finding, database
 from config.settings import from_mapping
 from engine.store.migrate import upgrade
+from tests import support_email
 from tests.fakebotapi import BOT_ID, BOT_USERNAME, TOKEN, FakeBotAPI, Running, serve
 from tests.support_cli import clean_env, ticketbot
-from tests.support_email import Dovecot, dovecot, free_port  # noqa: F401  (fixture)
+from tests.support_email import Dovecot, free_port
 from tests.support_telegram import LENA, SAM, STAFF, SUPPORT
 
+dovecot = support_email.dovecot  # the session's Dovecot fixture
 RELAY_USER, RELAY_PASS = "desk", "relay-pw-31337"
 
 
@@ -128,7 +130,7 @@ async def test_everything_works_exit_0_one_line_each(
         "OK   imap", "OK   smtp relay", "OK   telegram", "OK   telegram support_chat_id",
         "WARN telegram staff_chat_id", "OK   staff"]
     assert lines[-1] == "everything needed works"
-    assert f"folder 'Processed' (move_to) exists" in result.out
+    assert "folder 'Processed' (move_to) exists" in result.out
     assert f"127.0.0.1:{relay.port} (none) answers, logged in as desk" in result.out
     assert f"token works: the bot is @{BOT_USERNAME}" in result.out
     assert "'Specialists': privacy mode is on and the bot is not an administrator" in result.out
