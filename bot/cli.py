@@ -9,8 +9,10 @@ from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.cli_output import complain
-from bot.logs import LOG_FORMATS, setup_logging
+from bot.logs import LOG_FORMATS, redact, setup_logging
 from config.reader import ConfigError
 from config.settings import Settings, load_settings, secrets_of
 
@@ -68,6 +70,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(config_path(args), os.environ)
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -83,5 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:  # a cross-reference only the database can check
         complain(f"config error: {exc}")
         return 2
+    except (OSError, SQLAlchemyError) as exc:  # a server or file out of reach: one line
+        complain(redact(_one_line(exc), secrets_of(settings))
+                 + " (`ticketbot doctor` checks the whole setup)")
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -45,6 +45,7 @@ class Served:
 
     app: App
     supervisor: Supervisor
+    settings: Settings  # as last loaded: a reload replaces it
     reloads: int = 0
     reloaded: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -55,15 +56,14 @@ async def serve(settings: Settings, *, reload: Callable[[], Settings] | None = N
     app = await bootstrap(settings)
     stop = stop or asyncio.Event()
     supervisor = Supervisor(app.services, backoff)
-    served = Served(app, supervisor)
+    served = Served(app, supervisor, settings)
     pid_path = pidfile.write(pidfile.data_dir(settings))
-    current = [settings]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if reload is not None:
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(
-            _reload(served, current, reload)))
+            _reload(served, reload)))
     checking = asyncio.create_task(_log_checks(settings), name="start-up checks")
     try:
         await supervisor.start()
@@ -88,9 +88,8 @@ async def _log_checks(settings: Settings) -> None:
         log.log(level, "check %s", finding.line())
 
 
-async def _reload(served: Served, current: list[Settings],
-                  read: Callable[[], Settings]) -> None:
-    old = current[0]
+async def _reload(served: Served, read: Callable[[], Settings]) -> None:
+    old = served.settings
     try:
         new = read()
         report = await sync_directory(served.app.db, new.people, new.companies)
@@ -98,7 +97,7 @@ async def _reload(served: Served, current: list[Settings],
         log.error("reload refused, the running configuration stays: config error: %s", exc)
         await _done(served)
         return
-    current[0] = new
+    served.settings = new
     for service in served.app.services:
         if isinstance(service, DirectoryListener):
             await service.directory_changed()

@@ -173,3 +173,37 @@ async def test_logs_as_json_one_object_per_line_without_secrets(tmp_path: Path) 
     assert records and {"time", "level", "logger", "message"} <= set(records[0])
     assert any(r["message"].startswith("database sqlite") for r in records)
     assert "relay-pass-4711" not in result.err
+
+
+async def test_an_unreachable_database_is_one_line_without_the_password(
+        tmp_path: Path) -> None:
+    from tests.support_email import free_port
+
+    url = f"postgresql+asyncpg://postgres:hunter2-db@127.0.0.1:{free_port()}/x"
+    result = await ticketbot("ticket", "list", cwd=tmp_path,
+                             env=clean_env(TICKETBOT_DATABASE_URL=url))
+    assert result.code == 1
+    [line] = result.err.splitlines()
+    assert line.startswith("ticketbot: ") and line.endswith(
+        "(`ticketbot doctor` checks the whole setup)")
+    assert "hunter2-db" not in result.err and "Traceback" not in result.err
+
+
+async def test_telegram_check_is_reachable_from_the_command_line(tmp_path: Path) -> None:
+    fake = FakeBotAPI()
+    fake.add_chat(SUPPORT, "Support")
+    server = await serve(fake)
+    try:
+        config = _config(tmp_path, f'[telegram]\napi_url = "{server.url}"\n'
+                                   f'support_chat_id = {SUPPORT}\nstaff_chat_id = {STAFF}\n')
+        result = await ticketbot("telegram", "check", "--config", config,
+                                 env=clean_env(TICKETBOT_TELEGRAM_TOKEN=TOKEN), cwd=tmp_path)
+    finally:
+        await server.close()
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        f"bot: @{BOT_USERNAME} (id 123456)",
+        "problem: the bot cannot read ordinary group messages: make it an administrator, or "
+        "turn privacy mode off in @BotFather (/setprivacy) and add it again",
+        "problem: the bot cannot open the staff chat (staff_chat_id)",
+        "2 problem(s)"]
