@@ -207,3 +207,24 @@ async def test_telegram_check_is_reachable_from_the_command_line(tmp_path: Path)
         "turn privacy mode off in @BotFather (/setprivacy) and add it again",
         "problem: the bot cannot open the staff chat (staff_chat_id)",
         "2 problem(s)"]
+
+
+async def test_whoami_leaves_the_updates_to_a_running_service(tmp_path: Path) -> None:
+    import asyncio
+
+    sleeper = await asyncio.create_subprocess_exec("sleep", "30")  # a live process id
+    try:
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "ticketbot.pid").write_text(f"{sleeper.pid}\n")
+        config = _config(tmp_path).read_text().replace(str(tmp_path / "tb.db"),
+                                                        str(tmp_path / "data" / "tb.db"))
+        (tmp_path / "ticketbot.toml").write_text(config)
+        result = await ticketbot("telegram", "whoami", "--config", tmp_path / "ticketbot.toml",
+                                 env=clean_env(TICKETBOT_TELEGRAM_TOKEN=TOKEN))
+    finally:
+        sleeper.kill()
+        await sleeper.wait()
+    assert (result.code, result.err) == (
+        1, f"ticketbot: the service is running (pid {sleeper.pid}) and reads the bot's "
+           f"updates itself; stop it while whoami listens, then start it again (nothing is "
+           f"lost)\n")

@@ -63,7 +63,7 @@ async def diagnose(settings: Settings, selected: list[Check]) -> list[Finding]:
 
 
 async def _bounded(check: Check, settings: Settings) -> list[Finding]:
-    name = (check.__module__.rpartition(".")[2] + " " + check.__name__).replace(" check", "")
+    name = check.__module__.rpartition(".")[2]  # database, mail, telegram, staff
     try:
         return await asyncio.wait_for(check(settings), TIMEOUT)
     except TimeoutError:
