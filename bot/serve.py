@@ -41,13 +41,19 @@ class DirectoryListener(Protocol):
 
 @dataclass
 class Served:
-    """What a running `serve` exposes to tests: the app, its supervisor, reload results."""
+    """What a running `serve` holds (and shows tests): the app, its supervisor, the settings
+    as last loaded (a reload replaces them), and the reloads under way."""
 
     app: App
     supervisor: Supervisor
-    settings: Settings  # as last loaded: a reload replaces it
-    reloads: int = 0
-    reloaded: asyncio.Condition = field(default_factory=asyncio.Condition)
+    settings: Settings
+    reloading: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def reload(self, read: Callable[[], Settings]) -> None:
+        """From the SIGHUP handler: a task, kept referenced until it is done."""
+        task = asyncio.create_task(_reload(self, read), name="reload")
+        self.reloading.add(task)
+        task.add_done_callback(self.reloading.discard)
 
 
 async def serve(settings: Settings, *, reload: Callable[[], Settings] | None = None,
@@ -62,8 +68,7 @@ async def serve(settings: Settings, *, reload: Callable[[], Settings] | None = N
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if reload is not None:
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(
-            _reload(served, reload)))
+        loop.add_signal_handler(signal.SIGHUP, served.reload, reload)
     checking = asyncio.create_task(_log_checks(settings), name="start-up checks")
     try:
         await supervisor.start()
@@ -72,7 +77,8 @@ async def serve(settings: Settings, *, reload: Callable[[], Settings] | None = N
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(sig)
-        checking.cancel()
+        for task in (checking, *served.reloading):
+            task.cancel()
         await supervisor.stop()
         await app.close()
         pidfile.remove(pid_path)
@@ -95,7 +101,6 @@ async def _reload(served: Served, read: Callable[[], Settings]) -> None:
         report = await sync_directory(served.app.db, new.people, new.companies)
     except (ConfigError, ValueError) as exc:
         log.error("reload refused, the running configuration stays: config error: %s", exc)
-        await _done(served)
         return
     served.settings = new
     for service in served.app.services:
@@ -107,10 +112,3 @@ async def _reload(served: Served, read: Callable[[], Settings]) -> None:
     if waiting:
         log.warning("changed in the config but applied only at the next restart: %s",
                     ", ".join(waiting))
-    await _done(served)
-
-
-async def _done(served: Served) -> None:
-    async with served.reloaded:
-        served.reloads += 1
-        served.reloaded.notify_all()
