@@ -20,10 +20,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.channels.email.service import email_services
+from bot.channels.email.service import EmailChannel
 from bot.channels.telegram.deliver.mirror import telegram_reactors
 from bot.digest import digest_job
 from bot.jobs import JobSpec, job_services, return_due_waiting_job, sla_reactors, sla_scan_job
+from bot.leader import leading
 from bot.runtime import App, Runtime, Service
 from bot.stats import rating_handlers, rating_reactors
 from bot.storage.telegram_sql import TelegramSqlStore
@@ -60,10 +61,13 @@ def jobs() -> list[JobSpec]:
 
 def services(app: App, telegram: Options | None) -> list[Service]:
     """Every channel and the scheduler, in start order. Channels get the ports only (typed
-    `Runtime`); scheduled jobs also scan the database."""
+    `Runtime`); scheduled jobs also scan the database. The pollers (IMAP, Telegram) and the
+    scheduler run once: in the leader when several workers share PostgreSQL."""
     channels: Runtime = app
-    return [*email_services(channels), *_telegram_services(app, channels, telegram),
-            *job_services(app, jobs())]
+    email = EmailChannel(channels)
+    return [*email.workers(), *leading(app.db, [
+        *email.pollers(), *_telegram_services(app, channels, telegram),
+        *job_services(app, jobs())])]
 
 
 def _telegram_services(app: App, channels: Runtime, options: Options | None) -> list[Service]:
@@ -116,7 +120,8 @@ def data_dir_of(url: str) -> Path:
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """The service until `stop` or a signal (supervised start, checks, reload: bot/serve.py)."""
+    """The service until `stop` or a signal (supervised start, checks, reload: bot/serve.py);
+    `AlreadyRunning` when another process runs on the same SQLite database."""
     from bot.serve import serve
 
     await serve(settings, stop=stop)

@@ -41,17 +41,19 @@ def _ticket_parsers(sub: Any) -> None:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
     import os
 
     from bot.cli import config_path
     from bot.serve import serve
     from config.settings import load_settings
+    from engine.store.single_process import AlreadyRunning
 
     path = config_path(args)
-    logging.getLogger("ticketbot.app").info(
-        "config %s", path or "none: the embedded defaults")
-    await serve(settings, reload=lambda: load_settings(path, os.environ))
+    try:
+        await serve(settings, config=path, reload=lambda: load_settings(path, os.environ))
+    except AlreadyRunning as exc:
+        complain(str(exc))
+        return 1
     return 0
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.chart import chart_caption, chart_png, chart_text
+from bot.digest_ignored import ignored_line
 from bot.i18n import t
 from bot.jobs import Job
 from bot.runtime import App
@@ -59,12 +60,14 @@ def digest_for(schedule: str, now: dt.datetime, tz: ZoneInfo) -> Digest:
     return Digest(schedule, run_period(schedule, now, tz, period), period)
 
 
-def digest_payload(report: m.Report, schedule: str, lang: str, scale: int) -> dict[str, object]:
+def digest_payload(report: m.Report, schedule: str, lang: str, scale: int,
+                   ignored: str | None = None) -> dict[str, object]:
     """What the Telegram delivery posts: the chart as a photo with its caption, then the
-    text; `chart_text` stands in for the picture where one cannot be sent."""
+    text; `chart_text` stands in for the picture where one cannot be sent. `ignored` is the
+    line about mail the intake ignored (bot/digest_ignored.py), when there was any."""
+    text = t(lang, f"stats.digest.{schedule}") + "\n\n" + render_report(report, lang, scale)
     return {"title": t(lang, f"stats.digest.{schedule}"), "period": str(report.period),
-            "text": t(lang, f"stats.digest.{schedule}") + "\n\n" + render_report(report, lang,
-                                                                                  scale),
+            "text": text if ignored is None else f"{text}\n\n{ignored}",
             "chart_png": base64.b64encode(chart_png(report.history)).decode("ascii"),
             "caption": chart_caption(report.history, lang),
             "chart_text": chart_text(report.history, lang)}
@@ -79,8 +82,10 @@ async def post_digest(rt: App, config: MetricsSettings, now: dt.datetime) -> boo
     if await report_ran(rt.db, kind, digest.run_period):
         return False
     report = await build_report(rt.views, rt.settings, digest.period, now, config.history_months)
+    ignored = await ignored_line(rt.inbound, config.digest, now, ZoneInfo(rt.settings.timezone),
+                                 digest.period, config.language)
     payload = digest_payload(report, config.digest, config.language,
-                             rt.settings.sla.ratings.scale)
+                             rt.settings.sla.ratings.scale, ignored)
     item = OutboxItem(key=f"{kind}:{digest.run_period}", channel="telegram",
                       recipient=str(config.chat_id), kind=KIND, language=config.language,
                       payload=payload)

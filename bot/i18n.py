@@ -196,6 +196,12 @@ def t(lang: str, key: str, **params: object) -> str:
     return template.format_map(_Params(params))
 
 
+def comment_text(lang: str, body: str) -> str:
+    """A comment as a reader sees it: a reply mail that only quoted earlier ones is stored
+    with no text (nothing invented), and shown as a note saying so."""
+    return body if body.strip() else t(lang, "comment.no_new_text")
+
+
 def has_text(key: str) -> bool:
     return key in _EN
 
@@ -375,6 +381,7 @@ _EN.update({
                          "that address.",
     "mail.truncated_note": "The incoming mail was {size} bytes, over the {limit}-byte limit; "
                            "it was kept without its largest parts.",
+    "comment.no_new_text": "(no new text: the mail only quoted earlier messages)",
     "mail.query_in_chat": "/{command} is answered in Telegram. By mail, use /help or "
                           "/status N.",
     "mail.status_summary": "Ticket #{number}: {subject}\nStatus: {status}\n"
@@ -395,6 +402,7 @@ _RU.update({
                          "этот адрес не отправляем.",
     "mail.truncated_note": "Входящее письмо весило {size} байт, больше предела {limit} байт; "
                            "оно сохранено без самых больших частей.",
+    "comment.no_new_text": "(нового текста нет: в письме только цитата прежних сообщений)",
     "mail.query_in_chat": "На /{command} бот отвечает в Telegram. По почте доступны /help и "
                           "/status N.",
     "mail.status_summary": "Заявка #{number}: {subject}\nСтатус: {status}\n"
@@ -583,4 +591,49 @@ _RU.update({
                         "вопросов. Сделайте меня администратором группы или в @BotFather "
                         "отправьте /setprivacy, выберите Disable, затем удалите меня из группы "
                         "и добавьте снова.",
+})
+
+# Mail the intake ignored: rescue, and the digest's line (helper "machine": bot/digest.py,
+# bot/channels/email/act/rescue.py).
+_EN.update({
+    "mail_not_found": "There is no ignored mail {inbound_id} (see `ticketbot mail ignored`).",
+    "action.rescue": "turning ignored mail into tickets",
+    "rescue.missing_id": "Which mail? Write /rescue 123 (the number `ticketbot mail ignored` "
+                         "shows).",
+    "rescue.done": "Mail {inbound_id} is now ticket #{number}. No acknowledgement was sent: "
+                   "answer with /reply {number}.",
+    "digest.ignored.daily": "{count} mails ignored today: {kinds}.",
+    "digest.ignored.weekly": "{count} mails ignored this week: {kinds}.",
+    "digest.ignored.monthly": "{count} mails ignored this month: {kinds}.",
+    "digest.ignored.hint": "See them: ticketbot mail ignored; /rescue N makes one a ticket.",
+    "ignored.bounce": "bounces {n}",
+    "ignored.auto_reply": "auto-replies {n}",
+    "ignored.list": "mailing lists {n}",
+    "ignored.feedback_report": "abuse reports {n}",
+    "ignored.notification": "service notifications {n}",
+    "ignored.challenge": "sender checks {n}",
+    "ignored.own_loop": "our own mail {n}",
+    "ignored.other": "other {n}",
+})
+
+_RU.update({
+    "mail_not_found": "Проигнорированного письма {inbound_id} нет (см. "
+                      "`ticketbot mail ignored`).",
+    "action.rescue": "превращение проигнорированных писем в заявки",
+    "rescue.missing_id": "Какое письмо? Напишите /rescue 123 (номер из "
+                         "`ticketbot mail ignored`).",
+    "rescue.done": "Письмо {inbound_id} стало заявкой #{number}. Подтверждение не "
+                   "отправлялось: ответьте через /reply {number}.",
+    "digest.ignored.daily": "Сегодня проигнорировано писем: {count} — {kinds}.",
+    "digest.ignored.weekly": "За неделю проигнорировано писем: {count} — {kinds}.",
+    "digest.ignored.monthly": "За месяц проигнорировано писем: {count} — {kinds}.",
+    "digest.ignored.hint": "Список: ticketbot mail ignored; /rescue N делает из письма заявку.",
+    "ignored.bounce": "недоставки {n}",
+    "ignored.auto_reply": "автоответы {n}",
+    "ignored.list": "рассылки {n}",
+    "ignored.feedback_report": "жалобы {n}",
+    "ignored.notification": "уведомления сервисов {n}",
+    "ignored.challenge": "проверки отправителя {n}",
+    "ignored.own_loop": "наша же почта {n}",
+    "ignored.other": "прочее {n}",
 })

@@ -12,19 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from bot import pidfile
 from bot.bootstrap import bootstrap
 from bot.doctor import FAIL, WARN, checks, config_findings, diagnose
-from bot.runtime import App
+from bot.runtime import App, Service
 from bot.supervise import CHANNEL_RESTART, Supervisor
 from config.reader import ConfigError
 from config.settings import Settings
 from engine.backoff import Backoff
+from engine.store.outbox import OutboxStore
 from engine.store.seed import sync_directory
+from engine.store.single_process import only_process
 
 log = logging.getLogger("ticketbot.app")
 
@@ -56,10 +59,23 @@ class Served:
         task.add_done_callback(self.reloading.discard)
 
 
-async def serve(settings: Settings, *, reload: Callable[[], Settings] | None = None,
+async def serve(settings: Settings, *, config: Path | None = None,
+                reload: Callable[[], Settings] | None = None,
                 stop: asyncio.Event | None = None, backoff: Backoff = CHANNEL_RESTART,
                 started: Callable[[Served], None] = lambda s: None) -> None:
+    """Until `stop` or SIGINT/SIGTERM; `AlreadyRunning` when another process runs on the
+    same SQLite database. `config` is the file the settings came from (None: defaults)."""
+    with only_process(settings.database_url):
+        await _serve(settings, config, reload, stop, backoff, started)
+
+
+async def _serve(settings: Settings, config: Path | None,
+                 reload: Callable[[], Settings] | None, stop: asyncio.Event | None,
+                 backoff: Backoff, started: Callable[[Served], None]) -> None:
     app = await bootstrap(settings)
+    if app.db.dialect.name == "sqlite" and (freed := await OutboxStore(app.db).release_leases()):
+        # The lock file says no other process runs: these leases are a dead one's.
+        log.info("released %s outbox rows a stopped process had claimed", freed)
     stop = stop or asyncio.Event()
     supervisor = Supervisor(app.services, backoff)
     served = Served(app, supervisor, settings)
@@ -69,7 +85,7 @@ async def serve(settings: Settings, *, reload: Callable[[], Settings] | None = N
         loop.add_signal_handler(sig, stop.set)
     if reload is not None:
         loop.add_signal_handler(signal.SIGHUP, served.reload, reload)
-    checking = asyncio.create_task(_log_checks(settings), name="start-up checks")
+    checking = asyncio.create_task(_log_checks(settings, config), name="start-up checks")
     try:
         await supervisor.start()
         started(served)
@@ -85,13 +101,23 @@ async def serve(settings: Settings, *, reload: Callable[[], Settings] | None = N
         log.info("stopped")
 
 
-async def _log_checks(settings: Settings) -> None:
-    """The doctor's checks of the other programs, logged one line each."""
-    findings = config_findings(settings, None)[1:]  # the zone; the file is logged by the CLI
+async def _log_checks(settings: Settings, config: Path | None) -> None:
+    """The config file and time zone, and the doctor's checks of the other programs,
+    logged one line each."""
+    findings = config_findings(settings, config)
     findings += await diagnose(settings, checks(with_database=False, with_intake_port=False))
     for finding in findings:
         level = {FAIL: logging.ERROR, WARN: logging.WARNING}.get(finding.state, logging.INFO)
         log.log(level, "check %s", finding.line())
+
+
+def _every_service(services: Sequence[Service]) -> list[Service]:
+    """The services, and those a wrapper runs (the leader's pollers, bot/leader.py)."""
+    found: list[Service] = []
+    for service in services:
+        found.append(service)
+        found += _every_service(getattr(service, "services", ()))
+    return found
 
 
 async def _reload(served: Served, read: Callable[[], Settings]) -> None:
@@ -103,7 +129,7 @@ async def _reload(served: Served, read: Callable[[], Settings]) -> None:
         log.error("reload refused, the running configuration stays: config error: %s", exc)
         return
     served.settings = new
-    for service in served.app.services:
+    for service in _every_service(served.app.services):
         if isinstance(service, DirectoryListener):
             await service.directory_changed()
     log.info("reloaded the directory: %d people (%d new), %d companies",

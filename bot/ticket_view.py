@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import priority_name, status_name, t
+from bot.i18n import comment_text, priority_name, status_name, t
 
 Row = Mapping[str, Any]
 
@@ -83,7 +83,7 @@ def _history(d: Row, names: Mapping[int, str], lang: str,
 def _comment(c: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> list[str]:
     kind = t(lang, "view.public" if c["public"] else "view.internal")
     head = f"{_when(c['created_at'], tz)}  {_who(c['author_id'], names, lang)} ({c['channel']}), {kind}:"
-    body = [f"    {line}" for line in (c["body"] or "").splitlines()]
+    body = [f"    {line}" for line in comment_text(lang, c["body"] or "").splitlines()]
     files = [f"    [{a['filename']}, {a['size']} B, sha256 {a['sha256'][:12]}]"
              for a in c.get("attachments", [])]
     return [head, *body, *files]

@@ -17,6 +17,7 @@ class Action(StrEnum):
     PRIORITY = "priority"
     OBSERVE = "observe"
     METRICS = "metrics"
+    RESCUE = "rescue"  # turn a mail the intake ignored into a ticket
 
 
 # What a specialist may do on a ticket they can see but is not theirs (the unassigned
@@ -40,7 +41,7 @@ def allowed(person: Person | None, action: Action, ticket: Ticket | None = None)
     if person is None or person.role.sees_everything:
         return True
     if ticket is None:
-        return action is Action.METRICS and person.role is Role.SPECIALIST
+        return action in (Action.METRICS, Action.RESCUE) and person.role is Role.SPECIALIST
     if not can_view(person, ticket):
         return False
     if person.role is Role.CLIENT:

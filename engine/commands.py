@@ -43,6 +43,9 @@ class OpenTicket(Command):
     about_refs: tuple[str, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     linked_to: int | None = None
+    # False for a rescued mail: no automatic acknowledgement or "you are in copy" notice
+    # goes to people whose mail the intake judged machine-made (engine/rescue.py says why).
+    acknowledge: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +158,30 @@ class IgnoreMail(Command):
     inbound_id: int
     reason: str
     rule: str | None = None
+
+
+@dataclass(frozen=True)
+class RescuedMail:
+    """What the mail channel read from an ignored mail, for the ticket it becomes."""
+
+    subject: str
+    description: str
+    address: str | None
+    name: str
+    language: str = "en"
+    company_id: int | None = None
+    channel: str = "email"  # where the mail came in: the ticket's channel
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RescueMail(Command):
+    """Staff turn a mail the intake ignored into a ticket (`source_ref`: its Message-ID).
+    `mail` is None when the channel found no ignored mail `inbound_id`: the engine says so
+    only after the role check, so nobody else learns which mails exist."""
+
+    inbound_id: int
+    mail: RescuedMail | None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,9 +35,14 @@ async def register_contact(ctx: Context, cmd: c.RegisterContact) -> None:
     if found is not None:
         ctx.contact = found.id
         return
-    person = await ctx.uow.people.add(NewPerson(
+    person = await ctx.uow.people.add_unless_known(NewPerson(
         name=cmd.name[:200], role=Role.CLIENT, emails=(address,) if address else (),
         telegram_id=cmd.telegram_id, company_id=cmd.company_id, language=cmd.language))
+    if person is None:  # another worker registered them a moment ago
+        found = await (ctx.uow.people.by_email(address) if address
+                       else ctx.uow.people.by_telegram(cmd.telegram_id or 0))
+        ctx.contact = None if found is None else found.id
+        return
     ctx.contact = person.id
     ctx.record(e.ContactRegistered(actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
                                    person_id=person.id, address=address,

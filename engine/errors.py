@@ -56,6 +56,14 @@ class TicketClosed(EngineError):
 
 
 @dataclass(eq=False)
+class MailNotFound(EngineError):
+    """No mail the intake ignored has this inbound id (or it was rescued already)."""
+
+    inbound_id: int
+    code = "mail_not_found"
+
+
+@dataclass(eq=False)
 class InvalidValue(EngineError):
     field: str
     value: str

@@ -46,6 +46,7 @@ class TicketOpened(Event):
     requester_id: int | None
     responsible_id: int | None
     linked_to: int | None = None
+    acknowledge: bool = True  # False: no ack or copy notice (a rescued mail)
     kind: ClassVar[str] = "opened"
 
 
@@ -148,6 +149,16 @@ class AddressSuppressed(DeskEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MailRescued(DeskEvent):
+    """Staff turned an ignored mail into a ticket: which inbound row, which ticket it
+    `became` (a desk event: its row names no ticket, like `QuestionAnswered`)."""
+
+    inbound_id: int
+    became: int
+    kind: ClassVar[str] = "mail_rescued"
+
+
+@dataclass(frozen=True, kw_only=True)
 class MailIgnored(DeskEvent):
     """The intake left a mail alone (noise, a replay, a refused command or vote): which
     inbound row, why, and by which rule."""
@@ -184,5 +195,5 @@ class QuestionAnswered(DeskEvent):
 
 DESK_EVENT_TYPES: dict[str, type[DeskEvent]] = {
     cls.kind: cls for cls in (ContactRegistered, AddressSuppressed, MailIgnored, QuestionAsked,
-                              QuestionAnswered)
+                              QuestionAnswered, MailRescued)
 }

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engine import commands as c
-from engine import desk, errors
+from engine import desk, errors, rescue
 from engine import events as e
 from engine.access import Action
 from engine.context import Context
@@ -82,7 +82,8 @@ async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
     ctx.raise_event(e.TicketOpened(
         ticket=ticket.number, actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
         subject=ticket.subject, requester_id=ticket.requester_id,
-        responsible_id=ticket.responsible_id, linked_to=ticket.linked_to))
+        responsible_id=ticket.responsible_id, linked_to=ticket.linked_to,
+        acknowledge=cmd.acknowledge))
     return ticket.number
 
 
@@ -278,6 +279,19 @@ async def return_due_waiting(ctx: Context, cmd: c.ReturnDueWaiting) -> int | Non
     return None
 
 
+async def rescue_mail(ctx: Context, cmd: c.RescueMail) -> int:
+    """An ignored mail becomes a ticket, staff only and without an ack (engine/rescue.py)."""
+    mail = rescue.checked(ctx, cmd)
+    # Rescued before, and the channel did not finish the mail's row: the same ticket.
+    known = None if cmd.source_ref is None else await ctx.uow.refs.find([cmd.source_ref])
+    if known is not None:
+        return known
+    requester = await rescue.requester(ctx, cmd, mail)
+    number = await open_ticket(ctx, rescue.ticket_of(ctx, cmd, mail, requester))
+    rescue.rescued(ctx, cmd, number)
+    return number
+
+
 COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.OpenTicket: open_ticket,
     c.AddComment: add_comment,
@@ -295,5 +309,6 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.SuppressAddress: desk.suppress_address,
     c.IgnoreMail: desk.ignore_mail,
     c.RecordDialogs: desk.record_dialogs,
+    c.RescueMail: rescue_mail,
 }
 

@@ -107,6 +107,12 @@ class FakePeople:
         self.s.people[new.id] = new
         return new
 
+    async def add_unless_known(self, person: NewPerson) -> Person | None:
+        known = [p for p in self.s.people.values()
+                 if any(p.has_email(a) for a in person.emails)
+                 or (person.telegram_id is not None and p.telegram_id == person.telegram_id)]
+        return None if known else await self.add(person)
+
     async def with_role(self, *roles: Role) -> list[Person]:
         return [p for p in self.s.people.values() if p.role in roles]
 

@@ -8,14 +8,21 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import aioimaplib
 import pytest
 
 from bot.channels.email.act.intake import MailIntake
 from bot.channels.email.receive import raw
-from bot.channels.email.receive.imap import parse_fetch, parse_internaldate, uid_set
+from bot.channels.email.receive.imap import (
+    FolderError,
+    parse_fetch,
+    parse_internaldate,
+    uid_set,
+)
 from bot.channels.email.receive.mailbox import ImapService, MailboxSync, fetch_once
+from bot.cli import main
 from bot.runtime import App
 from engine.backoff import Backoff
 from engine.store.queries import export_all
@@ -162,6 +169,30 @@ async def test_processed_mail_can_be_moved_away(runtime: App, dovecot: Dovecot, 
     assert (await dovecot.status(user, "messages", "Processed"))["messages"] == "1"
 
 
+async def test_a_missing_move_to_folder_is_created_before_any_fetch(
+        runtime: App, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
+    await dovecot.deliver(user, mail(message_id="<mk@acme.example>"))
+    sync = sync_for(runtime, dovecot, user, clock, move_to="Done by bot")  # not configured
+    assert await fetch_once(sync) == 1
+    assert (await dovecot.status(user, "messages"))["messages"] == "0"
+    assert (await dovecot.status(user, "messages", "Done by bot"))["messages"] == "1"
+    await dovecot.deliver(user, mail(message_id="<mk2@acme.example>"))
+    assert await fetch_once(sync) == 1  # there now: found, not created twice
+    assert (await dovecot.status(user, "messages", "Done by bot"))["messages"] == "2"
+
+
+async def test_a_move_to_folder_the_server_refuses_stops_before_storing(
+        runtime: App, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
+    await dovecot.deliver(user, mail(message_id="<bad@acme.example>"))
+    sync = sync_for(runtime, dovecot, user, clock, move_to="Done//Tickets")  # Dovecot: invalid
+    with pytest.raises(FolderError, match=r"'Done//Tickets' \(email.imap.move_to\) does not "
+                                          r"exist on 127.0.0.1 and could not be created: .*"
+                                          r"adjacent hierarchy separators"):
+        await fetch_once(sync)
+    assert await inbound(runtime) == []  # nothing stored that could not be moved away
+    assert (await dovecot.status(user, "messages"))["messages"] == "1"
+
+
 async def test_oversize_mail_is_kept_without_its_big_parts_and_noted(
         runtime: App, dovecot: Dovecot, user: str, clock: FixedClock) -> None:
     from email.message import EmailMessage
@@ -264,3 +295,24 @@ async def test_the_cli_fetches_once(runtime: App, dovecot: Dovecot, user: str,
     assert await args.func(args, settings) == 0
     assert "fetched 1 new mail(s), processed 1" in capsys.readouterr().out
     assert len((await export_all(runtime.db))["tickets"]) == 1
+
+
+def test_fetch_once_from_the_shell_names_the_folder_it_cannot_create(
+        dovecot: Dovecot, user: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "ticketbot.toml"
+    config.write_text(f"""
+[service]
+database_url = "sqlite+aiosqlite:///{tmp_path / 'tb.db'}"
+
+[email.imap]
+host = "127.0.0.1"
+port = {dovecot.imap_port}
+user = "{user}"
+password = "secret"
+tls = "none"
+move_to = "/Processed"
+""")
+    assert main(["--config", str(config), "mail", "fetch", "--once"]) == 2
+    err = capsys.readouterr().err
+    assert "IMAP folder '/Processed' (email.imap.move_to) does not exist" in err
+    assert "Traceback" not in err

@@ -138,6 +138,8 @@ SAMPLES: list[tuple[errors.EngineError, int | None]] = [
                          reason="must be an aware time in the future"), None),
     (errors.InvalidValue(field="responsible", value="4", reason="not a specialist"), None),
     (errors.InvalidValue(field="tag", value="", reason="empty"), None),
+    (errors.MailNotFound(inbound_id=4711), None),
+    (errors.NotAllowed(action="rescue", role="client"), None),
     (errors.EngineError(), None),
 ]
 

@@ -59,6 +59,16 @@ FIXTURES = [
     ("noise_read_receipt_mdn.eml", "auto_reply", "read receipt"),
     ("noise_own_loop.eml", "own_loop", "X-Ticketbot-Loop"),
     ("noise_own_domain_sender.eml", "own_loop", "own domain"),
+    # Issue 10's machine mail without a header that proves it: two parts agree.
+    ("noise_cloud_sns_json.eml", "notification", "no-reply sender no-reply@sns"),
+    ("noise_cloud_noreply_json.eml", "notification", "no-reply sender noreply@events"),
+    ("noise_ndr_japanese_mixed.eml", "bounce", "non-delivery subject: 配信エラー"),
+    ("noise_ndr_could_not_be_delivered.eml", "bounce", "non-delivery report text"),
+    ("noise_sms_gateway_post_master.eml", "bounce", "sender post_master@"),
+    ("noise_abuse_complaint_mixed.eml", "feedback_report", "complaint subject"),
+    ("noise_notes_out_of_office.eml", "auto_reply", "out-of-office text"),
+    ("noise_list_manager_mlserver.eml", "list", "X-MLServer"),
+    ("noise_list_manager_admin_sender.eml", "list", "list manager sender"),
 ]
 
 
@@ -102,6 +112,11 @@ HEADERS = [
     ("Precedence: auto_reply", "auto_reply"),
     ("X-Precedence: bulk", "auto_reply"),
     ("Precedence: list", "list"),
+    ("x-amz-sns-message-type: Notification", "notification"),  # only the service writes it
+    ("X-MLServer: Sympa 6.2", "list"),
+    ("From: users-admin@lists.example.org", None),  # a sender alone: a person (it-admin@)
+    ("From: no-reply@notify.example.org", None),
+    ("From: post_master@mms.carrier.example", None),
     ("Precedence: first-class", None),
     ("List-Unsubscribe: <mailto:leave@lists.example.org>", "list"),
     ("Return-Path: <>", "bounce"),
@@ -109,24 +124,26 @@ HEADERS = [
     ("Return-Path: <ivan@client.example.ru>", None),
     ("X-Failed-Recipients: a@b.example, c@d.example", "bounce"),
     ("From: MAILER-DAEMON@mx.example.org", "bounce"),
-    ("From: \"Mail Delivery System\" <PostMaster@MX.Example.org>", "bounce"),
+    # One weak sign (a postmaster sender, a bounce-like subject) over a person's "Hello.":
+    # a person. Two signs: see SUBJECT_AND_BODY and tests/test_machine_mail.py.
+    ("From: \"Mail Delivery System\" <PostMaster@MX.Example.org>", None),
     ("From: support-bot@mail.help.example.com", "own_loop"),
     ("From: someone@nothelp.example.com", None),
     ("X-Ticketbot-Loop: " + LOOP, "own_loop"),
     ("X-Ticketbot-Loop: other-instance", "auto_reply"),
-    ("Subject: Undeliverable: Invoice", "bounce"),
-    ("Subject: Недоставленное сообщение: Счёт", "bounce"),
-    ("Subject: Delivery Status Notification (Failure)", "bounce"),
-    ("Subject: Mail delivery failed: returning message to sender", "bounce"),
-    ("Subject: Returned mail: see transcript for details", "bounce"),
-    ("Subject: Undelivered Mail Returned to Sender", "bounce"),
-    ("Subject: Non remis : Facture", "bounce"),
+    ("Subject: Undeliverable: Invoice", None),
+    ("Subject: Недоставленное сообщение: Счёт", None),
+    ("Subject: Delivery Status Notification (Failure)", None),
+    ("Subject: Mail delivery failed: returning message to sender", None),
+    ("Subject: Returned mail: see transcript for details", None),
+    ("Subject: Undelivered Mail Returned to Sender", None),
+    ("Subject: Non remis : Facture", None),
     ("Subject: Re: Undeliverable: Invoice", None),
     ("Subject: Fwd: Mail delivery failed", None),
-    ("Subject: Automatic reply: Invoice", "auto_reply"),
-    ("Subject: Автоматический ответ: Счёт", "auto_reply"),
-    ("Subject: Please confirm your message", "challenge"),
-    ("Subject: Подтвердите отправку письма", "challenge"),
+    ("Subject: Automatic reply: Invoice", None),
+    ("Subject: Автоматический ответ: Счёт", None),
+    ("Subject: Please confirm your message", None),  # a subject alone: see SUBJECT_AND_BODY
+    ("Subject: Подтвердите отправку письма", None),
     ("X-Delivery-Agent: TMDA/1.1.12", "challenge"),
     ("X-Spam-Arrest-Verify: yes", "challenge"),
     ("Content-Type: multipart/report; report-type=\"feedback-report\"; boundary=b", "feedback_report"),
@@ -142,8 +159,31 @@ def test_header_rules(headers: str, kind: str | None) -> None:
     assert (noise.kind if noise else None) == kind
 
 
+SUBJECT_AND_BODY = [
+    # subject, body, kind: two parts agree
+    ("Undeliverable: Invoice", "Delivery has failed to these recipients or groups:\n", "bounce"),
+    ("Недоставленное сообщение: Счёт", "550 5.1.1 User unknown\n", "bounce"),
+    ("Mail delivery failed: returning message to sender",
+     "This message was created automatically by mail delivery software.\n", "bounce"),
+    ("Automatic reply: Invoice", "I am out of the office until Monday.\n", "auto_reply"),
+    ("Автоматический ответ: Счёт", "Я в отпуске до 1 декабря.\n", "auto_reply"),
+    ("Please confirm your message", "To deliver your message, click the link below.\n",
+     "challenge"),
+    ("Подтвердите отправку письма", "Чтобы письмо было доставлено, перейдите по ссылке.\n",
+     "challenge"),
+]
+
+
+@pytest.mark.parametrize(("subject", "body", "kind"), SUBJECT_AND_BODY)
+def test_subject_and_body_together(subject: str, body: str, kind: str) -> None:
+    noise = check(build(f"Subject: {subject}", body))
+    assert noise is not None and noise.kind == kind
+    assert check(build(f"Subject: {subject}")) is None  # the subject alone: a person
+
+
 def test_subject_header_is_encoded_word() -> None:
-    mail = build("Subject: =?utf-8?B?0J3QtdC00L7RgdGC0LDQstC70LXQvdC90L7QtSDRgdC+0L7QsdGJ0LXQvdC40LU=?=")
+    mail = build("Subject: =?utf-8?B?0J3QtdC00L7RgdGC0LDQstC70LXQvdC90L7QtSDRgdC+0L7QsdGJ0LXQvdC40LU=?=",
+                 "Delivery has failed to these recipients or groups:\n")
     noise = check(mail)
     assert noise is not None and noise.kind == "bounce"
 

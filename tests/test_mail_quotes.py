@@ -130,10 +130,9 @@ TEXT_CASES = [
      "2026 г. 10:00\nКому: Анна\nТема: Re: x\n\nold", "Готово."),
     ("mailru_plain_quoted_attribution", "Спасибо.\n \n>Понедельник, 16 ноября 2026, 10:00 +03:00 "
      "от Служба <s@help.example.com>:\n> \n>текст", "Спасибо."),
-    # ---- never empty, newline handling
-    ("only_quote_returns_original", "> just the quote\n> nothing new",
-     "> just the quote\n> nothing new"),
-    ("only_signature_returns_original", "-- \nJohn", "-- \nJohn"),
+    # ---- nothing new is an empty answer (the caller stores the mail and says so); newlines
+    ("only_quote_is_empty", "> just the quote\n> nothing new", ""),
+    ("only_signature_is_empty", "-- \nJohn", ""),
     ("crlf", "Thanks!\r\n\r\nOn Mon, Nov 16, 2026 at 10:00 AM Support <s@help.example.com> "
      "wrote:\r\n> old\r\n", "Thanks!"),
 ]
@@ -171,7 +170,7 @@ HTML_CASES = [
     ("markers_beat_plain", "Plain.\n\nunknown attribution style\nold text",
      '<div>Plain.</div><div class="gmail_quote">unknown attribution style<br>old text</div>',
      "Plain."),
-    ("html_only_quote_returns_full_text", "", "<blockquote>old only</blockquote>", "> old only"),
+    ("html_only_quote_is_empty", "", "<blockquote>old only</blockquote>", ""),
 ]
 
 
@@ -215,7 +214,8 @@ def test_strip_quotes_on_fixtures(name: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in MAIL_DIR.glob("*.eml")))
-def test_never_empty_when_the_mail_had_text(name: str) -> None:
+def test_new_text_of_every_fixture_with_text_above_its_quote(name: str) -> None:
+    """Every stored mail written by a person has new text; only a quote-only reply is empty."""
     mail = parse_mail((MAIL_DIR / name).read_bytes())
     if mail.text.strip():
         assert strip_quotes(mail.text, mail.html).strip()

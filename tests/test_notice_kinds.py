@@ -269,3 +269,22 @@ def test_a_stored_kind_no_member_names_is_refused() -> None:
     assert notice_kind("status") is NoticeKind.STATUS
     with pytest.raises(UnknownNoticeKind, match="unknown kind something_new"):
         notice_kind("something_new")
+
+
+@pytest.mark.parametrize(("acknowledge", "expected"), [
+    (True, {(NoticeKind.ACK, 1), (NoticeKind.ASSIGNED, 2), (NoticeKind.CREATED, 5),
+            (NoticeKind.CREATED, 4), (NoticeKind.CREATED_CC, "cc@x.example")}),
+    # A rescued mail: staff hear of it; its sender and the Cc addresses do not.
+    (False, {(NoticeKind.ASSIGNED, 2), (NoticeKind.CREATED, 5)}),
+])
+def test_a_rescued_mail_opens_a_ticket_without_ack_or_copy_notice(
+        acknowledge: bool, expected: set[tuple[NoticeKind, object]]) -> None:
+    ticket = Ticket(number=1, subject="s", description="d", status=Status.OPEN, created_at=AT,
+                    updated_at=AT, channel="email", requester_id=1, responsible_id=2,
+                    observers={4}, cc=("cc@x.example",))
+    who = Audience(ticket, _person(1, Role.CLIENT), _person(2, Role.SPECIALIST),
+                   (_person(4, Role.SPECIALIST),), (_person(5, Role.LEAD),))
+    event = e.TicketOpened(ticket=1, actor=9, at=AT, channel="email", subject="s",
+                           requester_id=1, responsible_id=2, acknowledge=acknowledge)
+    found = {(n.kind, n.person.id if n.person else n.address) for n in plan(event, who)}
+    assert found == expected

@@ -334,6 +334,16 @@ def _ticket(parsed: ParsedCommand, ctx: CommandContext) -> Built:
     return Query("ticket", ctx.context_ticket, parsed.args)
 
 
+def _rescue(parsed: ParsedCommand, ctx: CommandContext) -> Built:
+    """The number of an ignored mail (as `ticketbot mail ignored` lists it), not a ticket."""
+    number = _number(parsed.args[0]) if parsed.args else None
+    if number is None:
+        return CommandError("rescue.missing_id")
+    if isinstance(number, CommandError):
+        return number
+    return Query("rescue", None, (str(number),))
+
+
 def _stats(parsed: ParsedCommand, ctx: CommandContext) -> Built:
     period = _word(parsed, 0)
     if period is not None and not _PERIOD.fullmatch(period):
@@ -386,6 +396,9 @@ _SPECS = (
     _spec("queue", ("очередь",), "/queue",
           "unassigned tickets, oldest first", "заявки без исполнителя, старые первыми",
           _query("queue")),
+    _spec("rescue", ("спасти",), "/rescue N",
+          "turn an ignored mail into a ticket", "сделать заявку из проигнорированного письма",
+          _rescue, chat_only=True),
     _spec("stats", ("статистика",), "/stats [YYYY-MM]",
           "response and resolution figures", "статистика ответов и решений", _stats),
     _spec("help", ("помощь", "справка"), "/help",

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine.inbox import FINAL_STATUSES, InboundRow, IntakeBatch, MailboxState, RawMail
 from engine.ports import Clock
-from engine.store import intake_batch
+from engine.store import claims, intake_batch
 from engine.store.db import insert, reading
 from engine.store.tables import inbound, mailbox_state, suppressed_addresses
 
@@ -59,10 +59,24 @@ class InboundStore:
     def batch(self, clock: Clock) -> AbstractAsyncContextManager[IntakeBatch]:
         return intake_batch.shared(self._engine, clock)
 
+    def claim(self, row_id: int) -> AbstractAsyncContextManager[bool]:
+        return claims.claim_row(self._engine, row_id)
+
     async def pending(self, channel: str, limit: int) -> list[InboundRow]:
         stmt = (select(inbound).where(inbound.c.channel == channel,
                                       inbound.c.status == "pending")
                 .order_by(inbound.c.id).limit(limit))
+        async with reading(self._engine) as conn:
+            return [_row(r) for r in await conn.execute(stmt)]
+
+    async def ignored(self, channel: str, since: dt.datetime,
+                      until: dt.datetime | None = None) -> list[InboundRow]:
+        stmt = (select(inbound).where(inbound.c.channel == channel,
+                                      inbound.c.status == "ignored",
+                                      inbound.c.received_at >= since)
+                .order_by(inbound.c.received_at, inbound.c.id))
+        if until is not None:
+            stmt = stmt.where(inbound.c.received_at < until)
         async with reading(self._engine) as conn:
             return [_row(r) for r in await conn.execute(stmt)]
 

@@ -39,6 +39,7 @@ from engine.ports import (
     TicketRepository,
     UnitOfWork,
 )
+from engine.store.claims import claim_batch
 from engine.store.db import insert
 from engine.store.dialogs_sql import SqlDialogs
 from engine.store.suppressions import SqlSuppressions
@@ -138,6 +139,9 @@ class SharedTransaction:
 
     async def enqueue(self, item: OutboxItem) -> bool:
         return await self.outbox.enqueue(item)
+
+    async def claim(self, row_ids: Sequence[int]) -> set[int]:
+        return await claim_batch(self.conn, row_ids)
 
     def finish(self, row_id: int, status: str, ticket: int | None, reason: str | None,
                rule: str | None) -> None:

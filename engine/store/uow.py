@@ -278,6 +278,36 @@ class SqlPeople:
         self._known[person_id] = added
         return added
 
+    async def add_unless_known(self, person: NewPerson) -> Person | None:
+        """INSERT ... ON CONFLICT DO NOTHING for the Telegram id and the addresses: on
+        PostgreSQL a concurrent insert of the same key waits for the other transaction and
+        then does nothing, where a plain insert would fail and roll back everything the
+        caller's transaction holds (a whole batch of mails)."""
+        stmt = insert(self._conn.dialect, people).values(
+            name=person.name, role=person.role.value, telegram_id=person.telegram_id,
+            company_id=person.company_id, language=person.language, username=person.username)
+        if person.telegram_id is not None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["telegram_id"])
+        person_id = (await self._conn.execute(stmt.returning(people.c.id))).scalar_one_or_none()
+        if person_id is None:
+            return None
+        emails = tuple(dict.fromkeys(normalise_address(a) for a in person.emails))
+        for i, address in enumerate(emails):
+            added = (await self._conn.execute(
+                insert(self._conn.dialect, person_emails)
+                .values(address=address, person_id=person_id, position=i)
+                .on_conflict_do_nothing(index_elements=["address"])
+                .returning(person_emails.c.address))).scalar_one_or_none()
+            if added is None:  # theirs now: this person was never needed
+                await self._conn.execute(delete(people).where(people.c.id == person_id))
+                return None
+        added_person = Person(id=person_id, name=person.name, role=person.role, emails=emails,
+                              telegram_id=person.telegram_id, company_id=person.company_id,
+                              language=person.language, username=person.username)
+        self._by_role.clear()
+        self._known[person_id] = added_person
+        return added_person
+
     async def with_role(self, *roles: Role) -> list[Person]:
         if roles not in self._by_role:
             rows = await self._conn.execute(

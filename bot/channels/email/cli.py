@@ -3,6 +3,8 @@
     ticketbot mail fetch --once   drain the IMAP mailbox once, process it, exit (cron mode)
     ticketbot mail process        process mail already stored (e.g. after a fix)
     ticketbot mail send --once    deliver the queued outgoing mail once, exit
+    ticketbot mail ignored        what the intake ignored, and why (cli_ignored.py)
+    ticketbot mail rescue ID      turn an ignored mail into a ticket
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bot.channels.email import cli_ignored
 from bot.cli_output import complain, say
 from config.settings import Settings
 
@@ -27,11 +30,13 @@ def register(sub: Any) -> None:
     send.add_argument("--once", action="store_true", required=True,
                       help="one pass, then exit")
     send.set_defaults(func=_send)
+    cli_ignored.register(mail)
 
 
 async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import bootstrap
     from bot.channels.email.act.intake import MailIntake
+    from bot.channels.email.receive.imap import FolderError
     from bot.channels.email.receive.mailbox import MailboxSync, fetch_once
 
     cfg = settings.email
@@ -43,6 +48,9 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
         stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, cfg.max_size,
                                            rt.bus.clock))
         processed = await MailIntake(rt).drain()
+    except FolderError as exc:
+        complain(str(exc))
+        return 2
     finally:
         await rt.close()
     say(f"fetched {stored} new mail(s), processed {processed}")

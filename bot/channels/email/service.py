@@ -121,9 +121,17 @@ class EmailChannel:
 
     def services(self) -> list[Service]:
         """In start order: the processor and the sender first, so intake can wake them."""
+        return [*self.workers(), *self.pollers()]
+
+    def workers(self) -> list[Service]:
+        """What every worker runs when several share one database."""
         found: list[Service | None] = [
-            self.processor, self.send_worker or NoRelay(self.rt), self.ingress, self.imap]
+            self.processor, self.send_worker or NoRelay(self.rt), self.ingress]
         return [s for s in found if s is not None]
+
+    def pollers(self) -> list[Service]:
+        """What only the leader runs (`bot/leader.py`): one IMAP session per mailbox."""
+        return [] if self.imap is None else [self.imap]
 
 
 def email_services(rt: Runtime) -> list[Service]:

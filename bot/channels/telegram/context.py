@@ -14,6 +14,7 @@ from bot.channels.telegram.understand.firstline import DialogTracker
 from bot.channels.telegram.understand.people import Directory
 from config.settings import Settings, TelegramConfig
 from engine.bus import MessageBus
+from engine.inbox import Inbox
 from engine.views import Views
 
 
@@ -35,6 +36,8 @@ class Desk:
     secret: bytes
     me: Me
     bot: Bot
+    # Stored mail, for `/rescue N` (an ignored mail becomes a ticket).
+    inbound: Inbox | None = None
 
     @property
     def tg(self) -> TelegramConfig:

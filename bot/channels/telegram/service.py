@@ -127,7 +127,7 @@ class TelegramService:
         self.desk = Desk(settings=rt.settings, bus=rt.bus, views=rt.views, store=store,
                          people=people, first_line=first_line,
                          outbound=Outbound(rt.outbox, self.sender.wake), secret=rt.secret,
-                         me=me, bot=app.bot)
+                         me=me, bot=app.bot, inbound=rt.inbound)
         self.poller = Poller(app.bot, self.transport.updates, store, rt.inbound,
                              Router(self.desk), first_line, rt.bus.clock,
                              timeout=self.options.poll_timeout, backoff=self.options.backoff)

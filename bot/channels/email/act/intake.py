@@ -4,6 +4,10 @@ Rows go in batches that share one transaction (`Inbox.batch`): the whole batch c
 if any mail in it fails or is refused by the engine, the batch is rolled back and done
 again mail by mail, each in its own transactions. There a mail that keeps failing counts
 its attempts and is quarantined after `max_attempts`, and never holds up the rows behind it.
+
+Several workers may drain one PostgreSQL queue: a batch claims its rows first, and a mail
+redone on its own is claimed again (`Inbox.claim`), so each mail is processed by one worker;
+rows another worker holds are left to it for this drain.
 """
 
 from __future__ import annotations
@@ -42,29 +46,39 @@ class MailIntake:
 
     async def drain(self) -> int:
         """Process every pending row once; rows that failed wait for the next drain."""
-        handled, failed = 0, set[int]()
+        handled, passed = 0, set[int]()  # passed: failed here, or held by another worker
         while True:
-            pending = await self.rt.inbound.pending(raw.CHANNEL, self.batch + len(failed))
-            rows = [r for r in pending if r.id not in failed]
+            pending = await self.rt.inbound.pending(raw.CHANNEL, self.batch + len(passed))
+            rows = [r for r in pending if r.id not in passed]
             if not rows:
                 return handled
-            if await self._in_one_transaction(rows):
-                handled += len(rows)
+            done = await self._in_one_transaction(rows, passed)
+            if done is not None:
+                handled += done
             else:
                 for row in rows:
-                    if await self.process(row):
+                    if await self._claimed(row):
                         handled += 1
                     else:
-                        failed.add(row.id)
+                        passed.add(row.id)
             self.on_outbox()
 
-    async def _in_one_transaction(self, rows: list[InboundRow]) -> bool:
+    async def _claimed(self, row: InboundRow) -> bool:
+        """`process` while holding the row; False when another worker has it (or had it)."""
+        async with self.rt.inbound.claim(row.id) as ours:
+            return ours and await self.process(row)
+
+    async def _in_one_transaction(self, rows: list[InboundRow], passed: set[int]) -> int | None:
+        """How many rows the batch processed (those another worker holds go to `passed`),
+        or None when it was rolled back."""
         outcomes: list[tuple[InboundRow, Fate]] = []
         try:
             async with self.rt.inbound.batch(self.rt.bus.clock) as tx:
+                held = await tx.claim([r.id for r in rows])
+                passed.update(r.id for r in rows if r.id not in held)
                 session = batched(self.rt, tx)
                 worker = self.processor(self.ctx, session)
-                for row in rows:
+                for row in (r for r in rows if r.id in held):
                     outcome = await worker.handle(row)
                     await _record_ignored(session, row, outcome)
                     tx.finish(row.id, outcome.status, outcome.ticket, outcome.reason,
@@ -73,10 +87,10 @@ class MailIntake:
         except Exception as exc:  # redone mail by mail, where failures are counted
             log.info("batch of %s mails rolled back (%s: %s); one by one now", len(rows),
                      type(exc).__name__, exc)
-            return False
+            return None
         for row, outcome in outcomes:
             _log(row, outcome)
-        return True
+        return len(outcomes)
 
     async def process(self, row: InboundRow) -> bool:
         """One mail in its own transactions; False if it failed (and was counted)."""

@@ -47,6 +47,9 @@ log = logging.getLogger("ticketbot.email.intake")
 
 BIG_MAIL = 2 * 1024 * 1024  # parse in a thread above this, so the loop keeps serving
 MAX_CC = 20
+# The fate of a reply that only quoted earlier mail: its comment holds no text (the inbound
+# journal keeps the mail), and staff can find it by this reason.
+NO_NEW_TEXT = "no new text: the reply only quoted earlier mail"
 _PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|wg|tr|rv|sv|отв|ответ|пересл|fwd?)\s*"
                      r"(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE)
 
@@ -193,8 +196,9 @@ class MailProcessor:
         except EngineError as exc:
             return await self._refused(inc, sender, thread, exc)
         await self._note_truncated(inc, number)
-        reason = None if thread.linked_to is None else f"linked to #{thread.linked_to}"
-        return Fate("done", number, reason, thread.rule)
+        reasons = [f"linked to #{thread.linked_to}" if thread.linked_to is not None else "",
+                   NO_NEW_TEXT if thread.ticket is not None and not reply else ""]
+        return Fate("done", number, "; ".join(filter(None, reasons)) or None, thread.rule)
 
     async def _special(self, inc: IncomingMail, sender: Person, reply: str) -> Fate | None:
         """A specialist's command, or a requester's rating; None for an ordinary mail."""

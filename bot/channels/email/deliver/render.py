@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.channels.email.receive.raw import is_real_ref
-from bot.i18n import has_text, status_name, t
+from bot.i18n import comment_text, has_text, status_name, t
 from config.settings import Settings
 from engine.model import Attachment, Comment, Person, Ticket
 from engine.notify.kinds import NoticeKind, Place
@@ -139,7 +139,7 @@ class Renderer:
             comment = _comment(scene)
             if comment is None or (not comment.public and not scene.staff):
                 return Skip("the comment is not public")
-            lines += ["", comment.body]
+            lines += ["", comment_text(lang, comment.body)]
             files = comment.attachments
         lines += self._extra(scene)
         footer = "mail.footer.staff" if scene.staff else "mail.footer.client"

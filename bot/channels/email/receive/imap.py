@@ -139,6 +139,20 @@ def batches(items: list[Fetched], max_count: int, max_bytes: int) -> list[list[F
 
 # ------------------------------------------------------------------ one connection
 
+# An untagged LIST answer (aioimaplib hands it back without "* LIST"), not "List completed".
+_LISTED = re.compile(rb"^(?:\* )?(?:LIST )?\(")
+
+
+def quoted(name: str) -> str:
+    """A mailbox name as an IMAP quoted string (spaces, quotes and backslashes allowed)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class FolderError(Exception):
+    """The configured `move_to` folder is missing and the server will not create it: no
+    mail is fetched then, because it could be stored but never moved away."""
+
+
 class ImapSession:
     """One connection. `lost` is set by conn_lost_cb: the client's own state goes stale."""
 
@@ -186,6 +200,19 @@ class ImapSession:
         if response.result != "OK":
             raise ImapError(f"SEARCH {criteria} failed")
         return parse_search(response.lines)
+
+    async def folder_exists(self, name: str) -> bool:
+        response = await self.command().list('""', quoted(name))
+        if response.result != "OK":
+            raise ImapError(f"LIST {name!r} failed: {response.lines[-1:]!r}")
+        return any(_LISTED.match(bytes(line)) for line in response.lines)
+
+    async def create_folder(self, name: str) -> str | None:
+        """None when created; else the server's answer, for the error staff read."""
+        response = await self.command().create(quoted(name))
+        if response.result == "OK":
+            return None
+        return b" ".join(bytes(line) for line in response.lines).decode("utf-8", "replace")
 
     def has(self, capability: str) -> bool:
         return self.client is not None and self.client.has_capability(capability)

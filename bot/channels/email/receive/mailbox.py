@@ -22,11 +22,13 @@ from bot.channels.email.receive.imap import (
     META_COUNT,
     SEEN,
     Fetched,
+    FolderError,
     ImapError,
     ImapSession,
     Selected,
     batches,
     parse_fetch,
+    quoted,
     uid_set,
 )
 from config.settings import ImapConfig
@@ -56,6 +58,18 @@ class MailboxSync:
     def key(self) -> str:
         c = self.cfg
         return f"imap://{c.user}@{c.host}:{c.port}/{c.mailbox}"
+
+    async def prepare(self, session: ImapSession) -> None:
+        """Before anything is stored: the `move_to` folder exists (created when missing),
+        else `FolderError`; a move that fails only after storing would stop every fetch."""
+        target = self.cfg.move_to
+        if target is None or await session.folder_exists(target):
+            return
+        refused = await session.create_folder(target)
+        if refused is not None:
+            raise FolderError(f"IMAP folder {target!r} (email.imap.move_to) does not exist on "
+                              f"{self.cfg.host} and could not be created: {refused}")
+        log.info("IMAP folder %r created on %s for processed mail", target, self.cfg.host)
 
     async def run(self, session: ImapSession) -> int:
         """The number of new mails stored."""
@@ -137,6 +151,8 @@ class MailboxSync:
         if not uids:
             return
         target, uids_text = self.cfg.move_to, uid_set(uids)
+        if target is not None:
+            target = quoted(target)  # a folder name may hold spaces
         if target is None:
             await session.uid("store", uids_text, "+FLAGS.SILENT", SEEN)
         elif session.has("MOVE"):
@@ -188,8 +204,11 @@ class ImapService:
             try:
                 await session.open()
                 self.connections += 1
+                await self.sync.prepare(session)
                 self.failures = 0
                 await self._serve(session)
+            except FolderError as exc:  # retried with backoff: an admin may fix it
+                log.error("%s; no mail is fetched until it exists", exc)
             except RETRYABLE as exc:
                 log.warning("IMAP %s: %s; reconnecting", self.sync.cfg.host, exc or type(exc))
             except Exception:  # a storage hiccup must not end the watcher for good
@@ -233,6 +252,7 @@ async def fetch_once(sync: MailboxSync) -> int:
     session = ImapSession(sync.cfg)
     try:
         await session.open()
+        await sync.prepare(session)
         return await sync.run(session)
     finally:
         await session.close()

@@ -11,8 +11,10 @@ from config.settings import Settings
 from engine.model import Role
 
 LOOP_HEADER = "X-Ticketbot-Loop"
+# Never mailed. `postmaster` is not here: RFC 5321 makes it a mailbox a person reads, and a
+# postmaster whose mail was judged a person's gets the acknowledgement like anyone.
 NO_REPLY_LOCALPARTS = ("noreply", "no-reply", "no_reply", "donotreply", "do-not-reply",
-                       "do_not_reply", "mailer-daemon", "postmaster", "bounce", "bounces")
+                       "do_not_reply", "mailer-daemon", "bounce", "bounces")
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.channels.email.understand.parse import MailPart, ParsedMail
+from bot.channels.email.understand.signs import Sign, signs
 
 __all__ = ["LOOP_HEADER", "Noise", "NoiseKind", "bounced_message_ids", "bounced_recipients",
            "classify"]
 
-NoiseKind = Literal["auto_reply", "bounce", "feedback_report", "list", "challenge", "own_loop"]
+NoiseKind = Literal["auto_reply", "bounce", "feedback_report", "list", "challenge", "own_loop",
+                    "notification"]
 LOOP_HEADER = "x-ticketbot-loop"
 
 
@@ -40,56 +42,12 @@ _Rule = Callable[[ParsedMail, _Context], Noise | None]
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w-]+)", re.IGNORECASE)
 _DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 _ARF_TYPES = ("message/feedback-report",)
-# Senders of delivery reports: Postfix/Exim/qmail/Sendmail/MDaemon, in any letter case.
-_DAEMON_LOCALPARTS = frozenset({"mailer-daemon", "mailerdaemon", "mail-daemon", "postmaster",
-                                "mdaemon"})
-# Non-delivery subjects, including Exchange NDRs that carry no Auto-Submitted header.
-_BOUNCE_SUBJECT = re.compile(
-    r"^\s*(?:"
-    r"undeliverable|undelivered mail returned to sender|undelivered mail|"  # Exchange, Postfix
-    r"delivery status notification|delivery failure|delivery has failed|"  # Gmail, Notes
-    r"mail delivery failed|message delivery failure|failure notice|"  # Exim, qmail/Yahoo
-    r"returned mail|mail system error|delivery notification|"  # Sendmail, old MTAs
-    r"warning: could not send message|non-delivery|nondeliverable|"
-    r"недоставленное сообщение|не доставлено|сообщение не доставлено|"  # Exchange RU, Yandex
-    r"уведомление о состоянии доставки|ошибка доставки|"
-    r"non remis|unzustellbar|no se puede entregar|non recapitabile|"  # Exchange FR DE ES IT
-    r"onbestelbaar|niedostarczalne|nie można dostarczyć"  # Exchange NL PL
-    r")\b",
-    re.IGNORECASE,
-)
-# Lines that open bounces from MTAs which set no header we could check; anchored at a line
-# start, because a person who quotes one mid-sentence is not a bounce.
-_BOUNCE_BODY = re.compile(
-    r"^[ \t]*(?:"
-    r"(?:hi\. )?this is the qmail-send program"  # qmail
-    r"|this message was created automatically by mail delivery software"  # Exim
-    r"|-*\s*the following addresses had permanent fatal errors"  # Sendmail 8
-    r"|this is the mail system at host"  # Postfix
-    r"|i'm sorry to have to inform you that your message could not"  # Postfix
-    r"|your message did not reach some or all of the intended recipients"  # Exchange 2003
-    r"|delivery to the following recipients? failed"  # Exchange, Notes
-    r")",
-    re.IGNORECASE | re.MULTILINE,
-)
-_BODY_HEAD = 400  # MTAs open their report with these lines; a person quoting one writes first
-_REPLY_PREFIX = re.compile(r"^\s*(?:re|fw|fwd|aw|wg|tr|rv|sv|отв|пересл|ответ)\s*:", re.I)
-# Vacation/out-of-office subjects (Exchange, Gmail, Yandex, Mail.ru, Notes).
-_AUTO_REPLY_SUBJECT = re.compile(
-    r"^\s*(?:auto(?:matic)?[ -]?reply|auto[ -]?response|autoreply|out of (?:the )?office"
-    r"(?: autoreply)?|автоматический ответ|автоответ|abwesenheitsnotiz|automatische antwort"
-    r"|réponse automatique|respuesta automática|risposta automatica|automatisch antwoord"
-    r"|odpowiedź automatyczna)\s*:",
-    re.IGNORECASE,
-)
-# Challenge-response systems (Boxbe, Spam Arrest, TMDA, Bluebottle, Mailwasher, RU hosts).
-_CHALLENGE_SUBJECT = re.compile(
-    r"^\s*(?:please confirm your (?:message|e-?mail)|confirm your (?:message|e-?mail)"
-    r"|sender verification|verify your e-?mail to deliver|your (?:message|e-?mail) is pending"
-    r"|request to send (?:an )?e-?mail to|подтвердите отправку|подтверждение отправки"
-    r"|подтвердите,? что вы не робот)",
-    re.IGNORECASE,
-)
+# Senders of delivery reports that no person's mailbox is named after (Postfix, Exim, qmail,
+# Sendmail, MDaemon), in any letter case. `postmaster` is not here: RFC 5321 makes it a
+# mailbox a person reads, so it is a weak sign (signs.py).
+_DAEMON_LOCALPARTS = frozenset({"mailer-daemon", "mailerdaemon", "mail-daemon", "mdaemon"})
+# Challenge-response systems brand their headers (Boxbe, Spam Arrest, Bluebottle); their
+# subjects and texts alone are weak signs (signs.py).
 _CHALLENGE_HEADERS = ("x-boxbe", "x-spamarrest", "x-spam-arrest", "x-challenge",
                       "x-bluebottle-request")
 # RFC 3834 and vendor markers of automatic replies, checked by presence.
@@ -148,6 +106,8 @@ def _feedback_report(mail: ParsedMail, ctx: _Context) -> Noise | None:
 
 
 def _bounce(mail: ParsedMail, ctx: _Context) -> Noise | None:
+    """Strong signs only: a DSN part (RFC 3464) or Exim's X-Failed-Recipients is written by
+    an MTA and by no mail client, and no person's mailbox is called MAILER-DAEMON."""
     if _report_type(mail) == "delivery-status" or _has_part(mail, _DSN_TYPES):
         return Noise("bounce", "RFC 3464 delivery status report")
     if _header(mail, "x-failed-recipients"):
@@ -155,11 +115,19 @@ def _bounce(mail: ParsedMail, ctx: _Context) -> Noise | None:
     localpart = (mail.from_addr or "").partition("@")[0]
     if localpart in _DAEMON_LOCALPARTS:
         return Noise("bounce", f"sender {mail.from_addr}")
-    if _BOUNCE_SUBJECT.match(mail.subject):
-        return Noise("bounce", f"non-delivery subject: {mail.subject[:80]}")
-    if not _REPLY_PREFIX.match(mail.subject) and _BOUNCE_BODY.search(mail.text[:_BODY_HEAD]):
-        return Noise("bounce", "non-delivery report text")
     return None
+
+
+def _two_signs(mail: ParsedMail, ctx: _Context) -> Noise | None:
+    """Machine mail that carries no header to prove it (NDRs of carriers, SMS gateways, abuse
+    desks, Notes out-of-office, list managers, cloud notifications): two different parts of
+    the mail must agree, so one odd part never drops a person's mail. The kind is what the
+    first part that names one says (sender before subject before body)."""
+    found = signs(mail)
+    if len({sign.source for sign in found}) < 2:
+        return None
+    kind = next(sign.kind for sign in (*found, Sign("body", "bounce", "")) if sign.kind)
+    return Noise(kind, " + ".join(sign.reason for sign in found))
 
 
 def _own_domain_sender(mail: ParsedMail, ctx: _Context) -> Noise | None:
@@ -174,8 +142,6 @@ def _challenge(mail: ParsedMail, ctx: _Context) -> Noise | None:
             return Noise("challenge", f"challenge-response header {name}")
     if (_header(mail, "x-delivery-agent") or "").lower().startswith("tmda"):
         return Noise("challenge", "TMDA challenge")
-    if _CHALLENGE_SUBJECT.match(mail.subject):
-        return Noise("challenge", f"challenge subject: {mail.subject[:80]}")
     return None
 
 
@@ -200,8 +166,16 @@ def _auto_reply(mail: ParsedMail, ctx: _Context) -> Noise | None:
         return Noise("auto_reply", f"Precedence: {precedence}")
     if _report_type(mail) == "disposition-notification":
         return Noise("auto_reply", "read receipt (RFC 8098)")
-    if _AUTO_REPLY_SUBJECT.match(mail.subject):
-        return Noise("auto_reply", f"auto-reply subject: {mail.subject[:80]}")
+    return None
+
+
+def _machine_headers(mail: ParsedMail, ctx: _Context) -> Noise | None:
+    """Headers that only a service or a list manager writes: a person's client never does."""
+    for name in mail.headers:
+        if name.startswith("x-amz-sns-"):
+            return Noise("notification", f"{name}: {_header(mail, name)}"[:120])
+    if _header(mail, "x-mlserver"):
+        return Noise("list", f"X-MLServer: {_header(mail, 'x-mlserver')}"[:120])
     return None
 
 
@@ -221,13 +195,22 @@ def _mailing_list(mail: ParsedMail, ctx: _Context) -> Noise | None:
 
 # Order matters: our own loop first; reports and bounces before auto-replies (DSNs often carry
 # Auto-Submitted); an empty Return-Path alone is a bounce only when nothing more specific is.
+# One rule matches on one sign only where that sign is strong: a header or a MIME part that
+# mail clients do not write for a person (Auto-Submitted other than "no" per RFC 3834, a
+# DSN or feedback-report part, list headers of RFC 2369/2919, Precedence bulk/junk/list,
+# vendor auto-reply and service headers, a null reverse-path). List mail stays strong on
+# List-Id alone: an answer would go to the whole list, and staff can rescue a member's mail.
+# Everything a person can also show (sender name or address, subject, body text, an
+# attached message) drops a mail only when two of those parts agree (`_two_signs`).
 _RULES: tuple[_Rule, ...] = (
     _own_loop_header,
     _feedback_report,
     _bounce,
+    _two_signs,
     _own_domain_sender,
     _challenge,
     _auto_reply,
+    _machine_headers,
     _null_sender,
     _mailing_list,
 )

@@ -90,10 +90,11 @@ NOISE_HEADERS = frozenset({
     "x-loop", "x-ticketbot-loop", "x-fc-machinegenerated", "x-cron-env",
     "list-id", "list-unsubscribe", "list-post", "mailing-list",
     "return-path", "x-failed-recipients", "content-type",
-    "x-challenge", "x-delivery-agent", "x-bluebottle-request",
+    "x-challenge", "x-delivery-agent", "x-bluebottle-request", "x-mlserver",
 })
-# Challenge-response systems brand their headers: Boxbe, Spam Arrest, generic X-Challenge-*.
-_NOISE_PREFIXES = ("x-boxbe", "x-spamarrest", "x-spam-arrest", "x-challenge")
+# Challenge-response systems brand their headers: Boxbe, Spam Arrest, generic X-Challenge-*;
+# so do cloud notification services (Amazon SNS).
+_NOISE_PREFIXES = ("x-boxbe", "x-spamarrest", "x-spam-arrest", "x-challenge", "x-amz-sns-")
 
 # ---------------------------------------------------------------- charsets
 

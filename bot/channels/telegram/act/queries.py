@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
+from bot.channels.email.act.rescue import Rescuer
 from bot.channels.telegram.act import promote
 from bot.channels.telegram.act.answer import say, say_html
 from bot.channels.telegram.context import Desk
@@ -14,7 +15,7 @@ from bot.channels.telegram.ports import TicketLine
 from bot.channels.telegram.read import view
 from bot.channels.telegram.receive.inbound import ChatMessage
 from bot.commands.help import render_help
-from bot.commands.registry import Query
+from bot.commands.registry import CHAT, Query
 from bot.i18n import explain, status_name, t
 from bot.stats import stats_text
 from engine.access import can_view
@@ -91,11 +92,28 @@ async def _stats(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> 
     await say(desk, msg, text, lang)
 
 
+async def _rescue(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
+    """An ignored mail becomes a ticket; the engine decides whether this person may."""
+    lang = person.language
+    assert desk.inbound is not None  # the service always passes the inbox
+    inbound_id = int(query.args[0])
+    rescuer = Rescuer(desk.settings, desk.bus, desk.views, desk.inbound)
+    try:
+        number = await rescuer.rescue(inbound_id, actor=person.id, channel=CHAT, at=msg.date)
+    except EngineError as exc:
+        await say(desk, msg, explain(lang, exc), lang)
+        return
+    finally:
+        desk.outbound.wake()  # the reactors queued the new ticket's card and staff notices
+    await say(desk, msg, t(lang, "rescue.done", inbound_id=inbound_id, number=number), lang,
+              ticket=number)
+
+
 async def _ticket(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
     await promote.ticket_command(desk, msg, person, query)
 
 
 ANSWERS: dict[str, Answerer] = {
     "help": _help, "start": _start, "status": _status, "my": _my, "queue": _queue,
-    "stats": _stats, "ticket": _ticket,
+    "stats": _stats, "ticket": _ticket, "rescue": _rescue,
 }

@@ -14,7 +14,7 @@ from __future__ import annotations
 from bot.channels.telegram.deliver import outbound
 from bot.channels.telegram.deliver.render import esc, lines, quote
 from bot.channels.telegram.understand.refs import MessageRef, parse_ref
-from bot.i18n import t
+from bot.i18n import comment_text, t
 from config.settings import Settings
 from engine import events as e
 from engine.bus import Reactor
@@ -131,7 +131,7 @@ async def _post(settings: Settings, ctx: Context, event_id: int, chat: int, comm
     lang = settings.language
     author = await _name(ctx, comment.author_id) or t(lang, "tg.someone")
     html = lines(esc(t(lang, f"tg.post.{kind}", name=author, channel=comment.channel)),
-                 quote(comment.body, POST_LIMIT))
+                 quote(comment_text(lang, comment.body), POST_LIMIT))
     return outbound.post_item(f"tg:post:{chat}:{event_id}", comment.ticket, chat, html, lang)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.channels.telegram.deliver.render import Buttons, esc, lines, quote
 from bot.channels.telegram.read import View
-from bot.i18n import has_text, status_name, t
+from bot.i18n import comment_text, has_text, status_name, t
 from engine.model import Ticket
 from engine.notify.kinds import NoticeKind as K
 from engine.outbox import OutboxRow
@@ -80,8 +80,8 @@ async def _comment(row: OutboxRow, v: View) -> ChatNotice | None:
     if head is None or row.ticket is None or not isinstance(comment_id, int):
         return head
     comment = await v.comment(row.ticket, comment_id)
-    return head if comment is None else ChatNotice(lines(head.html,
-                                                     quote(comment.body, COMMENT_LIMIT)))
+    text = None if comment is None else comment_text(row.language, comment.body)
+    return head if text is None else ChatNotice(lines(head.html, quote(text, COMMENT_LIMIT)))
 
 
 async def _rating(row: OutboxRow, v: View) -> ChatNotice | None:
