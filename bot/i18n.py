@@ -386,6 +386,12 @@ _EN.update({
                           "/status N.",
     "mail.status_summary": "Ticket #{number}: {subject}\nStatus: {status}\n"
                            "Priority: {priority}\nResponsible: {responsible}",
+    "mail.text_cut_note": "[The text of this mail was cut at {limit} characters; the whole "
+                          "mail is kept as it arrived.]",
+    "mail.link_expired": "Command not accepted: the mail you answered is too old to act on. "
+                         "Reply to a recent notice.",
+    "mail.unverified_staff": "[Unverified sender: this mail says it is from {address}, but it "
+                             "does not answer a recent mail we sent them.]",
 })
 
 _RU.update({
@@ -407,6 +413,12 @@ _RU.update({
                           "/status N.",
     "mail.status_summary": "Заявка #{number}: {subject}\nСтатус: {status}\n"
                            "Приоритет: {priority}\nИсполнитель: {responsible}",
+    "mail.text_cut_note": "[Текст письма обрезан до {limit} символов; письмо целиком "
+                          "сохранено в том виде, в каком пришло.]",
+    "mail.link_expired": "Команда не принята: письмо, на которое вы ответили, слишком старое. "
+                         "Ответьте на свежее уведомление.",
+    "mail.unverified_staff": "[Отправитель не подтверждён: письмо подписано адресом {address}, "
+                             "но не отвечает на наше недавнее письмо этому человеку.]",
 })
 
 # ---------------------------------------------------------------- metrics and ratings

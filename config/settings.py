@@ -56,6 +56,12 @@ class EmailConfig:
     imap: ImapConfig | None = None
     smtp: SmtpConfig | None = None
     auto_reply_limit: int = 5
+    # How long the signed Message-ID of a mail we sent a specialist lets a reply to it act
+    # in their name (an internal note, a command); older links prove nothing.
+    staff_link_days: int = 30
+    # A mail that would open a ticket but quotes the acknowledgement we sent its sender
+    # this many minutes ago at most is an auto-responder's echo: it joins that ticket.
+    auto_loop_minutes: int = 10
 
     @property
     def domain(self) -> str:
@@ -103,7 +109,8 @@ _PERSON = frozenset({"name", "role", "emails", "telegram_id", "username", "compa
                      "language", "notify_via"})
 _COMPANY = frozenset({"name", "domains", "manager"})
 _EMAIL = frozenset({"address", "listen_host", "listen_port", "lmtp", "max_size", "subject_tag",
-                    "imap", "smtp", "auto_reply_limit", "smtp_intake"})
+                    "imap", "smtp", "auto_reply_limit", "staff_link_days",
+                    "auto_loop_minutes", "smtp_intake"})
 _SMTP_INTAKE = frozenset({"enabled"})
 _IMAP = frozenset({"host", "port", "user", "password", "tls", "mailbox", "move_to", "idle",
                    "poll_seconds", "enabled"})
@@ -306,6 +313,8 @@ def _email(t: Table, environ: Mapping[str, str]) -> EmailConfig:
         listen_port=port if intake else None,
         lmtp=t.flag("lmtp", False), max_size=t.whole("max_size", d.max_size, 1024),
         subject_tag=_subject_tag(t), auto_reply_limit=t.whole("auto_reply_limit", 5),
+        staff_link_days=t.whole("staff_link_days", d.staff_link_days, 1),
+        auto_loop_minutes=t.whole("auto_loop_minutes", d.auto_loop_minutes, 0),
         imap=None if imap is None else _imap(imap, environ),
         smtp=None if smtp is None else _smtp(smtp, environ))
 

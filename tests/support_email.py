@@ -90,6 +90,19 @@ async def person_id(rt: App, address: str) -> int:
     return person.id
 
 
+async def notice_ref(rt: App, kind: str, recipient: str) -> str:
+    """The Message-ID the sender gives the outbox row of that notice (signed, with the
+    row's time): what a reply to it carries in In-Reply-To."""
+    from bot.channels.email.understand.identity import MailIdentity
+    from engine.store.queries import export_all
+
+    row = next(o for o in (await export_all(rt.db))["outbound"]
+               if o["kind"] == kind and o["recipient"] == recipient)
+    issued = dt.datetime.fromisoformat(row["created_at"])
+    return MailIdentity.of(rt.settings, rt.secret).message_id(row["id"], row["ticket"],
+                                                              row["person_id"], issued)
+
+
 # ------------------------------------------------------------------ building mail
 
 _seq = itertools.count(1)

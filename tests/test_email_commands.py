@@ -41,8 +41,8 @@ async def last_inbound(rt: App) -> dict[str, Any]:
 async def notice_id(rt: App, kind: str, recipient: str) -> str:
     """The Message-ID the sender gives that outbox row (deterministic per row)."""
     row = next(o for o in await outbound(rt) if o["kind"] == kind and o["recipient"] == recipient)
-    return MailIdentity.of(rt.settings, rt.secret).message_id(row["id"], row["ticket"],
-                                                              row["person_id"])
+    return MailIdentity.of(rt.settings, rt.secret).message_id(
+        row["id"], row["ticket"], row["person_id"], dt.datetime.fromisoformat(row["created_at"]))
 
 
 async def ticket(rt: App, number: int = 1) -> dict[str, Any]:

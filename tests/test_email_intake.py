@@ -28,6 +28,7 @@ from tests.support_email import (
     db_file,
     mail,
     make_runtime,
+    notice_ref,
     person_id,
     runtime,
     settings_for,
@@ -168,14 +169,16 @@ async def test_a_reply_long_after_the_resolve_opens_a_new_linked_one(runtime: Ap
 
 
 async def test_staff_mail_to_a_closed_ticket_stays_on_it_as_a_note(runtime: App) -> None:
-    """Staff never open a follow-up: their plain mail is an internal note, as on any ticket."""
+    """Staff never open a follow-up: their plain mail (a reply to a notice we sent them) is
+    an internal note, as on any ticket."""
     from engine import commands as c
 
     await receive(runtime, mail(message_id="<old@acme.example>"))
     lead = await person_id(runtime, "lena@staff.example.com")
+    notice = await notice_ref(runtime, "created", "lena@staff.example.com")
     await runtime.bus.handle(c.Close(actor=lead, channel="email", ticket=1, text="done"))
     await receive(runtime, mail(sender="lena@staff.example.com", subject="Re: [#1] Printer jams",
-                                in_reply_to="<old@acme.example>", body="Replaced the roller"))
+                                in_reply_to=notice, body="Replaced the roller"))
     assert [(t["number"], t["status"]) for t in await tickets(runtime)] == [(1, "closed")]
     detail = await ticket_detail(runtime.db, 1)
     assert detail is not None
@@ -217,7 +220,9 @@ async def test_cc_addresses_become_observers_when_they_reply(runtime: App) -> No
 
 async def test_staff_mail_without_a_command_is_an_internal_note(runtime: App) -> None:
     await receive(runtime, mail(message_id="<s1@acme.example>"))
-    await receive(runtime, mail(sender="sam@staff.example.com", in_reply_to="<s1@acme.example>",
+    notice = await notice_ref(runtime, "created", "lena@staff.example.com")
+    await receive(runtime, mail(sender="lena@staff.example.com", in_reply_to=notice,
+                                references=f"<s1@acme.example> {notice}",
                                 body="Checking the toner."))
     detail = await ticket_detail(runtime.db, 1)
     assert detail is not None

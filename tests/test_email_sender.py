@@ -61,7 +61,8 @@ async def test_the_ack_threads_and_carries_loop_protection(runtime: App, smtp_si
     row = next(o for o in await outbound(runtime) if o["kind"] == "ack")
     me = MailIdentity.of(runtime.settings, runtime.secret)
     assert ack["Subject"] == "[#1] Printer jams"
-    assert ack["Message-ID"] == me.message_id(row["id"], 1, row["person_id"])
+    assert ack["Message-ID"] == me.message_id(row["id"], 1, row["person_id"],
+                                              dt.datetime.fromisoformat(row["created_at"]))
     assert (ack["In-Reply-To"], ack["References"]) == ("<root@acme.example>",) * 2
     assert ack["Reply-To"] == me.reply_to(1, row["person_id"])
     assert me.address_ticket(ack["Reply-To"]) == 1
@@ -93,7 +94,8 @@ async def test_a_failed_attempt_is_retried_after_the_backoff_with_the_same_id(
     assert again["sent_at"] is not None and again["attempts"] == 2
     [msg] = [m for m in sent(smtp_sink) if m["Message-ID"] == again["meta"]["message-id"]]
     assert msg["Message-ID"] == MailIdentity.of(runtime.settings, runtime.secret).message_id(
-        again["id"], again["ticket"], again["person_id"])
+        again["id"], again["ticket"], again["person_id"],
+        dt.datetime.fromisoformat(again["created_at"]))
 
 
 async def test_a_restarted_worker_never_sends_a_row_twice(runtime: App,

@@ -31,10 +31,12 @@ class Worker:
     """Runs `step` whenever woken, and at least every `every` seconds; a step that did
     something runs again at once (there may be more)."""
 
-    def __init__(self, name: str, step: Callable[[], Awaitable[int]], every: float) -> None:
+    def __init__(self, name: str, step: Callable[[], Awaitable[int]], every: float,
+                 on_stop: Callable[[], Awaitable[None]] | None = None) -> None:
         self.name = name
         self.step = step
         self.every = every
+        self.on_stop = on_stop
         self.rounds = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -51,6 +53,8 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self.on_stop is not None:
+            await self.on_stop()
 
     async def _run(self) -> None:
         while True:
@@ -94,7 +98,8 @@ class EmailChannel:
         self.send_worker = None if self.sender is None else \
             Worker("email-sender", self.sender.run_once, SEND_POLL)
         self.intake = MailIntake(rt, on_outbox=self._outbox_changed)
-        self.processor = Worker("email-processor", self.intake.drain, PROCESS_SWEEP)
+        self.processor = Worker("email-processor", self.intake.drain, PROCESS_SWEEP,
+                                on_stop=self.intake.ctx.parser.close)
         self.ingress = self._ingress()
         self.imap = self._imap()
 

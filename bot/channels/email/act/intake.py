@@ -29,6 +29,7 @@ log = logging.getLogger("ticketbot.email.intake")
 
 MAX_ATTEMPTS = 5
 BATCH = 100
+BATCH_BYTES = 8 * 1024 * 1024  # raw mail per batch: its parsed mails are held until it ends
 
 ProcessorFactory = Callable[[MailContext, Session], MailProcessor]
 
@@ -49,9 +50,12 @@ class MailIntake:
         handled, passed = 0, set[int]()  # passed: failed here, or held by another worker
         while True:
             pending = await self.rt.inbound.pending(raw.CHANNEL, self.batch + len(passed))
-            rows = [r for r in pending if r.id not in passed]
+            rows = _up_to_bytes([r for r in pending if r.id not in passed], BATCH_BYTES)
             if not rows:
                 return handled
+            # Parsed before the write transaction opens (big mails in a worker process), so
+            # neither the event loop nor the database waits for a slow mail.
+            await self.ctx.parser.prepare(rows)
             done = await self._in_one_transaction(rows, passed)
             if done is not None:
                 handled += done
@@ -114,6 +118,18 @@ class MailIntake:
             await self.rt.inbound.quarantine(row.id, f"after {attempts} attempts: {reason}")
             log.error("inbound %s %s quarantined after %s attempts", row.id, row.external_id,
                       attempts)
+
+
+def _up_to_bytes(rows: list[InboundRow], limit: int) -> list[InboundRow]:
+    """The first rows whose raw mail adds up to `limit` bytes, and always the first."""
+    taken: list[InboundRow] = []
+    size = 0
+    for row in rows:
+        size += len(row.raw or b"")
+        if taken and size > limit:
+            break
+        taken.append(row)
+    return taken
 
 
 async def _record_ignored(session: Session, row: InboundRow, outcome: Fate) -> None:

@@ -1,25 +1,25 @@
 """Commands by mail (F6): `/take`, `/close fixed the printer`, ... as the first line of a
 specialist's reply to a notification; the lines after it are the comment.
 
-A From header is forgeable, so a command counts only when the mail replies to a mail we
-sent to that very person: one of its In-Reply-To/References ids must be our Message-ID
-whose signed token names the sender's person id. Refusals are recorded, never answered to
-strangers; a verified specialist gets the error explained in their language.
+A From header is forgeable, so a command counts only when the mail replies to a recent
+mail we sent to that very person (staffproof.py). Refusals are recorded, never answered to
+strangers; a verified specialist gets the error explained in their language, and a reply to
+an expired link gets one short answer a day, to the specialist's own address.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from bot.channels.email.act.fate import Fate
 from bot.channels.email.act.replies import Asker, Replies
 from bot.channels.email.act.session import Session
+from bot.channels.email.act.staffproof import StaffProof, lifetime_of, prove
 from bot.channels.email.understand.identity import MailIdentity
-from bot.channels.email.understand.tokens import MailToken
 from bot.commands.grammar import ParsedCommand, parse_command
 from bot.commands.help import render_help
 from bot.commands.registry import MAIL, CommandContext, CommandError, Query, build_command
@@ -48,13 +48,6 @@ def first_command(reply: str) -> Found | None:
     if parsed is None:
         return None
     return Found(parsed, "\n".join(lines[1:]).strip())
-
-
-def authenticate(sender: Person, tokens: Iterable[MailToken | None]) -> MailToken | None:
-    """The token proving this staff member got the mail they answer, or None."""
-    if not sender.role.is_staff:
-        return None
-    return next((t for t in tokens if t is not None and t.person == sender.id), None)
 
 
 def mentions(parsed: ParsedCommand) -> list[str]:
@@ -96,10 +89,11 @@ class Runner:
 
     async def run(self, asker: Asker, at: dt.datetime, found: Found,
                   refs: Sequence[str]) -> Fate:
-        token = authenticate(asker.person, map(self.identity.ref_token, refs))
+        proof = prove(asker.person, map(self.identity.ref_token, refs), at,
+                      lifetime_of(self.rt.settings.email.staff_link_days))
+        token = proof.token
         if token is None:
-            return Fate("ignored", None, "command refused: not a reply to a mail sent to "
-                           "this specialist", "command", asker.person.id)
+            return await self._unproven(asker, at, proof)
         if isinstance(found.parsed, CommandError):
             return await self._error(asker, found.parsed, token.ticket)
         ctx = CommandContext(actor=asker.person.id, channel=MAIL, at=at, tz=self.tz,
@@ -111,6 +105,18 @@ class Runner:
         if isinstance(built, Query):
             return await self._query(asker, built, token.ticket)
         return await self._execute(asker, built, found, token.ticket)
+
+    async def _unproven(self, asker: Asker, at: dt.datetime, proof: StaffProof) -> Fate:
+        """Not a reply to a recent mail sent to this specialist: nothing runs. Only a reply to
+        an expired link of theirs is answered, once a day, at their own address."""
+        if proof.expired is None:
+            return Fate("ignored", None, "command refused: not a reply to a mail sent to "
+                        "this specialist", "command", asker.person.id)
+        await self.replies.send(asker, t(asker.person.language, "mail.link_expired"),
+                                proof.expired.ticket,
+                                key=f"mail-link-expired:{asker.person.id}:{at.date()}")
+        return Fate("ignored", proof.expired.ticket, "command refused: the link it answers "
+                    "has expired", "command", asker.person.id)
 
     async def _error(self, asker: Asker, error: CommandError, ticket: int | None) -> Fate:
         lang = asker.person.language

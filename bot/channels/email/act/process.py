@@ -11,17 +11,19 @@ Message-ID is recorded with the engine's change, so the replay finds it and chan
 
 from __future__ import annotations
 
-import asyncio
+import datetime as dt
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bot.channels.email.act import mailcmd
+from bot.channels.email.act.autoloop import echoed_ticket
 from bot.channels.email.act.fate import Fate
 from bot.channels.email.act.rating_mail import MailRatings
 from bot.channels.email.act.replies import Asker, Replies
 from bot.channels.email.act.session import Session
+from bot.channels.email.act.staffproof import lifetime_of, prove
 from bot.channels.email.receive import raw
 from bot.channels.email.understand.identity import MailIdentity
 from bot.channels.email.understand.noise import (
@@ -30,8 +32,8 @@ from bot.channels.email.understand.noise import (
     bounced_recipients,
     classify,
 )
-from bot.channels.email.understand.parse import ParsedMail, parse_mail
-from bot.channels.email.understand.quotes import strip_quotes
+from bot.channels.email.understand.offload import MailParser
+from bot.channels.email.understand.parse import MAX_TEXT_CHARS, TRUNCATED_DEFECT, ParsedMail
 from bot.channels.email.understand.senders import CompanyDomains, display_name, guess_language
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -45,11 +47,12 @@ from engine.views import Reading
 
 log = logging.getLogger("ticketbot.email.intake")
 
-BIG_MAIL = 2 * 1024 * 1024  # parse in a thread above this, so the loop keeps serving
 MAX_CC = 20
 # The fate of a reply that only quoted earlier mail: its comment holds no text (the inbound
 # journal keeps the mail), and staff can find it by this reason.
 NO_NEW_TEXT = "no new text: the reply only quoted earlier mail"
+ECHO_RULE = "auto_loop"
+UNVERIFIED = "_unverified"  # staff mail that proves nothing: the rule it matched, marked
 _PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|wg|tr|rv|sv|отв|ответ|пересл|fwd?)\s*"
                      r"(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE)
 
@@ -65,6 +68,7 @@ class MailContext:
     tz: ZoneInfo
     rating_scale: int
     reopen_days: int
+    parser: MailParser = field(default_factory=MailParser)  # off the event loop
 
     @classmethod
     def of(cls, rt: Runtime) -> MailContext:
@@ -80,6 +84,7 @@ class IncomingMail:
     mail: ParsedMail
     envelope: tuple[str, ...]
     truncated: int | None
+    reply: str  # the text without its quoted part
 
     @property
     def ref(self) -> str:
@@ -100,6 +105,14 @@ def _refs(mail: ParsedMail) -> tuple[str, ...]:
 def _sender_address(mail: ParsedMail) -> str | None:
     address = mail.from_addr or next(iter(mail.reply_to), None)
     return address if address and "@" in address else None
+
+
+def stored_text(text: str, mail: ParsedMail, language: str) -> str:
+    """The text to store, with a note when the parser cut it (the raw mail is kept whole)."""
+    if TRUNCATED_DEFECT not in mail.defects:
+        return text
+    note = t(language, "mail.text_cut_note", limit=MAX_TEXT_CHARS)
+    return f"{text.rstrip()}\n\n{note}"
 
 
 def _attachments(mail: ParsedMail) -> tuple[Attachment, ...]:
@@ -128,9 +141,9 @@ class MailProcessor:
 
     async def _incoming(self, row: InboundRow) -> IncomingMail:
         data = row.raw or b""
-        mail = await asyncio.to_thread(parse_mail, data) if len(data) > BIG_MAIL \
-            else parse_mail(data)
-        return IncomingMail(row, mail, raw.envelope_of(data), raw.truncated_size(data))
+        done = await self.ctx.parser.of(row)
+        return IncomingMail(row, done.mail, raw.envelope_of(data), raw.truncated_size(data),
+                            done.reply)
 
     def _noise(self, mail: ParsedMail) -> Noise | None:
         if self.id.is_own(mail.from_addr):
@@ -184,10 +197,11 @@ class MailProcessor:
     # ------------------------------------------------------------ acting
 
     async def _act(self, inc: IncomingMail, sender: Person, thread: Thread) -> Fate:
-        reply = strip_quotes(inc.mail.text, inc.mail.html)
+        reply = inc.reply
         special = await self._special(inc, sender, reply)
         if special is not None:
             return special
+        thread = await self._checked(inc, sender, thread)
         try:
             if thread.ticket is None:
                 number = await self._open(inc, sender, thread)
@@ -198,7 +212,32 @@ class MailProcessor:
         await self._note_truncated(inc, number)
         reasons = [f"linked to #{thread.linked_to}" if thread.linked_to is not None else "",
                    NO_NEW_TEXT if thread.ticket is not None and not reply else ""]
+        if thread.rule == ECHO_RULE:
+            reasons = ["echoes our acknowledgement of this ticket: added to it, no new ticket"]
         return Fate("done", number, "; ".join(filter(None, reasons)) or None, thread.rule)
+
+    async def _checked(self, inc: IncomingMail, sender: Person, thread: Thread) -> Thread:
+        """Staff mail that does not reply to a recent mail we sent that person is anyone's
+        mail: it opens a ticket linked to the one it names, never a note in their name
+        (staffproof.py). A would-be new ticket that echoes our acknowledgement joins the
+        ticket it echoes (autoloop.py)."""
+        if thread.ticket is not None and not self._proven(inc, sender):
+            return Thread(None, f"{thread.rule}{UNVERIFIED}", linked_to=thread.ticket)
+        if thread.ticket is not None or thread.linked_to is not None:
+            return thread
+        window = dt.timedelta(minutes=self.settings.email.auto_loop_minutes)
+        address = (inc.mail.from_addr or sender.emails[0]).lower()
+        async with self.s.reading() as view:
+            echoed = await echoed_ticket(view, sender, address, inc.mail.text,
+                                         inc.row.received_at, window)
+        return thread if echoed is None else Thread(echoed, ECHO_RULE)
+
+    def _proven(self, inc: IncomingMail, sender: Person) -> bool:
+        """Anyone but staff needs no proof; staff need a fresh token of theirs."""
+        if not sender.role.is_staff:
+            return True
+        return prove(sender, map(self.id.ref_token, _refs(inc.mail)), inc.row.received_at,
+                     lifetime_of(self.settings.email.staff_link_days)).verified
 
     async def _special(self, inc: IncomingMail, sender: Person, reply: str) -> Fate | None:
         """A specialist's command, or a requester's rating; None for an ordinary mail."""
@@ -218,9 +257,19 @@ class MailProcessor:
               if not self.id.is_own(a) and not sender.has_email(a)]
         outcome = await self.s.bus.handle(c.OpenTicket(
             actor=sender.id, channel=raw.CHANNEL, at=inc.row.received_at, subject=subject,
-            description=mail.text, requester_id=sender.id, cc=tuple(dict.fromkeys(cc))[:MAX_CC],
+            description=self._flagged(stored_text(mail.text, mail, self.settings.language),
+                                      inc, thread),
+            requester_id=sender.id, cc=tuple(dict.fromkeys(cc))[:MAX_CC],
             source_ref=inc.ref, attachments=_attachments(mail), linked_to=thread.linked_to))
         return outcome.ticket
+
+    def _flagged(self, text: str, inc: IncomingMail, thread: Thread) -> str:
+        """Staff reading the ticket see that its sender's address proves nothing."""
+        if not thread.rule.endswith(UNVERIFIED):
+            return text
+        note = t(self.settings.language, "mail.unverified_staff",
+                 address=inc.mail.from_addr or "?")
+        return f"{note}\n\n{text}"
 
     async def _comment(self, inc: IncomingMail, sender: Person, thread: Thread,
                        reply: str) -> int | None:
@@ -232,7 +281,8 @@ class MailProcessor:
         # Staff mail that is not a command stays internal: an answer to the client is an
         # explicit `/reply`, so a forwarded internal thread can never leak.
         outcome = await self.s.bus.handle(c.AddComment(
-            actor=sender.id, channel=raw.CHANNEL, at=at, ticket=thread.ticket, body=reply,
+            actor=sender.id, channel=raw.CHANNEL, at=at, ticket=thread.ticket,
+            body=stored_text(reply, inc.mail, self.settings.language),
             public=not sender.role.is_staff, source_ref=inc.ref,
             attachments=_attachments(inc.mail)))
         return outcome.ticket
@@ -243,7 +293,8 @@ class MailProcessor:
         outcome = await self.s.bus.handle(c.OpenTicket(
             actor=None, channel=raw.CHANNEL, at=inc.row.received_at,
             subject=clean_subject(mail.subject, self.ctx.tag) or mail.text.strip()[:80] or "?",
-            description=mail.text, source_ref=inc.ref, attachments=_attachments(mail)))
+            description=stored_text(mail.text, mail, self.settings.language),
+            source_ref=inc.ref, attachments=_attachments(mail)))
         return Fate("done", outcome.ticket, "no sender address: nobody to answer", "new")
 
     async def _refused(self, inc: IncomingMail, sender: Person, thread: Thread,

@@ -32,9 +32,11 @@ class Replies:
         # The session's: in a batch, the answer commits with the mail's own work.
         self.enqueue = enqueue
 
-    async def send(self, asker: Asker, text: str, ticket: int | None) -> None:
+    async def send(self, asker: Asker, text: str, ticket: int | None,
+                   key: str | None = None) -> None:
+        """`key` makes answers that share it one mail (the outbox keeps the first)."""
         item = OutboxItem(
-            key=f"mail-reply:{asker.inbound_id}", channel="email",
+            key=key or f"mail-reply:{asker.inbound_id}", channel="email",
             recipient=asker.address.lower(), kind=NoticeKind.MAIL_REPLY, ticket=ticket,
             person_id=asker.person.id, language=asker.person.language,
             payload={"text": text, "subject": asker.subject, "in_reply_to": asker.ref})

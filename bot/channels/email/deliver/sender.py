@@ -157,7 +157,7 @@ class MailSender:
         headers = {
             "From": formataddr((t(row.language, "mail.from_name"), ident.address)),
             "To": row.recipient, "Subject": one_line(r.subject),
-            "Message-ID": ident.message_id(row.id, row.ticket, row.person_id),
+            "Message-ID": ident.message_id(row.id, row.ticket, row.person_id, row.created_at),
             "Date": format_datetime(self.clock.now()),
             "Reply-To": ident.reply_to(row.ticket, row.person_id),
             "In-Reply-To": r.in_reply_to, "References": " ".join(r.references) or None,

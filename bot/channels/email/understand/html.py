@@ -5,9 +5,12 @@ finding the quoted part of an HTML reply (bot/channels/email/understand/quotes.p
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Literal
+
+from bot.channels.email.understand.html_unclosed import escape_unclosed
 
 # A rule tells html_to_text to "drop" an element's subtree or "cut" the document there.
 HtmlRule = Callable[[str, list[tuple[str, str | None]]], Literal["drop", "cut"] | None]
@@ -20,7 +23,10 @@ _LINE_BLOCKS = frozenset({"div", "ul", "ol", "table", "tr", "section", "article"
                           "aside", "dl", "dt", "dd", "address", "caption", "body", "html"})
 _PARA_BLOCKS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr"})
 _SPACES = re.compile(r"[ \t\r\n\f\u200b]+")
-_TAG = re.compile(r"<[^>]*>")  # last-resort tag stripping if html.parser gives up
+# Quote marks written before a line: 10,000 nested <blockquote>s must not write 10,000
+# marks on each of 10,000 lines.
+MAX_QUOTE_MARKS = 20
+_TAG = re.compile(r"<[^<>]*>")  # last resort if html.parser gives up; "<<<<" stays linear
 
 
 class _HtmlText(HTMLParser):
@@ -33,6 +39,10 @@ class _HtmlText(HTMLParser):
         self._lines: list[str] = []
         self._cur: list[str] = []
         self._stack: list[str] = []
+        # How often each tag is open: `tag in self._stack` scanned the whole stack, and
+        # unclosed rows or stray end tags made that quadratic (seconds per 100 KB).
+        self._open_tags: Counter[str] = Counter()
+        self._cur_text = False  # whether self._cur holds visible text (not just spaces)
         self._hidden_at: int | None = None
         self._stopped = False
         self._quote = 0
@@ -45,7 +55,8 @@ class _HtmlText(HTMLParser):
         text = "".join(self._cur).replace("\xa0", " ").rstrip()
         self._cur = []
         self._space = True
-        line = ("> " * self._quote + text).rstrip() if self._quote else text
+        self._cur_text = False
+        line = ("> " * min(self._quote, MAX_QUOTE_MARKS) + text).rstrip() if self._quote else text
         if line.strip(" >") or not self._lines or self._lines[-1].strip(" >"):
             self._lines.append(line)
 
@@ -54,12 +65,27 @@ class _HtmlText(HTMLParser):
         if pending.strip() or "\xa0" in pending:  # <p>&nbsp;</p>: Outlook's blank line
             self._flush()
         self._cur = []
+        self._cur_text = False
         self._space = True
+
+    def _push(self, tag: str) -> None:
+        self._stack.append(tag)
+        self._open_tags[tag] += 1
+
+    def _pop(self) -> str:
+        name = self._stack.pop()
+        self._open_tags[name] -= 1
+        return name
+
+    def _emit(self, text: str) -> None:
+        self._cur.append(text)
+        if not self._cur_text and text.strip():
+            self._cur_text = True
 
     def _paragraph(self) -> None:
         self._break()
         if self._lines and self._lines[-1].strip(" >"):
-            self._lines.append(">" * self._quote)
+            self._lines.append(">" * min(self._quote, MAX_QUOTE_MARKS))
 
     # -- parser callbacks
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -67,7 +93,7 @@ class _HtmlText(HTMLParser):
             return
         if self._hidden_at is not None:
             if tag not in _VOID:
-                self._stack.append(tag)
+                self._push(tag)
             return
         action = self._rule(tag, attrs) if self._rule else None
         if action == "cut":
@@ -75,7 +101,7 @@ class _HtmlText(HTMLParser):
         elif tag in _VOID:
             self._void(tag)
         else:
-            self._stack.append(tag)
+            self._push(tag)
             if action == "drop" or tag in _INVISIBLE:
                 self._hidden_at = len(self._stack) - 1
             else:
@@ -87,10 +113,10 @@ class _HtmlText(HTMLParser):
             self.handle_endtag(tag)
 
     def handle_endtag(self, tag: str) -> None:
-        if self._stopped or tag not in self._stack:
+        if self._stopped or not self._open_tags[tag]:
             return
         while self._stack:
-            name = self._stack.pop()
+            name = self._pop()
             if self._hidden_at is None:
                 self._close(name)
             elif len(self._stack) <= self._hidden_at:
@@ -103,16 +129,16 @@ class _HtmlText(HTMLParser):
             return
         if self._pre:
             first, *rest = data.replace("\r\n", "\n").split("\n")
-            self._cur.append(first)
+            self._emit(first)
             for line in rest:
                 self._flush()
-                self._cur.append(line)
+                self._emit(line)
             return
         data = _SPACES.sub(" ", data)
         if self._space:
             data = data.lstrip(" ")
         if data:
-            self._cur.append(data)
+            self._emit(data)
             self._space = data.endswith(" ")
 
     # -- tag semantics
@@ -128,9 +154,9 @@ class _HtmlText(HTMLParser):
             self._quote += 1
         elif tag == "li":
             self._break()
-            self._cur.append("- ")
+            self._emit("- ")
             self._space = True
-        elif tag in ("td", "th") and "".join(self._cur).strip():
+        elif tag in ("td", "th") and self._cur_text:
             self._cur.append("  ")
             self._space = True
         elif tag == "p" and ("class", "MsoNormal") in attrs:
@@ -166,7 +192,7 @@ def html_to_text(html: str, rule: HtmlRule | None = None) -> str:
     """Convert HTML to readable plain text (stdlib html.parser only); never raises."""
     parser = _HtmlText(rule)
     try:
-        parser.feed(html)
+        parser.feed(escape_unclosed(html))
         return parser.text()
     except (AssertionError, ValueError, RecursionError):
         return _SPACES.sub(" ", _TAG.sub(" ", html)).strip()

@@ -3,6 +3,7 @@ and the signed tokens in our Message-IDs and Reply-To addresses."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from bot.channels.email.understand import tokens
@@ -65,8 +66,9 @@ class MailIdentity:
         token = self.address_token(address)
         return None if token is None else token.ticket
 
-    def message_id(self, outbox_id: int, ticket: int | None, person: int | None) -> str:
-        return tokens.message_id(self.secret, self.domain, outbox_id, ticket, person)
+    def message_id(self, outbox_id: int, ticket: int | None, person: int | None,
+                   issued: dt.datetime | None = None) -> str:
+        return tokens.message_id(self.secret, self.domain, outbox_id, ticket, person, issued)
 
     def reply_to(self, ticket: int | None, person: int | None) -> str:
         return tokens.reply_address(self.secret, self.address, ticket, person)

@@ -36,7 +36,10 @@ from types import MappingProxyType
 from bot.channels.email.understand.html import html_to_text
 
 __all__ = [
+    "MAX_HTML_CHARS",
+    "MAX_TEXT_CHARS",
     "NOISE_HEADERS",
+    "TRUNCATED_DEFECT",
     "MailPart",
     "ParsedMail",
     "decode_bytes",
@@ -459,20 +462,19 @@ def _as_bytes(msg: Message) -> bytes:
 
 
 def _unflow(text: str, delsp: bool) -> str:
-    """RFC 3676 format=flowed: join soft-broken lines (trailing space) of one quote depth."""
-    out: list[tuple[int, str]] = []
+    """RFC 3676 format=flowed: join soft-broken lines (trailing space) of one quote depth.
+    A paragraph is collected as a list of pieces and joined once: adding each line to a
+    growing string made a 2.5 MB paragraph take 15-20 s."""
+    out: list[tuple[int, list[str]]] = []
     soft = False
     for line in text.split("\n"):
         depth = len(line) - len(line.lstrip(">"))
         body = line[depth:][1:] if line[depth:].startswith(" ") else line[depth:]
-        if soft and out and out[-1][0] == depth:
-            out[-1] = (depth, out[-1][1] + body)
-        else:
-            out.append((depth, body))
+        if not (soft and out and out[-1][0] == depth):
+            out.append((depth, []))
         soft = body.endswith(" ") and body != "-- "
-        if soft and delsp:
-            out[-1] = (depth, out[-1][1][:-1])
-    return "\n".join(("> " * d if d else "") + b for d, b in out)
+        out[-1][1].append(body[:-1] if soft and delsp else body)
+    return "\n".join(("> " * d if d else "") + "".join(parts) for d, parts in out)
 
 
 def _body_text(part: Message, params: dict[str, str], out: _Body) -> str:
@@ -481,6 +483,7 @@ def _body_text(part: Message, params: dict[str, str], out: _Body) -> str:
     if guessed:
         out.defects.append(f"CharsetFallbackDefect:{params.get('charset') or 'none'}")
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    text = _capped(text, MAX_TEXT_CHARS, out.defects)
     if params.get("format", "").lower() == "flowed":
         text = _unflow(text, params.get("delsp", "").lower() == "yes")
     return text
@@ -550,6 +553,13 @@ def _defect_names(msg: Message) -> list[str]:
 
 # ---------------------------------------------------------------- entry point
 
+# The work per mail is bounded: the body text we keep and the HTML we turn into text are cut
+# here (the raw mail stays stored whole). A mail cut so carries TRUNCATED_DEFECT, and the
+# intake says so in the text it stores.
+MAX_TEXT_CHARS = 1_000_000
+MAX_HTML_CHARS = 1_000_000
+TRUNCATED_DEFECT = "TextTruncatedDefect"
+
 _PARSER = BytesParser(policy=compat32)
 
 
@@ -568,7 +578,8 @@ def _parse(raw: bytes) -> ParsedMail:
     body = _Body()
     _walk(msg, body)
     from_addr, from_name = _sender(headers, defects)
-    html = "\n".join(body.html) if body.html else None
+    html = _capped("\n".join(body.html), MAX_HTML_CHARS, defects) if body.html else None
+    text = _capped(_choose_text(body.plain, html), MAX_TEXT_CHARS, defects)
     return ParsedMail(
         message_id=_message_id(headers, raw, defects),
         in_reply_to=next(iter(_ids(_first(headers, "in-reply-to"))), None),
@@ -580,13 +591,20 @@ def _parse(raw: bytes) -> ParsedMail:
         to=_addr_tuple(headers, "to"),
         cc=_addr_tuple(headers, "cc"),
         date=_date(_first(headers, "date"), defects),
-        text=_choose_text(body.plain, html),
+        text=text,
         html=html,
         attachments=tuple(body.attachments),
         headers=_noise_headers(headers),
         defects=tuple(dict.fromkeys(defects + body.defects)),
         size=len(raw),
     )
+
+
+def _capped(text: str, limit: int, defects: list[str]) -> str:
+    if len(text) <= limit:
+        return text
+    defects.append(TRUNCATED_DEFECT)
+    return text[:limit]
 
 
 def _choose_text(plain: list[str], html: str | None) -> str:
@@ -597,10 +615,11 @@ def _choose_text(plain: list[str], html: str | None) -> str:
 
 
 def _fallback(raw: bytes, defect: str) -> ParsedMail:
-    text = decode_bytes(raw, None)[0].replace("\r\n", "\n")
+    defects = [defect]
+    text = _capped(decode_bytes(raw, None)[0].replace("\r\n", "\n"), MAX_TEXT_CHARS, defects)
     return ParsedMail(
         message_id=f"<{hashlib.sha256(raw).hexdigest()[:40]}@synthesized.invalid>",
         in_reply_to=None, references=(), subject="", from_addr=None, from_name=None,
         reply_to=(), to=(), cc=(), date=None, text=text, html=None, attachments=(),
-        headers=MappingProxyType({}), defects=(defect,), size=len(raw),
+        headers=MappingProxyType({}), defects=tuple(defects), size=len(raw),
     )
