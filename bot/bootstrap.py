@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import signal
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,7 +44,6 @@ from engine.store.inbound import InboundStore
 from engine.store.migrate import upgrade
 from engine.store.outbox import OutboxStore
 from engine.store.seed import sync_directory
-from engine.store.single_process import only_process
 from engine.store.uow import sql_uow_factory
 from engine.store.views import SqlViews
 
@@ -130,33 +128,8 @@ def data_dir_of(url: str) -> Path:
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """The service until `stop` (or SIGINT/SIGTERM); `AlreadyRunning` when another process
-    runs on the same SQLite database."""
-    with only_process(settings.database_url):
-        await _serve(settings, stop)
+    """The service until `stop` or a signal (supervised start, checks, reload: bot/serve.py);
+    `AlreadyRunning` when another process runs on the same SQLite database."""
+    from bot.serve import serve
 
-
-async def _serve(settings: Settings, stop: asyncio.Event | None) -> None:
-    app = await bootstrap(settings)
-    if app.db.dialect.name == "sqlite" and (freed := await OutboxStore(app.db).release_leases()):
-        # The lock file says no other process runs: these leases are a dead one's.
-        log.info("released %s outbox rows a stopped process had claimed", freed)
-    stop = stop or _stop_on_signals()
-    try:
-        for service in app.services:
-            await service.start()
-            log.info("started %s", service.name)
-        await stop.wait()
-    finally:
-        for service in reversed(app.services):
-            await service.stop()
-        await app.close()
-        log.info("stopped")
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
+    await serve(settings, stop=stop)

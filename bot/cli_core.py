@@ -41,11 +41,16 @@ def _ticket_parsers(sub: Any) -> None:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bootstrap import run
+    import os
+
+    from bot.cli import config_path
+    from bot.serve import serve
+    from config.settings import load_settings
     from engine.store.single_process import AlreadyRunning
 
+    path = config_path(args)
     try:
-        await run(settings)
+        await serve(settings, config=path, reload=lambda: load_settings(path, os.environ))
     except AlreadyRunning as exc:
         complain(str(exc))
         return 1
@@ -121,12 +126,27 @@ def _sla_view(ticket: Ticket | None, settings: Settings) -> list[str]:
     return sla_lines(ticket, policy, SystemClock().now(), settings.language, t=t)
 
 
+async def _queued_mail_headers(app: App, rows: list[dict[str, Any]]) -> None:
+    """Mail still queued (no relay yet, or waiting for a retry) gets `headers_to_send`: the
+    headers it will be sent with, Message-ID and threading included."""
+    from bot.channels.email.deliver.sender import CHANNEL, MailSender
+    from config.settings import SmtpConfig
+
+    sender = MailSender(app, app.settings.email.smtp or SmtpConfig())
+    for plain in rows:
+        if plain["channel"] != CHANNEL or plain["sent_at"] or plain["failed_at"]:
+            continue
+        row = await app.outbox.get(plain["id"])
+        plain["headers_to_send"] = None if row is None else await sender.preview(row)
+
+
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
     from engine.store.queries import export_all
 
     app = await _app(settings)
     try:
         data = await export_all(app.db)
+        await _queued_mail_headers(app, data["outbound"])
     finally:
         await app.close()
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)

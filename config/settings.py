@@ -4,6 +4,8 @@ working service: SQLite in ./data and SMTP intake for support@localhost on 127.0
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -73,13 +75,17 @@ class TelegramConfig:
     support_chat_id: int | None = None
     staff_chat_id: int | None = None
     dialog_window_minutes: int = 10
+    # `enabled = false` keeps the channel off even with a token configured (`token` is then
+    # None, which is what every part of the channel checks).
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default="sqlite+aiosqlite:///data/ticketbot.db", repr=False)
     language: str = "en"
-    timezone: str = "Europe/Moscow"
+    # The machine's zone unless `[service] timezone` says otherwise (see machine_timezone).
+    timezone: str = field(default_factory=lambda: machine_timezone())
     log_level: str = "INFO"
     secret: str | None = field(default=None, repr=False)
     engine: EngineSettings = EngineSettings()
@@ -104,12 +110,13 @@ _PERSON = frozenset({"name", "role", "emails", "telegram_id", "username", "compa
 _COMPANY = frozenset({"name", "domains", "manager"})
 _EMAIL = frozenset({"address", "listen_host", "listen_port", "lmtp", "max_size", "subject_tag",
                     "imap", "smtp", "auto_reply_limit", "staff_link_days",
-                    "auto_loop_minutes"})
+                    "auto_loop_minutes", "smtp_intake"})
+_SMTP_INTAKE = frozenset({"enabled"})
 _IMAP = frozenset({"host", "port", "user", "password", "tls", "mailbox", "move_to", "idle",
-                   "poll_seconds"})
+                   "poll_seconds", "enabled"})
 _SMTP = frozenset({"host", "port", "tls", "user", "password"})
 _TELEGRAM = frozenset({"token", "api_url", "support_chat_id", "staff_chat_id",
-                       "dialog_window_minutes", "reopen_days"})
+                       "dialog_window_minutes", "reopen_days", "enabled"})
 
 
 def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
@@ -168,12 +175,47 @@ def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 def _timezone(service: Table) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    name = service.text("timezone", Settings.timezone)
+    name = service.text("timezone", "") or machine_timezone()
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"service.timezone: unknown time zone {name!r}") from None
     return name
+
+
+def machine_timezone(environ: Mapping[str, str] | None = None,
+                     etc: Path = Path("/etc")) -> str:
+    """This machine's IANA time zone: $TZ, else /etc/timezone, else where /etc/localtime
+    points; UTC when none of them names a zone Python knows."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    env = os.environ if environ is None else environ
+    candidates = [env.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append((etc / "timezone").read_text(encoding="utf-8").strip())
+    with contextlib.suppress(OSError):
+        target = os.readlink(etc / "localtime")
+        candidates.append(target.partition("zoneinfo/")[2])
+    for name in candidates:
+        if not name or name.startswith("/"):
+            continue
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        return name
+    return "UTC"
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every configured secret, for the log's redaction (`bot/logs.py`)."""
+    found = [settings.secret, settings.telegram.token]
+    if settings.email.imap is not None:
+        found.append(settings.email.imap.password)
+    if settings.email.smtp is not None:
+        found.append(settings.email.smtp.password)
+    # Short values ("pw", "1") would mask ordinary words: only masked as part of URLs.
+    return [s for s in found if s and len(s) >= 4]
 
 
 def _engine(t: Table, service: Table) -> EngineSettings:
@@ -214,8 +256,34 @@ def _company(t: Table) -> CompanySpec:
                        manager_email=None if manager is None else manager.lower())
 
 
+def _check_unique(people: tuple[PersonSpec, ...], companies: tuple[CompanySpec, ...]) -> None:
+    """Every key the directory is matched by names one person or company only: the sync at
+    start-up would otherwise merge two entries into one."""
+    seen: dict[object, str] = {}
+    for i, person in enumerate(people):
+        keys: list[tuple[str, tuple[str, object]]] = [
+            (f"people[{i}].emails", ("email", e)) for e in person.emails]
+        if person.telegram_id is not None:
+            keys.append((f"people[{i}].telegram_id", ("telegram", person.telegram_id)))
+        if person.username:
+            keys.append((f"people[{i}].username",
+                         ("username", person.username.lstrip("@").casefold())))
+        for key, value in keys:
+            if value in seen:
+                raise ConfigError(f"{key}: {value[1]!r} is already given to {seen[value]}")
+            seen[value] = f"people[{i}] ({person.name})"
+    for i, company in enumerate(companies):
+        named = [(f"companies[{i}].name", ("company", company.name))]
+        named += [(f"companies[{i}].domains", ("domain", d)) for d in company.domains]
+        for key, value in named:
+            if value in seen:
+                raise ConfigError(f"{key}: {value[1]!r} is already given to {seen[value]}")
+            seen[value] = f"companies[{i}] ({company.name})"
+
+
 def _check_companies(people: tuple[PersonSpec, ...],
                      companies: tuple[CompanySpec, ...]) -> None:
+    _check_unique(people, companies)
     names = {c.name for c in companies}
     for i, person in enumerate(people):
         if person.company is not None and person.company not in names:
@@ -236,10 +304,15 @@ def _email(t: Table, environ: Mapping[str, str]) -> EmailConfig:
         raise ConfigError(f"email.address: expected an address like support@example.com, "
                           f"got {address!r}")
     imap = t.table("imap", _IMAP) if "imap" in t.data else None
+    if imap is not None and not imap.flag("enabled", True):
+        imap = None  # `[email.imap] enabled = false`: configured, but not fetched from
     smtp = t.table("smtp", _SMTP) if "smtp" in t.data else None
+    intake = t.table("smtp_intake", _SMTP_INTAKE).flag("enabled", True)
+    port = t.whole("listen_port", 0) if "listen_port" in t.data else d.listen_port
     return EmailConfig(
         address=address.lower(), listen_host=t.text("listen_host", d.listen_host),
-        listen_port=t.opt_whole("listen_port") if "listen_port" in t.data else d.listen_port,
+        # `[email.smtp_intake] enabled = false`: no SMTP/LMTP listener at all.
+        listen_port=port if intake else None,
         lmtp=t.flag("lmtp", False), max_size=t.whole("max_size", d.max_size, 1024),
         subject_tag=_subject_tag(t), auto_reply_limit=t.whole("auto_reply_limit", 5),
         staff_link_days=t.whole("staff_link_days", d.staff_link_days, 1),
@@ -274,8 +347,10 @@ def _smtp(t: Table, environ: Mapping[str, str]) -> SmtpConfig:
 
 def _telegram(t: Table, environ: Mapping[str, str]) -> TelegramConfig:
     d = TelegramConfig()
+    enabled = t.flag("enabled", True)
+    token = environ.get("TICKETBOT_TELEGRAM_TOKEN") or t.opt_text("token")
     return TelegramConfig(
-        token=environ.get("TICKETBOT_TELEGRAM_TOKEN") or t.opt_text("token"),
+        token=token if enabled else None, enabled=enabled,
         api_url=t.text("api_url", d.api_url).rstrip("/"),
         support_chat_id=t.opt_whole("support_chat_id"), staff_chat_id=t.opt_whole("staff_chat_id"),
         dialog_window_minutes=t.whole("dialog_window_minutes", d.dialog_window_minutes, 1))

@@ -265,13 +265,20 @@ def _cannot(reason: str) -> NoReturn:
 def dovecot() -> Iterator[Dovecot]:
     if os.geteuid() != 0:
         _cannot("the Dovecot test instance needs root")
-    if shutil.which("dovecot") is None or shutil.which("doveadm") is None:
+    if not _dovecot_installed():
         # A fresh machine: the README's test command brings its own IMAP server.
         subprocess.run(["bash", str(ROOT / "scripts/install-dovecot.sh")], check=False)
-    if shutil.which("dovecot") is None or shutil.which("doveadm") is None:
+    if not _dovecot_installed():
         _cannot("Dovecot is not installed (scripts/install-dovecot.sh)")
     with running_dovecot(ACCOUNTS) as server:
         yield server
+
+
+def _dovecot_installed() -> bool:
+    """The commands and the IMAP and LMTP servers (as scripts/install-dovecot.sh checks)."""
+    libexec = Path("/usr/lib/dovecot")
+    return (shutil.which("dovecot") is not None and shutil.which("doveadm") is not None
+            and (libexec / "imap").exists() and (libexec / "lmtp").exists())
 
 
 @contextmanager

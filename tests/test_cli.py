@@ -143,3 +143,17 @@ async def test_start_logs_the_database_without_its_password(
         await rt.close()
     assert "database " + url.get_backend_name() in caplog.text
     assert "hunter2" not in caplog.text
+
+
+def test_export_shows_queued_mail_with_the_headers_it_will_be_sent_with(
+        seeded: Path, tmp_path: Path) -> None:
+    out = tmp_path / "export.json"
+    assert main(["--config", str(seeded), "export", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["outbound"]
+    ack = next(r for r in rows if r["kind"] == "ack")
+    assert ack["sent_at"] is None  # no relay configured: still queued
+    headers = ack["headers_to_send"]
+    assert headers["to"] == "carl@acme.test"
+    assert headers["subject"].startswith("[#1] ")
+    assert headers["message-id"].endswith("@localhost>") and headers["auto-submitted"]
+    assert all("headers_to_send" not in r for r in rows if r["channel"] != "email")

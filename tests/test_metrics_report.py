@@ -28,7 +28,7 @@ from engine.model import Person, Role
 from engine.store import tables as t
 from engine.store.views import SqlViews
 from tests.fakes import FixedClock
-from tests.support_metrics import expected_figures, make_dataset, write_dataset
+from tests.support_metrics import TZ_NAME, expected_figures, make_dataset, write_dataset
 
 UTC = dt.UTC
 MSK = ZoneInfo("Europe/Moscow")
@@ -41,7 +41,9 @@ CLIENT = Person(id=10, name="Client 10", role=Role.CLIENT)
 
 
 def _settings(url: str, **metrics: object) -> Settings:
-    return with_sla(Settings(database_url=url, telegram=TelegramConfig(staff_chat_id=-100500)),
+    # The service's zone is the machine's unless configured: these tests are set in Moscow.
+    return with_sla(Settings(database_url=url, timezone=TZ_NAME,
+                             telegram=TelegramConfig(staff_chat_id=-100500)),
                     {"metrics": dict(metrics)})
 
 

@@ -25,6 +25,8 @@ def only_process(url: str) -> Iterator[None]:
             or path.startswith("file:"):
         yield
         return
+    # A fresh install has no data folder yet (the migration would make it next).
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

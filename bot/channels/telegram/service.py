@@ -181,6 +181,11 @@ class TelegramService:
                 log.info("could not publish the command menu: %s", exc)
                 return
 
+    async def directory_changed(self) -> None:
+        """People and roles re-read after a reload of the config (bot/serve.py)."""
+        if self.desk is not None:
+            await self.desk.people.reload()
+
     def kick(self) -> None:
         """Look at the outbox now (after rows were queued outside this service)."""
         if self.sender is not None:

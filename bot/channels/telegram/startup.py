@@ -11,6 +11,7 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.channels.telegram.context import Me
 from bot.channels.telegram.receive.transport import TelegramApp
+from bot.supervise import StartError
 from config.settings import TelegramConfig
 
 log = logging.getLogger("ticketbot.telegram")
@@ -18,7 +19,7 @@ log = logging.getLogger("ticketbot.telegram")
 ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 
 
-class TelegramStartError(RuntimeError):
+class TelegramStartError(StartError):
     """The bot cannot run with this configuration; the message says what to change."""
 
 

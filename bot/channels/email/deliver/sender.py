@@ -99,6 +99,13 @@ class MailSender:
             await self._send_all(ready)
         return len(rows)
 
+    async def preview(self, row: OutboxRow) -> dict[str, Any] | None:
+        """The headers a queued row would be sent with now, as `meta` records them once sent
+        (`ticketbot export` shows them before a relay is configured); None if it would be
+        skipped. Nothing is claimed, sent or counted."""
+        rendered = await self._render(row)
+        return None if isinstance(rendered, Skip) else self._build(row, rendered).meta
+
     # ------------------------------------------------------------ deciding and building
 
     async def _prepared(self, row: OutboxRow) -> Built | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from aiosmtpd.smtp import SMTP
 from bot.channels.email.receive import raw
 from bot.channels.email.receive import status_codes as sc
 from bot.channels.email.understand.identity import MailIdentity
+from bot.supervise import StartError
 from engine.inbox import Inbox
 from engine.ports import Clock
 
@@ -120,7 +122,14 @@ class IngressService:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, self.host, self.wanted_port)
+        try:
+            self._server = await loop.create_server(self._protocol, self.host,
+                                                    self.wanted_port)
+        except OSError as exc:
+            raise StartError(
+                f"email.listen_port: cannot listen on {self.host}:{self.wanted_port} "
+                f"({os.strerror(exc.errno) if exc.errno else exc}); free the port, choose another one, or switch the "
+                f"intake off with [email.smtp_intake] enabled = false") from None
         log.info("%s listening on %s:%s for %s", "LMTP" if self.handler.lmtp else "SMTP",
                  self.host, self.port, self.handler.identity.address)
 

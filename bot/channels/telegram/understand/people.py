@@ -35,6 +35,15 @@ class Directory:
         self._by_username: dict[str, int] = {}
         self._by_id: dict[int, Person] = {}
 
+    async def reload(self) -> None:
+        """After the config's directory changed (`ticketbot reload`): roles, names and
+        Telegram ids as stored now; nobody stays known under an id they no longer have."""
+        rows = await self._store.people()
+        # Swapped in with no await in between: a lookup never sees a half-read directory.
+        self._by_telegram, self._by_username, self._by_id = {}, {}, {}
+        for row in rows:
+            self._remember(_person(row), row.username)
+
     async def load(self) -> None:
         for row in await self._store.people():
             self._remember(_person(row), row.username)
