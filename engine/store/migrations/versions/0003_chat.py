@@ -1,6 +1,6 @@
 """outbox.cause: the event whose withdrawal (`/undo`) cancels a waiting row
 
-Revision ID: chat
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-04
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = 'chat'
+revision: str = '0003'
 down_revision: str | Sequence[str] | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
