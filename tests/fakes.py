@@ -175,10 +175,10 @@ class FakeRefs:
         self.s = store
 
     async def add(self, ref: str, ticket: int, direction: str) -> None:
-        self.s.refs.setdefault(ref, ticket)
+        self.s.refs.setdefault(ref.lower(), ticket)
 
     async def find(self, refs: Sequence[str]) -> int | None:
-        return next((self.s.refs[r] for r in refs if r in self.s.refs), None)
+        return next((self.s.refs[r.lower()] for r in refs if r.lower() in self.s.refs), None)
 
 
 class FakeSuppressions:

@@ -62,7 +62,8 @@ async def test_the_ack_threads_and_carries_loop_protection(runtime: App, smtp_si
     me = MailIdentity.of(runtime.settings, runtime.secret)
     assert ack["Subject"] == "[#1] Printer jams"
     assert ack["Message-ID"] == me.message_id(row["id"], 1, row["person_id"])
-    assert (ack["In-Reply-To"], ack["References"]) == ("<root@acme.example>",) * 2
+    # Quoted as the client wrote it: mail clients thread by the exact id.
+    assert (ack["In-Reply-To"], ack["References"]) == ("<Root@Acme.Example>",) * 2
     assert ack["Reply-To"] == me.reply_to(1, row["person_id"])
     assert me.address_ticket(ack["Reply-To"]) == 1
     assert (ack["Auto-Submitted"], ack["X-Ticketbot-Loop"]) == ("auto-replied", me.loop_value)
@@ -71,7 +72,7 @@ async def test_the_ack_threads_and_carries_loop_protection(runtime: App, smtp_si
     assert smtp_sink.received[0].mail_from == "support@help.example.com"
     assert row["sent_at"] == clock.now().isoformat()
     assert row["meta"]["message-id"] == ack["Message-ID"]
-    assert row["meta"]["in-reply-to"] == "<root@acme.example>"
+    assert row["meta"]["in-reply-to"] == "<Root@Acme.Example>"
     async with runtime.uow() as uow:
         assert await uow.refs.find([ack["Message-ID"].lower()]) == 1
 
@@ -167,7 +168,8 @@ async def test_a_public_answer_reaches_the_client_with_its_attachment(
         actor=lena, channel="telegram", ticket=1, body="Replace the drum.", public=True,
         attachments=(Attachment("guide.pdf", "application/pdf", b"%PDF-1.4 guide"),)))
     await MailSender(runtime, smtp_sink.smtp).run_once()
-    [answer] = [m for m in to(smtp_sink, CARL) if m["Auto-Submitted"] == "auto-generated"]
+    # A specialist's answer is a person's mail: no Auto-Submitted (RFC 3834).
+    [answer] = [m for m in to(smtp_sink, CARL) if m["Auto-Submitted"] is None]
     assert answer["Subject"] == "[#1] Printer jams"
     body = answer.get_body(preferencelist=("plain",))
     assert body is not None and "Replace the drum." in body.get_content()

@@ -23,6 +23,7 @@ from bot.channels.email.act.rating_mail import MailRatings
 from bot.channels.email.act.replies import Asker, Replies
 from bot.channels.email.act.session import Session
 from bot.channels.email.receive import raw
+from bot.channels.email.understand.colleagues import Colleagues
 from bot.channels.email.understand.identity import MailIdentity
 from bot.channels.email.understand.noise import (
     Noise,
@@ -171,7 +172,8 @@ class MailProcessor:
                       named=tag_number(self.ctx.tag, mail.subject), refs=_refs(mail),
                       addresses=tuple(dict.fromkeys((*inc.envelope, *mail.to, *mail.cc))))
         ctx = ThreadContext(view, self.ctx.reopen_days, ref_token=self.id.ref_ticket,
-                            address_token=self.id.address_ticket)
+                            address_token=self.id.address_ticket,
+                            colleague=Colleagues(view.people).of_requester)
         return await thread_of(facts, ctx, MAIL)
 
     def _asker(self, inc: IncomingMail, sender: Person) -> Asker:

@@ -80,7 +80,7 @@ class Renderer:
             return body
         text, files = body
         return Rendered(self._subject(scene, params), text, *self._threading(scene),
-                        _auto(row.kind), files)
+                        await _auto_submitted(scene, view), files)
 
     def _reply(self, row: OutboxRow) -> Rendered:
         p = row.payload
@@ -171,5 +171,14 @@ def _comment(scene: _Scene) -> Comment | None:
     return next((c for c in scene.comments if c.id == comment_id), None)
 
 
-def _auto(kind: NoticeKind) -> str:
-    return "auto-replied" if kind in AUTO_REPLIED else "auto-generated"
+async def _auto_submitted(scene: _Scene, view: Reading) -> str:
+    """RFC 3834: our answers to a mail just received are `auto-replied`, our notices
+    `auto-generated`; a specialist's own answer is neither (no header), so that the
+    client's mail system treats it as the person's mail it is."""
+    kind = scene.row.kind
+    if kind in AUTO_REPLIED:
+        return "auto-replied"
+    comment = _comment(scene) if kind is K.COMMENT else None
+    author = None if comment is None or comment.author_id is None \
+        else await view.people.get(comment.author_id)
+    return "" if author is not None and author.role.is_staff else "auto-generated"

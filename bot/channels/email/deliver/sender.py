@@ -21,6 +21,7 @@ from typing import Any
 import aiosmtplib
 
 from bot.channels.email.deliver.render import AUTO_REPLIED, Rendered, Renderer, Skip
+from bot.channels.email.deliver.subject import set_subject
 from bot.channels.email.understand.identity import LOOP_HEADER, MailIdentity, is_no_reply
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -37,6 +38,7 @@ LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 12            # with the 30 s .. 1 h backoff: about 8 hours of retries
 CAP_WINDOW = dt.timedelta(hours=1)
 TIMEOUT = 30.0
+_AFTER_CONTENT = frozenset({"Content-Language"})
 
 
 @dataclass(frozen=True)
@@ -158,13 +160,17 @@ class MailSender:
             LOOP_HEADER: ident.loop_value, "Content-Language": row.language,
         }
         for name, value in headers.items():
-            if value:
+            if name == "Subject":
+                set_subject(m, value)
+            elif value and name not in _AFTER_CONTENT:
                 m[name] = value
         m.set_content(r.text)
         for f in r.attachments:
             maintype, _, subtype = f.content_type.partition("/")
             m.add_attachment(f.data, maintype=maintype or "application",
                              subtype=subtype or "octet-stream", filename=f.filename)
+        # set_content and add_attachment drop or move every Content-* header: set it last.
+        m["Content-Language"] = row.language
         meta = {k.lower(): v for k, v in headers.items() if v}
         return Built(m, meta)
 
@@ -206,7 +212,7 @@ class MailSender:
         """Before sending: a reply may come back faster than `mark_sent` runs."""
         if row.ticket is None:
             return
-        await self.rt.outbox.record_sent_ref(built.meta["message-id"].lower(), row.ticket)
+        await self.rt.outbox.record_sent_ref(built.meta["message-id"], row.ticket)
 
     async def _failed(self, row: OutboxRow, exc: Exception, *, permanent: bool) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]

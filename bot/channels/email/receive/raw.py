@@ -33,13 +33,14 @@ def header_block(raw: bytes) -> bytes:
 
 
 def normalise_ref(value: str) -> str:
-    """`<ABC@Host>` or `ABC@Host` -> `<abc@host>` (DEVELOPERS-NOTES: refs are lower-case)."""
+    """` <ABC@Host> ` or `ABC@Host` -> `<ABC@Host>`: kept as written, because mail clients
+    thread by the exact id; lookups compare case-insensitively (`message_refs` keys)."""
     inner = value.strip().strip("<>").strip()
-    return f"<{inner.lower()}>" if inner else ""
+    return f"<{inner}>" if inner else ""
 
 
 def message_id_of(raw: bytes) -> str | None:
-    """The normalised Message-ID from the header block, or None if there is none usable."""
+    """The Message-ID (as written, in angle brackets) from the header block, or None if there is none usable."""
     m = _MESSAGE_ID.search(header_block(raw))
     if m is None:
         return None
