@@ -375,6 +375,12 @@ _EN.update({
                          "that address.",
     "mail.truncated_note": "The incoming mail was {size} bytes, over the {limit}-byte limit; "
                            "it was kept without its largest parts.",
+    "mail.bounced_kept_note": "Mail to {addresses} bounced ({reason}). That is not a "
+                              "permanent address failure: we keep writing to it.",
+    "mail.ack_many.subject": "Requests received: {numbers}",
+    "mail.ack_many.body": "Thank you! Your requests are registered as these tickets:",
+    "mail.ack_many.footer": "To add to one of them, reply to its tag in the subject, "
+                            "for example: Re: {tag}",
     "mail.query_in_chat": "/{command} is answered in Telegram. By mail, use /help or "
                           "/status N.",
     "mail.status_summary": "Ticket #{number}: {subject}\nStatus: {status}\n"
@@ -395,6 +401,12 @@ _RU.update({
                          "этот адрес не отправляем.",
     "mail.truncated_note": "Входящее письмо весило {size} байт, больше предела {limit} байт; "
                            "оно сохранено без самых больших частей.",
+    "mail.bounced_kept_note": "Письмо на {addresses} не доставлено ({reason}). Это не "
+                              "постоянная ошибка адреса: письма на него продолжаем отправлять.",
+    "mail.ack_many.subject": "Заявки приняты: {numbers}",
+    "mail.ack_many.body": "Спасибо! Ваши обращения зарегистрированы как заявки:",
+    "mail.ack_many.footer": "Чтобы дополнить одну из них, ответьте с её номером в теме, "
+                            "например: Re: {tag}",
     "mail.query_in_chat": "На /{command} бот отвечает в Telegram. По почте доступны /help и "
                           "/status N.",
     "mail.status_summary": "Заявка #{number}: {subject}\nСтатус: {status}\n"

@@ -149,6 +149,15 @@ class SuppressAddress(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class UnsuppressAddress(Command):
+    """Mail `address` again (it wrote to us: it exists); nothing happens when it was not
+    suppressed."""
+
+    address: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class IgnoreMail(Command):
     """The intake leaves an inbound mail alone, and says why (its row keeps the same)."""
 

@@ -148,6 +148,16 @@ class AddressSuppressed(DeskEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AddressUnsuppressed(DeskEvent):
+    """A suppressed address is mailed again (it wrote to us), with the suppression it ends."""
+
+    address: str
+    reason: str
+    suppressed_for: str
+    kind: ClassVar[str] = "address_unsuppressed"
+
+
+@dataclass(frozen=True, kw_only=True)
 class MailIgnored(DeskEvent):
     """The intake left a mail alone (noise, a replay, a refused command or vote): which
     inbound row, why, and by which rule."""
@@ -183,6 +193,6 @@ class QuestionAnswered(DeskEvent):
 
 
 DESK_EVENT_TYPES: dict[str, type[DeskEvent]] = {
-    cls.kind: cls for cls in (ContactRegistered, AddressSuppressed, MailIgnored, QuestionAsked,
-                              QuestionAnswered)
+    cls.kind: cls for cls in (ContactRegistered, AddressSuppressed, AddressUnsuppressed,
+                              MailIgnored, QuestionAsked, QuestionAnswered)
 }

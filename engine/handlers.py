@@ -293,6 +293,7 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     # The desk's own records, about no ticket (engine/desk.py).
     c.RegisterContact: desk.register_contact,
     c.SuppressAddress: desk.suppress_address,
+    c.UnsuppressAddress: desk.unsuppress_address,
     c.IgnoreMail: desk.ignore_mail,
     c.RecordDialogs: desk.record_dialogs,
 }

@@ -188,6 +188,10 @@ class FakeSuppressions:
     async def add(self, address: str, reason: str, at: dt.datetime) -> None:
         self.s.suppressed[address.strip().lower()] = (reason, at)
 
+    async def remove(self, address: str) -> str | None:
+        was = self.s.suppressed.pop(address.strip().lower(), None)
+        return None if was is None else was[0]
+
 
 class FakeDialogs:
     def __init__(self, store: Store) -> None:

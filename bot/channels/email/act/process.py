@@ -23,6 +23,7 @@ from bot.channels.email.act.rating_mail import MailRatings
 from bot.channels.email.act.replies import Asker, Replies
 from bot.channels.email.act.session import Session
 from bot.channels.email.receive import raw
+from bot.channels.email.understand.bounce_status import permanent_failures
 from bot.channels.email.understand.colleagues import Colleagues
 from bot.channels.email.understand.identity import MailIdentity
 from bot.channels.email.understand.noise import (
@@ -33,6 +34,7 @@ from bot.channels.email.understand.noise import (
 )
 from bot.channels.email.understand.parse import ParsedMail, parse_mail
 from bot.channels.email.understand.quotes import strip_quotes
+from bot.channels.email.understand.tokens import MailToken
 from bot.channels.email.understand.senders import CompanyDomains, display_name, guess_language
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -100,6 +102,15 @@ def _sender_address(mail: ParsedMail) -> str | None:
     return address if address and "@" in address else None
 
 
+def _suppressed(ours: list[MailToken], failed: tuple[str, ...], gone: tuple[str, ...]) -> str:
+    if not ours:
+        return "suppressed nothing (not a bounce of our mail)"
+    kept = [a for a in failed if a not in gone]
+    said = f"suppressed {', '.join(gone) or 'nothing'}"
+    return said + (f"; not suppressed (not a permanent address failure): {', '.join(kept)}"
+                   if kept else "")
+
+
 def _attachments(mail: ParsedMail) -> tuple[Attachment, ...]:
     return tuple(Attachment(a.filename, a.content_type, a.data) for a in mail.attachments)
 
@@ -149,7 +160,16 @@ class MailProcessor:
             sender, thread = await self._newcomer(inc, address)
         if sender is None or thread is None:
             return await self._anonymous(inc)
+        if address is not None:
+            await self._lift_suppression(inc, address)
         return await self._act(inc, sender, thread)
+
+    async def _lift_suppression(self, inc: IncomingMail, address: str) -> None:
+        """The address wrote to us, so it exists: mail it again (a desk event says so)."""
+        if await self.ctx.rt.inbound.is_suppressed(address):
+            await self.s.bus.handle(c.UnsuppressAddress(
+                actor=None, channel=raw.CHANNEL, at=inc.row.received_at, source_ref=inc.ref,
+                address=address, reason=f"wrote to us: {inc.ref}"[:500]))
 
     async def _newcomer(self, inc: IncomingMail, address: str) -> tuple[Person | None,
                                                                        Thread | None]:
@@ -278,20 +298,26 @@ class MailProcessor:
             ticket = await view.refs.find(ids) or next((x.ticket for x in ours if x.ticket), None)
             replay = await view.refs.find([inc.ref]) is not None
         failed = bounced_recipients(inc.mail) if ours else ()
-        for address in failed:
+        # Only "no such address" stops our mail; a full mailbox or a policy refusal passes.
+        gone = permanent_failures(inc.mail, failed)
+        for address in gone:
             await self.s.bus.handle(c.SuppressAddress(
                 actor=None, channel=raw.CHANNEL, at=inc.row.received_at, source_ref=inc.ref,
                 address=address, reason=f"bounce {inc.ref}: {noise.reason}"[:500]))
         if ticket is not None and ours and not replay:
-            await self._bounce_note(inc, ticket, failed, noise)
-        suppressed = ", ".join(failed) if failed else "nothing (not a bounce of our mail)"
-        return Fate("ignored", ticket, f"bounce: {noise.reason}; suppressed {suppressed}",
-                       "noise")
+            await self._bounce_note(inc, ticket, failed, gone, noise)
+        return Fate("ignored", ticket, f"bounce: {noise.reason}; {_suppressed(ours, failed, gone)}",
+                    "noise")
 
     async def _bounce_note(self, inc: IncomingMail, ticket: int, failed: tuple[str, ...],
-                           noise: Noise) -> None:
-        text = t(self.settings.language, "mail.bounced_note",
-                 addresses=", ".join(failed) or "?", reason=noise.reason)
+                           gone: tuple[str, ...], noise: Noise) -> None:
+        lang, kept = self.settings.language, tuple(a for a in failed if a not in gone)
+        notes = [t(lang, "mail.bounced_note", addresses=", ".join(gone) or "?",
+                   reason=noise.reason)] if gone or not kept else []
+        if kept:
+            notes.append(t(lang, "mail.bounced_kept_note", addresses=", ".join(kept),
+                           reason=noise.reason))
+        text = "\n".join(notes)
         try:
             await self.s.bus.handle(c.AddComment(
                 actor=None, channel=raw.CHANNEL, at=inc.row.received_at, ticket=ticket,
