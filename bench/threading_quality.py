@@ -29,6 +29,7 @@ import asyncio
 import datetime as dt
 import email
 import itertools
+import logging
 import random
 import re
 import tempfile
@@ -230,6 +231,7 @@ def main() -> None:
     ap.add_argument("--orgs", type=int, default=36)
     ap.add_argument("--seed", type=int, default=10)
     args = ap.parse_args()
+    logging.basicConfig(level=logging.ERROR)
     r = asyncio.run(run(args.orgs, args.seed))
     print(f"{'':28} {'pairwise F1':>12} {'colleague, right ticket':>24} {'no ack':>12}")
     print(f"{'ticketbot (this tree)':28} {r['f1']:>12.3f} "

@@ -34,8 +34,8 @@ from bot.channels.email.understand.noise import (
 )
 from bot.channels.email.understand.parse import ParsedMail, parse_mail
 from bot.channels.email.understand.quotes import strip_quotes
-from bot.channels.email.understand.tokens import MailToken
 from bot.channels.email.understand.senders import CompanyDomains, display_name, guess_language
+from bot.channels.email.understand.tokens import MailToken
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.threading.rules import MAIL, Facts, Thread, ThreadContext, tag_number, tag_pattern
