@@ -35,6 +35,9 @@ class OpenTicket(Command):
     observers: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
+    # Which of `cc` hear "you are in copy" (None: all of them); the channel decides, e.g.
+    # nobody for a stranger's mail with fifty addresses in Cc.
+    notify_cc: tuple[str, ...] | None = None
     responsible_id: int | None = None
     creator_id: int | None = None  # staff only: who set the task (seed 002: the lead)
     # The messages the ticket is about when they are not the command's own message (a

@@ -46,6 +46,7 @@ class TicketOpened(Event):
     requester_id: int | None
     responsible_id: int | None
     linked_to: int | None = None
+    notify_cc: tuple[str, ...] = ()  # the Cc addresses told "you are in copy"
     kind: ClassVar[str] = "opened"
 
 

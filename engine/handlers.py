@@ -82,7 +82,9 @@ async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
     ctx.raise_event(e.TicketOpened(
         ticket=ticket.number, actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
         subject=ticket.subject, requester_id=ticket.requester_id,
-        responsible_id=ticket.responsible_id, linked_to=ticket.linked_to))
+        responsible_id=ticket.responsible_id, linked_to=ticket.linked_to,
+        notify_cc=ticket.cc if cmd.notify_cc is None
+        else tuple(a for a in cmd.notify_cc if a in ticket.cc)))
     return ticket.number
 
 

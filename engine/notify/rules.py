@@ -60,7 +60,8 @@ def _people(kind: K, *people: Person | None) -> list[Notice]:
 
 
 def _opened(event: e.Event, who: Audience) -> list[Notice]:
-    cc = [Notice(K.CREATED_CC, address=a) for a in who.ticket.cc]
+    assert isinstance(event, e.TicketOpened)
+    cc = [Notice(K.CREATED_CC, address=a) for a in event.notify_cc]
     return (_people(K.ACK, who.requester) + _people(K.ASSIGNED, who.responsible)
             + _people(K.CREATED, *who.leads) + _people(K.CREATED, *who.observers) + cc)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.channels.email.act import mailcmd
+from bot.channels.email.act.cc_notice import cc_to_notify
 from bot.channels.email.act.fate import Fate
 from bot.channels.email.act.rating_mail import MailRatings
 from bot.channels.email.act.replies import Asker, Replies
@@ -156,13 +157,14 @@ class MailProcessor:
             thread = None if sender is None else await self._thread(view, inc, sender)
         if known is not None:
             return Fate("done", known, "already applied (replay)", "replay")
+        registered = sender is None
         if sender is None and address is not None:
             sender, thread = await self._newcomer(inc, address)
         if sender is None or thread is None:
             return await self._anonymous(inc)
         if address is not None:
             await self._lift_suppression(inc, address)
-        return await self._act(inc, sender, thread)
+        return await self._act(inc, sender, thread, known=not registered)
 
     async def _lift_suppression(self, inc: IncomingMail, address: str) -> None:
         """The address wrote to us, so it exists: mail it again (a desk event says so)."""
@@ -202,14 +204,15 @@ class MailProcessor:
 
     # ------------------------------------------------------------ acting
 
-    async def _act(self, inc: IncomingMail, sender: Person, thread: Thread) -> Fate:
+    async def _act(self, inc: IncomingMail, sender: Person, thread: Thread, *,
+                   known: bool) -> Fate:
         reply = strip_quotes(inc.mail.text, inc.mail.html)
         special = await self._special(inc, sender, reply)
         if special is not None:
             return special
         try:
             if thread.ticket is None:
-                number = await self._open(inc, sender, thread)
+                number = await self._open(inc, sender, thread, known)
             else:
                 number = await self._comment(inc, sender, thread, reply)
         except EngineError as exc:
@@ -229,14 +232,16 @@ class MailProcessor:
         return None if vote is None else \
             await self.ratings.record(self._asker(inc, sender), vote, at)
 
-    async def _open(self, inc: IncomingMail, sender: Person, thread: Thread) -> int | None:
+    async def _open(self, inc: IncomingMail, sender: Person, thread: Thread,
+                    known: bool) -> int | None:
         mail = inc.mail
         subject = clean_subject(mail.subject, self.ctx.tag) or mail.text.strip()[:80]
-        cc = [a for a in (*mail.to, *mail.cc)
-              if not self.id.is_own(a) and not sender.has_email(a)]
+        cc = tuple(dict.fromkeys(a for a in (*mail.to, *mail.cc)
+                                 if not self.id.is_own(a) and not sender.has_email(a)))[:MAX_CC]
         outcome = await self.s.bus.handle(c.OpenTicket(
             actor=sender.id, channel=raw.CHANNEL, at=inc.row.received_at, subject=subject,
-            description=mail.text, requester_id=sender.id, cc=tuple(dict.fromkeys(cc))[:MAX_CC],
+            description=mail.text, requester_id=sender.id, cc=cc,
+            notify_cc=cc_to_notify(mail, self.id, sender, known, cc),
             source_ref=inc.ref, attachments=_attachments(mail), linked_to=thread.linked_to))
         return outcome.ticket
 
