@@ -126,6 +126,7 @@ class MailProcessor:
         self.commands = mailcmd.Runner(ctx.rt, session, ctx.identity, self.replies, ctx.tz)
         self.ratings = MailRatings(session, ctx.identity, ctx.rt.outbox, self.replies,
                                    ctx.rating_scale)
+        self._suppressed: set[str] | None = None
 
     # ------------------------------------------------------------ one mail
 
@@ -167,8 +168,12 @@ class MailProcessor:
         return await self._act(inc, sender, thread, known=not registered)
 
     async def _lift_suppression(self, inc: IncomingMail, address: str) -> None:
-        """The address wrote to us, so it exists: mail it again (a desk event says so)."""
-        if await self.ctx.rt.inbound.is_suppressed(address):
+        """The address wrote to us, so it exists: mail it again (a desk event says so).
+        The suppressed addresses are read once per processor (a batch), not per mail."""
+        if self._suppressed is None:
+            self._suppressed = set(await self.ctx.rt.inbound.suppressed())
+        if address.strip().lower() in self._suppressed:
+            self._suppressed.discard(address.strip().lower())
             await self.s.bus.handle(c.UnsuppressAddress(
                 actor=None, channel=raw.CHANNEL, at=inc.row.received_at, source_ref=inc.ref,
                 address=address, reason=f"wrote to us: {inc.ref}"[:500]))
@@ -305,6 +310,8 @@ class MailProcessor:
         failed = bounced_recipients(inc.mail) if ours else ()
         # Only "no such address" stops our mail; a full mailbox or a policy refusal passes.
         gone = permanent_failures(inc.mail, failed)
+        if self._suppressed is not None:
+            self._suppressed.update(gone)
         for address in gone:
             await self.s.bus.handle(c.SuppressAddress(
                 actor=None, channel=raw.CHANNEL, at=inc.row.received_at, source_ref=inc.ref,
