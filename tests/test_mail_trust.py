@@ -2,7 +2,7 @@
 writes, Message-IDs and subjects kept exactly, acks never lost to a bounce that passes or to
 the loop brake, "you are in copy" only where it is wanted.
 
-Each case is a named fixture under tests/mail/trust_*.eml (`%ACK_ID%` stands for the
+Each case is a named fixture under tests/mail/trust/*.eml (`%ACK_ID%` stands for the
 Message-ID of the ack the test received from the sink); the service runs as in production
 (bootstrap, intake, the sender against aiosmtpd), on SQLite and PostgreSQL where the stored
 data matters. Every test asserts the ticket, the mail that went out (or that none did) and
@@ -31,10 +31,10 @@ from engine import commands as c
 from engine.store.queries import export_all, ticket_detail
 from tests.fakes import FixedClock
 from tests.support_email import (
+    MAIL_DIR,
     SUPPORT,
     Sink,
     clock,
-    corpus,
     mail,
     make_runtime,
     person_id,
@@ -68,7 +68,7 @@ async def lite(tmp_path: Any, clock: FixedClock) -> AsyncIterator[App]:
 
 
 def case(name: str, **fill: str) -> bytes:
-    data = corpus(f"trust_{name}.eml")
+    data = (MAIL_DIR / "trust" / f"{name}.eml").read_bytes()
     for key, value in fill.items():
         data = data.replace(f"%{key}%".encode(), value.encode())
     return data
