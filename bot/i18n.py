@@ -411,6 +411,12 @@ _EN.update({
     "mail.my.none": "We have no requests from this address.",
     "mail.command_done": "Done: /{command}.",
     "mail.command_unverified": "Your command was not carried out: by mail, a command counts only in a reply to a notification the desk sent you. Reply to one of them with the command as the first line.",
+    "mail.bounced_kept_note": "Mail to {addresses} bounced ({reason}). That is not a "
+                              "permanent address failure: we keep writing to it.",
+    "mail.ack_many.subject": "Requests received: {numbers}",
+    "mail.ack_many.body": "Thank you! Your requests are registered as these tickets:",
+    "mail.ack_many.footer": "To add to one of them, reply to its tag in the subject, "
+                            "for example: Re: {tag}",
     "mail.query_in_chat": "/{command} is answered in Telegram. By mail, use /help or "
                           "/status N.",
     "mail.status_summary": "Ticket #{number}: {subject}\nStatus: {status}\n"
@@ -444,6 +450,12 @@ _RU.update({
     "mail.my.none": "С этого адреса у нас нет заявок.",
     "mail.command_done": "Готово: /{command}.",
     "mail.command_unverified": "Команда не выполнена: по почте команда действует только в ответе на уведомление, которое служба поддержки прислала вам. Ответьте на одно из них, написав команду первой строкой.",
+    "mail.bounced_kept_note": "Письмо на {addresses} не доставлено ({reason}). Это не "
+                              "постоянная ошибка адреса: письма на него продолжаем отправлять.",
+    "mail.ack_many.subject": "Заявки приняты: {numbers}",
+    "mail.ack_many.body": "Спасибо! Ваши обращения зарегистрированы как заявки:",
+    "mail.ack_many.footer": "Чтобы дополнить одну из них, ответьте с её номером в теме, "
+                            "например: Re: {tag}",
     "mail.query_in_chat": "На /{command} бот отвечает в Telegram. По почте доступны /help и "
                           "/status N.",
     "mail.status_summary": "Заявка #{number}: {subject}\nСтатус: {status}\n"

@@ -35,6 +35,9 @@ class OpenTicket(Command):
     observers: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
+    # Which of `cc` hear "you are in copy" (None: all of them); the channel decides, e.g.
+    # nobody for a stranger's mail with fifty addresses in Cc.
+    notify_cc: tuple[str, ...] | None = None
     responsible_id: int | None = None
     creator_id: int | None = None  # staff only: who set the task (seed 002: the lead)
     # The messages the ticket is about when they are not the command's own message (a
@@ -156,6 +159,15 @@ class RegisterContact(Command):
 @dataclass(frozen=True, kw_only=True)
 class SuppressAddress(Command):
     """Mail no more to `address`; a later bounce refreshes the reason and time."""
+
+    address: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnsuppressAddress(Command):
+    """Mail `address` again (it wrote to us: it exists); nothing happens when it was not
+    suppressed."""
 
     address: str
     reason: str

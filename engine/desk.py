@@ -57,6 +57,16 @@ async def suppress_address(ctx: Context, cmd: c.SuppressAddress) -> None:
                                    address=address, reason=cmd.reason))
 
 
+async def unsuppress_address(ctx: Context, cmd: c.UnsuppressAddress) -> None:
+    _service_or_staff(ctx, "unsuppress_address")
+    address = normalise_address(cmd.address)
+    was = await ctx.uow.suppressions.remove(address)
+    if was is not None:
+        ctx.record(e.AddressUnsuppressed(actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
+                                         address=address, reason=cmd.reason,
+                                         suppressed_for=was))
+
+
 async def ignore_mail(ctx: Context, cmd: c.IgnoreMail) -> None:
     """The actor is the sender when the intake knew them (a refused command or vote):
     the decision is the service's, the mail was theirs."""

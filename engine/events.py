@@ -47,6 +47,7 @@ class TicketOpened(Event):
     responsible_id: int | None
     linked_to: int | None = None
     acknowledge: bool = True  # False: no ack or copy notice (a rescued mail)
+    notify_cc: tuple[str, ...] = ()  # the Cc addresses told "you are in copy"
     kind: ClassVar[str] = "opened"
 
 
@@ -171,6 +172,16 @@ class MailRescued(DeskEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AddressUnsuppressed(DeskEvent):
+    """A suppressed address is mailed again (it wrote to us), with the suppression it ends."""
+
+    address: str
+    reason: str
+    suppressed_for: str
+    kind: ClassVar[str] = "address_unsuppressed"
+
+
+@dataclass(frozen=True, kw_only=True)
 class MailIgnored(DeskEvent):
     """The intake left a mail alone (noise, a replay, a refused command or vote): which
     inbound row, why, and by which rule."""
@@ -214,6 +225,7 @@ class QuestionAnswered(DeskEvent):
 
 
 DESK_EVENT_TYPES: dict[str, type[DeskEvent]] = {
-    cls.kind: cls for cls in (ContactRegistered, AddressSuppressed, MailIgnored, QuestionAsked,
-                              QuestionAnswered, MailRescued, DeliveryRetried)
+    cls.kind: cls for cls in (ContactRegistered, AddressSuppressed, AddressUnsuppressed,
+                              MailIgnored, QuestionAsked, QuestionAnswered, MailRescued,
+                              DeliveryRetried)
 }

@@ -91,7 +91,9 @@ async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
         ticket=ticket.number, actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
         subject=ticket.subject, requester_id=ticket.requester_id,
         responsible_id=ticket.responsible_id, linked_to=ticket.linked_to,
-        acknowledge=cmd.acknowledge))
+        acknowledge=cmd.acknowledge,
+        notify_cc=ticket.cc if cmd.notify_cc is None
+        else tuple(a for a in cmd.notify_cc if a in ticket.cc)))
     return ticket.number
 
 
@@ -363,6 +365,7 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     # The desk's own records, about no ticket (engine/desk.py).
     c.RegisterContact: desk.register_contact,
     c.SuppressAddress: desk.suppress_address,
+    c.UnsuppressAddress: desk.unsuppress_address,
     c.IgnoreMail: desk.ignore_mail,
     c.RetryDelivery: desk.retry_delivery,
     c.RecordDialogs: desk.record_dialogs,

@@ -158,6 +158,10 @@ class AddressSuppressions(Protocol):
         """Idempotent per address; a later call refreshes the reason and time."""
         ...
 
+    async def remove(self, address: str) -> str | None:
+        """Lift it; the reason it was suppressed for, or None if it was not."""
+        ...
+
 
 class DialogRepository(Protocol):
     """First-line dialogs and the support-group messages they are made of, keyed by the

@@ -215,10 +215,10 @@ class FakeRefs:
         self.s = store
 
     async def add(self, ref: str, ticket: int, direction: str) -> None:
-        self.s.refs.setdefault(ref, ticket)
+        self.s.refs.setdefault(ref.lower(), ticket)
 
     async def find(self, refs: Sequence[str]) -> int | None:
-        return next((self.s.refs[r] for r in refs if r in self.s.refs), None)
+        return next((self.s.refs[r.lower()] for r in refs if r.lower() in self.s.refs), None)
 
 
 class FakeSuppressions:
@@ -227,6 +227,10 @@ class FakeSuppressions:
 
     async def add(self, address: str, reason: str, at: dt.datetime) -> None:
         self.s.suppressed[address.strip().lower()] = (reason, at)
+
+    async def remove(self, address: str) -> str | None:
+        was = self.s.suppressed.pop(address.strip().lower(), None)
+        return None if was is None else was[0]
 
 
 class FakeDialogs:

@@ -109,6 +109,25 @@ async def test_suppressing_writes_the_address_with_an_event(bus: MessageBus,
     assert store.desk_events == list(outcome.desk_events)
 
 
+async def test_lifting_a_suppression_says_what_it_ends_and_once(bus: MessageBus,
+                                                                store: Store) -> None:
+    await bus.handle(c.SuppressAddress(actor=None, channel="email", at=T0,
+                                       address="bob@acme.test", reason="bounce 5.1.1"))
+    later = T0 + dt.timedelta(days=2)
+    lift = c.UnsuppressAddress(actor=None, channel="email", at=later, address="Bob@Acme.test",
+                               reason="wrote to us")
+    outcome = await bus.handle(lift)
+    assert store.suppressed == {}
+    assert outcome.desk_events == (e.AddressUnsuppressed(
+        actor=None, at=later, channel="email", address="bob@acme.test", reason="wrote to us",
+        suppressed_for="bounce 5.1.1"),)
+    again = await bus.handle(lift)  # nothing suppressed: nothing recorded
+    assert again.desk_events == () and len(store.desk_events) == 2
+    with pytest.raises(errors.NotAllowed):
+        await bus.handle(c.UnsuppressAddress(actor=CLIENT, channel="email", address="a@b.c",
+                                             reason="me"))
+
+
 async def test_an_ignored_mail_is_recorded_with_its_reason(bus: MessageBus,
                                                            store: Store) -> None:
     outcome = await bus.handle(c.IgnoreMail(actor=CLIENT, channel="email", at=T0,

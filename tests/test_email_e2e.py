@@ -77,7 +77,7 @@ async def test_mail_in_ack_out_reply_threads(channel: EmailChannel, smtp_sink: S
     assert detail is not None
     assert [c["body"] for c in detail["comments"]] == ["Since this morning.", "Still down."]
     rows = (await export_all(rt.db))["inbound"]
-    assert [(r["ticket"], r["rule"]) for r in rows] == [(1, "new"), (1, "message_id")]
+    assert [(r["ticket"], r["rule"]) for r in rows] == [(1, "new"), (1, "own_message_id")]
     out = (await export_all(rt.db))["outbound"]
     assert all(o["meta"]["message-id"].startswith("<tb.") for o in out if o["sent_at"])
 

@@ -70,7 +70,8 @@ async def thread(store: Store, sender: Person = CARL, subject: str = "Printer",
 
 
 def test_the_rules_are_an_explicit_ordered_list() -> None:
-    assert [r.name for r in RULES] == ["message_id", "token", "subject_tag", "new"]
+    assert [r.name for r in RULES] == ["own_message_id", "message_id", "token", "subject_tag",
+                                      "new"]
 
 
 async def test_nothing_known_is_a_new_ticket(store: Store) -> None:
@@ -79,7 +80,7 @@ async def test_nothing_known_is_a_new_ticket(store: Store) -> None:
 
 async def test_in_reply_to_our_own_ack_wins_over_an_edited_subject(store: Store) -> None:
     found = await thread(store, subject="completely different", refs=(ID.message_id(7, 1, 1),))
-    assert found == Thread(1, "message_id")
+    assert found == Thread(1, "own_message_id", trusted=True)
 
 
 async def test_references_alone_are_enough(store: Store) -> None:
@@ -89,7 +90,7 @@ async def test_references_alone_are_enough(store: Store) -> None:
 
 async def test_our_signed_message_id_threads_even_if_never_recorded(store: Store) -> None:
     unrecorded = ID.message_id(99, 1, 1)
-    assert await thread(store, refs=(unrecorded,)) == Thread(1, "token")
+    assert await thread(store, refs=(unrecorded,)) == Thread(1, "own_message_id", trusted=True)
 
 
 async def test_a_forged_token_is_no_token(store: Store) -> None:
@@ -99,7 +100,7 @@ async def test_a_forged_token_is_no_token(store: Store) -> None:
 
 async def test_plus_address_token_threads(store: Store) -> None:
     found = await thread(store, subject="hi", addresses=(ID.reply_to(1, 1),))
-    assert found == Thread(1, "token")
+    assert found == Thread(1, "token", trusted=True)
 
 
 async def test_subject_tag_from_the_requester(store: Store) -> None:

@@ -1,15 +1,19 @@
 """Which ticket a message is about, for mail and chat: an explicit, ordered list of rules.
 
-The order is the design (feature-anchors §4 item 3). Mail: message ids we know (inbound
-AND outbound, so a reply to our own acknowledgement threads even with an edited subject,
-and References alone are enough), then a signed token, then the `[#N]` subject tag but
-only from someone who takes part in ticket N, then a new ticket. Chat: a leading `#N`,
+The order is the design (feature-anchors §4 item 3). Mail: our own (signed) Message-IDs,
+then the other message ids we know (inbound AND outbound, so a reply to our own
+acknowledgement threads even with an edited subject, and References alone are enough),
+then a signed token, then the `[#N]` subject tag but only from someone who takes part in
+ticket N or a colleague of its requester, then a new ticket. Chat: a leading `#N`,
 then the ticket of the replied-to message, else the message is about no ticket.
 
 A match then passes one gate for both channels: a message to a finished ticket either
 comments (the engine may reopen it) or opens a new ticket linked to it (finished.py).
 Mail also gates on the sender: a match on a ticket the sender has no part in (a forwarded
-thread answered by an outsider) opens a linked ticket too. Chat needs no such gate: the
+thread answered by an outsider) opens a linked ticket too, except a match on something we
+signed (our Message-IDs, our `support+token@` Reply-To): its signature cannot be guessed,
+so the sender saw our mail. A colleague (same organisation domain as the requester, not a
+free-mail provider) takes part; they and a trusted sender join the ticket as observers. Chat needs no such gate: the
 person is who Telegram says, and the engine refuses a ticket they may not see.
 """
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -57,13 +61,21 @@ class Thread:
     rule: str
     linked_to: int | None = None
     observe: bool = False
+    # Matched on something we signed: the sender saw our mail, whoever they are.
+    trusted: bool = False
 
 
 TokenReader = Callable[[str], int | None]
+# Whether the mail address is a colleague of the ticket's requester (the mail channel's).
+ColleagueCheck = Callable[[str, Ticket], Awaitable[bool]]
 
 
 def no_token(text: str) -> int | None:
     return None
+
+
+async def no_colleague(address: str, ticket: Ticket) -> bool:
+    return False
 
 
 class Records(Protocol):
@@ -82,6 +94,7 @@ class ThreadContext:
     reopen_days: int  # settings.reopen_days
     ref_token: TokenReader = no_token
     address_token: TokenReader = no_token
+    colleague: ColleagueCheck = no_colleague
 
 
 class Rule(Protocol):
@@ -117,6 +130,27 @@ def takes_part(person: Person, address: str, ticket: Ticket) -> bool:
             or address.lower() in (a.lower() for a in ticket.cc))
 
 
+async def belongs(facts: Facts, ticket: Ticket, ctx: ThreadContext) -> bool:
+    """The sender takes part in the ticket, or is a colleague of its requester."""
+    return takes_part(facts.sender, facts.address, ticket) or \
+        await ctx.colleague(facts.address, ticket)
+
+
+class ByOwnIds:
+    """In-Reply-To / References naming one of our own Message-IDs (signed, so unguessable):
+    the sender saw our mail, so it threads whoever they are."""
+
+    name = "own_message_id"
+
+    async def match(self, facts: Facts, ctx: ThreadContext) -> Thread | None:
+        own = tuple(r for r in facts.refs[:MAX_REFS] if ctx.ref_token(r) is not None)
+        number = await ctx.records.refs.find(own) if own else None
+        for ticket in (number, *map(ctx.ref_token, own)):
+            if ticket is not None and await ctx.records.tickets.get(ticket) is not None:
+                return Thread(ticket, self.name, trusted=True)
+        return None
+
+
 class ByKnownIds:
     """In-Reply-To / References (or a chat reply) against every message id we know, in
     and out."""
@@ -130,23 +164,22 @@ class ByKnownIds:
 
 
 class ByToken:
-    """A signed token: in a `support+token@` recipient or in one of our Message-IDs
-    (for a reply whose id we never recorded, e.g. after a database restore)."""
+    """A signed token in a `support+token@` recipient (our Reply-To): trusted like our
+    Message-IDs."""
 
     name = "token"
 
     async def match(self, facts: Facts, ctx: ThreadContext) -> Thread | None:
-        found = [ctx.address_token(a) for a in facts.addresses]
-        found += [ctx.ref_token(r) for r in facts.refs[:MAX_REFS]]
-        for number in found:
+        for number in map(ctx.address_token, facts.addresses):
             if number is not None and await ctx.records.tickets.get(number) is not None:
-                return Thread(number, self.name)
+                return Thread(number, self.name, trusted=True)
         return None
 
 
 class BySubjectTag:
-    """`[#N]` in the subject, trusted only from someone who takes part in N; an
-    outsider's tag opens a new ticket that links N ("possible follow-up")."""
+    """`[#N]` in the subject, trusted only from someone who takes part in N or a colleague
+    of its requester; an outsider's tag opens a new ticket that links N ("possible
+    follow-up")."""
 
     name = "subject_tag"
 
@@ -156,7 +189,7 @@ class BySubjectTag:
         ticket = await ctx.records.tickets.get(facts.named)
         if ticket is None:
             return None
-        if takes_part(facts.sender, facts.address, ticket):
+        if await belongs(facts, ticket, ctx):
             return Thread(ticket.number, self.name)
         return Thread(None, "subject_tag_stranger", linked_to=ticket.number)
 
@@ -180,7 +213,7 @@ class NewTicket:
         return Thread(None, self.name)
 
 
-RULES: tuple[Rule, ...] = (ByKnownIds(), ByToken(), BySubjectTag(), NewTicket())
+RULES: tuple[Rule, ...] = (ByOwnIds(), ByKnownIds(), ByToken(), BySubjectTag(), NewTicket())
 MAIL = Channel(RULES, check_sender=True)
 # No "new" at the end: a chat message about no ticket goes to the first line.
 CHAT = Channel((ByNumber(), ByKnownIds()), check_sender=False)
@@ -200,8 +233,9 @@ async def resolve(facts: Facts, ctx: ThreadContext, channel: Channel = MAIL) -> 
 
 async def _gate(thread: Thread, facts: Facts, ctx: ThreadContext, check_sender: bool) -> Thread:
     """A requester's match on a closed or long finished ticket, or (mail) on a ticket the
-    sender has no part in, becomes a new ticket linking it; a CC'd client's first mail
-    reply makes them an observer."""
+    sender has no part in (unless the match was on something we signed), becomes a new
+    ticket linking it; a CC'd client's or a colleague's first mail reply makes them an
+    observer."""
     if thread.ticket is None:
         return thread
     ticket = await ctx.records.tickets.get(thread.ticket)
@@ -212,7 +246,7 @@ async def _gate(thread: Thread, facts: Facts, ctx: ThreadContext, check_sender: 
         return Thread(None, f"{thread.rule}_{ticket.status}", linked_to=ticket.number)
     if not check_sender:
         return thread
-    if not takes_part(facts.sender, facts.address, ticket):
+    if not thread.trusted and not await belongs(facts, ticket, ctx):
         return Thread(None, f"{thread.rule}_stranger", linked_to=ticket.number)
     observe = not facts.sender.role.is_staff and not can_view(facts.sender, ticket)
     return replace(thread, observe=observe)

@@ -76,6 +76,7 @@ def _item(event_id: int, event: e.Event, notice: Notice, channel: str,
         key=f"event:{event_id}:{channel}:{recipient}", channel=channel, recipient=recipient,
         kind=notice.kind, ticket=event.ticket, person_id=None if person is None else person.id,
         language="en" if person is None else person.language,
+        # event_at: when the mail or message that caused it arrived (the mail cap counts by it).
         payload={"event_id": event_id, "event": event.kind, "actor": event.actor,
-                 **event.payload()},
+                 "event_at": event.at.isoformat(), **event.payload()},
     )

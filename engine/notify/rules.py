@@ -63,7 +63,7 @@ def _opened(event: e.Event, who: Audience) -> list[Notice]:
     assert isinstance(event, e.TicketOpened)
     if not event.acknowledge:  # a rescued mail: staff hear of it, its sender does not
         return _people(K.ASSIGNED, who.responsible) + _people(K.CREATED, *who.leads)
-    cc = [Notice(K.CREATED_CC, address=a) for a in who.ticket.cc]
+    cc = [Notice(K.CREATED_CC, address=a) for a in event.notify_cc]
     return (_people(K.ACK, who.requester) + _people(K.ASSIGNED, who.responsible)
             + _people(K.CREATED, *who.leads) + _people(K.CREATED, *who.observers) + cc)
 

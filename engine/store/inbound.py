@@ -148,6 +148,11 @@ class InboundStore:
         async with reading(self._engine) as conn:
             return (await conn.execute(stmt)).first() is not None
 
+    async def suppressed(self) -> frozenset[str]:
+        async with reading(self._engine) as conn:
+            rows = await conn.execute(select(suppressed_addresses.c.address))
+            return frozenset(row.address for row in rows)
+
     async def _update(self, id: int, **values: Any) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(update(inbound).where(inbound.c.id == id).values(**values))

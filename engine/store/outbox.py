@@ -79,6 +79,16 @@ class OutboxStore:
         async with self._engine.begin() as conn:
             await SqlRefs(conn, SystemClock()).add(ref, ticket, "out")
 
+    async def sent_to(self, channel: str, recipient: str, kinds: Sequence[str],
+                      since: dt.datetime) -> list[OutboxRow]:
+        stmt = (select(outbox).where(outbox.c.channel == channel,
+                                     outbox.c.recipient == recipient,
+                                     outbox.c.kind.in_(list(kinds)),
+                                     outbox.c.sent_at >= since)
+                .order_by(outbox.c.id))
+        async with reading(self._engine) as conn:
+            return [_row(r) for r in (await conn.execute(stmt)).all()]
+
     async def claim(self, channel: str, now: dt.datetime, limit: int,
                     lease: dt.timedelta) -> list[OutboxRow]:
         """Take up to `limit` due rows for `now + lease`; each claim counts as an attempt,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.store.db import insert
@@ -33,3 +34,10 @@ class SqlSuppressions:
     async def add(self, address: str, reason: str, at: dt.datetime) -> None:
         await self._conn.execute(_upsert(self._conn), {
             "address": address.strip().lower(), "reason": reason, "at": at})
+
+    async def remove(self, address: str) -> str | None:
+        table = suppressed_addresses
+        stmt = delete(table).where(table.c.address == address.strip().lower()) \
+            .returning(table.c.reason)
+        reason: str | None = (await self._conn.execute(stmt)).scalar_one_or_none()
+        return reason

@@ -514,26 +514,34 @@ _FIND_REFS = select(message_refs.c.ref, message_refs.c.ticket).where(
     message_refs.c.ref.in_(bindparam("refs", expanding=True)))
 
 
+def ref_key(ref: str) -> str:
+    """The lookup key of a message id: Message-IDs are compared case-insensitively."""
+    return ref.lower()
+
+
 class SqlRefs:
     def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
 
     async def add(self, ref: str, ticket: int, direction: str) -> None:
+        """`ref` is kept under its lower-case key: ids are compared case-insensitively
+        here, while tickets, comments, inbound rows and our mail keep them as written."""
         if direction not in ("in", "out"):
             raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
         # The first ticket a ref was seen with keeps it.
         stmt = _once(self._conn, "refs", lambda: insert(self._conn.dialect, message_refs)
                      .on_conflict_do_nothing(index_elements=["ref"]))
-        await self._conn.execute(stmt, {"ref": ref, "ticket": ticket, "direction": direction,
+        await self._conn.execute(stmt, {"ref": ref_key(ref), "ticket": ticket, "direction": direction,
                                         "created_at": self._clock.now()})
 
     async def find(self, refs: Sequence[str]) -> int | None:
         if not refs:
             return None
-        rows = await self._conn.execute(_FIND_REFS, {"refs": list(set(refs))})
+        keys = [ref_key(r) for r in refs]
+        rows = await self._conn.execute(_FIND_REFS, {"refs": list(set(keys))})
         known: dict[str, int] = {row.ref: row.ticket for row in rows}
-        return next((known[r] for r in refs if r in known), None)
+        return next((known[k] for k in keys if k in known), None)
 
 
 # ---------------------------------------------------------------- the unit of work

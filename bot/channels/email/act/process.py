@@ -19,12 +19,15 @@ from zoneinfo import ZoneInfo
 
 from bot.channels.email.act import client_asks, mailcmd
 from bot.channels.email.act.autoloop import echoed_ticket
+from bot.channels.email.act.cc_notice import cc_to_notify
 from bot.channels.email.act.fate import Fate
 from bot.channels.email.act.rating_mail import MailRatings
 from bot.channels.email.act.replies import Asker, Replies
 from bot.channels.email.act.session import Session
 from bot.channels.email.act.staffproof import lifetime_of, prove
 from bot.channels.email.receive import raw
+from bot.channels.email.understand.bounce_status import permanent_failures
+from bot.channels.email.understand.colleagues import Colleagues
 from bot.channels.email.understand.identity import MailIdentity
 from bot.channels.email.understand.noise import (
     Noise,
@@ -35,6 +38,7 @@ from bot.channels.email.understand.noise import (
 from bot.channels.email.understand.offload import MailParser
 from bot.channels.email.understand.parse import MAX_TEXT_CHARS, TRUNCATED_DEFECT, ParsedMail
 from bot.channels.email.understand.senders import CompanyDomains, display_name, guess_language
+from bot.channels.email.understand.tokens import MailToken
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.threading.rules import MAIL, Facts, Thread, ThreadContext, tag_number, tag_pattern
@@ -133,6 +137,15 @@ def stored_text(text: str, mail: ParsedMail, language: str) -> str:
     return f"{text.rstrip()}\n\n{note}"
 
 
+def _suppressed(ours: list[MailToken], failed: tuple[str, ...], gone: tuple[str, ...]) -> str:
+    if not ours:
+        return "suppressed nothing (not a bounce of our mail)"
+    kept = [a for a in failed if a not in gone]
+    said = f"suppressed {', '.join(gone) or 'nothing'}"
+    return said + (f"; not suppressed (not a permanent address failure): {', '.join(kept)}"
+                   if kept else "")
+
+
 def _attachments(mail: ParsedMail) -> tuple[Attachment, ...]:
     return tuple(Attachment(a.filename, _content_type(a.content_type), a.data)
                  for a in mail.attachments)
@@ -148,6 +161,7 @@ class MailProcessor:
         self.commands = mailcmd.Runner(ctx.rt, session, ctx.identity, self.replies, ctx.tz)
         self.ratings = MailRatings(session, ctx.identity, ctx.rt.outbox, self.replies,
                                    ctx.rating_scale)
+        self._suppressed: set[str] | None = None
 
     # ------------------------------------------------------------ one mail
 
@@ -183,11 +197,25 @@ class MailProcessor:
             thread = None if sender is None else await self._thread(view, inc, sender)
         if known is not None:
             return Fate("done", known, "already applied (replay)", "replay")
+        registered = sender is None
         if sender is None and address is not None:
             sender, thread = await self._newcomer(inc, address)
         if sender is None or thread is None:
             return await self._anonymous(inc)
-        return await self._act(inc, sender, thread)
+        if address is not None:
+            await self._lift_suppression(inc, address)
+        return await self._act(inc, sender, thread, known=not registered)
+
+    async def _lift_suppression(self, inc: IncomingMail, address: str) -> None:
+        """The address wrote to us, so it exists: mail it again (a desk event says so).
+        The suppressed addresses are read once per processor (a batch), not per mail."""
+        if self._suppressed is None:
+            self._suppressed = set(await self.ctx.rt.inbound.suppressed())
+        if address.strip().lower() in self._suppressed:
+            self._suppressed.discard(address.strip().lower())
+            await self.s.bus.handle(c.UnsuppressAddress(
+                actor=None, channel=raw.CHANNEL, at=inc.row.received_at, source_ref=inc.ref,
+                address=address, reason=f"wrote to us: {inc.ref}"[:500]))
 
     async def _newcomer(self, inc: IncomingMail, address: str) -> tuple[Person | None,
                                                                        Thread | None]:
@@ -210,7 +238,8 @@ class MailProcessor:
                       named=tag_number(self.ctx.tag, mail.subject), refs=_refs(mail),
                       addresses=tuple(dict.fromkeys((*inc.envelope, *mail.to, *mail.cc))))
         ctx = ThreadContext(view, self.ctx.reopen_days, ref_token=self.id.ref_ticket,
-                            address_token=self.id.address_ticket)
+                            address_token=self.id.address_ticket,
+                            colleague=Colleagues(view.people).of_requester)
         return await thread_of(facts, ctx, MAIL)
 
     def _asker(self, inc: IncomingMail, sender: Person) -> Asker:
@@ -219,7 +248,8 @@ class MailProcessor:
 
     # ------------------------------------------------------------ acting
 
-    async def _act(self, inc: IncomingMail, sender: Person, thread: Thread) -> Fate:
+    async def _act(self, inc: IncomingMail, sender: Person, thread: Thread, *,
+                   known: bool) -> Fate:
         reply = inc.reply
         special = await self._special(inc, sender, reply)
         if special is not None:
@@ -227,7 +257,7 @@ class MailProcessor:
         thread = await self._checked(inc, sender, thread)
         try:
             if thread.ticket is None:
-                number = await self._open(inc, sender, thread)
+                number = await self._open(inc, sender, thread, known)
             else:
                 number = await self._comment(inc, sender, thread, reply)
         except EngineError as exc:
@@ -275,16 +305,18 @@ class MailProcessor:
         return None if vote is None else \
             await self.ratings.record(self._asker(inc, sender), vote, at)
 
-    async def _open(self, inc: IncomingMail, sender: Person, thread: Thread) -> int | None:
+    async def _open(self, inc: IncomingMail, sender: Person, thread: Thread,
+                    known: bool) -> int | None:
         mail = inc.mail
         subject = clean_subject(mail.subject, self.ctx.tag) or mail.text.strip()[:80]
-        cc = [a for a in (*mail.to, *mail.cc)
-              if _usable(a) and not self.id.is_own(a) and not sender.has_email(a)]
+        cc = tuple(dict.fromkeys(a for a in (*mail.to, *mail.cc) if _usable(a)
+                                 and not self.id.is_own(a) and not sender.has_email(a)))[:MAX_CC]
         outcome = await self.s.bus.handle(c.OpenTicket(
             actor=sender.id, channel=raw.CHANNEL, at=inc.row.received_at, subject=subject,
             description=self._flagged(stored_text(mail.text, mail, self.settings.language),
                                       inc, thread),
-            requester_id=sender.id, cc=tuple(dict.fromkeys(cc))[:MAX_CC],
+            requester_id=sender.id, cc=cc,
+            notify_cc=cc_to_notify(mail, self.id, sender, known, cc),
             source_ref=inc.ref, attachments=_attachments(mail), linked_to=thread.linked_to))
         return outcome.ticket
 
@@ -356,20 +388,28 @@ class MailProcessor:
             ticket = await view.refs.find(ids) or next((x.ticket for x in ours if x.ticket), None)
             replay = await view.refs.find([inc.ref]) is not None
         failed = bounced_recipients(inc.mail) if ours else ()
-        for address in failed:
+        # Only "no such address" stops our mail; a full mailbox or a policy refusal passes.
+        gone = permanent_failures(inc.mail, failed)
+        if self._suppressed is not None:
+            self._suppressed.update(gone)
+        for address in gone:
             await self.s.bus.handle(c.SuppressAddress(
                 actor=None, channel=raw.CHANNEL, at=inc.row.received_at, source_ref=inc.ref,
                 address=address, reason=f"bounce {inc.ref}: {noise.reason}"[:500]))
         if ticket is not None and ours and not replay:
-            await self._bounce_note(inc, ticket, failed, noise)
-        suppressed = ", ".join(failed) if failed else "nothing (not a bounce of our mail)"
-        return Fate("ignored", ticket, f"bounce: {noise.reason}; suppressed {suppressed}",
-                       "noise")
+            await self._bounce_note(inc, ticket, failed, gone, noise)
+        return Fate("ignored", ticket, f"bounce: {noise.reason}; {_suppressed(ours, failed, gone)}",
+                    "noise")
 
     async def _bounce_note(self, inc: IncomingMail, ticket: int, failed: tuple[str, ...],
-                           noise: Noise) -> None:
-        text = t(self.settings.language, "mail.bounced_note",
-                 addresses=", ".join(failed) or "?", reason=noise.reason)
+                           gone: tuple[str, ...], noise: Noise) -> None:
+        lang, kept = self.settings.language, tuple(a for a in failed if a not in gone)
+        notes = [t(lang, "mail.bounced_note", addresses=", ".join(gone) or "?",
+                   reason=noise.reason)] if gone or not kept else []
+        if kept:
+            notes.append(t(lang, "mail.bounced_kept_note", addresses=", ".join(kept),
+                           reason=noise.reason))
+        text = "\n".join(notes)
         try:
             await self.s.bus.handle(c.AddComment(
                 actor=None, channel=raw.CHANNEL, at=inc.row.received_at, ticket=ticket,

@@ -6,6 +6,7 @@ resolution), and a comment only when it is public."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,7 +82,23 @@ class Renderer:
             return body
         text, files = body
         return Rendered(self._subject(scene, params), text, *self._threading(scene),
-                        _auto(row.kind), files)
+                        await _auto_submitted(scene, view), files)
+
+    async def render_acks(self, rows: Sequence[OutboxRow], view: Reading) -> Rendered:
+        """One ack for several new requests of one requester (the automatic-mail cap
+        tripped on a backlog): each ticket with its tag, threaded under their mails."""
+        lang = rows[0].language
+        tickets = [found for r in rows if r.ticket is not None
+                   and (found := await view.tickets.get(r.ticket)) is not None]
+        numbers = ", ".join(f"#{x.number}" for x in tickets)
+        lines = [t(lang, "mail.ack_many.body"), "",
+                 *(f"{self.tag(x.number)} {x.subject}" for x in tickets), "", "-- ",
+                 t(lang, "mail.ack_many.footer",
+                   tag=self.tag(tickets[0].number) if tickets else "")]
+        refs = tuple(dict.fromkeys(x.source_ref for x in tickets
+                                   if x.source_ref is not None and is_real_ref(x.source_ref)))
+        return Rendered(t(lang, "mail.ack_many.subject", numbers=numbers), "\n".join(lines),
+                        refs[-1] if refs else None, refs, "auto-replied")
 
     def _reply(self, row: OutboxRow) -> Rendered:
         p = row.payload
@@ -187,5 +204,14 @@ def _comment(scene: _Scene) -> Comment | None:
     return next((c for c in scene.comments if c.id == comment_id), None)
 
 
-def _auto(kind: NoticeKind) -> str:
-    return "auto-replied" if kind in AUTO_REPLIED else "auto-generated"
+async def _auto_submitted(scene: _Scene, view: Reading) -> str:
+    """RFC 3834: our answers to a mail just received are `auto-replied`, our notices
+    `auto-generated`; a specialist's own answer is neither (no header), so that the
+    client's mail system treats it as the person's mail it is."""
+    kind = scene.row.kind
+    if kind in AUTO_REPLIED:
+        return "auto-replied"
+    comment = _comment(scene) if kind is K.COMMENT else None
+    author = None if comment is None or comment.author_id is None \
+        else await view.people.get(comment.author_id)
+    return "" if author is not None and author.role.is_staff else "auto-generated"

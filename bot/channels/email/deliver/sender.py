@@ -5,22 +5,24 @@ Never twice: a row is claimed under a lease and marked sent right after the serv
 its Message-ID is derived from the row id, so the one unavoidable duplicate (a crash after
 the relay's 250 and before `mark_sent`) carries the same Message-ID and is dropped by
 receivers that deduplicate. Loop safety: nothing to our own or no-reply addresses or to an
-address that bounced, and at most `auto_reply_limit` automatic answers per recipient per hour.
+address that bounced, and the automatic-mail cap per recipient (cap.py: stops loops; acks of
+a backlog beyond it go out as one ack listing the tickets).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
 
 import aiosmtplib
 
+from bot.channels.email.deliver.cap import AutoMailCap, Verdict, grouped
 from bot.channels.email.deliver.render import AUTO_REPLIED, Rendered, Renderer, Skip
+from bot.channels.email.deliver.subject import set_subject
 from bot.channels.email.understand.identity import LOOP_HEADER, MailIdentity, is_no_reply
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -35,8 +37,8 @@ CHANNEL = "email"
 BATCH = 50
 LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 12            # with the 30 s .. 1 h backoff: about 8 hours of retries
-CAP_WINDOW = dt.timedelta(hours=1)
 TIMEOUT = 30.0
+_AFTER_CONTENT = frozenset({"Content-Language"})
 
 
 @dataclass(frozen=True)
@@ -45,23 +47,16 @@ class Built:
     meta: dict[str, Any]
 
 
-class AutoReplyCap:
-    """Automatic answers per recipient in a sliding hour (a mail loop's brake). Kept in
-    memory: a loop runs in minutes, and a restart forgetting an hour is harmless."""
+@dataclass(frozen=True)
+class Outgoing:
+    """One mail to send and the outbox rows it settles (several for a grouped ack)."""
 
-    def __init__(self, limit: int, window: dt.timedelta = CAP_WINDOW) -> None:
-        self.limit = limit
-        self.window = window
-        self._sent: dict[str, deque[dt.datetime]] = defaultdict(deque)
+    rows: tuple[OutboxRow, ...]
+    built: Built
 
-    def allows(self, recipient: str, now: dt.datetime) -> bool:
-        sent = self._sent[recipient.lower()]
-        while sent and sent[0] <= now - self.window:
-            sent.popleft()
-        return len(sent) < self.limit
-
-    def record(self, recipient: str, now: dt.datetime) -> None:
-        self._sent[recipient.lower()].append(now)
+    @property
+    def row(self) -> OutboxRow:
+        return self.rows[0]
 
 
 def smtp_client(cfg: SmtpConfig) -> aiosmtplib.SMTP:
@@ -87,14 +82,21 @@ class MailSender:
         self.batch = batch
         self.identity = MailIdentity.of(rt.settings, rt.secret)
         self.renderer = Renderer(rt.settings)
-        self.cap = AutoReplyCap(rt.settings.email.auto_reply_limit)
+        self.cap = AutoMailCap(rt.outbox, CHANNEL, AUTO_REPLIED,
+                               rt.settings.email.auto_reply_limit)
 
     async def run_once(self) -> int:
         """Claim and deliver one batch; the number of rows claimed."""
         rows = await self.rt.outbox.claim(CHANNEL, self.clock.now(), self.batch, LEASE)
         if not rows:
             return 0
-        ready = [(row, built) for row in rows if (built := await self._prepared(row))]
+        verdicts = await self.cap.verdicts(rows)
+        ready = [Outgoing((row,), built) for row in rows if verdicts.get(row.id) != "group"
+                 and (built := await self._prepared(row, verdicts.get(row.id, "send")))]
+        for acks in grouped(rows, verdicts):
+            built = await self._prepared_group(acks)
+            if built is not None:
+                ready.append(Outgoing(tuple(acks), built))
         if ready:
             await self._send_all(ready)
         return len(rows)
@@ -108,11 +110,11 @@ class MailSender:
 
     # ------------------------------------------------------------ deciding and building
 
-    async def _prepared(self, row: OutboxRow) -> Built | None:
+    async def _prepared(self, row: OutboxRow, verdict: Verdict = "send") -> Built | None:
         """The row ready to send, or None once it is marked: one row that cannot be rendered
         or built is set aside on its own and never holds back the rows claimed with it."""
         try:
-            return await self._prepare(row)
+            return await self._prepare(row, verdict)
         except (ValueError, TypeError, UnicodeError) as exc:
             # The message itself cannot be made (a header with a line break in it, a
             # payload that does not encode): no retry will change that.
@@ -122,8 +124,26 @@ class MailSender:
             await self._failed(row, exc, permanent=False)
         return None
 
-    async def _prepare(self, row: OutboxRow) -> Built | None:
-        reason = await self._refuse(row)
+    async def _prepared_group(self, acks: list[OutboxRow]) -> Built | None:
+        """One ack listing the tickets of `acks` (one recipient), or None once they are
+        marked."""
+        first = acks[0]
+        try:
+            reason = await self._refuse(first)
+            if reason is None:
+                async with self.rt.views.reading() as r:
+                    rendered = await self.renderer.render_acks(acks, r)
+                # Signed for no single ticket: the listed tags say which is which.
+                return self._build(replace(first, ticket=None), rendered)
+        except Exception as exc:
+            log.exception("grouped ack %s could not be prepared", first.id)
+            reason = f"{type(exc).__name__}: {exc}"
+        for row in acks:
+            await self._give_up(row, f"skipped: {reason}")
+        return None
+
+    async def _prepare(self, row: OutboxRow, verdict: Verdict) -> Built | None:
+        reason = await self._refuse(row) or self._capped(row, verdict)
         rendered: Rendered | Skip = Skip(reason) if reason else await self._render(row)
         if isinstance(rendered, Skip):
             await self._give_up(row, f"skipped: {rendered.reason}")
@@ -140,11 +160,15 @@ class MailSender:
             return "a no-reply address"
         if await self.rt.inbound.is_suppressed(to):
             return "the address bounced before"
-        # A retry is the same mail as its first attempt, which the cap has already counted.
-        if row.kind in AUTO_REPLIED and row.attempts <= 1:
-            if not self.cap.allows(to, self.clock.now()):
-                return f"more than {self.cap.limit} automatic mails to {to} within an hour"
-            self.cap.record(to, self.clock.now())
+        return None
+
+    def _capped(self, row: OutboxRow, verdict: Verdict) -> str | None:
+        limit, to = self.cap.limit, row.recipient
+        if verdict == "loop":
+            return (f"loop brake: {limit} automatic mails went to {to} within the hour "
+                    "before the mail this answers arrived")
+        if verdict == "cap":
+            return f"more than {limit} automatic mails to {to} within an hour"
         return None
 
     async def _render(self, row: OutboxRow) -> Rendered | Skip:
@@ -165,55 +189,68 @@ class MailSender:
             LOOP_HEADER: ident.loop_value, "Content-Language": row.language,
         }
         for name, value in headers.items():
-            if value:
+            if name == "Subject" and value:
+                set_subject(m, value)
+            elif value and name not in _AFTER_CONTENT:
                 m[name] = value
         m.set_content(r.text)
         for f in r.attachments:
             maintype, _, subtype = f.content_type.partition("/")
             m.add_attachment(f.data, maintype=maintype or "application",
                              subtype=subtype or "octet-stream", filename=f.filename)
+        # set_content and add_attachment drop or move every Content-* header: set it last.
+        m["Content-Language"] = row.language
         meta = {k.lower(): v for k, v in headers.items() if v}
         return Built(m, meta)
 
     # ------------------------------------------------------------ sending
 
-    async def _send_all(self, ready: list[tuple[OutboxRow, Built]]) -> None:
+    async def _send_all(self, ready: list[Outgoing]) -> None:
         handled: set[int] = set()
         try:
             async with smtp_client(self.cfg) as smtp:
-                for row, built in ready:
-                    await self._send(smtp, row, built)
-                    handled.add(row.id)
+                for out in ready:
+                    await self._send(smtp, out)
+                    handled.add(out.row.id)
         except (aiosmtplib.SMTPException, OSError) as exc:
             # The connection itself failed (refused, dropped, login): not the rows' fault,
             # so every row not yet handled is retried, whatever the reply code.
             log.warning("SMTP relay %s:%s: %s", self.cfg.host, self.cfg.port, exc)
-            for row, _ in ready:
-                if row.id not in handled:
-                    await self._failed(row, exc, permanent=False)
+            for out in ready:
+                if out.row.id not in handled:
+                    for row in out.rows:
+                        await self._failed(row, exc, permanent=False)
 
-    async def _send(self, smtp: aiosmtplib.SMTP, row: OutboxRow, built: Built) -> None:
-        await self._record_ref(row, built)
+    async def _send(self, smtp: aiosmtplib.SMTP, out: Outgoing) -> None:
+        row, built = out.row, out.built
+        if len(out.rows) == 1:
+            await self._record_ref(row, built)
         try:
             await smtp.send_message(built.message, sender=self.identity.address,
                                     recipients=[row.recipient])
         except aiosmtplib.SMTPServerDisconnected:
             raise
         except aiosmtplib.SMTPException as exc:
-            await self._failed(row, exc, permanent=_permanent(exc))
+            for each in out.rows:
+                await self._failed(each, exc, permanent=_permanent(exc))
             return
         except (ValueError, TypeError, UnicodeError) as exc:  # the message won't serialize
-            await self._failed(row, exc, permanent=True)
+            for each in out.rows:
+                await self._failed(each, exc, permanent=True)
             return
-        await self.rt.outbox.mark_sent(row.id, self.clock.now(), built.meta)
-        log.info("sent %s #%s to %s as %s", row.kind, row.ticket, row.recipient,
+        meta = built.meta if len(out.rows) == 1 else \
+            {**built.meta, "grouped": [r.id for r in out.rows]}
+        for each in out.rows:
+            await self.rt.outbox.mark_sent(each.id, self.clock.now(), meta)
+        log.info("sent %s #%s to %s as %s", row.kind,
+                 ", #".join(str(r.ticket) for r in out.rows), row.recipient,
                  built.meta["message-id"])
 
     async def _record_ref(self, row: OutboxRow, built: Built) -> None:
         """Before sending: a reply may come back faster than `mark_sent` runs."""
         if row.ticket is None:
             return
-        await self.rt.outbox.record_sent_ref(built.meta["message-id"].lower(), row.ticket)
+        await self.rt.outbox.record_sent_ref(built.meta["message-id"], row.ticket)
 
     async def _failed(self, row: OutboxRow, exc: Exception, *, permanent: bool) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]

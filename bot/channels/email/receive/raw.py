@@ -43,16 +43,17 @@ LONG_REF_DOMAIN = "long-id.invalid"
 
 
 def normalise_ref(value: str) -> str:
-    """`<ABC@Host>` or `ABC@Host` -> `<abc@host>` (DEVELOPERS-NOTES: refs are lower-case)."""
-    inner = value.strip().strip("<>").strip().lower()
+    """` <ABC@Host> ` or `ABC@Host` -> `<ABC@Host>`: kept as written, because mail clients
+    thread by the exact id; lookups compare case-insensitively (`message_refs` keys)."""
+    inner = value.strip().strip("<>").strip()
     if len(inner) + 2 > MAX_REF:
-        digest = hashlib.sha256(inner.encode("utf-8", "surrogateescape")).hexdigest()
+        digest = hashlib.sha256(inner.lower().encode("utf-8", "surrogateescape")).hexdigest()
         return f"<sha256.{digest}@{LONG_REF_DOMAIN}>"
     return f"<{inner}>" if inner else ""
 
 
 def message_id_of(raw: bytes) -> str | None:
-    """The normalised Message-ID from the header block, or None if there is none usable."""
+    """The Message-ID (as written, in angle brackets) from the header block, or None if there is none usable."""
     m = _MESSAGE_ID.search(header_block(raw))
     if m is None:
         return None
