@@ -288,6 +288,7 @@ def test_a_rescued_mail_opens_a_ticket_without_ack_or_copy_notice(
     who = Audience(ticket, _person(1, Role.CLIENT), _person(2, Role.SPECIALIST),
                    (_person(4, Role.SPECIALIST),), (_person(5, Role.LEAD),))
     event = e.TicketOpened(ticket=1, actor=9, at=AT, channel="email", subject="s",
-                           requester_id=1, responsible_id=2, acknowledge=acknowledge)
+                           requester_id=1, responsible_id=2, acknowledge=acknowledge,
+                           notify_cc=("cc@x.example",))
     found = {(n.kind, n.person.id if n.person else n.address) for n in plan(event, who)}
     assert found == expected
