@@ -19,7 +19,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -32,6 +32,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope
 
 from bot.bootstrap import bootstrap
+from bot.channels.email.service import EmailChannel
 from bot.runtime import App
 from config.settings import EmailConfig, ImapConfig, Settings, SmtpConfig, with_sla
 from engine.directory import CompanySpec, PersonSpec
@@ -64,6 +65,22 @@ def settings_for(db_url: str, **email: Any) -> Settings:
 async def make_runtime(settings: Settings, clock: FixedClock) -> App:
     """The service's application (every reactor), with the test clock."""
     return await bootstrap(settings, clock=clock, secret=SECRET)
+
+
+@asynccontextmanager
+async def running_channel(settings: Settings, clock: FixedClock) -> AsyncIterator[EmailChannel]:
+    """The mail channel of a fresh runtime with all its services started, stopped after."""
+    rt = await make_runtime(settings, clock)
+    channel = EmailChannel(rt)
+    services = channel.services()
+    for service in services:
+        await service.start()
+    try:
+        yield channel
+    finally:
+        for service in reversed(services):
+            await service.stop()
+        await rt.db.dispose()
 
 
 @pytest.fixture

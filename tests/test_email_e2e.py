@@ -22,6 +22,7 @@ from tests.support_email import (
     db_file,
     mail,
     make_runtime,
+    running_channel,
     settings_for,
     smtp_sink,
 )
@@ -35,15 +36,8 @@ async def channel(db_file: str, clock: FixedClock,
     settings = settings_for(db_file, listen_port=0, smtp=smtp_sink.smtp)
     settings = replace(settings, companies=(CompanySpec("Acme", ("acme.example",),
                                                         manager_email="sam@staff.example.com"),))
-    rt = await make_runtime(settings, clock)
-    mail_channel = EmailChannel(rt)
-    services = mail_channel.services()
-    for service in services:
-        await service.start()
-    yield mail_channel
-    for service in reversed(services):
-        await service.stop()
-    await rt.db.dispose()
+    async with running_channel(settings, clock) as mail_channel:
+        yield mail_channel
 
 
 async def send(channel: EmailChannel, raw: bytes, to: str = SUPPORT) -> None:

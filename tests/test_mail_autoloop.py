@@ -24,7 +24,16 @@ from bot.channels.email.service import EmailChannel
 from bot.runtime import App
 from engine.store.queries import export_all, ticket_detail
 from tests.fakes import FixedClock
-from tests.support_email import SUPPORT, Sink, clock, db_file, mail, make_runtime, settings_for
+from tests.support_email import (
+    SUPPORT,
+    Sink,
+    clock,
+    db_file,
+    mail,
+    make_runtime,
+    running_channel,
+    settings_for,
+)
 
 __all__ = ["clock", "db_file"]  # fixtures
 
@@ -74,17 +83,11 @@ async def relay() -> AsyncIterator[AutoResponder]:
 @pytest.fixture
 async def channel(db_file: str, clock: FixedClock,
                   relay: AutoResponder) -> AsyncIterator[EmailChannel]:
-    rt = await make_runtime(settings_for(db_file, listen_port=0, smtp=relay.smtp), clock)
-    mail_channel = EmailChannel(rt)
-    assert mail_channel.ingress is not None
-    services = mail_channel.services()
-    for service in services:
-        await service.start()
-    relay.intake_port = mail_channel.ingress.port
-    yield mail_channel
-    for service in reversed(services):
-        await service.stop()
-    await rt.db.dispose()
+    async with running_channel(settings_for(db_file, listen_port=0, smtp=relay.smtp),
+                               clock) as mail_channel:
+        assert mail_channel.ingress is not None
+        relay.intake_port = mail_channel.ingress.port
+        yield mail_channel
 
 
 async def _processed(channel: EmailChannel) -> None:

@@ -25,7 +25,15 @@ from bot.runtime import App
 from engine.store.queries import export_all, ticket_detail
 from engine.store.tables import inbound
 from tests.fakes import FixedClock
-from tests.support_email import SUPPORT, clock, db_file, mail, make_runtime, settings_for
+from tests.support_email import (
+    SUPPORT,
+    clock,
+    db_file,
+    mail,
+    make_runtime,
+    running_channel,
+    settings_for,
+)
 
 __all__ = ["clock", "db_file"]  # fixtures
 
@@ -179,15 +187,8 @@ async def test_parser_worker_gives_the_same_mail_as_inline() -> None:
 
 @pytest.fixture
 async def channel(db_file: str, clock: FixedClock) -> AsyncIterator[EmailChannel]:
-    rt = await make_runtime(settings_for(db_file, listen_port=0), clock)
-    mail_channel = EmailChannel(rt)
-    services = mail_channel.services()
-    for service in services:
-        await service.start()
-    yield mail_channel
-    for service in reversed(services):
-        await service.stop()
-    await rt.db.dispose()
+    async with running_channel(settings_for(db_file, listen_port=0), clock) as mail_channel:
+        yield mail_channel
 
 
 async def _processed(channel: EmailChannel) -> None:

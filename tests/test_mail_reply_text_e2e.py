@@ -26,7 +26,7 @@ from tests.support_email import (
     clock,
     db_file,
     mail,
-    make_runtime,
+    running_channel,
     settings_for,
     smtp_sink,
 )
@@ -43,15 +43,8 @@ async def _channel(db_file: str, clock: FixedClock, smtp_sink: Sink,
     settings = settings_for(db_file, listen_port=0, smtp=smtp_sink.smtp)
     settings = replace(settings, companies=(CompanySpec("Acme", ("acme.example",),
                                                         manager_email=manager),))
-    rt = await make_runtime(settings, clock)
-    channel = EmailChannel(rt)
-    services = channel.services()
-    for service in services:
-        await service.start()
-    yield channel
-    for service in reversed(services):
-        await service.stop()
-    await rt.db.dispose()
+    async with running_channel(settings, clock) as channel:
+        yield channel
 
 
 @pytest.fixture
