@@ -31,7 +31,7 @@ async def intake_port(settings: Settings) -> list[Finding]:
 
 
 async def imap(settings: Settings) -> list[Finding]:
-    from bot.channels.email.receive.imap import ImapSession
+    from bot.channels.email.receive.imap import ImapSession, quoted
 
     name = "imap"
     cfg = settings.email.imap
@@ -48,7 +48,7 @@ async def imap(settings: Settings) -> list[Finding]:
                                         f"tls, user, mailbox and TICKETBOT_IMAP_PASSWORD")]
         found = [Finding(name, OK, f"{where}, folder {cfg.mailbox!r} opened")]
         if cfg.move_to is not None:
-            status = await session.command().status(_quoted(cfg.move_to), "(MESSAGES)")
+            status = await session.command().status(quoted(cfg.move_to), "(MESSAGES)")
             if status.result != "OK":
                 found.append(Finding(name, FAIL, f"email.imap.move_to: no folder "
                                                  f"{cfg.move_to!r} on {cfg.host}: create it "
@@ -58,10 +58,6 @@ async def imap(settings: Settings) -> list[Finding]:
         return found
     finally:
         await session.close()
-
-
-def _quoted(mailbox: str) -> str:
-    return '"' + mailbox.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 async def relay(settings: Settings) -> list[Finding]:
