@@ -176,3 +176,45 @@ async def test_with_a_delay_the_rating_request_is_a_later_message(
     await mailer.run_once()
     [_, survey] = [_text(m) for m in _mails(smtp_sink, CARL)[before:]]
     assert "Please rate the answer" in survey and "The roller" not in survey
+
+
+# --- /undo of `/close N text`: the words are taken back, the status is not ----------------
+
+
+async def _close_and_undo(h: Harness, sink: Sink, address: str, text: str) -> list[str]:
+    number = await _mailed_ticket(h, address)
+    mailer = MailSender(h.rt, sink.smtp)
+    await h.say(SAM, f"/take {number}", chat=STAFF)
+    await mailer.run_once()
+    before = len(_mails(sink, address))
+    await h.say(SAM, f"/close {number} {text}", chat=STAFF, minutes=1)
+    await h.say(SAM, "/undo", chat=STAFF, minutes=1 / 6)
+    await mailer.run_once()
+    h.clock.advance(hours=2)
+    await mailer.run_once()
+    assert (await h.ticket(number)).status.value == "closed"  # the status stands
+    assert not (await h.comments(number))[-1].public  # the answer is a note now
+    return [_text(m) for m in _mails(sink, address)[before:]]
+
+
+async def test_undo_of_close_with_text_still_tells_the_client_it_is_closed(
+        no_delay: Harness, smtp_sink: Sink) -> None:
+    [mail] = await _close_and_undo(no_delay, smtp_sink, CARL, "Lena, can I just close this?")
+    assert "can I just close" not in mail and "wrote on ticket" not in mail
+    assert mail.index("Ticket #1 (Printer jams) is now closed.") \
+        < mail.index("Please rate the answer")
+
+
+async def test_undo_of_close_with_text_in_russian(no_delay: Harness, smtp_sink: Sink) -> None:
+    [mail] = await _close_and_undo(no_delay, smtp_sink, DINA, "Лена, можно закрыть?")
+    assert "можно закрыть" not in mail
+    assert "Заявка #1 (Printer jams) теперь закрыта." in mail
+    assert "Оцените, пожалуйста, ответ" in mail
+
+
+async def test_undo_of_close_with_a_rating_delay_the_survey_comes_later_alone(
+        delayed: Harness, smtp_sink: Sink) -> None:
+    [status, survey] = await _close_and_undo(delayed, smtp_sink, CARL, "Closing it, Lena")
+    assert "is now closed" in status and "Please rate" not in status
+    assert "Closing it" not in status + survey
+    assert "Please rate the answer" in survey
