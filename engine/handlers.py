@@ -21,6 +21,7 @@ from engine.model import (
     Ticket,
     one_line,
 )
+from engine.notify.combine import without_answer
 
 Handler = Callable[[Context, Any], Awaitable[int | None]]
 
@@ -192,8 +193,15 @@ async def withdraw_comment(ctx: Context, cmd: c.WithdrawComment) -> int:
         raise errors.NothingToWithdraw(number=cmd.ticket)
     ticket, cause, comment_id = found
     withdrawn = await ctx.uow.outbox.withdraw(cause, ctx.clock.now())
-    if withdrawn == 0:
+    if not withdrawn:
         raise errors.NothingToWithdraw(number=ticket.number)
+    # `/close N text` withdrawn: the words are taken back, not the status. The ticket stays
+    # closed (the specialist meant that; undoing it silently would reopen work and its SLA
+    # clock behind their back), so the client still hears where it went, without the text.
+    for item in withdrawn:
+        status = without_answer(item)
+        if status is not None:
+            await ctx.uow.outbox.enqueue(status)
     await ctx.uow.comments.set_public(comment_id, False)
     comment = next((x for x in await ctx.uow.comments.for_ticket(ticket.number)
                     if x.id == comment_id), None)
@@ -203,7 +211,7 @@ async def withdraw_comment(ctx: Context, cmd: c.WithdrawComment) -> int:
     await ctx.uow.tickets.save(ticket)
     ctx.raise_event(e.CommentWithdrawn(ticket=ticket.number, actor=ctx.actor_id, at=ctx.at,
                                        channel=cmd.channel, comment_id=comment_id, cause=cause,
-                                       withdrawn=withdrawn))
+                                       withdrawn=len(withdrawn)))
     return ticket.number
 
 

@@ -131,8 +131,8 @@ class Outbox(Protocol):
     async def held(self, now: dt.datetime) -> list[Held]:
         """Causes with rows not sent, not claimed and not yet due, oldest first."""
         ...
-    async def withdraw(self, cause: int, now: dt.datetime) -> int:
-        """Give up the rows of `cause` not sent and not claimed; how many."""
+    async def withdraw(self, cause: int, now: dt.datetime) -> list[OutboxItem]:
+        """Give up the rows of `cause` not sent and not claimed; the rows given up."""
         ...
     async def revise(self, item: OutboxItem) -> None:
         """A row queued earlier in this transaction, said again with more in it (its kind,

@@ -32,6 +32,7 @@ from engine.errors import EngineError
 from engine.handlers import Handler
 from engine.model import Person, Status, Ticket
 from engine.notify import grace
+from engine.notify.combine import with_rating
 from engine.notify.kinds import NoticeKind
 from engine.notify.reactor import route
 from engine.notify.rules import Notice
@@ -243,11 +244,26 @@ async def _ask(ctx: Context, settings: RatingSettings, secret: bytes, surveys: S
         return
     item = survey_item(settings, secret, survey, ticket, requester)
     if item is not None and await surveys.add(survey):
-        # Never before the answer it asks about, which may wait out its grace period.
-        await ctx.uow.outbox.enqueue(replace(item, not_before=grace.later(
-            item.not_before, grace.held_until(ctx))))
+        if not await _fold(ctx, settings, item):
+            # Never before the answer it asks about, which may wait out its grace period.
+            await ctx.uow.outbox.enqueue(replace(item, not_before=grace.later(
+                item.not_before, grace.held_until(ctx))))
         log.info("#%s rating survey planned for person %s at %s", ticket.number,
                  requester.id, survey.due_at.isoformat())
+
+
+async def _fold(ctx: Context, settings: RatingSettings, item: OutboxItem) -> bool:
+    """With no delay, the request goes in the message this command already sends the
+    requester on that channel (the answer, the new status): one message, the question
+    under the answer. With a delay it stays a later message of its own."""
+    to = (item.channel, item.recipient)
+    row = ctx.notified.get(to)
+    if settings.delay_minutes > 0 or row is None:
+        return False
+    folded = with_rating(row, item.payload)
+    await ctx.uow.outbox.revise(folded)
+    ctx.notified[to] = folded
+    return True
 
 
 async def _cancel(ctx: Context, surveys: SurveyLog, event: e.StatusChanged) -> None:

@@ -201,10 +201,10 @@ class FakeOutbox:
         if item.key in self.s.outbox:
             self.s.outbox[item.key] = item
 
-    async def withdraw(self, cause: int, now: dt.datetime) -> int:
-        keys = [i.key for i in self._waiting(now) if i.cause == cause]
-        self.s.withdrawn.update(keys)
-        return len(keys)
+    async def withdraw(self, cause: int, now: dt.datetime) -> list[OutboxItem]:
+        items = [i for i in self._waiting(now) if i.cause == cause]
+        self.s.withdrawn.update(i.key for i in items)
+        return items
 
     async def retry(self, id: int) -> bool:
         return False  # the fake keeps items to send, never a delivery given up

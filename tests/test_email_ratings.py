@@ -4,6 +4,7 @@ requester only."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -16,7 +17,17 @@ from engine import commands as c
 from engine.model import Status
 from engine.store.queries import export_all
 from tests.fakes import FixedClock
-from tests.support_email import Sink, clock, db_file, mail, person_id, runtime, smtp_sink
+from tests.support_email import (
+    Sink,
+    clock,
+    db_file,
+    mail,
+    make_runtime,
+    person_id,
+    runtime,
+    settings_for,
+    smtp_sink,
+)
 
 __all__ = ["clock", "db_file", "runtime", "smtp_sink"]  # fixtures
 
@@ -103,3 +114,30 @@ async def test_someone_elses_click_is_refused_silently(runtime: App, smtp_sink: 
     row = await receive(runtime, mail(sender="dora@acme.example", subject=subject), clock)
     assert (row["status"], row["rule"]) == ("ignored", "rating")
     assert await replies(runtime) == []
+
+
+async def test_a_digit_answering_the_combined_mail_is_a_score(
+        db_file: str, smtp_sink: Sink, clock: FixedClock) -> None:
+    """With no delay the survey is in the answer's own mail (engine/notify/combine.py): a
+    bare digit answering that mail is the score, as it is for a survey mail of its own."""
+    settings = settings_for(db_file)
+    settings = replace(settings, sla=replace(settings.sla, ratings=replace(
+        settings.sla.ratings, delay_minutes=0)))
+    rt = await make_runtime(settings, clock)
+    try:
+        await receive(rt, mail(message_id="<r1@acme.example>"), clock)
+        lena = await person_id(rt, "lena@staff.example.com")
+        await rt.bus.handle(c.SetStatus(actor=lena, channel="email", ticket=1,
+                                        status=Status.RESOLVED, text="Replaced the drum."))
+        clock.advance(minutes=1)
+        sender = MailSender(rt, smtp_sink.smtp)
+        while await sender.run_once():
+            pass
+        [_, answer] = [m for m in smtp_sink.messages() if m["To"] == CARL]
+        assert "Replaced the drum." in str(answer.get_body(("plain",)))
+        assert "mailto:" in str(answer.get_body(("plain",)))
+        row = await receive(rt, mail(subject=f"Re: {answer['Subject']}", body="4\n\n> drum",
+                                     in_reply_to=answer["Message-ID"]), clock)
+        assert (row["rule"], row["reason"]) == ("rating", "rating 4")
+    finally:
+        await rt.close()

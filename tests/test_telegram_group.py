@@ -245,8 +245,7 @@ async def test_a_reply_from_the_staff_chat_says_it_was_posted_in_the_group(
     command = await harness.say(SAM, "/reply 1 Restarted the VPN server", chat=STAFF, minutes=2)
     echo = await harness.sent(lambda f: next((m for m in f.bot_messages(STAFF)
                                               if m["text"].startswith("💬")), None))
-    assert echo["text"] == ("💬 Posted in the support group\n"
-                            "⏳ Goes out in 30 s; /undo takes it back")
+    assert echo["text"] == "💬 To the support group in 30 s — /undo to withdraw"
     assert echo["reply_to_message"]["message_id"] == command
     await harness.drained()
     assert not any("Restarted" in m["text"] for m in harness.fake.bot_messages(SUPPORT))

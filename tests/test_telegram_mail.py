@@ -68,8 +68,7 @@ async def test_a_reply_in_the_staff_chat_is_mailed_and_the_next_mail_shows_there
     # ... echoed under the command with where it went ...
     echo = await h.sent(lambda f: next((m for m in f.bot_messages(STAFF)
                                         if m["text"].startswith("✉")), None))
-    assert echo["text"] == ("✉ Sent to Carl Client <carl@acme.example>\n"
-                            "⏳ Goes out in 30 s; /undo takes it back")
+    assert echo["text"] == "✉ To Carl Client <carl@acme.example> in 30 s — /undo to withdraw"
     assert echo["reply_to_message"]["message_id"] == answer
     # ... that the email channel mails to the client, in the ticket's thread, once the
     # grace period (in which /undo could take it back) is over.

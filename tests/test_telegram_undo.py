@@ -75,8 +75,7 @@ async def test_undo_under_the_echo_keeps_the_answer_from_the_client(
     mailer = MailSender(h.rt, smtp_sink.smtp)
     answer = await h.say(SAM, f"/reply {number} Just close it, Lena", chat=STAFF, minutes=1)
     echo = await _echo(h, answer)
-    assert echo["text"] == ("✉ Sent to Carl Client <carl@acme.example>\n"
-                            "⏳ Goes out in 30 s; /undo takes it back")
+    assert echo["text"] == "✉ To Carl Client <carl@acme.example> in 30 s — /undo to withdraw"
     undo = await h.say(SAM, "/undo", chat=STAFF, reply_to=echo["message_id"],
                        minutes=1 / 6)
     [said] = await h.sent(lambda f: _reply_to(h, STAFF, undo) or None)
@@ -109,8 +108,8 @@ async def test_the_echo_button_withdraws_in_the_specialists_language(
     number = await _mailed_ticket(h)
     answer = await h.say(OLGA, f"/reply {number} Заменим ролик", chat=STAFF, minutes=1)
     echo = await _echo(h, answer)
-    assert echo["text"] == ("✉ Отправлено: Carl Client <carl@acme.example>\n"
-                            "⏳ Уйдёт через 30 с; /undo — отозвать")
+    assert echo["text"] == ("✉ Для Carl Client <carl@acme.example> через 30 с — /undo, "
+                            "чтобы отозвать")
     [[button]] = echo["reply_markup"]["inline_keyboard"]
     assert button["text"] == "↩ Отозвать"
     await h.press(OLGA, STAFF, echo["message_id"], button["callback_data"])
@@ -175,7 +174,7 @@ async def test_an_answer_withdrawn_is_never_posted_in_the_group(
     await h.say(SAM, "/ticket", reply_to=q, minutes=1)
     answer = await h.say(SAM, "/reply 1 Did you try turning it off and on?", chat=STAFF)
     echo = await _echo(h, answer)
-    assert echo["text"].startswith("💬 Posted in the support group\n⏳")
+    assert echo["text"] == "💬 To the support group in 30 s — /undo to withdraw"
     await h.say(SAM, "/undo 1", chat=STAFF, minutes=1 / 12)
     h.clock.advance(minutes=2)
     await h.drained()
@@ -202,7 +201,74 @@ async def test_a_rating_request_never_comes_before_the_answer(no_delay: Harness)
     assert not any(m.get("reply_markup") for m in h.fake.bot_messages(ANNA.id))
     h.clock.advance(seconds=30)
     await h.sent(lambda f: any(m.get("reply_markup") for m in f.bot_messages(ANNA.id)))
-    texts = [m["text"] for m in h.fake.bot_messages(ANNA.id)]
-    answer = next(i for i, x in enumerate(texts) if "id.example.com" in x)
-    survey = next(i for i, x in enumerate(texts) if "Please rate" in x)
-    assert answer < survey
+    # With no delay the request is in the answer's own message, under the answer.
+    [message] = [m for m in h.fake.bot_messages(ANNA.id) if "id.example.com" in m["text"]]
+    assert message["text"].index("id.example.com") < message["text"].index("Please rate")
+    assert message.get("reply_markup")
+
+
+# --- the echo tells the truth: waiting, then sent or withdrawn ------------------------------
+
+
+def _now(h: Harness, message: dict[str, Any]) -> dict[str, Any]:
+    """The message as the staff chat shows it now, edits applied."""
+    found: dict[str, Any] = h.fake.messages[(STAFF, message["message_id"])]
+    return found
+
+
+async def test_the_echo_says_sent_once_the_answer_has_gone(
+        sqlite_harness: Harness, smtp_sink: Sink) -> None:
+    h = sqlite_harness
+    await h.start()
+    number = await _mailed_ticket(h)
+    mailer = MailSender(h.rt, smtp_sink.smtp)
+    answer = await h.say(SAM, f"/reply {number} The roller is replaced", chat=STAFF, minutes=1)
+    echo = await _echo(h, answer)
+    h.clock.advance(seconds=29)
+    await mailer.run_once()
+    await h.drained()
+    assert _now(h, echo)["text"] == ("✉ To Carl Client <carl@acme.example> in 30 s — /undo "
+                                     "to withdraw")  # not yet: still waiting, still undoable
+    assert _to_carl(smtp_sink, "roller") == []
+    h.clock.advance(seconds=1)
+    await mailer.run_once()
+    edited = await h.sent(lambda f: "Sent" in _now(h, echo)["text"] and _now(h, echo))
+    assert edited["text"] == "✉ Sent to Carl Client <carl@acme.example>"
+    assert "reply_markup" not in edited  # nothing left to undo
+    assert len(_to_carl(smtp_sink, "The roller is replaced")) == 1
+    # One echo, edited in place: no second echo under the command.
+    assert [m["text"] for m in _reply_to(h, STAFF, answer)] == [edited["text"], "Done."]
+
+
+async def test_a_typed_undo_edits_the_echo_and_it_never_says_sent(
+        sqlite_harness: Harness, smtp_sink: Sink) -> None:
+    h = sqlite_harness
+    await h.start()
+    number = await _mailed_ticket(h)
+    answer = await h.say(OLGA, f"/reply {number} Заменим ролик", chat=STAFF, minutes=1)
+    echo = await _echo(h, answer)
+    await h.say(OLGA, "/undo", chat=STAFF, minutes=1 / 6)
+    edited = await h.sent(lambda f: "Отозвано" in _now(h, echo)["text"] and _now(h, echo))
+    assert edited["text"] == ("↩ Отозвано: ваш ответ по #1 не отправлен. Он остался в "
+                              "заявке как внутренняя заметка.")
+    assert "reply_markup" not in edited
+    h.clock.advance(minutes=2)
+    await MailSender(h.rt, smtp_sink.smtp).run_once()
+    await h.drained()
+    assert _now(h, echo)["text"] == edited["text"]  # never "sent" afterwards
+    assert _to_carl(smtp_sink, "ролик") == []
+
+
+async def test_the_group_echo_says_posted_once_the_grace_period_is_over(
+        sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    await h.start()
+    q = await h.say(ANNA, "VPN is down")
+    await h.say(SAM, "/ticket", reply_to=q, minutes=1)
+    answer = await h.say(SAM, "/reply 1 Restarted the VPN server", chat=STAFF)
+    echo = await _echo(h, answer)
+    assert echo["text"] == "💬 To the support group in 30 s — /undo to withdraw"
+    h.clock.advance(seconds=30)
+    edited = await h.sent(lambda f: "Posted" in _now(h, echo)["text"] and _now(h, echo))
+    assert edited["text"] == "💬 Posted in the support group"
+    assert any("Restarted the VPN server" in m["text"] for m in h.fake.bot_messages(SUPPORT))

@@ -4,7 +4,10 @@ person on the same channel goes into the row its first notice made.
 `/close N text` used to send the requester an answer, "resolved" and "closed" one after
 another; now it is the answer, with the new status under it. The row keeps the kind that
 says the most (an answer before a note before a status change before the rest) and lists
-what else it says in `payload["also"]`, which the renderers add below the main text."""
+what else it says in `payload["also"]`, which the renderers add below the main text.
+With no rating delay, the rating request joins that row too (`payload["rating"]`, the
+survey's own payload), under the answer it asks about: one message, never the question
+first."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from engine.notify import grace
 from engine.notify.kinds import NoticeKind as K
 from engine.ports import OutboxItem
 
+RATING = "rating"  # the payload key of a rating request folded into the row
 _RANK = {K.COMMENT: 0, K.NOTE: 1, K.STATUS: 2}
 _LAST = len(_RANK)
 
@@ -35,12 +39,36 @@ def combine(earlier: OutboxItem, later: OutboxItem) -> OutboxItem:
     if main.kind is K.STATUS:
         also = [x for x in also if x.get("kind") != K.STATUS.value]
     also = _last_status(also)
-    payload = {k: v for k, v in main.payload.items() if k != "also"}
+    payload = {k: v for k, v in main.payload.items() if k not in ("also", RATING)}
     if also:
         payload["also"] = also
+    rating = earlier.payload.get(RATING) or later.payload.get(RATING)
+    if rating:
+        payload[RATING] = rating
     return replace(earlier, kind=main.kind, payload=payload,
                    not_before=grace.later(earlier.not_before, later.not_before),
                    cause=earlier.cause or later.cause)
+
+
+def with_rating(row: OutboxItem, survey: dict[str, Any]) -> OutboxItem:
+    """`row` asking for the rating too (`survey`: the rating request's payload)."""
+    return replace(row, payload={**row.payload, RATING: survey})
+
+
+def without_answer(row: OutboxItem) -> OutboxItem | None:
+    """What a withdrawn answer's row said besides the answer: the status the same command
+    set (and the rating request folded in), as a row of its own; None when nothing else.
+    The client still learns where the ticket went, only not the words taken back."""
+    if row.kind is not K.COMMENT:
+        return None
+    statuses = [x for x in _also(row) if x.get("kind") == K.STATUS.value]
+    if not statuses:
+        return None
+    payload = {k: v for k, v in statuses[-1].items() if k != "kind"}
+    if RATING in row.payload:
+        payload[RATING] = row.payload[RATING]
+    return replace(row, key=f"{row.key}:status", kind=K.STATUS, payload=payload,
+                   not_before=None, cause=None)
 
 
 def _last_status(also: list[dict[str, Any]]) -> list[dict[str, Any]]:

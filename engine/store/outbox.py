@@ -125,6 +125,11 @@ class OutboxStore:
             row = (await conn.execute(select(outbox).where(outbox.c.id == id))).one_or_none()
         return None if row is None else _row(row)
 
+    async def by_key(self, key: str) -> OutboxRow | None:
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(select(outbox).where(outbox.c.key == key))).one_or_none()
+        return None if row is None else _row(row)
+
     async def release_leases(self) -> int:
         """Free every leased, unsent row: only for the one process of a SQLite database at
         its start, when any lease is a dead process's (a kill -9 mid-send) and waiting it

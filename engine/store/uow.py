@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from engine.events import DeskEvent, Event
 from engine.model import Attachment, Comment, Company, Person, Role, Status, Ticket
+from engine.notify.kinds import notice_kind
 from engine.ports import (
     AddressSuppressions,
     Clock,
@@ -482,11 +483,17 @@ class SqlOutbox:
             .values(kind=item.kind.value, payload=item.payload, not_before=item.not_before,
                     cause=item.cause))
 
-    async def withdraw(self, cause: int, now: dt.datetime) -> int:
+    async def withdraw(self, cause: int, now: dt.datetime) -> list[OutboxItem]:
+        o = outbox.c
         rows = await self._conn.execute(
-            outbox.update().where(outbox.c.cause == cause, *_waiting(now))
-            .values(failed_at=now, last_error=WITHDRAWN).returning(outbox.c.id))
-        return len(rows.all())
+            outbox.update().where(o.cause == cause, *_waiting(now))
+            .values(failed_at=now, last_error=WITHDRAWN)
+            .returning(o.key, o.channel, o.recipient, o.kind, o.ticket, o.person_id,
+                       o.language, o.payload, o.not_before, o.cause))
+        return [OutboxItem(key=r.key, channel=r.channel, recipient=r.recipient,
+                           kind=notice_kind(r.kind), ticket=r.ticket, person_id=r.person_id,
+                           language=r.language, payload=dict(r.payload or {}),
+                           not_before=r.not_before, cause=r.cause) for r in rows]
 
     async def retry(self, id: int) -> bool:
         c = outbox.c

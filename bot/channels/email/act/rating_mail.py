@@ -19,6 +19,7 @@ from bot.commands.registry import MAIL
 from bot.i18n import t
 from engine.commands import RateTicket
 from engine.errors import EngineError
+from engine.notify.combine import RATING
 from engine.notify.kinds import NoticeKind
 from engine.outbox import OutboxQueue
 from engine.ratings import RatingNotRequester, parse_score, read_vote
@@ -53,7 +54,8 @@ class MailRatings:
             mark = self.identity.ref_token(ref)
             row = None if mark is None or mark.outbox_id is None else \
                 await self.outbox.get(mark.outbox_id)
-            if row is not None and row.kind is NoticeKind.RATING_REQUEST \
+            if row is not None and (row.kind is NoticeKind.RATING_REQUEST
+                                    or RATING in row.payload) \
                     and row.person_id == person_id and row.ticket is not None:
                 return MailVote(row.ticket, score, None)
         return None

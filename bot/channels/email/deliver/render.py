@@ -15,6 +15,7 @@ from bot.channels.email.receive.raw import is_real_ref
 from bot.i18n import comment_text, has_text, status_name, t
 from config.settings import Settings
 from engine.model import Attachment, Comment, Person, Ticket
+from engine.notify.combine import RATING
 from engine.notify.kinds import NoticeKind, Place
 from engine.outbox import OutboxRow
 from engine.views import Reading
@@ -112,12 +113,8 @@ class Renderer:
 
     def _rating(self, scene: _Scene) -> Rendered:
         """F13: the survey, with one `mailto:` link per score (engine/ratings.py)."""
-        lang, ticket, p = scene.row.language, scene.ticket, scene.row.payload
-        scale = p.get("scale", 5)
-        links = [f"{t(lang, 'rating.ask.choice', score=x['score'], scale=scale)}: {x['href']}"
-                 for x in p.get("links", ()) if isinstance(x, dict)]
-        lines = [t(lang, "rating.ask.body", number=ticket.number, subject=ticket.subject,
-                   scale=scale), "", t(lang, "rating.ask.mail_hint", scale=scale), "", *links]
+        lang, ticket = scene.row.language, scene.ticket
+        lines = _rating_lines(lang, ticket, scene.row.payload)
         subject = t(lang, "rating.ask.subject", number=ticket.number, subject=ticket.subject)
         return Rendered(f"{self.tag(ticket.number)} {subject}", "\n".join(lines),
                         *self._threading(scene))
@@ -175,6 +172,9 @@ class Renderer:
             files = comment.attachments
         lines += ["", *also] if also else []
         lines += self._extra(scene)
+        survey = scene.row.payload.get(RATING)  # asked with no delay: under the answer
+        if isinstance(survey, dict):
+            lines += ["", *_rating_lines(lang, scene.ticket, survey)]
         footer = "mail.footer.staff" if scene.staff else "mail.footer.client"
         lines += ["", "-- ", t(lang, footer, number=scene.ticket.number)]
         return "\n".join(lines), files
@@ -197,6 +197,14 @@ class Renderer:
         newest = mail_refs[-1] if mail_refs else first
         refs = tuple(dict.fromkeys(r for r in (first, newest) if r))
         return newest, refs
+
+
+def _rating_lines(lang: str, ticket: Ticket, p: dict[str, Any]) -> list[str]:
+    scale = p.get("scale", 5)
+    links = [f"{t(lang, 'rating.ask.choice', score=x['score'], scale=scale)}: {x['href']}"
+             for x in p.get("links", ()) if isinstance(x, dict)]
+    return [t(lang, "rating.ask.body", number=ticket.number, subject=ticket.subject,
+              scale=scale), "", t(lang, "rating.ask.mail_hint", scale=scale), "", *links]
 
 
 def _comment(scene: _Scene) -> Comment | None:

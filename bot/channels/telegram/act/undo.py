@@ -7,8 +7,6 @@ from __future__ import annotations
 from bot.channels.telegram.act.promote import toast
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.deliver.mirror import UNDO_PREFIX
-from bot.channels.telegram.deliver.outbound import edit_item
-from bot.channels.telegram.deliver.render import esc
 from bot.channels.telegram.receive.inbound import ButtonPress
 from bot.commands.registry import CHAT
 from bot.i18n import explain, t
@@ -38,8 +36,6 @@ async def press(desk: Desk, p: ButtonPress) -> None:
     except EngineError as exc:
         await toast(desk, p, explain(lang, exc))
         return
-    text = t(lang, "withdrawn", number=outcome.ticket)
-    await toast(desk, p, text)
-    if p.chat_id is not None and p.message_id is not None:
-        await desk.outbound.enqueue(edit_item(f"tg:undo:{p.chat_id}:{p.message_id}",
-                                              p.chat_id, p.message_id, esc(text), None, lang))
+    # The echo itself is edited by the mirror reactor on `CommentWithdrawn`, for the
+    # typed `/undo` as well (bot/channels/telegram/deliver/mirror.py).
+    await toast(desk, p, t(lang, "withdrawn", number=outcome.ticket))

@@ -130,8 +130,21 @@ class Delivery:
 
     async def _edit(self, row: OutboxRow) -> Outcome:
         p = row.payload
-        await self.edit(int(row.recipient), int(p["message_id"]), p["html"], p.get("buttons"))
-        return Sent({"message_id": p["message_id"]})
+        message_id = p.get("message_id")
+        if message_id is None:
+            message_id = await self._echo_message(str(p.get("echo")))
+        if message_id is None:
+            # The echo was never sent (given up): there is nothing to correct.
+            log.warning("telegram row %s: no echo %s to edit", row.id, p.get("echo"))
+            return Sent({"unchanged": True})
+        await self.edit(int(row.recipient), int(message_id), p["html"], p.get("buttons"))
+        return Sent({"message_id": message_id})
+
+    async def _echo_message(self, key: str) -> int | None:
+        """The message id of an echo sent earlier in the same chat (its lane keeps order)."""
+        echo = await self.outbox.by_key(key)
+        found = None if echo is None or echo.meta is None else echo.meta.get("message_id")
+        return found if isinstance(found, int) else None
 
     async def _card(self, row: OutboxRow) -> Outcome:
         chat, number = int(row.recipient), row.ticket

@@ -11,6 +11,7 @@ the card edits and chat posts an event needs are outbox rows committed with the 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 from bot.channels.telegram.deliver import outbound
@@ -62,6 +63,8 @@ async def _items(settings: Settings, ctx: Context, event_id: int, event: e.Event
         items += await _opened_elsewhere(settings, ctx, event_id, ticket)
     if isinstance(event, e.CommentAdded):
         items += await _comment_posts(settings, ctx, event_id, event, ticket)
+    if isinstance(event, e.CommentWithdrawn):
+        items += await _withdrawn_echo(settings, ctx, event)
     return items
 
 
@@ -119,32 +122,65 @@ async def _comment_posts(settings: Settings, ctx: Context, event_id: int,
         kind = "note" if not event.public else "answer" if event.by_staff else "client"
         items.append(await _post(settings, ctx, event_id, staff, comment, kind))
     if source is not None and from_chat == staff and event.public and event.by_staff:
-        items.append(await _echo(settings, ctx, event_id, source, ticket,
-                                 held=until is not None))
+        items += await _echo(settings, ctx, event_id, source, ticket, until)
     return items
 
 
 async def _echo(settings: Settings, ctx: Context, event_id: int, source: MessageRef,
-                ticket: Ticket, *, held: bool) -> OutboxItem:
+                ticket: Ticket, until: dt.datetime | None) -> list[OutboxItem]:
     """Under `/reply` in the staff chat: where the public answer went, so nobody wonders
-    whether the client saw it; while it waits out its grace period, how to take it back."""
+    whether the client saw it. While it waits out its grace period the echo says where it
+    will go, when, and how to take it back; once the answer leaves, an edit (held with the
+    answer, so `/undo` withdraws it too) says it was sent."""
     lang = await _language(ctx, settings)
+    sent = await _where(settings, ctx, ticket, lang, "")
+    key = f"tg:echo:{source.chat_id}:{event_id}"
+    if until is None or not sent:
+        html = esc("\n".join(sent) or t(lang, "tg.echo.saved"))
+        reply = outbound.Reply(chat_id=source.chat_id, html=html, reply_to=source.message_id,
+                               ticket=ticket.number)
+        return [outbound.reply_item(key, reply, lang)]
+    seconds = ctx.settings.answer_grace_seconds
+    waiting = await _where(settings, ctx, ticket, lang, "_held", seconds=seconds)
+    waiting[0] += t(lang, "tg.echo.undo_hint")
+    reply = outbound.Reply(chat_id=source.chat_id, html=esc("\n".join(waiting)),
+                           reply_to=source.message_id, ticket=ticket.number,
+                           buttons=[[{"text": t(lang, "tg.echo.undo"),
+                                      "data": undo_data(event_id)}]])
+    gone = outbound.echo_edit_item(f"{key}:sent", source.chat_id, key, esc("\n".join(sent)),
+                                   lang)
+    return [outbound.reply_item(key, reply, lang),
+            replace(gone, not_before=until, cause=event_id)]
+
+
+async def _where(settings: Settings, ctx: Context, ticket: Ticket, lang: str, mood: str,
+                 **params: object) -> list[str]:
+    """A line per place the answer goes: `mood` "" (it went) or "_held" (it will go)."""
     requester = None if ticket.requester_id is None else \
         await ctx.uow.people.get(ticket.requester_id)
     where = []
     if requester is not None and requester.emails:
-        where.append(t(lang, "tg.echo.mailed", name=requester.name,
-                       address=requester.emails[0]))
+        where.append(t(lang, f"tg.echo.mailed{mood}", name=requester.name,
+                       address=requester.emails[0], **params))
     if _group_thread(settings, ticket) is not None:
-        where.append(t(lang, "tg.echo.group"))
-    if held and where:
-        where.append(t(lang, "tg.echo.grace", seconds=ctx.settings.answer_grace_seconds))
-    html = esc("\n".join(where) or t(lang, "tg.echo.saved"))
-    buttons = [[{"text": t(lang, "tg.echo.undo"), "data": undo_data(event_id)}]] \
-        if held and where else None
-    reply = outbound.Reply(chat_id=source.chat_id, html=html, reply_to=source.message_id,
-                           ticket=ticket.number, buttons=buttons)
-    return outbound.reply_item(f"tg:echo:{source.chat_id}:{event_id}", reply, lang)
+        where.append(t(lang, f"tg.echo.group{mood}", **params))
+    return where
+
+
+async def _withdrawn_echo(settings: Settings, ctx: Context, event: e.CommentWithdrawn,
+                          ) -> list[OutboxItem]:
+    """`/undo` (typed or the button): the echo of the answer says it was not sent, in its
+    author's language, without the button. Only an answer given in the staff chat has one."""
+    comment = next((c for c in await ctx.uow.comments.for_ticket(event.ticket)
+                    if c.id == event.comment_id), None)
+    source = None if comment is None else parse_ref(comment.source_ref)
+    if comment is None or source is None or source.chat_id != settings.telegram.staff_chat_id:
+        return []
+    author = None if comment.author_id is None else await ctx.uow.people.get(comment.author_id)
+    lang = settings.language if author is None else author.language
+    key = f"tg:echo:{source.chat_id}:{event.cause}"
+    return [outbound.echo_edit_item(f"{key}:withdrawn", source.chat_id, key,
+                                    esc(t(lang, "withdrawn", number=event.ticket)), lang)]
 
 
 async def _group_answer(settings: Settings, ctx: Context, event_id: int, thread: MessageRef,

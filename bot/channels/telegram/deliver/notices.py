@@ -16,6 +16,7 @@ from bot.channels.telegram.deliver.render import Buttons, esc, lines, mention, q
 from bot.channels.telegram.read import View
 from bot.i18n import comment_text, has_text, status_name, t
 from engine.model import Ticket
+from engine.notify.combine import RATING
 from engine.notify.kinds import NoticeKind as K
 from engine.outbox import OutboxRow
 
@@ -35,8 +36,14 @@ async def render_notice(row: OutboxRow, v: View) -> ChatNotice | None:
     """The message for a row, or None when this channel has no way to say it."""
     notice = await _main(row, v)
     also = await _also(row, v)
-    return notice if notice is None or not also else replace(notice,
-                                                             html=lines(notice.html, *also))
+    if notice is not None and also:
+        notice = replace(notice, html=lines(notice.html, *also))
+    survey = row.payload.get(RATING)  # asked with no delay: under the answer, its buttons
+    if notice is None or not isinstance(survey, dict) or row.kind is K.RATING_REQUEST:
+        return notice
+    asked = await _rating(replace(row, payload=survey), v)
+    return notice if asked is None else ChatNotice(lines(notice.html, asked.html),
+                                                   asked.buttons)
 
 
 async def _main(row: OutboxRow, v: View) -> ChatNotice | None:

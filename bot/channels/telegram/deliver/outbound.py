@@ -41,6 +41,16 @@ def edit_item(key: str, chat_id: int, message_id: int, html: str,
                       payload={"message_id": message_id, "html": html, "buttons": buttons})
 
 
+def echo_edit_item(key: str, chat_id: int, echo_key: str, html: str, language: str,
+                   ) -> OutboxItem:
+    """A new text (no keyboard) for the echo of an answer (bot/channels/telegram/deliver/
+    mirror.py), named by the echo's own outbox key: its message id is known only once the
+    echo is sent, after this row was queued."""
+    return OutboxItem(key=key, channel=CHANNEL, recipient=str(chat_id), kind=NoticeKind.EDIT,
+                      language=language, payload={"echo": echo_key, "html": html,
+                                                  "buttons": None})
+
+
 def card_item(key: str, ticket: int, chat_id: int, reply_to: int | None,
               language: str) -> OutboxItem:
     """A ticket's status card, rendered at send time from the ticket's state."""
