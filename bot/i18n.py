@@ -672,6 +672,8 @@ _RU.update({
 # bot/channels/email/act/rescue.py).
 _EN.update({
     "mail_not_found": "There is no ignored mail {inbound_id} (see `ticketbot mail ignored`).",
+    "quarantined_mail_not_found": "There is no quarantined mail {inbound_id} (see "
+                                  "`ticketbot mail quarantined`).",
     "action.rescue": "turning ignored mail into tickets",
     "rescue.missing_id": "Which mail? Write /rescue 123 (the number `ticketbot mail ignored` "
                          "shows).",
@@ -694,6 +696,8 @@ _EN.update({
 _RU.update({
     "mail_not_found": "Проигнорированного письма {inbound_id} нет (см. "
                       "`ticketbot mail ignored`).",
+    "quarantined_mail_not_found": "Письма {inbound_id} в карантине нет (см. "
+                                  "`ticketbot mail quarantined`).",
     "action.rescue": "превращение проигнорированных писем в заявки",
     "rescue.missing_id": "Какое письмо? Напишите /rescue 123 (номер из "
                          "`ticketbot mail ignored`).",
