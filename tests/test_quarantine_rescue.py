@@ -94,6 +94,7 @@ async def test_a_quarantined_mail_is_requeued_only_through_the_engine(app: App) 
 
     at = app.bus.clock.now()
     poison = await raw.keep(app.inbound, mail(message_id="<poison@acme.example>"), at)
+    assert poison is not None
     await MailIntake(app, max_attempts=1, processor=BrokenForPoison).drain()
     carl = await app.bus.handle(c.RegisterContact(
         actor=None, channel="email", at=at, address="carl@acme.example", name="Carl",
