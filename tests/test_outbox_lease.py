@@ -9,17 +9,23 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiosmtpd.smtp import SMTP
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.email.deliver.sender import CHANNEL, MailSender
+from bot.channels.telegram.deliver.delivery import Delivery, Sent
+from bot.channels.telegram.deliver.sender import Sender as TelegramSender
 from bot.outbox_lease import LEASE
 from bot.runtime import App
+from bot.storage.telegram_sql import TelegramSqlStore
 from config.settings import SmtpConfig
 from engine.notify.kinds import NoticeKind
+from engine.outbox import OutboxRow
 from engine.ports import OutboxItem
+from engine.store.outbox import OutboxStore
 from engine.store.queries import export_all
 from tests.fakes import FixedClock
 from tests.support_email import Sink, make_runtime, settings_for, smtp_sink
@@ -176,3 +182,47 @@ async def test_renewal_leaves_settled_and_lapsed_rows_alone(
     claimed = await a.outbox.claim(CHANNEL, T0 + LEASE, 50, LEASE)
     assert [r.id for r in claimed] == [three.id]  # two is still held, three anyone's
     assert (await a.outbox.get(two.id)).lease_until == half + LEASE  # type: ignore[union-attr]
+
+
+class HeldAtTelegram:
+    """A Bot API that takes its time: each message is held until `release` is set."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.holding = asyncio.Event()
+        self.sent: list[str] = []
+
+    async def deliver(self, row: OutboxRow) -> Sent:
+        self.holding.set()
+        await self.release.wait()
+        self.sent.append(str(row.payload["text"]))
+        return Sent({"message_id": len(self.sent)})
+
+
+async def test_telegram_rows_waiting_on_a_slow_chat_stay_with_their_worker(
+        engine: AsyncEngine) -> None:
+    """The Telegram worker's heartbeat renews the lease of every row on its lanes; another
+    worker's claims find nothing until that worker is gone for a full lease."""
+    outbox = OutboxStore(engine)
+    await outbox.enqueue(OutboxItem(key="tg-1", channel="telegram", recipient="-100777",
+                                    kind=NoticeKind.MAIL_REPLY, payload={"text": "hello"}))
+    busy_clock = FixedClock(T0)
+    api = HeldAtTelegram()
+    worker = TelegramSender(outbox, cast(Delivery, api), TelegramSqlStore(engine), busy_clock)
+    assert await worker.cycle() == 1
+    await api.holding.wait()
+    for beat in range(1, 4):
+        busy_clock.current = T0 + dt.timedelta(seconds=40 * beat)
+        assert await worker.lease.beat() == 1  # what its heartbeat does every 20 s
+        later = T0 + dt.timedelta(seconds=40 * beat + 59)
+        assert await outbox.claim("telegram", later, 50, LEASE) == []
+    api.release.set()
+    await worker.drain()
+    assert api.sent == ["hello"]
+    assert await worker.lease.beat() == 0
+    # Killed now (no stop, no release): the next row it claims is another's a minute later.
+    await outbox.enqueue(OutboxItem(key="tg-2", channel="telegram", recipient="-100777",
+                                    kind=NoticeKind.MAIL_REPLY, payload={"text": "again"}))
+    [row] = await outbox.claim("telegram", T0, 50, worker.lease.lease)
+    assert await outbox.claim("telegram", T0 + LEASE - dt.timedelta(seconds=1), 50, LEASE) == []
+    assert [r.id for r in await outbox.claim("telegram", T0 + LEASE, 50, LEASE)] == [row.id]
