@@ -303,6 +303,7 @@ _EN.update({
     "notify.sla_breach.subject": "SLA breached on #{number}: {target}",
     "notify.sla_breach.body": "Ticket #{number} ({subject}): {target} was due {due} and is overdue by {time} of business time. Responsible: {responsible}.",
     "notify.delivery_failed.subject": "Not delivered: {what} to {recipient}",
+    "notify.delivery_failed.desk_body": "The {what} message to {recipient} ({channel}) belongs to no ticket; it could not be delivered and is set aside: {reason}. `ticketbot outbox failed` lists it; `ticketbot outbox retry {outbox_id}` sends it again.",
     "notify.delivery_failed.body": "The {what} message of ticket #{number} could not be delivered to {recipient} ({channel}) and is set aside: {reason}. `ticketbot outbox failed` lists it; `ticketbot outbox retry {outbox_id}` sends it again.",
 })
 
@@ -324,6 +325,7 @@ _RU.update({
     "notify.sla_breach.subject": "SLA нарушен по заявке #{number}: {target}",
     "notify.sla_breach.body": "Заявка #{number} ({subject}): {target} — срок {due} прошёл, просрочено на {time} рабочего времени. Исполнитель: {responsible}.",
     "notify.delivery_failed.subject": "Не доставлено: {what} для {recipient}",
+    "notify.delivery_failed.desk_body": "Сообщение «{what}» для {recipient} ({channel}) не относится ни к одной заявке; его не удалось доставить, оно отложено: {reason}. Список: `ticketbot outbox failed`; отправить заново: `ticketbot outbox retry {outbox_id}`.",
     "notify.delivery_failed.body": "Сообщение «{what}» по заявке #{number} не удалось доставить {recipient} ({channel}), оно отложено: {reason}. Список: `ticketbot outbox failed`; отправить заново: `ticketbot outbox retry {outbox_id}`.",
 })
 
@@ -676,6 +678,8 @@ _RU.update({
 # bot/channels/email/act/rescue.py).
 _EN.update({
     "mail_not_found": "There is no ignored mail {inbound_id} (see `ticketbot mail ignored`).",
+    "quarantined_mail_not_found": "There is no quarantined mail {inbound_id} (see "
+                                  "`ticketbot mail quarantined`).",
     "action.rescue": "turning ignored mail into tickets",
     "rescue.missing_id": "Which mail? Write /rescue 123 (the number `ticketbot mail ignored` "
                          "shows).",
@@ -698,6 +702,8 @@ _EN.update({
 _RU.update({
     "mail_not_found": "Проигнорированного письма {inbound_id} нет (см. "
                       "`ticketbot mail ignored`).",
+    "quarantined_mail_not_found": "Письма {inbound_id} в карантине нет (см. "
+                                  "`ticketbot mail quarantined`).",
     "action.rescue": "превращение проигнорированных писем в заявки",
     "rescue.missing_id": "Какое письмо? Напишите /rescue 123 (номер из "
                          "`ticketbot mail ignored`).",

@@ -207,6 +207,16 @@ class RescueMail(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RequeueMail(Command):
+    """Staff send a quarantined mail through the intake again (`ticketbot mail rescue ID`).
+    `quarantined` is what the channel found: False when no quarantined mail has that id,
+    said only after the role check, as for `RescueMail`."""
+
+    inbound_id: int
+    quarantined: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class RetryDelivery(Command):
     """Staff send a set-aside outbox row again (`ticketbot outbox retry ID`): it is due
     now, with its attempts counted afresh."""

@@ -66,6 +66,14 @@ class MailNotFound(EngineError):
 
 
 @dataclass(eq=False)
+class QuarantinedMailNotFound(EngineError):
+    """No quarantined mail has this inbound id (or it was sent through the intake again)."""
+
+    inbound_id: int
+    code = "quarantined_mail_not_found"
+
+
+@dataclass(eq=False)
 class InvalidValue(EngineError):
     field: str
     value: str

@@ -193,6 +193,14 @@ class MailIgnored(DeskEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MailRequeued(DeskEvent):
+    """Staff sent a quarantined mail through the intake again (which inbound row)."""
+
+    inbound_id: int
+    kind: ClassVar[str] = "mail_requeued"
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeliveryRetried(DeskEvent):
     """Staff put a set-aside outbox row back in the queue."""
 
@@ -227,5 +235,5 @@ class QuestionAnswered(DeskEvent):
 DESK_EVENT_TYPES: dict[str, type[DeskEvent]] = {
     cls.kind: cls for cls in (ContactRegistered, AddressSuppressed, AddressUnsuppressed,
                               MailIgnored, QuestionAsked, QuestionAnswered, MailRescued,
-                              DeliveryRetried)
+                              DeliveryRetried, MailRequeued)
 }

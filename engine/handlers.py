@@ -378,5 +378,6 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.RetryDelivery: desk.retry_delivery,
     c.RecordDialogs: desk.record_dialogs,
     c.RescueMail: rescue_mail,
+    c.RequeueMail: rescue.requeue_mail,
 }
 

@@ -31,6 +31,16 @@ def checked(ctx: Context, cmd: c.RescueMail) -> c.RescuedMail:
     return cmd.mail
 
 
+async def requeue_mail(ctx: Context, cmd: c.RequeueMail) -> None:
+    """A quarantined mail goes through the intake again (the channel requeues its row once
+    this is recorded): the same right as a rescue, decided by role here."""
+    ctx.require(Action.RESCUE)
+    if not cmd.quarantined:
+        raise errors.QuarantinedMailNotFound(inbound_id=cmd.inbound_id)
+    ctx.record(e.MailRequeued(actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
+                              inbound_id=cmd.inbound_id))
+
+
 def ticket_of(ctx: Context, cmd: c.RescueMail, mail: c.RescuedMail,
               requester: int | None) -> c.OpenTicket:
     return c.OpenTicket(

@@ -141,6 +141,26 @@ async def test_an_ignored_mail_is_recorded_with_its_reason(bus: MessageBus,
                                  "rule": "rating"}
 
 
+async def test_only_staff_or_the_service_requeue_a_quarantined_mail(
+        bus: MessageBus, store: Store) -> None:
+    def requeue(actor: int | None, quarantined: bool = True) -> c.RequeueMail:
+        return c.RequeueMail(actor=actor, channel="cli", at=T0, inbound_id=9,
+                             quarantined=quarantined)
+
+    # A client is refused before learning whether mail 9 exists; nothing is recorded.
+    for found in (True, False):
+        with pytest.raises(errors.NotAllowed):
+            await bus.handle(requeue(CLIENT, found))
+    with pytest.raises(errors.QuarantinedMailNotFound):
+        await bus.handle(requeue(LEAD, quarantined=False))
+    assert store.desk_events == []
+    for actor in (LEAD, None):
+        outcome = await bus.handle(requeue(actor))
+        assert outcome.ticket is None and outcome.desk_events == (
+            e.MailRequeued(actor=actor, at=T0, channel="cli", inbound_id=9),)
+    assert len(store.desk_events) == 2 and store.events == []
+
+
 def test_every_desk_event_kind_is_registered_once() -> None:
     classes = [k for k in vars(e).values()
                if isinstance(k, type) and issubclass(k, e.DeskEvent) and k is not e.DeskEvent]

@@ -139,6 +139,7 @@ SAMPLES: list[tuple[errors.EngineError, int | None]] = [
     (errors.InvalidValue(field="responsible", value="4", reason="not a specialist"), None),
     (errors.InvalidValue(field="tag", value="", reason="empty"), None),
     (errors.MailNotFound(inbound_id=4711), None),
+    (errors.QuarantinedMailNotFound(inbound_id=4711), None),
     (errors.NotAllowed(action="rescue", role="client"), None),
     (errors.NothingToWithdraw(number=4711), 4711),
     (errors.NothingToWithdraw(), None),

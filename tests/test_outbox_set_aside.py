@@ -150,3 +150,49 @@ async def test_a_notice_that_fails_itself_or_a_guards_skip_is_not_told() -> None
     assert row.reason.startswith(QUIET)
     [item] = notices(row, [("email", LENA, None, "en")])
     assert (item.key, item.kind, item.ticket) == ("set-aside:7", NoticeKind.DELIVERY_FAILED, 3)
+
+
+@pytest.mark.parametrize(("language", "subject", "words"), [
+    ("en", f"Not delivered: mail_reply to {CARL}", ("belongs to no ticket", "set aside")),
+    ("ru", f"Не доставлено: mail_reply для {CARL}", ("не относится ни к одной заявке",
+                                                     "отложено")),
+])
+async def test_a_delivery_of_no_ticket_is_told_to_the_lead_by_mail_in_their_language(
+        db_url: str, relay: Refusing, language: str, subject: str,
+        words: tuple[str, ...]) -> None:
+    """A first-line answer mailed to a client (no ticket) bounces for good; with no staff
+    chat, the lead's mail says so without a ticket tag or number, once, and only to staff."""
+    from dataclasses import replace
+
+    from engine.ports import OutboxItem
+    from tests.support_email import CARL as CARL_SPEC
+    from tests.support_email import LEAD, OLGA, SPEC
+
+    settings = settings_for(db_url)
+    lead = replace(LEAD, language=language)
+    rt = await make_runtime(replace(settings, people=(lead, SPEC, OLGA, CARL_SPEC)),
+                            FixedClock())
+    try:
+        async with rt.uow() as uow:
+            await uow.outbox.enqueue(OutboxItem(
+                key="first-line-answer", channel="email", recipient=CARL,
+                kind=NoticeKind.MAIL_REPLY, payload={"text": "Try the reset", "subject": "Wifi"}))
+            await uow.commit()
+        sender = MailSender(rt, relay.smtp)
+        await sender.run_once()
+        [answer] = await rows(rt, "mail_reply")
+        assert answer["ticket"] is None and "550" in answer["last_error"]
+        assert await report_set_aside(rt.db, Recipients(staff_chat=None), rt.bus.clock) == 1
+        await sender.run_once()
+        await sender.run_once()
+        [told] = mails_to(relay, LENA)
+        body = told.get_content()
+        assert told["Subject"] == subject and told["Content-Language"] == language
+        assert all(w in body for w in words) and "550" in body and "mailbox closed" in body
+        assert f"ticketbot outbox retry {answer['id']}" in body
+        assert "#" not in str(told["Subject"]) and "#-" not in body
+        assert [m["To"] for m in relay.messages()] == [LENA]  # Carl's box is closed
+        [notice] = await rows(rt, "delivery_failed")
+        assert notice["sent_at"] is not None and notice["ticket"] is None
+    finally:
+        await rt.close()

@@ -4,7 +4,8 @@ any transaction, then mark them sent or failed.
 A claim is one statement that sets `lease_until`, so two workers never hold the same row:
 on PostgreSQL its inner SELECT takes the rows FOR UPDATE SKIP LOCKED; on SQLite the
 `BEGIN IMMEDIATE` write lock already serialises claimers. A worker that dies mid-send
-loses its lease when it runs out, and the row is claimed again.
+loses its lease when it runs out, and the row is claimed again: leases are short and the
+living worker renews them (`renew`, driven by `bot/outbox_lease.py`).
 
 A row whose stored kind names no `NoticeKind` (written by a newer version, or by hand) is
 given up at its claim with `unknown kind X`, for every channel alike: no sender ever holds
@@ -103,6 +104,15 @@ class OutboxStore:
             rows = [r for r in (await conn.execute(stmt)).all()
                     if await _known(conn, r, now)]
         return sorted((_row(r) for r in rows), key=lambda r: r.id)
+
+    async def renew(self, ids: Sequence[int], now: dt.datetime, lease: dt.timedelta) -> int:
+        """Only a live lease is renewed: a row already marked (its lease cleared) or whose
+        lease ran out (the row is anyone's again) is left alone."""
+        stmt = (update(outbox).where(outbox.c.id.in_(list(ids)), outbox.c.sent_at.is_(None),
+                                     outbox.c.failed_at.is_(None), outbox.c.lease_until > now)
+                .values(lease_until=now + lease))
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount
 
     async def mark_sent(self, id: int, now: dt.datetime, meta: dict[str, Any]) -> None:
         await self._update(id, sent_at=now, meta=meta, lease_until=None)

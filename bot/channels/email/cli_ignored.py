@@ -19,6 +19,7 @@ from bot.cli_output import complain, say
 from config.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.channels.email.act.rescue import Rescuer
     from bot.runtime import App
 
 _RELATIVE = re.compile(r"(\d{1,4})([dh])")
@@ -83,10 +84,10 @@ async def _rescue(args: argparse.Namespace, settings: Settings) -> int:
 
     rt = await bootstrap(settings)
     try:
+        rescuer = Rescuer(rt.settings, rt.bus, rt.views, rt.inbound)
         row = await rt.inbound.get(args.id)
         if row is not None and row.status == "quarantined":
-            return await _reprocess(rt, args.id)
-        rescuer = Rescuer(rt.settings, rt.bus, rt.views, rt.inbound)
+            return await _reprocess(rt, rescuer, args.id)
         number = await rescuer.rescue(args.id, actor=None, channel="cli",
                                       at=rt.bus.clock.now())
     except EngineError as exc:
@@ -99,12 +100,13 @@ async def _rescue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _reprocess(rt: App, id: int) -> int:
+async def _reprocess(rt: App, rescuer: Rescuer, id: int) -> int:
     """A quarantined mail (processing gave up on it, e.g. a bug since fixed) is processed
-    again like a new one, acknowledgement included: it was never judged machine mail."""
+    again like a new one, acknowledgement included: it was never judged machine mail. The
+    engine decides who may and records it (`MailRequeued`)."""
     from bot.channels.email.act.intake import MailIntake
 
-    await rt.inbound.rescue(id)
+    await rescuer.requeue(id, actor=None, channel="cli", at=rt.bus.clock.now())
     processed = await MailIntake(rt).drain()
     row = await rt.inbound.get(id)
     status = "?" if row is None else row.status

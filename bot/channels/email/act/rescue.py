@@ -50,6 +50,18 @@ class Rescuer:
         await self.inbound.finish(inbound_id, "done", outcome.ticket, reason, "rescue")
         return outcome.ticket
 
+    async def requeue(self, inbound_id: int, *, actor: int | None, channel: str,
+                      at: dt.datetime) -> None:
+        """A quarantined mail back to pending, once the engine allowed it and recorded
+        `MailRequeued` (it raises `NotAllowed` or `QuarantinedMailNotFound` otherwise); the
+        intake then processes it like a new mail."""
+        row = await self.inbound.get(inbound_id)
+        quarantined = row is not None and row.channel == raw.CHANNEL \
+            and row.status == "quarantined"
+        await self.bus.handle(c.RequeueMail(actor=actor, channel=channel, at=at,
+                                            inbound_id=inbound_id, quarantined=quarantined))
+        await self.inbound.rescue(inbound_id)
+
     async def _mail(self, row: InboundRow) -> c.RescuedMail:
         mail = parse_mail(row.raw or b"")
         address = _address(mail)

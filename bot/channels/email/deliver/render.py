@@ -26,6 +26,9 @@ _BY_VALUE = {k.value: k for k in K}
 AUTO_REPLIED = frozenset({K.ACK, K.CREATED_CC, K.MAIL_REPLY})
 # Kinds whose mail carries the ticket's first text (the request itself), for staff.
 WITH_REQUEST = frozenset({K.CREATED, K.ASSIGNED})
+# Staff notices that may be about no ticket (a set-aside first-line answer or digest):
+# rendered from their payload alone, with `notify.<kind>.desk_body`.
+DESK_KINDS = frozenset({K.DELIVERY_FAILED})
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class Renderer:
             return self._reply(row)
         if Place.MAIL not in row.kind.places:
             return Skip(f"{row.kind} rows are not sent by mail")
+        if row.ticket is None and row.kind in DESK_KINDS:
+            return await self._desk(row, view)
         ticket = None if row.ticket is None else await view.tickets.get(row.ticket)
         if ticket is None:
             return Skip(f"no ticket for a {row.kind} notice")
@@ -100,6 +105,16 @@ class Renderer:
                                    if x.source_ref is not None and is_real_ref(x.source_ref)))
         return Rendered(t(lang, "mail.ack_many.subject", numbers=numbers), "\n".join(lines),
                         refs[-1] if refs else None, refs, "auto-replied")
+
+    async def _desk(self, row: OutboxRow, view: Reading) -> Rendered | Skip:
+        """A staff notice about no ticket: no tag, no thread, no ticket footer."""
+        reader = None if row.person_id is None else await view.people.get(row.person_id)
+        if reader is None or not reader.role.is_staff:
+            return Skip(f"{row.kind} notices are for staff only")
+        params = {k: v for k, v in row.payload.items() if isinstance(v, str | int)}
+        lang = row.language
+        return Rendered(t(lang, f"notify.{row.kind}.subject", **params),
+                        t(lang, f"notify.{row.kind}.desk_body", **params))
 
     def _reply(self, row: OutboxRow) -> Rendered:
         p = row.payload

@@ -1,7 +1,8 @@
 """The outbound worker: claims `email` outbox rows, renders and sends them (aiosmtplib, one
 connection per batch), and marks each sent, retried later, or given up.
 
-Never twice: a row is claimed under a lease and marked sent right after the server took it;
+Never twice: a row is claimed under a short lease, renewed while the batch is worked on
+(bot/outbox_lease.py: a killed worker's rows go to another within a minute), and marked sent right after the server took it;
 its Message-ID is derived from the row id, so the one unavoidable duplicate (a crash after
 the relay's 250 and before `mark_sent`) carries the same Message-ID and is dropped by
 receivers that deduplicate. Loop safety: nothing to our own or no-reply addresses or to an
@@ -11,8 +12,8 @@ a backlog beyond it go out as one ack listing the tickets).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -25,6 +26,7 @@ from bot.channels.email.deliver.render import AUTO_REPLIED, Rendered, Renderer, 
 from bot.channels.email.deliver.subject import set_subject
 from bot.channels.email.understand.identity import LOOP_HEADER, MailIdentity, is_no_reply
 from bot.i18n import t
+from bot.outbox_lease import LeaseKeeper
 from bot.runtime import Runtime
 from config.settings import SmtpConfig
 from engine.model import one_line
@@ -35,7 +37,6 @@ log = logging.getLogger("ticketbot.email.sender")
 
 CHANNEL = "email"
 BATCH = 50
-LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 12            # with the 30 s .. 1 h backoff: about 8 hours of retries
 TIMEOUT = 30.0
 _AFTER_CONTENT = frozenset({"Content-Language"})
@@ -75,7 +76,8 @@ def _permanent(exc: Exception) -> bool:
 
 class MailSender:
     def __init__(self, rt: Runtime, cfg: SmtpConfig, *, clock: Clock | None = None,
-                 batch: int = BATCH) -> None:
+                 batch: int = BATCH,
+                 lease_tick: Callable[[], Awaitable[None]] | None = None) -> None:
         self.rt = rt
         self.cfg = cfg
         self.clock = clock or rt.bus.clock
@@ -84,12 +86,24 @@ class MailSender:
         self.renderer = Renderer(rt.settings)
         self.cap = AutoMailCap(rt.outbox, CHANNEL, AUTO_REPLIED,
                                rt.settings.email.auto_reply_limit)
+        self._held: set[int] = set()
+        self.lease = LeaseKeeper(rt.outbox, self.clock, lambda: self._held, tick=lease_tick)
 
     async def run_once(self) -> int:
         """Claim and deliver one batch; the number of rows claimed."""
-        rows = await self.rt.outbox.claim(CHANNEL, self.clock.now(), self.batch, LEASE)
+        rows = await self.rt.outbox.claim(CHANNEL, self.clock.now(), self.batch,
+                                          self.lease.lease)
         if not rows:
             return 0
+        self._held = {row.id for row in rows}
+        try:
+            async with self.lease.kept():
+                await self._deliver(rows)
+        finally:
+            self._held = set()
+        return len(rows)
+
+    async def _deliver(self, rows: list[OutboxRow]) -> None:
         verdicts = await self.cap.verdicts(rows)
         ready = [Outgoing((row,), built) for row in rows if verdicts.get(row.id) != "group"
                  and (built := await self._prepared(row, verdicts.get(row.id, "send")))]
@@ -99,7 +113,6 @@ class MailSender:
                 ready.append(Outgoing(tuple(acks), built))
         if ready:
             await self._send_all(ready)
-        return len(rows)
 
     async def preview(self, row: OutboxRow) -> dict[str, Any] | None:
         """The headers a queued row would be sent with now, as `meta` records them once sent

@@ -4,7 +4,9 @@ Rows are claimed under a lease and handed to one lane per chat: a chat's message
 one after the other in outbox order, while a throttled group (about 20 messages a minute)
 does not hold up private answers. When a message must wait (429, 5xx, dropped connection),
 the rest of its chat waits behind it, and a later row never overtakes an earlier one still
-waiting in the table (after a restart included).
+waiting in the table (after a restart included). Rows on lanes keep their short lease renewed
+(bot/outbox_lease.py): a throttled chat may hold them for minutes, and a killed worker's rows
+go to another within a minute.
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ import contextlib
 import datetime as dt
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 from bot.channels.telegram.deliver.delivery import Delivery, GiveUp, Outcome, Retry, Sent
 from bot.channels.telegram.ports import CHANNEL, ChatStore
+from bot.outbox_lease import LeaseKeeper
 from engine.outbox import OutboxQueue, OutboxRow, next_retry
 from engine.ports import Clock
 
 log = logging.getLogger("ticketbot.telegram")
 
 BATCH = 50
-LEASE = dt.timedelta(seconds=60)
 IDLE_SECONDS = 1.0  # rows other parts queue (mail tickets, SLA alerts) are found this late
 HOLD = dt.timedelta(seconds=5)  # how long to wait behind an earlier row leased elsewhere
 CRASH_ATTEMPTS = 5  # a row that breaks our own code: given up after this many tries
@@ -31,7 +34,8 @@ CRASH_ATTEMPTS = 5  # a row that breaks our own code: given up after this many t
 
 class Sender:
     def __init__(self, outbox: OutboxQueue, delivery: Delivery, store: ChatStore,
-                 clock: Clock, idle_seconds: float = IDLE_SECONDS) -> None:
+                 clock: Clock, idle_seconds: float = IDLE_SECONDS,
+                 lease_tick: Callable[[], Awaitable[None]] | None = None) -> None:
         self._outbox = outbox
         self._delivery = delivery
         self._store = store
@@ -47,11 +51,16 @@ class Sender:
         self._clear: set[str] = set()
         self._stopping = False
         self._claiming = asyncio.Lock()  # lanes get their rows in claim order
+        self.lease = LeaseKeeper(outbox, clock, lambda: self._inflight, tick=lease_tick)
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
+        async with self.lease.kept():
+            await self._loop()
+
+    async def _loop(self) -> None:
         while not self._stopping:
             self._wake.clear()
             try:
@@ -64,7 +73,8 @@ class Sender:
     async def cycle(self) -> int:
         """Claim due rows and put them on their chats' lanes; returns how many."""
         async with self._claiming:
-            rows = await self._outbox.claim(CHANNEL, self._clock.now(), BATCH, LEASE)
+            rows = await self._outbox.claim(CHANNEL, self._clock.now(), BATCH,
+                                           self.lease.lease)
             fresh = [r for r in rows if r.id not in self._inflight]
             self._dispatch(fresh)
         return len(fresh)
