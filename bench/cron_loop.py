@@ -37,7 +37,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.policy import default
@@ -122,7 +121,7 @@ def reply_to_ack(rng: random.Random, ack: bytes, i: int, tag: str) -> bytes:
     m = EmailMessage(policy=SMTP_POLICY)
     m["From"] = str(got["To"])
     m["To"] = SUPPORT
-    m["Subject"] = "Re: " + str(make_header(decode_header(str(got["Subject"]))))
+    m["Subject"] = "Re: " + str(got["Subject"])  # decoded by policy.default
     m["Message-ID"] = f"<{tag}.r{i}@client.example>"
     m["In-Reply-To"] = str(got["Message-ID"])
     m["References"] = str(got["Message-ID"])
@@ -329,7 +328,7 @@ def play(dv: Dovecot, sides: list[Contender], n: int, rounds: int) -> None:
 
 
 def empty_poll(side: Contender) -> tuple[float, float]:
-    walls, cpus = zip(*(side.round() for _ in range(3)))
+    walls, cpus = zip(*(side.round() for _ in range(3)), strict=True)
     return statistics.median(walls), statistics.median(cpus)
 
 
@@ -338,7 +337,7 @@ def report(sides: list[Contender]) -> None:
     print()
     print(f"{'':<24}{'mails/s':>9}{'CPU ms/mail':>13}{'empty poll s':>14}{'its CPU s':>11}"
           f"{'to relay':>10}")
-    for side, (pw, pc) in zip(sides, polls):
+    for side, (pw, pc) in zip(sides, polls, strict=True):
         print(f"{side.name:<24}{side.mails / side.wall:9.1f}{side.cpu / side.mails * 1000:13.1f}"
               f"{pw:14.2f}{pc:11.2f}{side.relay.count():10d}")
     if len(sides) == 2:
