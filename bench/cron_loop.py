@@ -128,7 +128,8 @@ def reply_to_ack(rng: random.Random, ack: bytes, i: int, tag: str) -> bytes:
     m["Date"] = "Fri, 04 Dec 2026 11:00:00 +0000"
     text = (rng.choice(RU) if russian else rng.choice(EN)) + "\n\n" + quoted
     m.set_content(text, charset="utf-8")
-    return m.as_bytes()
+    # Headers unfolded: the stdlib folder drops a space where it splits Cyrillic encoded words.
+    return m.as_bytes(policy=SMTP_POLICY.clone(max_line_length=998))
 
 
 # ------------------------------------------------------------------ the relays
