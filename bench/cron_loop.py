@@ -5,7 +5,7 @@ Run as root from the project root (Dovecot drops privileges):
     .venv/bin/python -m bench.cron_loop [-n 2000] [--rounds 5] [--quick] [--no-peer]
 
 1. A corpus of issue 15's mix is generated: plain and HTML mails of 0.3-30 KB, a third in
-   Russian (half KOI8-R, half UTF-8), 7 % with a PDF-like attachment of 50-300 KB, and in
+   Russian (half of those KOI8-R), 1 in 14 with a PDF-like attachment of 50-300 KB, and in
    every round after the first, replies (a fifth of the round) that quote an
    acknowledgement the relay really received in an earlier round (its Message-ID,
    subject and text).
@@ -88,7 +88,8 @@ def _text(rng: random.Random, russian: bool, size: int) -> str:
 
 
 def new_mail(rng: random.Random, i: int, tag: str) -> bytes:
-    """One request: a third Russian (KOI8-R or UTF-8), some HTML, 7 % with a PDF."""
+    """One request: a third Russian (half of those KOI8-R), a quarter with HTML, 1 in 14 with
+    a PDF."""
     russian = i % 3 == 0
     charset = ("koi8-r" if i % 6 == 0 else "utf-8") if russian else "utf-8"
     m = EmailMessage(policy=SMTP_POLICY)
@@ -312,11 +313,14 @@ def play(dv: Dovecot, sides: list[Contender], n: int, rounds: int) -> None:
     rng = random.Random(15)
     tag = f"cron{time.time_ns()}"
     per = n // rounds
-    size = 0
+    size, replies, pdfs, koi8 = 0, 0, 0, 0
     for r in range(rounds):
         acks = sides[0].relay.received[:]  # ours: what a requester really received
         mails = round_mails(rng, per if r < rounds - 1 else n - per * r, r * per, acks, tag)
         size += sum(len(m) for m in mails)
+        replies += sum(b"\r\nIn-Reply-To:" in m for m in mails)
+        pdfs += sum(b"Content-Type: application/pdf" in m for m in mails)
+        koi8 += sum(b'charset="koi8-r"' in m for m in mails)
         for side in sides:
             dv.deliver_lmtp(side.user, mails)
             before = side.relay.count()
@@ -325,7 +329,8 @@ def play(dv: Dovecot, sides: list[Contender], n: int, rounds: int) -> None:
                 side.mails + len(mails)
             print(f"  round {r + 1}: {side.name:<22} {len(mails):5d} mails, "
                   f"{side.relay.count() - before:5d} mails to the relay, {wall:6.2f} s")
-    print(f"corpus: {n} mails, {size / 1e6:.1f} MB, {rounds} rounds")
+    print(f"corpus: {n} mails, {size / 1e6:.1f} MB, {rounds} rounds: {n - replies} requests "
+          f"({koi8} in KOI8-R, {pdfs} with a PDF), {replies} replies quoting our acks")
 
 
 def empty_poll(side: Contender) -> tuple[float, float]:
