@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -38,6 +39,11 @@ def _copy_of_checkout(target: Path) -> Path:
     return target
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
 async def _sh(line: str, cwd: Path) -> str:
     proc = await asyncio.create_subprocess_exec(
         "bash", "-c", line, cwd=cwd, env=clean_env(), stdout=asyncio.subprocess.PIPE,
@@ -52,6 +58,7 @@ async def test_the_readme_run_command_and_try_it_steps_work(tmp_path: Path) -> N
     mail, listing, show, export = _block_after("## Try it")
     assert run.endswith(".venv/bin/ticketbot run") and "pip install -q ." in run
     assert (listing, show) == (".venv/bin/ticketbot ticket list", ".venv/bin/ticketbot ticket show 1")
+    assert _port_free(2525), "the README's service listens on 127.0.0.1:2525: something else holds it"
     home = _copy_of_checkout(tmp_path / "ticketbot")
     proc = await asyncio.create_subprocess_exec(
         "bash", "-c", run, cwd=home, env=clean_env(),
