@@ -316,3 +316,9 @@ def running_dovecot(accounts: int) -> Iterator[Dovecot]:
         os.kill(pid, signal.SIGTERM)
         _wait_gone(pid)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def plain_text(m: EmailMessage) -> str:
+    """The plain-text body of a mail as the recipient reads it."""
+    body = m.get_body(("plain",))
+    return "" if body is None else str(body.get_content())

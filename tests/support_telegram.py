@@ -24,6 +24,7 @@ from bot.channels.telegram.service import Options, TelegramService
 from bot.runtime import App
 from bot.storage.telegram_sql import TelegramSqlStore
 from config.settings import Settings, TelegramConfig, with_sla
+from engine import commands as c
 from engine.backoff import Backoff
 from engine.directory import PersonSpec
 from engine.model import Comment, Ticket
@@ -194,3 +195,17 @@ async def sqlite_harness(tmp_path: Path) -> AsyncIterator[Harness]:
     """Not started: for tests that start (and restart) the service themselves."""
     async for h in make_harness(f"sqlite+aiosqlite:///{tmp_path / 'tg.db'}"):
         yield h
+
+
+async def mailed_ticket(h: Harness, address: str = "carl@acme.example") -> int:
+    """What the email channel does with a new mail from `address`: a ticket opened by that
+    client, once its post has reached the staff chat."""
+    async with h.rt.uow() as uow:
+        client = await uow.people.by_email(address)
+    assert client is not None
+    outcome = await h.rt.bus.handle(c.OpenTicket(
+        actor=client.id, channel="email", at=h.clock.now(), subject="Printer jams",
+        description="It jams on page 2", source_ref="<m1@acme.example>"))
+    assert outcome.ticket is not None
+    await h.sent(lambda f: any("It jams" in m["text"] for m in f.bot_messages(STAFF)))
+    return outcome.ticket

@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from bot.channels.email.deliver.sender import MailSender
-from engine import commands as c
 from engine.directory import PersonSpec
-from tests.support_email import Sink, smtp_sink
+from tests.support_email import Sink, plain_text, smtp_sink
 from tests.support_telegram import (
     ANNA,
     BORIS,
@@ -23,6 +22,7 @@ from tests.support_telegram import (
     SAM,
     STAFF,
     Harness,
+    mailed_ticket,
     make_harness,
 )
 
@@ -49,23 +49,6 @@ async def delayed(tmp_path: Path) -> AsyncIterator[Harness]:
         yield h
 
 
-async def _mailed_ticket(h: Harness, address: str) -> int:
-    async with h.rt.uow() as uow:
-        client = await uow.people.by_email(address)
-    assert client is not None
-    outcome = await h.rt.bus.handle(c.OpenTicket(
-        actor=client.id, channel="email", at=h.clock.now(), subject="Printer jams",
-        description="It jams on page 2", source_ref="<m1@acme.example>"))
-    assert outcome.ticket is not None
-    await h.sent(lambda f: any("It jams" in m["text"] for m in f.bot_messages(STAFF)))
-    return outcome.ticket
-
-
-def _text(m: EmailMessage) -> str:
-    body = m.get_body(("plain",))
-    return "" if body is None else str(body.get_content())
-
-
 def _mails(sink: Sink, to: str) -> list[EmailMessage]:
     return [m for m in sink.messages() if str(m["To"]) == to]
 
@@ -73,7 +56,7 @@ def _mails(sink: Sink, to: str) -> list[EmailMessage]:
 async def _close_by_mail(h: Harness, sink: Sink, address: str, text: str) -> list[str]:
     """Sam closes the client's mail ticket with an answer; what the client then gets after
     the acknowledgement, once the grace period is over and long after."""
-    number = await _mailed_ticket(h, address)
+    number = await mailed_ticket(h, address)
     mailer = MailSender(h.rt, sink.smtp)
     await h.say(SAM, f"/take {number}", chat=STAFF)
     await mailer.run_once()
@@ -85,7 +68,7 @@ async def _close_by_mail(h: Harness, sink: Sink, address: str, text: str) -> lis
     await mailer.run_once()
     h.clock.advance(hours=2)
     await mailer.run_once()
-    return [_text(m) for m in _mails(sink, address)[before:]]
+    return [plain_text(m) for m in _mails(sink, address)[before:]]
 
 
 async def test_close_with_text_mails_one_message_with_the_rating_request(
@@ -161,7 +144,7 @@ async def test_the_private_message_speaks_russian_to_a_russian_asker(
 async def test_with_a_delay_the_rating_request_is_a_later_message(
         delayed: Harness, smtp_sink: Sink) -> None:
     h = delayed
-    number = await _mailed_ticket(h, CARL)
+    number = await mailed_ticket(h, CARL)
     mailer = MailSender(h.rt, smtp_sink.smtp)
     await h.say(SAM, f"/take {number}", chat=STAFF)
     await mailer.run_once()
@@ -169,12 +152,12 @@ async def test_with_a_delay_the_rating_request_is_a_later_message(
     await h.say(SAM, f"/close {number} The roller is replaced", chat=STAFF, minutes=1)
     h.clock.advance(seconds=30)
     await mailer.run_once()
-    [answer] = [_text(m) for m in _mails(smtp_sink, CARL)[before:]]
+    [answer] = [plain_text(m) for m in _mails(smtp_sink, CARL)[before:]]
     assert "The roller is replaced" in answer and "is now closed" in answer
     assert "Please rate" not in answer
     h.clock.advance(minutes=10)
     await mailer.run_once()
-    [_, survey] = [_text(m) for m in _mails(smtp_sink, CARL)[before:]]
+    [_, survey] = [plain_text(m) for m in _mails(smtp_sink, CARL)[before:]]
     assert "Please rate the answer" in survey and "The roller" not in survey
 
 
@@ -182,7 +165,7 @@ async def test_with_a_delay_the_rating_request_is_a_later_message(
 
 
 async def _close_and_undo(h: Harness, sink: Sink, address: str, text: str) -> list[str]:
-    number = await _mailed_ticket(h, address)
+    number = await mailed_ticket(h, address)
     mailer = MailSender(h.rt, sink.smtp)
     await h.say(SAM, f"/take {number}", chat=STAFF)
     await mailer.run_once()
@@ -194,7 +177,7 @@ async def _close_and_undo(h: Harness, sink: Sink, address: str, text: str) -> li
     await mailer.run_once()
     assert (await h.ticket(number)).status.value == "closed"  # the status stands
     assert not (await h.comments(number))[-1].public  # the answer is a note now
-    return [_text(m) for m in _mails(sink, address)[before:]]
+    return [plain_text(m) for m in _mails(sink, address)[before:]]
 
 
 async def test_undo_of_close_with_text_still_tells_the_client_it_is_closed(

@@ -14,7 +14,16 @@ from bot.runtime import App
 from engine import commands as c
 from engine.model import Status
 from tests.fakes import FixedClock
-from tests.support_email import Sink, clock, db_file, mail, person_id, runtime, smtp_sink
+from tests.support_email import (
+    Sink,
+    clock,
+    db_file,
+    mail,
+    person_id,
+    plain_text,
+    runtime,
+    smtp_sink,
+)
 from tests.support_telegram import ANNA, SAM, STAFF, SUPPORT, Harness, sqlite_harness
 
 __all__ = ["clock", "db_file", "runtime", "smtp_sink", "sqlite_harness"]
@@ -25,11 +34,6 @@ SAM_MAIL = "sam@staff.example.com"
 
 def _to_carl(sink: Sink) -> list[EmailMessage]:
     return [m for m in sink.messages() if m["To"] == CARL]
-
-
-def _text(m: EmailMessage) -> str:
-    body = m.get_body(("plain",))
-    return "" if body is None else str(body.get_content())
 
 
 async def _mailed(rt: App, clock: FixedClock) -> int:
@@ -57,7 +61,7 @@ async def test_a_mail_tickets_life_costs_the_client_four_mails(
     await mailer.run_once()
     mails = _to_carl(smtp_sink)
     assert len(mails) == 4
-    ack, answer, resolved, survey = (_text(m) for m in mails)
+    ack, answer, resolved, survey = (plain_text(m) for m in mails)
     assert "Your request is ticket #1" in ack
     assert "Replace the drum." in answer
     assert "is now resolved" in resolved
@@ -77,7 +81,7 @@ async def test_close_with_an_answer_is_one_mail_with_the_status_under_it(
     await mailer.run_once()
     ack, *rest = _to_carl(smtp_sink)
     [answer] = rest  # not three (answer, resolved, closed)
-    text = _text(answer)
+    text = plain_text(answer)
     assert "Replaced the drum, all good." in text
     assert text.index("Replaced the drum") < text.index("is now closed")
     assert "is now resolved" not in text  # where it ended is what counts

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from bot.channels.email.deliver.sender import MailSender
 from engine import commands as c
 from engine.model import Person
-from tests.support_email import Sink, smtp_sink
+from tests.support_email import Sink, plain_text, smtp_sink
 from tests.support_telegram import SAM, STAFF, Harness, sqlite_harness
 
 __all__ = ["smtp_sink", "sqlite_harness"]
@@ -38,13 +38,8 @@ def _to_carl(m: EmailMessage) -> bool:
     return str(m["To"]) == "carl@acme.example"
 
 
-def _text(m: EmailMessage) -> str:
-    body = m.get_body(("plain",))
-    return "" if body is None else str(body.get_content())
-
-
 def _carl_reads(words: str) -> Callable[[EmailMessage], bool]:
-    return lambda m: _to_carl(m) and words in _text(m)
+    return lambda m: _to_carl(m) and words in plain_text(m)
 
 
 async def test_a_reply_in_the_staff_chat_is_mailed_and_the_next_mail_shows_there(
@@ -118,7 +113,7 @@ async def test_a_plain_reply_in_the_staff_chat_is_an_internal_note(sqlite_harnes
     await h.drained()
     assert not any(m["text"].startswith("✉") for m in h.fake.bot_messages(STAFF))
     await MailSender(h.rt, smtp_sink.smtp).run_once()
-    assert [m for m in smtp_sink.messages() if _to_carl(m) and "close this" in _text(m)] == []
+    assert [m for m in smtp_sink.messages() if _to_carl(m) and "close this" in plain_text(m)] == []
 
 
 async def test_other_staff_chat_messages_stay_internal(sqlite_harness: Harness,
@@ -133,5 +128,5 @@ async def test_other_staff_chat_messages_stay_internal(sqlite_harness: Harness,
     assert [(x.body, x.public) for x in comments[1:]] == [
         ("the logs show a paper sensor fault", False)]
     await MailSender(h.rt, smtp_sink.smtp).run_once()
-    assert [m for m in smtp_sink.messages() if _to_carl(m) and "sensor" in _text(m)] == []
-    assert [m for m in smtp_sink.messages() if _to_carl(m) and "coffee" in _text(m)] == []
+    assert [m for m in smtp_sink.messages() if _to_carl(m) and "sensor" in plain_text(m)] == []
+    assert [m for m in smtp_sink.messages() if _to_carl(m) and "coffee" in plain_text(m)] == []

@@ -14,10 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.email.deliver.sender import MailSender
-from engine import commands as c
 from engine.store import tables
 from engine.store.db import reading
-from tests.support_email import Sink, smtp_sink
+from tests.support_email import Sink, plain_text, smtp_sink
 from tests.support_telegram import (
     ANNA,
     LENA,
@@ -26,6 +25,7 @@ from tests.support_telegram import (
     STAFF,
     SUPPORT,
     Harness,
+    mailed_ticket,
     make_harness,
     sqlite_harness,
 )
@@ -35,25 +35,8 @@ __all__ = ["smtp_sink", "sqlite_harness"]
 CARL = "carl@acme.example"
 
 
-async def _mailed_ticket(h: Harness) -> int:
-    async with h.rt.uow() as uow:
-        carl = await uow.people.by_email(CARL)
-    assert carl is not None
-    outcome = await h.rt.bus.handle(c.OpenTicket(
-        actor=carl.id, channel="email", at=h.clock.now(), subject="Printer jams",
-        description="It jams on page 2", source_ref="<m1@acme.example>"))
-    assert outcome.ticket is not None
-    await h.sent(lambda f: any("It jams" in m["text"] for m in f.bot_messages(STAFF)))
-    return outcome.ticket
-
-
-def _text(m: EmailMessage) -> str:
-    body = m.get_body(("plain",))
-    return "" if body is None else str(body.get_content())
-
-
 def _to_carl(sink: Sink, words: str = "") -> list[EmailMessage]:
-    return [m for m in sink.messages() if str(m["To"]) == CARL and words in _text(m)]
+    return [m for m in sink.messages() if str(m["To"]) == CARL and words in plain_text(m)]
 
 
 def _reply_to(h: Harness, chat: int, message_id: int) -> list[dict[str, Any]]:
@@ -71,7 +54,7 @@ async def test_undo_under_the_echo_keeps_the_answer_from_the_client(
         sqlite_harness: Harness, smtp_sink: Sink) -> None:
     h = sqlite_harness
     await h.start()
-    number = await _mailed_ticket(h)
+    number = await mailed_ticket(h)
     mailer = MailSender(h.rt, smtp_sink.smtp)
     answer = await h.say(SAM, f"/reply {number} Just close it, Lena", chat=STAFF, minutes=1)
     echo = await _echo(h, answer)
@@ -105,7 +88,7 @@ async def test_the_echo_button_withdraws_in_the_specialists_language(
         sqlite_harness: Harness, smtp_sink: Sink) -> None:
     h = sqlite_harness
     await h.start()
-    number = await _mailed_ticket(h)
+    number = await mailed_ticket(h)
     answer = await h.say(OLGA, f"/reply {number} Заменим ролик", chat=STAFF, minutes=1)
     echo = await _echo(h, answer)
     assert echo["text"] == ("✉ Для Carl Client <carl@acme.example> через 30 с — /undo, "
@@ -127,7 +110,7 @@ async def test_only_the_author_or_a_lead_withdraws(sqlite_harness: Harness,
                                                     smtp_sink: Sink) -> None:
     h = sqlite_harness
     await h.start()
-    number = await _mailed_ticket(h)
+    number = await mailed_ticket(h)
     answer = await h.say(SAM, f"/reply {number} We ordered a new roller", chat=STAFF)
     echo = await _echo(h, answer)
     # Olga did not write it: refused in Russian, and the answer still waits.
@@ -150,7 +133,7 @@ async def test_undo_after_the_grace_period_is_refused_and_the_answer_arrives_onc
         sqlite_harness: Harness, smtp_sink: Sink) -> None:
     h = sqlite_harness
     await h.start()
-    number = await _mailed_ticket(h)
+    number = await mailed_ticket(h)
     mailer = MailSender(h.rt, smtp_sink.smtp)
     await h.say(SAM, f"/reply {number} The roller is replaced", chat=STAFF, minutes=1)
     await mailer.run_once()
@@ -220,7 +203,7 @@ async def test_the_echo_says_sent_once_the_answer_has_gone(
         sqlite_harness: Harness, smtp_sink: Sink) -> None:
     h = sqlite_harness
     await h.start()
-    number = await _mailed_ticket(h)
+    number = await mailed_ticket(h)
     mailer = MailSender(h.rt, smtp_sink.smtp)
     answer = await h.say(SAM, f"/reply {number} The roller is replaced", chat=STAFF, minutes=1)
     echo = await _echo(h, answer)
@@ -244,7 +227,7 @@ async def test_a_typed_undo_edits_the_echo_and_it_never_says_sent(
         sqlite_harness: Harness, smtp_sink: Sink) -> None:
     h = sqlite_harness
     await h.start()
-    number = await _mailed_ticket(h)
+    number = await mailed_ticket(h)
     answer = await h.say(OLGA, f"/reply {number} Заменим ролик", chat=STAFF, minutes=1)
     echo = await _echo(h, answer)
     await h.say(OLGA, "/undo", chat=STAFF, minutes=1 / 6)
