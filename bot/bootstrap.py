@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from bot.channels.email.service import EmailChannel
 from bot.channels.telegram.deliver.mirror import telegram_reactors
 from bot.digest import digest_job
+from bot.files import part_bytes
 from bot.jobs import (
     JobSpec,
     job_services,
@@ -104,7 +105,7 @@ async def bootstrap(settings: Settings, *, clock: Clock | None = None,
     bus = MessageBus(uow, clock, settings.engine, reactors(settings, secret),
                      rating_handlers(settings))
     app = App(settings=settings, bus=bus, uow=uow, outbox=OutboxStore(db),
-              inbound=InboundStore(db), views=SqlViews(db), secret=secret, db=db)
+              inbound=InboundStore(db), views=SqlViews(db, part_bytes), secret=secret, db=db)
     return replace(app, services=tuple(services(app, telegram)))
 
 

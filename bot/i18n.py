@@ -722,3 +722,29 @@ _RU.update({
     "ignored.own_loop": "наша же почта {n}",
     "ignored.other": "прочее {n}",
 })
+
+# Files both ways (issue 12, storage/CLI/limits): refused files, the ticket's file list.
+_EN.update({
+    "files.refused.file_too_big": "larger than the {limit} limit per file",
+    "files.refused.message_too_big": "the files of one message are limited to {limit} together",
+    "files.refused_note": "Files not kept (size limit; the message itself is kept):\n{files}",
+    "files.refused_mail": "Your message reached us and is on ticket #{number}, but these "
+                          "files were not accepted:\n{files}\n\nPlease send a link to them, "
+                          "or send them in smaller parts.",
+    "view.files": "Files",
+    "view.file_refused": "refused: {reason}",
+    "view.event.files_refused": "files refused: {files}",
+})
+
+_RU.update({
+    "files.refused.file_too_big": "больше предела {limit} на файл",
+    "files.refused.message_too_big": "файлы одного сообщения вместе ограничены {limit}",
+    "files.refused_note": "Файлы не сохранены (предел размера; само сообщение сохранено):\n"
+                          "{files}",
+    "files.refused_mail": "Ваше сообщение получено и добавлено в заявку #{number}, но эти "
+                          "файлы не приняты:\n{files}\n\nПришлите, пожалуйста, ссылку на "
+                          "них или отправьте их частями поменьше.",
+    "view.files": "Файлы",
+    "view.file_refused": "не принят: {reason}",
+    "view.event.files_refused": "файлы не приняты: {files}",
+})

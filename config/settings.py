@@ -16,6 +16,7 @@ from config.metrics import Fallbacks
 from config.reader import ConfigError, Table
 from config.sla import SlaConfig, default_sla, parse_sla
 from engine.directory import CompanySpec, PersonSpec
+from engine.files import FileLimits
 from engine.model import Role
 from engine.settings import EngineSettings
 
@@ -101,7 +102,9 @@ class Settings:
     reopen_days: int = 7
 
 
-_TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla"})
+_TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla",
+                  "files"})
+_FILES = frozenset({"max_file_size", "max_message_size"})
 _SERVICE = frozenset({"database_url", "language", "timezone", "log_level"})
 _TICKETS = frozenset({"types", "default_type", "priorities", "default_priority", "prefix",
                       "reopen_days", "answer_grace_seconds"})
@@ -145,7 +148,8 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
         timezone=_timezone(service),
         log_level=service.choice("log_level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         secret=environ.get("TICKETBOT_SECRET"),
-        engine=_engine(root.table("tickets", _TICKETS), service),
+        engine=replace(_engine(root.table("tickets", _TICKETS), service),
+                       files=_files(root.table("files", _FILES))),
         people=people, companies=companies,
         email=_email(root.table("email", _EMAIL), environ),
         telegram=_telegram(root.table("telegram", _TELEGRAM), environ),
@@ -231,6 +235,17 @@ def _engine(t: Table, service: Table) -> EngineSettings:
                           language=service.choice("language", "en", LANGUAGES),
                           answer_grace_seconds=t.whole("answer_grace_seconds",
                                                        d.answer_grace_seconds))
+
+
+def _files(t: Table) -> FileLimits:
+    """`[files]`: bytes per file and per message (engine/files.py)."""
+    d = FileLimits()
+    per_file = t.whole("max_file_size", d.max_file_size, 1)
+    per_message = t.whole("max_message_size", max(d.max_message_size, per_file), 1)
+    if per_message < per_file:
+        raise ConfigError(f"files.max_message_size: must be at least files.max_file_size "
+                          f"({per_file}), got {per_message}")
+    return FileLimits(max_file_size=per_file, max_message_size=per_message)
 
 
 def _person(t: Table) -> PersonSpec:

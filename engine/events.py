@@ -118,11 +118,22 @@ class TicketRated(Event):
     kind: ClassVar[str] = "rated"
 
 
+@dataclass(frozen=True, kw_only=True)
+class FilesRefused(Event):
+    """Files of one message not kept because of a size limit (engine/files.py): each as
+    (name, size, reason). The message and its other files are kept."""
+
+    comment_id: int
+    files: tuple[tuple[str, int, str], ...]
+    kind: ClassVar[str] = "files_refused"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
         TicketOpened, CommentAdded, CommentEdited, CommentWithdrawn, StatusChanged, ResponsibleChanged,
         PriorityChanged, ObserverAdded, TagAdded, TicketRated,
+        FilesRefused,
     )
 }
 

@@ -12,6 +12,7 @@ from engine import desk, errors, rescue
 from engine import events as e
 from engine.access import Action
 from engine.context import Context
+from engine.files import admit, refused_files
 from engine.model import (
     FINISHED,
     TRANSITIONS,
@@ -82,10 +83,11 @@ async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
     ticket = _new_ticket(ctx, cmd, await ctx.uow.tickets.next_number(), requester)
     await _auto_responsible(ctx, ticket)
     await ctx.uow.tickets.add(ticket)
+    files = admit(cmd.attachments, ctx.settings.files)
     first = Comment(ticket=ticket.number, author_id=ticket.requester_id, body=cmd.description,
                     public=True, channel=cmd.channel, created_at=ctx.at,
-                    source_ref=ticket.source_ref, attachments=cmd.attachments)
-    await ctx.uow.comments.add(first)
+                    source_ref=ticket.source_ref, attachments=files)
+    refused_files(ctx, ticket.number, await ctx.uow.comments.add(first), files)
     for about in cmd.about_refs:
         await ctx.uow.refs.add(about, ticket.number, "in")
     ctx.raise_event(e.TicketOpened(
@@ -135,10 +137,12 @@ def _check_until(ctx: Context, status: Status, until: dt.datetime | None) -> Non
 
 async def _comment(ctx: Context, ticket: Ticket, body: str, *, public: bool,
                    source_ref: str | None = None, attachments: tuple[Any, ...] = ()) -> int:
+    files = admit(attachments, ctx.settings.files)
     comment = Comment(ticket=ticket.number, author_id=ctx.actor_id, body=body, public=public,
                       channel=ctx.command.channel, created_at=ctx.at, source_ref=source_ref,
-                      attachments=attachments)
+                      attachments=files)
     comment_id = await ctx.uow.comments.add(comment)
+    refused_files(ctx, ticket.number, comment_id, files)
     by_staff = ctx.actor is None or ctx.actor.role.is_staff
     if public and by_staff and ctx.actor is not None and ticket.first_response_at is None:
         ticket.first_response_at = ctx.at

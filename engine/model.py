@@ -73,13 +73,32 @@ class Company:
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file on a comment. Arriving, it carries its bytes (`data`); read back from the
+    store it is metadata only (`data` empty, `size` the stored size): bytes are fetched by
+    `id` on demand (`Views.attachment_bytes`), so rendering a ticket never loads them.
+    `content_type` is the type detected from the bytes (engine/files.py), `declared_type`
+    what the sender said; `refused` is why the file was not kept (a limit), else None.
+    `found_in` names the inbound row whose raw mail holds the bytes, so the store keeps a
+    reference instead of a second copy."""
+
     filename: str
     content_type: str
-    data: bytes
+    data: bytes = b""
+    size: int = -1  # -1: len(data)
+    id: int = 0
+    sha256: str = ""
+    declared_type: str = ""
+    refused: str | None = None
+    found_in: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            object.__setattr__(self, "size", len(self.data))
 
     @property
-    def size(self) -> int:
-        return len(self.data)
+    def has_bytes(self) -> bool:
+        """The bytes travel with this value (not only its metadata)."""
+        return len(self.data) == self.size
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from engine.files import FileLimits
 
 
 @dataclass(frozen=True)
@@ -16,3 +18,5 @@ class EngineSettings:
     # A specialist's public answer waits this long in the outbox, so `/undo` can take it
     # back before the client reads it (0: sent at once).
     answer_grace_seconds: int = 30
+    # Size limits of the files of one message (`[files]`, engine/files.py).
+    files: FileLimits = field(default_factory=FileLimits)

@@ -203,9 +203,23 @@ attachments = Table(
     Column("filename", String(255), nullable=False),
     Column("content_type", String(255), nullable=False),
     Column("size", Integer, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("data", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    # content_type: detected from the bytes; declared_type: what the sender said.
+    Column("declared_type", String(255), nullable=False, server_default=""),
+    # Why the file was not kept (engine/files.py reasons); NULL: its bytes are in `blobs`.
+    Column("refused", String(32), nullable=True),
     Index(None, "ticket"),
+)
+
+# File bytes, once per content (migration 0004). `data` holds them, or is NULL when the
+# raw mail of `inbound_id` holds them: the record of what arrived is not copied a second
+# time; reading the bytes parses that mail again (bot/files.py).
+blobs = Table(
+    "blobs", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=True),
+    Column("inbound_id", Integer, ForeignKey("inbound.id"), nullable=True),
 )
 
 # A ticket's trail, and the desk's own records (contact registered, address suppressed,

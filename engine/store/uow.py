@@ -6,7 +6,6 @@ from __future__ import annotations
 import builtins
 import copy
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from typing import Any
@@ -15,7 +14,7 @@ from sqlalchemy import ColumnElement, Row, bindparam, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from engine.events import DeskEvent, Event
-from engine.model import Attachment, Comment, Company, Person, Role, Status, Ticket
+from engine.model import Comment, Company, Person, Role, Status, Ticket
 from engine.notify.kinds import notice_kind
 from engine.ports import (
     AddressSuppressions,
@@ -38,9 +37,9 @@ from engine.ports import (
 )
 from engine.store.db import insert
 from engine.store.dialogs_sql import SqlDialogs
+from engine.store.files_sql import add_files, files_of
 from engine.store.suppressions import SqlSuppressions
 from engine.store.tables import (
-    attachments,
     comments,
     companies,
     counters,
@@ -342,13 +341,6 @@ class SqlPeople:
 
 # ---------------------------------------------------------------- comments
 
-def _attachment_rows(comment_id: int, comment: Comment) -> list[dict[str, Any]]:
-    return [{"comment_id": comment_id, "ticket": comment.ticket, "filename": a.filename,
-             "content_type": a.content_type, "size": a.size,
-             "sha256": hashlib.sha256(a.data).hexdigest(), "data": a.data}
-            for a in comment.attachments]
-
-
 _INSERT_COMMENT = comments.insert().returning(comments.c.id)
 
 
@@ -363,7 +355,7 @@ class SqlComments:
             "created_at": comment.created_at, "source_ref": comment.source_ref,
         })).scalar_one()
         if comment.attachments:
-            await self._conn.execute(attachments.insert(), _attachment_rows(comment_id, comment))
+            await add_files(self._conn, comment_id, comment.ticket, comment.attachments)
         return comment_id
 
     async def by_ref(self, ticket: int, source_ref: str) -> CommentRef | None:
@@ -384,24 +376,13 @@ class SqlComments:
             comments.update().where(comments.c.id == comment_id).values(body=body))
 
     async def for_ticket(self, number: int) -> list[Comment]:
-        files = await self._attachments(number)
+        files = await files_of(self._conn, number)
         rows = await self._conn.execute(
             select(comments).where(comments.c.ticket == number).order_by(comments.c.id))
         return [Comment(ticket=r.ticket, author_id=r.author_id, body=r.body, public=r.public,
                         channel=r.channel, created_at=r.created_at, source_ref=r.source_ref,
                         attachments=tuple(files.get(r.id, ())), id=r.id)
                 for r in rows]
-
-    async def _attachments(self, number: int) -> dict[int, list[Attachment]]:
-        rows = await self._conn.execute(
-            select(attachments.c.comment_id, attachments.c.filename,
-                   attachments.c.content_type, attachments.c.data)
-            .where(attachments.c.ticket == number).order_by(attachments.c.id))
-        grouped: dict[int, list[Attachment]] = {}
-        for comment_id, filename, content_type, data in rows:
-            grouped.setdefault(comment_id, []).append(
-                Attachment(filename=filename, content_type=content_type, data=bytes(data)))
-        return grouped
 
 
 # ---------------------------------------------------------------- events, outbox, refs

@@ -14,6 +14,7 @@ from engine.model import Ticket
 from engine.ports import SystemClock
 from engine.sla.calendar import BusinessCalendar
 from engine.store.db import reading
+from engine.store.files_sql import Extract, attachment_bytes
 from engine.store.metrics_sql import monthly_report
 from engine.store.queries import company_domains
 from engine.store.uow import SqlComments, SqlPeople, SqlRefs, SqlTickets
@@ -28,8 +29,9 @@ class SqlReading:
 
 
 class SqlViews:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, extract: Extract | None = None) -> None:
         self._engine = engine
+        self._extract = extract  # cuts a file out of a raw mail (bot/files.py)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlReading]:
@@ -56,3 +58,7 @@ class SqlViews:
                              history: int) -> Report:
         return await monthly_report(self._engine, period, timezone=timezone,
                                     calendar=calendar, now=now, history=history)
+
+    async def attachment_bytes(self, attachment_id: int) -> bytes | None:
+        """A stored file's exact bytes; None for a refused file or an unknown id."""
+        return await attachment_bytes(self._engine, attachment_id, self._extract)

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from bot.channels.email.act import client_asks, mailcmd
+from bot.channels.email.act import client_asks, mailcmd, refused_files
 from bot.channels.email.act.autoloop import echoed_ticket
 from bot.channels.email.act.cc_notice import cc_to_notify
 from bot.channels.email.act.fate import Fate
@@ -44,6 +44,7 @@ from bot.runtime import Runtime
 from bot.threading.rules import MAIL, Facts, Thread, ThreadContext, tag_number, tag_pattern
 from bot.threading.rules import resolve as thread_of
 from engine import commands as c
+from engine.bus import Outcome
 from engine.errors import EngineError
 from engine.inbox import InboundRow
 from engine.model import Attachment, Person
@@ -146,9 +147,11 @@ def _suppressed(ours: list[MailToken], failed: tuple[str, ...], gone: tuple[str,
                    if kept else "")
 
 
-def _attachments(mail: ParsedMail) -> tuple[Attachment, ...]:
-    return tuple(Attachment(a.filename, _content_type(a.content_type), a.data)
-                 for a in mail.attachments)
+def _attachments(mail: ParsedMail, inbound_id: int | None = None) -> tuple[Attachment, ...]:
+    """The mail's files, naming the stored raw mail that holds their bytes (the store
+    keeps a reference, not a second copy)."""
+    return tuple(Attachment(a.filename, _content_type(a.content_type), a.data,
+                            found_in=inbound_id) for a in mail.attachments)
 
 
 class MailProcessor:
@@ -317,7 +320,9 @@ class MailProcessor:
                                       inc, thread),
             requester_id=sender.id, cc=cc,
             notify_cc=cc_to_notify(mail, self.id, sender, known, cc),
-            source_ref=inc.ref, attachments=_attachments(mail), linked_to=thread.linked_to))
+            source_ref=inc.ref, attachments=_attachments(mail, inc.row.id),
+            linked_to=thread.linked_to))
+        await self._refused_files(inc, outcome, sender)
         return outcome.ticket
 
     def _flagged(self, text: str, inc: IncomingMail, thread: Thread) -> str:
@@ -341,8 +346,16 @@ class MailProcessor:
             actor=sender.id, channel=raw.CHANNEL, at=at, ticket=thread.ticket,
             body=stored_text(reply, inc.mail, self.settings.language),
             public=not sender.role.is_staff, source_ref=inc.ref,
-            attachments=_attachments(inc.mail)))
+            attachments=_attachments(inc.mail, inc.row.id)))
+        await self._refused_files(inc, outcome, sender)
         return outcome.ticket
+
+    async def _refused_files(self, inc: IncomingMail, outcome: Outcome,
+                             sender: Person | None) -> None:
+        await refused_files.tell(self.s, self.settings, outcome, inbound_id=inc.row.id,
+                                 ref=inc.ref, subject=inc.mail.subject,
+                                 at=inc.row.received_at, sender=sender,
+                                 address=None if sender is None else _sender_address(inc.mail))
 
     async def _anonymous(self, inc: IncomingMail) -> Fate:
         """No usable sender address: still a ticket, so staff see it; nobody to answer."""
@@ -351,7 +364,8 @@ class MailProcessor:
             actor=None, channel=raw.CHANNEL, at=inc.row.received_at,
             subject=clean_subject(mail.subject, self.ctx.tag) or mail.text.strip()[:80] or "?",
             description=stored_text(mail.text, mail, self.settings.language),
-            source_ref=inc.ref, attachments=_attachments(mail)))
+            source_ref=inc.ref, attachments=_attachments(mail, inc.row.id)))
+        await self._refused_files(inc, outcome, None)
         return Fate("done", outcome.ticket, "no sender address: nobody to answer", "new")
 
     async def _refused(self, inc: IncomingMail, sender: Person, thread: Thread,

@@ -161,7 +161,7 @@ class MailSender:
         if isinstance(rendered, Skip):
             await self._give_up(row, f"skipped: {rendered.reason}")
             return None
-        return self._build(row, rendered)
+        return self._build(row, await self._with_bytes(rendered))
 
     async def _refuse(self, row: OutboxRow) -> str | None:
         to = row.recipient
@@ -187,6 +187,16 @@ class MailSender:
     async def _render(self, row: OutboxRow) -> Rendered | Skip:
         async with self.rt.views.reading() as r:
             return await self.renderer.render(row, r)
+
+    async def _with_bytes(self, r: Rendered) -> Rendered:
+        """A ticket is read without its files' bytes; the mail fetches them by id (a
+        refused file has none and is not attached)."""
+        files = []
+        for f in r.attachments:
+            data = f.data if f.has_bytes else await self.rt.views.attachment_bytes(f.id)
+            if f.refused is None and data is not None:
+                files.append(replace(f, data=data))
+        return replace(r, attachments=tuple(files))
 
     def _build(self, row: OutboxRow, r: Rendered) -> Built:
         ident = self.identity
