@@ -24,6 +24,8 @@ def register(sub: Any) -> None:
     _ticket_parsers(sub)
     export = sub.add_parser("export", help="write everything stored as one JSON document")
     export.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    export.add_argument("--files", type=Path, metavar="DIR",
+                        help="also write every file into DIR (the JSON names each one)")
     export.set_defaults(func=_export)
 
 
@@ -147,6 +149,12 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
     try:
         data = await export_all(app.db)
         await _queued_mail_headers(app, data["outbound"])
+        if args.files is not None:
+            from bot.files_cli import write_files
+
+            missing = await write_files(app, data, args.files)
+            if missing:
+                complain(f"{missing} files could not be found; their `file` is null")
     finally:
         await app.close()
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)

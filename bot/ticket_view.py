@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.files import human_size
 from bot.i18n import comment_text, priority_name, status_name, t
 
 Row = Mapping[str, Any]
@@ -34,7 +35,7 @@ def render_ticket_list(rows: Sequence[Row], lang: str) -> str:
 
 def render_ticket(detail: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo,
                   sla: Sequence[str] = ()) -> str:
-    lines = _header(detail, names, lang, tz) + list(sla)
+    lines = _header(detail, names, lang, tz) + list(sla) + _files(detail, names, lang, tz)
     lines += ["", t(lang, "view.history") + ":"]
     for _, entry in sorted(_history(detail, names, lang, tz)):
         lines.extend(entry)
@@ -56,6 +57,20 @@ def _header(d: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> list[s
         f"{t(lang, 'view.updated')}: {_when(d['updated_at'], tz)}",
     ]
     return lines + _optional(d, lang, tz)
+
+
+def _files(d: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> list[str]:
+    """Every file of the ticket: id, name, size, the type read from its bytes, who sent
+    it and when (names are stored clean, so they are safe to print)."""
+    lines = []
+    for c in d.get("comments", []):
+        for a in c.get("attachments", []):
+            state = t(lang, "view.file_refused", reason=a["refused"]) if a["refused"] \
+                else a["content_type"]
+            lines.append(f"  {a['id']:>4}  {a['filename']} · {human_size(a['size'])} · "
+                         f"{state} · {_who(c['author_id'], names, lang)} · "
+                         f"{_when(c['created_at'], tz)}")
+    return ["", t(lang, "view.files") + ":", *lines] if lines else []
 
 
 def _optional(d: Row, lang: str, tz: ZoneInfo) -> list[str]:
@@ -99,6 +114,8 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
     elif kind == "responsible":
         nobody = t(lang, "view.nobody")
         p = {k: nobody if p.get(k) is None else _who(p[k], names, lang) for k in ("old", "new")}
+    elif kind == "files_refused":
+        p = {"files": ", ".join(f"{f[0]} ({human_size(f[1])})" for f in p.get("files", []))}
     elif kind == "observer":
         p = {"person": _who(p.get("person_id"), names, lang)}
     key = f"view.event.{kind}"
@@ -107,4 +124,5 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
 
 
 _KNOWN = frozenset(f"view.event.{k}" for k in
-                   ("opened", "status", "responsible", "priority", "observer", "tag"))
+                   ("opened", "status", "responsible", "priority", "observer", "tag",
+                    "files_refused"))

@@ -150,7 +150,8 @@ async def _values(conn: AsyncConnection, column: Any, numbers: Any) -> dict[int,
 async def _comments(conn: AsyncConnection, numbers: Any) -> dict[int, list[Plain]]:
     files = _group(await _all(conn, select(
         attachments.c.id, attachments.c.comment_id, attachments.c.filename,
-        attachments.c.content_type, attachments.c.size, attachments.c.sha256,
+        attachments.c.content_type, attachments.c.declared_type, attachments.c.size,
+        attachments.c.sha256, attachments.c.refused,
     ).where(attachments.c.ticket.in_(numbers)).order_by(attachments.c.id)), "comment_id")
     rows = await _all(conn, select(comments).where(comments.c.ticket.in_(numbers))
                       .order_by(comments.c.id))
