@@ -34,6 +34,7 @@ from engine.store.outbox import OutboxStore
 from engine.store.queries import export_all, list_tickets, ticket_detail
 from engine.store.seed import sync_directory
 from engine.store.uow import sql_uow_factory
+from engine.store.views import SqlViews
 
 T0 = dt.datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=dt.UTC)
 MSK = dt.timezone(dt.timedelta(hours=3))
@@ -191,8 +192,17 @@ async def test_comments_keep_attachments_byte_exact(engine: AsyncEngine) -> None
         await uow.commit()
     async with uows(engine)() as uow:
         first, second = await uow.comments.for_ticket(number)
-    assert first.attachments == files[:1] and first.attachments[0].data == big
-    assert second == replace(note, id=note_id)
+    # Reading a ticket gives each file's metadata; its bytes come by id, on demand.
+    [dump] = first.attachments
+    assert (dump.filename, dump.size, dump.data, dump.has_bytes) == ("dump.bin", len(big),
+                                                                      b"", False)
+    views = SqlViews(engine)
+    assert await views.attachment_bytes(dump.id) == big
+    assert [await views.attachment_bytes(a.id) for a in second.attachments] == \
+        [f.data for f in files[1:]]
+    assert [(a.filename, a.size) for a in second.attachments] == \
+        [(f.filename, f.size) for f in files[1:]]
+    assert second == replace(note, id=note_id, attachments=second.attachments)
     detail = await ticket_detail(engine, number)
     assert detail is not None
     shown = detail["comments"][0]["attachments"][0]

@@ -11,8 +11,9 @@ Reading a ticket never reads a blob (`files_of` selects metadata only)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -34,6 +35,7 @@ Extract = Callable[[bytes, str], bytes | None]
 
 async def add_files(conn: AsyncConnection, comment_id: int, ticket: int,
                     files: tuple[Attachment, ...]) -> None:
+    files = tuple(_hashed(f) for f in files)
     kept = {f.sha256: f for f in files if f.refused is None and f.sha256}
     if kept:
         have = set((await conn.execute(
@@ -46,6 +48,13 @@ async def add_files(conn: AsyncConnection, comment_id: int, ticket: int,
         {"comment_id": comment_id, "ticket": ticket, "filename": f.filename,
          "content_type": f.content_type, "declared_type": f.declared_type[:255],
          "size": f.size, "sha256": f.sha256, "refused": f.refused} for f in files])
+
+
+def _hashed(f: Attachment) -> Attachment:
+    """The engine hashes every file it admits; a value stored directly is hashed here."""
+    if f.sha256 or not f.has_bytes:
+        return f
+    return replace(f, sha256=hashlib.sha256(f.data).hexdigest())
 
 
 def _blob(f: Attachment) -> dict[str, Any]:
