@@ -90,20 +90,22 @@ _EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".j
                "message/rfc822": ".eml", "text/html": ".html"}
 
 
-def clean_filename(name: str, index: int = 1, content_type: str = OCTET) -> str:
-    """A name safe in a terminal, a header and a path: the last path component, without
-    NUL, control or direction-changing characters, not `..`, not a reserved device name,
-    at most MAX_NAME_BYTES of UTF-8 with its extension kept. Letters of any script stay
-    (a Russian name stays Russian). Idempotent: cleaning a clean name changes nothing."""
+def clean_name(name: str) -> str:
+    """A name safe in a terminal, a header and a path, or "" if nothing is left: the last
+    path component, without NUL, control or direction-changing characters, not `..`, not
+    a reserved device name, at most MAX_NAME_BYTES of UTF-8 with its extension kept.
+    Letters of any script stay (a Russian name stays Russian). Idempotent."""
     base = unicodedata.normalize("NFC", _SEPARATORS.split(name or "")[-1])
     base = _UNSAFE.sub("_", _CONTROL.sub("", base))
     base = " ".join(base.split()).strip(" .")
     if _RESERVED.match(base):
         base = f"_{base}"
-    base = _shortened(base)
-    if base:
-        return base
-    return f"file-{index}{_EXTENSIONS.get(content_type, '.bin')}"
+    return _shortened(base)
+
+
+def clean_filename(name: str, index: int = 1, content_type: str = OCTET) -> str:
+    """`clean_name`, or `file-<index>.<ext>` when nothing of the name is left."""
+    return clean_name(name) or f"file-{index}{_EXTENSIONS.get(content_type, '.bin')}"
 
 
 def _shortened(name: str) -> str:

@@ -34,6 +34,7 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from bot.channels.email.understand.html import html_to_text
+from engine.files import clean_name
 
 __all__ = [
     "MAX_HTML_CHARS",
@@ -403,8 +404,6 @@ def _params(value: str | None) -> tuple[str, dict[str, str]]:
 _BODY_TYPES = ("text/plain", "text/html")
 _MAX_DEPTH = 40
 _BOUNDARY_LINE = re.compile(r"^--(\S{1,70}?)[ \t]*$", re.M)  # first delimiter line of a body
-_PATH_SEP = re.compile(r"[\\/]")  # "../../etc/passwd", "..\\Windows\\evil.bat"
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]+")
 _EXTENSIONS = {"message/rfc822": ".eml", "message/delivery-status": ".txt",
                "text/rfc822-headers": ".txt", "message/feedback-report": ".txt"}
 
@@ -438,8 +437,7 @@ def _filename(part: Message, params: dict[str, str]) -> str | None:
 
 
 def _safe_filename(name: str | None, ctype: str, index: int) -> str:
-    base = _PATH_SEP.split(name or "")[-1]
-    base = _UNSAFE_NAME.sub("_", base).strip(" .")[:200]
+    base = clean_name(name or "")  # the one cleaning every file name gets (engine/files.py)
     if base:
         return base
     ext = _EXTENSIONS.get(ctype) or mimetypes.guess_extension(ctype, strict=False) or ".bin"
