@@ -315,3 +315,15 @@ async def test_a_file_over_the_limit_is_refused_with_a_note_and_one_mail(
     async with reading(rt.db) as conn:
         kept = (await conn.execute(select(func.count()).select_from(blobs))).scalar_one()
     assert kept == 1  # the refused bytes are nowhere
+
+
+def test_no_bytes_to_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    db = tmp_path / "never.db"
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    assert main(["--config", str(_config(tmp_path, f"sqlite+aiosqlite:///{db}")),
+                 "attachment", "get", "1", "a.pdf"]) == 2
+    assert "stdout is a terminal: give --out PATH, or pipe the output" in capsys.readouterr().err
+    assert not db.exists()  # refused before anything was opened

@@ -73,7 +73,7 @@ class Rescuer:
             address=address, name=display_name(mail.from_name, address or "?"),
             language=guess_language(f"{mail.subject}\n{mail.text}", self.settings.language),
             company_id=company, channel=raw.CHANNEL,
-            attachments=tuple(Attachment(a.filename, a.content_type, a.data)
+            attachments=tuple(Attachment(a.filename, a.content_type, a.data, found_in=row.id)
                               for a in mail.attachments))
 
 
