@@ -127,14 +127,11 @@ async def attachment_bytes(engine: AsyncEngine, attachment_id: int,
     return None if found is None else bytes_of(found, extract)
 
 
-async def ticket_files(engine: AsyncEngine, number: int | None = None) -> list[dict[str, Any]]:
-    """Files with who sent them and when (one ticket, or all): for `ticket show`,
-    `attachment get` and `export --files`. No bytes."""
+async def ticket_files(engine: AsyncEngine, number: int) -> list[dict[str, Any]]:
+    """A ticket's files with who sent them and when, for `attachment get`. No bytes."""
     stmt = (select(*_META, attachments.c.ticket, comments.c.author_id, comments.c.created_at,
                    comments.c.public)
             .join(comments, comments.c.id == attachments.c.comment_id)
-            .order_by(attachments.c.id))
-    if number is not None:
-        stmt = stmt.where(attachments.c.ticket == number)
+            .where(attachments.c.ticket == number).order_by(attachments.c.id))
     async with reading(engine) as conn:
         return [dict(r) for r in (await conn.execute(stmt)).mappings()]
