@@ -40,7 +40,8 @@ async def add_files(conn: AsyncConnection, comment_id: int, ticket: int,
     if kept:
         have = set((await conn.execute(
             select(blobs.c.sha256).where(blobs.c.sha256.in_(list(kept))))).scalars())
-        fresh = [_blob(f) for sha, f in kept.items() if sha not in have and f.has_bytes]
+        # In sha256 order: two workers storing the same files lock them in one order.
+        fresh = [_blob(f) for sha, f in sorted(kept.items()) if sha not in have and f.has_bytes]
         if fresh:
             await conn.execute(insert(conn.dialect, blobs)
                                .on_conflict_do_nothing(index_elements=["sha256"]), fresh)
