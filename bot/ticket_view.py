@@ -99,7 +99,9 @@ def _comment(c: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> list[
     kind = t(lang, "view.public" if c["public"] else "view.internal")
     head = f"{_when(c['created_at'], tz)}  {_who(c['author_id'], names, lang)} ({c['channel']}), {kind}:"
     body = [f"    {line}" for line in comment_text(lang, c["body"] or "").splitlines()]
-    files = [f"    [{a['filename']}, {a['size']} B, sha256 {a['sha256'][:12]}]"
+    files = [f"    [{a['filename']}, {a['size']} B, "
+             + (t(lang, "view.file_refused", reason=a["refused"]) if a.get("refused")
+                else f"sha256 {a['sha256'][:12]}") + "]"
              for a in c.get("attachments", [])]
     return [head, *body, *files]
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import aiosmtplib
 import pytest
@@ -18,10 +19,11 @@ from sqlalchemy import func, select
 
 from bot.channels.email.service import EmailChannel
 from bot.runtime import App
+from bot.ticket_view import render_ticket
 from engine.files import MESSAGE_TOO_BIG, TOO_BIG, FileLimits, admit, clean_filename, sniff
 from engine.model import Attachment
 from engine.store.db import reading
-from engine.store.queries import export_all
+from engine.store.queries import export_all, ticket_detail
 from engine.store.tables import attachments, blobs
 from tests.fakes import FixedClock
 from tests.support_cli import clean_env, ticketbot
@@ -315,6 +317,11 @@ async def test_a_file_over_the_limit_is_refused_with_a_note_and_one_mail(
     async with reading(rt.db) as conn:
         kept = (await conn.execute(select(func.count()).select_from(blobs))).scalar_one()
     assert kept == 1  # the refused bytes are nowhere
+    detail = await ticket_detail(rt.db, 1)
+    assert detail is not None
+    shown = render_ticket(detail, {}, "en", ZoneInfo("UTC"))
+    assert "huge.iso · 70.0 KB · refused: file_too_big" in shown
+    assert "files refused: huge.iso (70.0 KB), b.bin (60.0 KB)" in shown
 
 
 def test_no_bytes_to_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
