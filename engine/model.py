@@ -114,6 +114,8 @@ class Ticket:
     first_response_due: dt.datetime | None = None
     resolution_due: dt.datetime | None = None
     next_response_due: dt.datetime | None = None
+    # Opened by staff with an internal type (seed 003): never shown to clients.
+    internal: bool = False
 
     def involves(self, person_id: int) -> bool:
         return person_id in (self.requester_id, self.responsible_id, self.creator_id) or (
