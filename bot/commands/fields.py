@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # the grammar imports the registry, which imports this module
 _SUBJECT_CHARS = 80
 _TYPE_ARG = re.compile(r"(?:type|тип)=(\S+)", re.IGNORECASE)
 _CLEAR = frozenset({"-", "none", "clear", "нет", "сбросить"})
-_DURATION_PART = re.compile(r"(\d+(?:[.,]\d+)?)(h|hr|hrs|ч|час|часа|часов|m|min|mins|м|мин)?")
+# Longest unit first, so "45min" is not read as "45m" followed by "in".
+_DURATION_PART = re.compile(r"(\d+(?:[.,]\d+)?)(часов|часа|час|hrs|hr|h|ч|mins|min|мин|m|м)?")
 _HOURS = frozenset({"h", "hr", "hrs", "ч", "час", "часа", "часов"})
 MAX_MINUTES = 100_000  # about ten weeks of round-the-clock work: more is a typo
 
