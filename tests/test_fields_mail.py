@@ -20,7 +20,7 @@ from engine.settings import EngineSettings
 from engine.store.queries import export_all, ticket_detail
 from engine.ticket_types import TicketType
 from tests.fakes import FixedClock
-from tests.support_email import make_runtime, mail, person_id, settings_for
+from tests.support_email import mail, make_runtime, person_id, settings_for
 
 AT = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
 LENA, OLGA, CARL = "lena@staff.example.com", "olga@staff.example.com", "carl@acme.example"
