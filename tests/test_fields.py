@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import insert
 
 from bot.commands.fields import parse_minutes
 from bot.commands.registry import CommandError
@@ -17,6 +18,10 @@ from engine.bus import MessageBus
 from engine.model import Company
 from engine.notify.reactor import notify
 from engine.settings import EngineSettings
+from engine.store import tables
+from engine.store.db import make_engine
+from engine.store.migrate import schema_diff, upgrade
+from engine.store.uow import sql_uow_factory
 from engine.ticket_types import TicketType, missing
 from tests.fakes import FakeUnitOfWork, FixedClock, Store
 from tests.test_commands import ACTOR, IVAN, msk, run
@@ -237,3 +242,36 @@ async def test_required_fields_are_read_from_the_ticket(bus: MessageBus, store: 
     # A link this build may not keep yet reads as missing, never as an error.
     assert missing(store.tickets[number], TicketType("x", required=("equipment",))) == \
         ("equipment",)
+
+
+# --- storage -------------------------------------------------------------------------------
+
+
+async def test_migration_0006_keeps_tickets_and_makes_them_public(db_url: str) -> None:
+    """A database with tickets, made before internal tickets existed, upgrades in place
+    (SQLite too, where comments and events point at `tickets`)."""
+    await upgrade(db_url, "0003")
+    db = make_engine(db_url)
+    at = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
+    try:
+        async with db.begin() as conn:
+            await conn.execute(insert(tables.tickets).values(
+                number=1, subject="Printer", description="jams", status="open",
+                created_at=at, updated_at=at, channel="email", type="question",
+                priority="normal", time_spent_minutes=20))
+            await conn.execute(insert(tables.comments).values(
+                ticket=1, body="jams", public=True, channel="email", created_at=at))
+        await upgrade(db_url)
+        assert await schema_diff(db_url) == []
+        async with sql_uow_factory(db)() as uow:
+            ticket = await uow.tickets.get(1)
+            assert ticket is not None
+            assert (ticket.internal, ticket.time_spent_minutes) == (False, 20)
+            ticket.internal, ticket.planned_resolution = True, at
+            await uow.tickets.save(ticket)
+            await uow.commit()
+        async with sql_uow_factory(db)() as uow:
+            again = await uow.tickets.get(1)
+        assert again is not None and (again.internal, again.planned_resolution) == (True, at)
+    finally:
+        await db.dispose()

@@ -22,11 +22,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('internal', sa.Boolean(), nullable=False,
-                                      server_default=sa.text('false')))
+    # A plain ADD COLUMN, not batch mode: on SQLite batch mode copies the table, and
+    # dropping the old `tickets` fails while comments and events point at it.
+    op.add_column('tickets', sa.Column('internal', sa.Boolean(), nullable=False,
+                                       server_default=sa.text('false')))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_column('internal')
+    op.drop_column('tickets', 'internal')  # SQLite has DROP COLUMN since 3.35
