@@ -200,3 +200,15 @@ async def test_internal_tickets_are_staff_only(h: Harness) -> None:
     anna = await h.person_id(ANNA)
     async with h.rt.uow() as uow:
         assert [t.number for t in await uow.tickets.requested_by(anna, 10)] == []
+
+
+async def test_take_in_the_support_group_asks_in_the_staff_chat(h: Harness) -> None:
+    """The group's members are clients: the ✅ there, the question for staff elsewhere."""
+    number = await mailed_ticket(h)
+    await ask(h, LENA, f"/type {number} incident")
+    await h.say(SAM, f"/take {number}", chat=SUPPORT)
+    asked = await h.sent(lambda f: next((m["text"] for m in f.bot_messages(STAFF)
+                                         if "which needs more" in m["text"]), None))
+    assert f"• planned resolution date: /due {number} 2026-12-01" in asked
+    assert h.fake.sent("setmessagereaction", SUPPORT)
+    assert not [t for t in h.texts(SUPPORT) if "needs more" in t or "/due" in t]
