@@ -15,7 +15,7 @@ from config.settings import from_mapping, load_settings
 from engine import commands as c
 from engine import errors
 from engine.bus import MessageBus
-from engine.model import Company
+from engine.model import Company, Status
 from engine.notify.reactor import notify
 from engine.settings import EngineSettings
 from engine.store import tables
@@ -202,6 +202,13 @@ async def test_notices_of_the_fields(bus: MessageBus, store: Store) -> None:
     await bus.handle(c.AddComment(actor=SPEC, channel="cli", ticket=number, body="n",
                                   public=False))
     assert [(i.kind, i.recipient) for i in store.outbox.values()] == [("note", "olga@desk.test")]
+    # The rest of what seed 000 gives observers: status and responsible changes.
+    store.outbox.clear()
+    await bus.handle(c.SetStatus(actor=SPEC, channel="cli", ticket=number,
+                                 status=Status.RESOLVED))
+    await bus.handle(c.Assign(actor=LEAD, channel="cli", ticket=number, person_id=LEAD))
+    assert {i.kind for i in store.outbox.values() if i.person_id == OTHER_SPEC} == \
+        {"status", "responsible"}
 
 
 async def test_an_internal_ticket_reaches_staff_only(bus: MessageBus, store: Store) -> None:
