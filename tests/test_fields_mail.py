@@ -16,6 +16,7 @@ from bot.channels.email.receive import raw
 from bot.channels.email.understand.identity import MailIdentity
 from bot.runtime import App
 from config.settings import with_sla
+from engine import commands as c
 from engine.settings import EngineSettings
 from engine.store.queries import export_all, ticket_detail
 from engine.ticket_types import TicketType
@@ -24,8 +25,9 @@ from tests.support_email import mail, make_runtime, person_id, settings_for
 
 AT = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
 LENA, OLGA, CARL = "lena@staff.example.com", "olga@staff.example.com", "carl@acme.example"
-TYPES = (TicketType("question"), TicketType("incident", required=("due", "company")))
-ENGINE = EngineSettings(types=("question", "incident"), type_specs=TYPES)
+TYPES = (TicketType("question"), TicketType("incident", required=("due", "company")),
+         TicketType("design", internal=True))
+ENGINE = EngineSettings(types=("question", "incident", "design"), type_specs=TYPES)
 
 
 @pytest.fixture
@@ -105,3 +107,30 @@ async def test_a_clients_command_line_is_only_text(rt: App) -> None:
     assert detail is not None
     assert (detail["planned_resolution"], detail["time_spent_minutes"]) == (None, 0)
     assert not [o for o in await outbound(rt) if o["kind"] == "mail_reply"]
+
+
+async def test_an_internal_ticket_takes_in_no_client_mail(rt: App) -> None:
+    """A `[#N]` tag from the ticket's company joins the ticket as an observer, but not an
+    internal one: the mail opens a ticket of its own, linked to N, as a stranger's does."""
+    lena, carl = await person_id(rt, LENA), await person_id(rt, CARL)
+    opened = await rt.bus.handle(c.OpenTicket(
+        actor=lena, channel="telegram", at=AT, subject="Rack for Acme",
+        description="Two shelves", type="design"))
+    assert opened.ticket == 1
+    async with rt.uow() as uow:  # as the directory's `/company 1 Acme` would
+        person = await uow.people.get(carl)
+        ticket = await uow.tickets.get(1)
+        assert person is not None and ticket is not None
+        ticket.company_id = person.company_id
+        await uow.tickets.save(ticket)
+        await uow.commit()
+    await receive(rt, mail(subject="Re: [#1] Rack for Acme", body="Can I see the plan?"))
+    internal = await ticket_detail(rt.db, 1)
+    assert internal is not None
+    assert (internal["observers"], len(internal["comments"])) == ([], 1)
+    linked = await ticket_detail(rt.db, 2)
+    assert linked is not None and linked["linked_to"] == 1
+    assert linked["requester_id"] == carl
+    assert not [o for o in await outbound(rt) if o["ticket"] == 1
+                and o["recipient"] not in (LENA, "sam@staff.example.com",
+                                           "olga@staff.example.com")]
