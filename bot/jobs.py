@@ -148,4 +148,4 @@ def job_services(rt: App, specs: Sequence[JobSpec]) -> list[Service]:
 def sla_reactors(settings: Settings) -> list[Reactor]:
     """The SLA reactor for the bus, after `notify`; none when SLA is switched off."""
     config = settings.sla
-    return [sla_reactor(config.policies)] if config.enabled else []
+    return [sla_reactor(config.policies, config.desk_policies)] if config.enabled else []

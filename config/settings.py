@@ -14,6 +14,7 @@ from typing import Any
 
 from config.metrics import Fallbacks
 from config.reader import ConfigError, Table
+from config.routing import with_routing
 from config.sla import SlaConfig, default_sla, parse_sla
 from engine.directory import CompanySpec, PersonSpec
 from engine.model import Role
@@ -101,7 +102,8 @@ class Settings:
     reopen_days: int = 7
 
 
-_TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla"})
+_TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla",
+                  "desks", "routing"})
 _SERVICE = frozenset({"database_url", "language", "timezone", "log_level"})
 _TICKETS = frozenset({"types", "default_type", "priorities", "default_priority", "prefix",
                       "reopen_days", "answer_grace_seconds"})
@@ -152,6 +154,10 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
         reopen_days=_reopen_days(root.table("tickets", _TICKETS),
                                  root.table("telegram", _TELEGRAM)),
     )
+    # F12 and several desks (config/routing.py), before `[sla]`: desks choose policies.
+    settings = replace(settings, engine=with_routing(
+        settings.engine, data, people, companies, settings.email.address,
+        settings.telegram.staff_chat_id))
     return with_sla(settings, _section(data, "sla"))
 
 

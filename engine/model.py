@@ -114,6 +114,7 @@ class Ticket:
     first_response_due: dt.datetime | None = None
     resolution_due: dt.datetime | None = None
     next_response_due: dt.datetime | None = None
+    desk: str | None = None  # engine/desks.py; None: the default desk of a desk-less setup
 
     def involves(self, person_id: int) -> bool:
         return person_id in (self.requester_id, self.responsible_id, self.creator_id) or (

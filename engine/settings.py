@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.desks import Desks
+from engine.routing import Routing
+
 
 @dataclass(frozen=True)
 class EngineSettings:
@@ -16,3 +19,6 @@ class EngineSettings:
     # A specialist's public answer waits this long in the outbox, so `/undo` can take it
     # back before the client reads it (0: sent at once).
     answer_grace_seconds: int = 30
+    # F12 routing rules and the desks (F17), from `[routing]` and `[[desks]]`.
+    routing: Routing = Routing()
+    desks: Desks = Desks()

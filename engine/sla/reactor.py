@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 
 from engine import events as e
 from engine.bus import Reactor
@@ -22,7 +23,7 @@ log = logging.getLogger("ticketbot.sla")
 # Events that can move a deadline: the start, the clock stopping or resuming, the first public
 # answer, and the priority (which may choose another policy). Others leave deadlines alone.
 RECOMPUTE_ON = frozenset({e.TicketOpened.kind, e.StatusChanged.kind, e.CommentAdded.kind,
-                          e.PriorityChanged.kind})
+                          e.PriorityChanged.kind, e.TicketMoved.kind})
 
 
 def status_changes(history: list[StoredEvent]) -> list[StatusChange]:
@@ -54,9 +55,19 @@ async def recompute(ctx: Context, ticket: Ticket, policies: SlaPolicies,
            ticket.next_response_due)
     if new == old:
         return False
+    _plan(ticket, dues.resolution, new_ticket)
     (ticket.sla_policy, ticket.first_response_due, ticket.resolution_due,
      ticket.next_response_due) = new
     return True
+
+
+def _plan(ticket: Ticket, due: dt.datetime | None, new_ticket: bool) -> None:
+    """F12: the planned resolution (a field clients never see) is the resolution target
+    (the policy's, or with none configured the deadline of the ticket's priority), set when
+    the ticket opens; it follows the target while nobody has set it otherwise."""
+    if (new_ticket and ticket.planned_resolution is None) or \
+            ticket.planned_resolution == ticket.resolution_due:
+        ticket.planned_resolution = due
 
 
 def awaiting_since(history: list[StoredEvent]) -> dt.datetime | None:
@@ -73,15 +84,19 @@ def awaiting_since(history: list[StoredEvent]) -> dt.datetime | None:
     return since
 
 
-def sla_reactor(policies: SlaPolicies) -> Reactor:
-    """The reactor the lead wires into the bus (after `notify`)."""
+def sla_reactor(policies: SlaPolicies,
+                by_desk: Mapping[str, SlaPolicies] | None = None) -> Reactor:
+    """The reactor the lead wires into the bus (after `notify`); `by_desk`: the policies
+    of each desk that has its own (config/sla.py)."""
 
     async def react(ctx: Context, event_id: int, event: e.Event) -> None:
         if event.kind not in RECOMPUTE_ON:
             return
         ticket = await ctx.uow.tickets.get(event.ticket)
         opened = event.kind == e.TicketOpened.kind
-        if ticket is not None and await recompute(ctx, ticket, policies, opened):
+        chosen = policies if ticket is None or not by_desk else \
+            by_desk.get(ticket.desk or "", policies)
+        if ticket is not None and await recompute(ctx, ticket, chosen, opened):
             await ctx.uow.tickets.save(ticket)
             log.debug("#%s sla %s first response due %s, resolution due %s", ticket.number,
                       ticket.sla_policy, ticket.first_response_due, ticket.resolution_due)

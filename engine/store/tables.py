@@ -160,6 +160,7 @@ tickets = Table(
     _time("first_response_due"),
     _time("resolution_due"),
     _time("next_response_due"),
+    Column("desk", String(64), nullable=True, index=True),  # engine/desks.py
     Index(None, "responsible_id"),
     Index(None, "requester_id"),
     Index(None, "waiting_until"),
