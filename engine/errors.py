@@ -88,3 +88,12 @@ class NothingToWithdraw(EngineError):
 
     number: int | None = None
     code = "nothing_to_withdraw"
+
+
+@dataclass(eq=False)
+class UnknownDesk(EngineError):
+    """`/move N desk` naming no configured desk; `known` lists them (empty: none declared)."""
+
+    desk: str
+    known: str
+    code = "unknown_desk"

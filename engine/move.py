@@ -23,8 +23,7 @@ async def move_ticket(ctx: Context, cmd: c.MoveTicket) -> int:
     desks = ctx.settings.desks
     desk = desks.named(cmd.desk)
     if desk is None:
-        raise errors.InvalidValue(field="desk", value=cmd.desk, reason="not one of the choices",
-                                  choices=desks.names)
+        raise errors.UnknownDesk(desk=cmd.desk, known=", ".join(desks.names) or "—")
     old = desks.get(ticket.desk)
     if old is not None and old.name == desk.name:
         return ticket.number

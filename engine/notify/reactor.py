@@ -40,7 +40,7 @@ async def _send(ctx: Context, to: tuple[str, str], item: OutboxItem) -> None:
 
 
 async def _audience(uow: UnitOfWork, ticket: Ticket, event: e.Event,
-                    desks: Desks = Desks()) -> Audience:
+                    desks: Desks) -> Audience:
     async def get(person_id: int | None) -> Person | None:
         return None if person_id is None else await uow.people.get(person_id)
 
