@@ -143,6 +143,7 @@ SAMPLES: list[tuple[errors.EngineError, int | None]] = [
     (errors.NotAllowed(action="rescue", role="client"), None),
     (errors.NothingToWithdraw(number=4711), 4711),
     (errors.NothingToWithdraw(), None),
+    (errors.UnknownDesk(desk="finance", known="support, billing"), None),
     (errors.EngineError(), None),
 ]
 
