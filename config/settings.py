@@ -154,11 +154,15 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
         reopen_days=_reopen_days(root.table("tickets", _TICKETS),
                                  root.table("telegram", _TELEGRAM)),
     )
-    # F12 and several desks (config/routing.py), before `[sla]`: desks choose policies.
-    settings = replace(settings, engine=with_routing(
-        settings.engine, data, people, companies, settings.email.address,
+    return with_sla(with_desks(settings, data), _section(data, "sla"))
+
+
+def with_desks(settings: Settings, data: Mapping[str, Any]) -> Settings:
+    """`settings` with the `[[desks]]` and `[routing]` of `data` (config/routing.py) read
+    against their people and companies; before `with_sla`, since desks choose policies."""
+    return replace(settings, engine=with_routing(
+        settings.engine, data, settings.people, settings.companies, settings.email.address,
         settings.telegram.staff_chat_id))
-    return with_sla(settings, _section(data, "sla"))
 
 
 def with_sla(settings: Settings, raw: Mapping[str, Any] | None = None) -> Settings:
