@@ -26,15 +26,16 @@ from tests.fakes import FixedClock
 from tests.support_email import (
     SUPPORT,
     Sink,
-    make_runtime,
     mail,
+    make_runtime,
     notice_ref,
     person_id,
     running_channel,
     settings_for,
     smtp_sink,
 )
-from tests.support_telegram import ANNA, SAM, STAFF, SUPPORT as GROUP, Harness, make_harness
+from tests.support_telegram import ANNA, SAM, STAFF, Harness, make_harness
+from tests.support_telegram import SUPPORT as GROUP
 
 __all__ = ["smtp_sink"]  # fixtures
 
