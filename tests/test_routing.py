@@ -377,3 +377,20 @@ tz = "Asia/Vladivostok"
     assert settings.sla.policies_of("billing") is settings.sla.policies
     assert settings.sla.policies.get("night:high").name == "night:high"
 
+
+
+def test_sla_warnings_go_to_the_tickets_desk_chat() -> None:
+    from config.sla import default_sla
+    from engine.model import Status, Ticket
+    from engine.sla.escalation import Ladder, Rung, StaffHours, deliveries
+
+    now = FixedClock().now()
+    ladder = Ladder(hours=StaffHours(default_sla().staff_calendar), staff_chat="-100",
+                    desk_chats={"billing": "-200"})
+
+    def chat(desk: str | None) -> list[str]:
+        ticket = Ticket(number=1, subject="s", description="d", status=Status.OPEN,
+                        created_at=now, updated_at=now, channel="email", desk=desk)
+        return [t.recipient for t in deliveries(Rung.WARN, ticket, None, (), ladder, now)]
+
+    assert (chat("billing"), chat("support"), chat(None)) == (["-200"], ["-100"], ["-100"])
