@@ -133,8 +133,12 @@ async def test_deadlines_by_priority_in_business_hours(db_url: str) -> None:
         await raw.keep(rt.inbound, mail(subject="АВАРИЯ: сервер лежит"), MONDAY)
         await raw.keep(rt.inbound, mail(subject="Printer jams"), MONDAY)
         await raw.keep(rt.inbound, mail(subject="Invoice", to=BILLING), MONDAY)
+        # Both rules hold for this one: the first, billing-mail, decides alone.
+        await raw.keep(rt.inbound, mail(subject="Outage of invoices", to=BILLING), MONDAY)
         await MailIntake(rt).drain()
-        urgent, normal, high = [await ticket(rt, n) for n in (1, 2, 3)]
+        urgent, normal, high, both = [await ticket(rt, n) for n in (1, 2, 3, 4)]
+        assert (both["priority"], both["tags"], both["events"][-1]["payload"]["rule"]) == \
+            ("high", [], "billing-mail")
         msk = ZoneInfo("Europe/Moscow")
 
         def planned(t: dict[str, Any]) -> dt.datetime:
@@ -282,5 +286,7 @@ async def test_move_refused_for_a_client_in_the_group(desks: Harness) -> None:
     number = await opened(h, "Printer jams", "support@localhost")
     await h.say(ANNA, f"/move {number} billing", chat=GROUP)
     await h.sent(lambda f: bool(h.texts(GROUP)))
+    assert h.texts(GROUP) == ["This command is for specialists."]
     assert (await h.ticket(number)).desk == "support"
     assert not h.texts(BILLING_CHAT)
+    assert not any("moved" in t for t in h.texts(STAFF))
