@@ -213,9 +213,10 @@ def _actions(t: Table, engine: EngineSettings, known: _People, desks: Desks) -> 
             manager = ManagerOf(match.group(1).lower())
         else:
             responsible = known.address(who, f"{t.path}.responsible")
-    desk = t.opt_text("desk")
-    if desk is not None and desks.named(desk) is None:
-        raise ConfigError(f"{t.path}.desk: no desk named {desk!r} "
+    desk_name = t.opt_text("desk")
+    desk = None if desk_name is None else desks.named(desk_name)
+    if desk_name is not None and desk is None:
+        raise ConfigError(f"{t.path}.desk: no desk named {desk_name!r} "
                           f"(known: {', '.join(desks.names) or 'none; declare [[desks]]'})")
     kind = t.opt_text("type")
     priority = t.opt_text("priority")
@@ -229,7 +230,7 @@ def _actions(t: Table, engine: EngineSettings, known: _People, desks: Desks) -> 
                         for p in _listed(t, "observers")),
         type=kind, priority=priority,
         tags=tuple(dict.fromkeys(x.strip().lower() for x in _listed(t, "tags") if x.strip())),
-        desk=None if desk is None else desks.named(desk).name)  # type: ignore[union-attr]
+        desk=None if desk is None else desk.name)
 
 
 # ---------------------------------------------------------------- deadlines by priority

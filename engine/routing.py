@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from engine import events as e
@@ -138,7 +138,7 @@ class Decision:
     observers: tuple[int, ...] = ()
     type: str | None = None
     priority: str | None = None
-    tags: tuple[str, ...] = field(default_factory=tuple)
+    tags: tuple[str, ...] = ()
 
 
 async def manager_of(uow: UnitOfWork, kind: ManagerOf, id: int | None) -> int | None:
@@ -172,17 +172,14 @@ async def route(uow: UnitOfWork, routing: Routing, desks: Desks, ticket: Ticket,
     which is being opened and not stored yet."""
     facts = await facts_of(uow, ticket, mailbox)
     rule = routing.first_match(facts)
-    decision = Decision(rule=None) if rule is None else \
-        await _apply(uow, rule, ticket)
-    desk = decision.desk or _desk_of(desks, facts)
-    ticket.desk = desk
+    decision = Decision(rule=None) if rule is None else await _apply(uow, rule, ticket)
+    decision = replace(decision, desk=decision.desk or _desk_of(desks, facts))
+    ticket.desk = decision.desk
     if ticket.responsible_id is None:
         ticket.responsible_id = await manager_of(uow, ManagerOf.COMPANY, ticket.company_id)
     if rule is not None:
         log.info("#%s routed by rule %r: %s", ticket.number, rule.name, decision)
-    return Decision(rule=decision.rule, desk=desk, responsible_id=decision.responsible_id,
-                    observers=decision.observers, type=decision.type,
-                    priority=decision.priority, tags=decision.tags)
+    return decision
 
 
 def _desk_of(desks: Desks, facts: Facts) -> str | None:
