@@ -290,3 +290,12 @@ async def test_move_refused_for_a_client_in_the_group(desks: Harness) -> None:
     assert (await h.ticket(number)).desk == "support"
     assert not h.texts(BILLING_CHAT)
     assert not any("moved" in t for t in h.texts(STAFF))
+
+
+async def test_the_doctor_checks_each_desks_staff_chat(desks: Harness) -> None:
+    from bot.doctor.telegram import check
+
+    found = {f.check: f for f in await check(desks.settings)}
+    billing = found["telegram desks[1].staff_chat_id"]
+    assert "Billing specialists" in billing.text and billing.state != "fail"
+    assert "telegram desks[0].staff_chat_id" not in found  # the [telegram] staff chat's
