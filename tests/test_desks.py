@@ -90,11 +90,14 @@ async def test_the_mailbox_a_mail_came_to_decides_the_desk(channel: EmailChannel
     assert isinstance(rt, App)
     # The envelope says billing@; the To header says support@ (a forward, an alias).
     await send(channel, mail(subject="Invoice 42 is wrong", to=SUPPORT), to=BILLING)
-    await smtp_sink.first(lambda m: m["To"] == "carl@acme.example"
-                          and "Invoice 42" in m["Subject"])
+    billing_ack = await smtp_sink.first(lambda m: m["To"] == "carl@acme.example"
+                                        and "Invoice 42" in m["Subject"])
     await send(channel, mail(subject="Printer jams"), to=SUPPORT)
-    await smtp_sink.first(lambda m: m["To"] == "carl@acme.example"
-                          and "Printer" in m["Subject"])
+    support_ack = await smtp_sink.first(lambda m: m["To"] == "carl@acme.example"
+                                        and "Printer" in m["Subject"])
+    # Each desk answers from its own mailbox; replies thread by our Reply-To either way.
+    assert BILLING in billing_ack["From"] and SUPPORT in support_ack["From"]
+    assert billing_ack["Reply-To"].startswith("support+")
     billing, support = await ticket(rt, 1), await ticket(rt, 2)
     olga = await person_id(rt, OLGA)
     assert (billing["desk"], billing["responsible_id"], billing["priority"]) == \
