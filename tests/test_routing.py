@@ -394,3 +394,37 @@ def test_sla_warnings_go_to_the_tickets_desk_chat() -> None:
         return [t.recipient for t in deliveries(Rung.WARN, ticket, None, (), ladder, now)]
 
     assert (chat("billing"), chat("support"), chat(None)) == (["-200"], ["-100"], ["-100"])
+
+
+async def test_a_desks_tickets_get_its_sla_policies(store: Store) -> None:
+    from engine.sla.reactor import sla_reactor
+
+    settings = load("""
+[[sla.policies]]
+name = "standard"
+first_response_minutes = 240
+resolution_minutes = 1440
+[[sla.policies]]
+name = "money"
+first_response_minutes = 60
+resolution_minutes = 480
+[[desks]]
+name = "finance"
+addresses = ["finance@desk.test"]
+sla_policies = ["money"]
+""")
+    sla = settings.sla
+    bus = MessageBus(lambda: FakeUnitOfWork(store), FixedClock(), settings.engine,
+                     [notify, sla_reactor(sla.policies, sla.desk_policies)])
+    finance = await open_one(bus, actor=STAN, mailbox="finance@desk.test")
+    support = await open_one(bus, actor=STAN, mailbox="support@desk.test")
+    assert (store.tickets[finance].sla_policy, store.tickets[support].sla_policy) == \
+        ("money", "standard")
+    plan = store.tickets[finance].planned_resolution
+    assert plan is not None and plan == store.tickets[finance].resolution_due
+    # Moved, the ticket follows the new desk's policies, and its plan with them.
+    await bus.handle(c.MoveTicket(actor=LEAD, channel="telegram", ticket=finance,
+                                  desk="support"))
+    moved = store.tickets[finance]
+    assert moved.sla_policy == "standard" and moved.planned_resolution == moved.resolution_due
+    assert moved.planned_resolution != plan
