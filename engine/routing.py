@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import cached_property
 
 from engine import events as e
 from engine.chatrefs import parse_ref
@@ -59,6 +60,11 @@ class Facts:
     contact: tuple[str, ...] = ()  # the requester's addresses
     object_id: int | None = None  # the service object (F11), when the directory has one
 
+    @cached_property
+    def keyword_text(self) -> str:
+        """The subject as keywords are compared with, made once for all the rules."""
+        return normal(self.subject)
+
 
 @dataclass(frozen=True)
 class Conditions:
@@ -75,7 +81,7 @@ class Conditions:
     keywords: tuple[str, ...] = ()  # normalised (`normal`); a substring of the subject
 
     def matches(self, f: Facts) -> bool:
-        subject = normal(f.subject)
+        subject = f.keyword_text if self.keywords else ""
         return (_any_or(self.mailboxes, f.mailbox) and _any_or(self.chats, f.chat_id)
                 and _any_or(self.companies, f.company)
                 and (not self.contacts or any(a in self.contacts for a in f.contact))
@@ -170,6 +176,10 @@ async def route(uow: UnitOfWork, routing: Routing, desks: Desks, ticket: Ticket,
                 mailbox: str | None) -> Decision:
     """Apply the first matching rule (and the desk and manager fallbacks) to `ticket`,
     which is being opened and not stored yet."""
+    if not routing.rules and not desks.desks:  # nothing configured: only the manager
+        ticket.responsible_id = ticket.responsible_id or \
+            await manager_of(uow, ManagerOf.COMPANY, ticket.company_id)
+        return Decision(rule=None)
     facts = await facts_of(uow, ticket, mailbox)
     rule = routing.first_match(facts)
     decision = Decision(rule=None) if rule is None else await _apply(uow, rule, ticket)
