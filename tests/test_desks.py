@@ -302,3 +302,34 @@ async def test_the_doctor_checks_each_desks_staff_chat(desks: Harness) -> None:
     billing = found["telegram desks[1].staff_chat_id"]
     assert "Billing specialists" in billing.text and billing.state != "fail"
     assert "telegram desks[0].staff_chat_id" not in found  # the [telegram] staff chat's
+
+
+# ---------------------------------------------------------------- the migration
+
+
+async def test_migration_0007_keeps_tickets_that_comments_point_at(db_url: str) -> None:
+    """A database with tickets, comments and events gets `tickets.desk` (NULL: the
+    default desk) without copying the table, and the schema is the models'."""
+    from engine.store import tables
+    from engine.store.db import make_engine
+    from engine.store.migrate import schema_diff, upgrade
+
+    await upgrade(db_url, "0003")
+    db = make_engine(db_url)
+    try:
+        async with db.begin() as conn:  # as 0003's tables hold them
+            await conn.execute(tables.tickets.insert().values(
+                number=1, subject="Printer", description="jams", status="open",
+                created_at=MONDAY, updated_at=MONDAY, channel="email", type="question",
+                priority="normal"))
+            await conn.execute(tables.comments.insert().values(
+                ticket=1, body="jams", public=True, channel="email", created_at=MONDAY))
+            await conn.execute(tables.events.insert().values(
+                ticket=1, kind="opened", at=MONDAY, channel="email", payload={}))
+        await upgrade(db_url)
+        assert await schema_diff(db_url) == []
+        detail = await ticket_detail(db, 1)
+        assert detail is not None
+        assert (detail["desk"], [x["body"] for x in detail["comments"]]) == (None, ["jams"])
+    finally:
+        await db.dispose()

@@ -21,12 +21,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('desk', sa.String(length=64), nullable=True))
-        batch_op.create_index('ix_tickets_desk', ['desk'], unique=False)
+    # A plain ADD COLUMN, not batch mode: on SQLite batch mode copies the table, and
+    # dropping the old `tickets` fails while comments and events point at it.
+    op.add_column('tickets', sa.Column('desk', sa.String(length=64), nullable=True))
+    op.create_index('ix_tickets_desk', 'tickets', ['desk'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_index('ix_tickets_desk')
-        batch_op.drop_column('desk')
+    op.drop_index('ix_tickets_desk', table_name='tickets')
+    op.drop_column('tickets', 'desk')  # SQLite has DROP COLUMN since 3.35
