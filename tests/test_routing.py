@@ -428,3 +428,13 @@ sla_policies = ["money"]
     moved = store.tickets[finance]
     assert moved.sla_policy == "standard" and moved.planned_resolution == moved.resolution_due
     assert moved.planned_resolution != plan
+
+
+async def test_move_without_desks_says_there_are_none(store: Store) -> None:
+    bus = bus_for(store, routing=Routing(), desks=Desks())
+    number = await open_one(bus, actor=STAN)
+    with pytest.raises(errors.UnknownDesk) as unknown:
+        await bus.handle(c.MoveTicket(actor=LEAD, channel="telegram", ticket=number,
+                                      desk="billing"))
+    assert explain("ru", unknown.value) == "Отдела «billing» нет. Отделы: —."
+    assert store.tickets[number].desk is None
