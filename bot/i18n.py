@@ -852,3 +852,40 @@ _RU.update({
     "view.event.due": "плановое решение: {old} → {new}",
     "view.event.spent": "затрачено: {minutes} (всего {total})",
 })
+
+
+# ---------------------------------------------------------------- routing and desks (F12, F17)
+# engine/routing.py's decisions in a ticket's history, `/move N desk` and its chat lines.
+
+_EN.update({
+    "missing_desk": "Which desk? Write /move N desk.",
+    "unknown_desk": "There is no desk “{desk}”. Desks: {known}.",
+    "tg.post.moved": "{number} moved to desk {desk} by {name}.",
+    "view.event.routed": "by rule “{rule}”: {changes}",
+    "view.event.moved": "moved from desk {old} to desk {new}",
+    "route.responsible": "assigned to {name}",
+    "route.desk": "desk {desk}",
+    "route.priority": "priority {priority}",
+    "route.type": "type {type}",
+    "route.tags": "tags {tags}",
+    "route.observers": "observers {names}",
+    "route.nothing": "nothing to change",
+    "view.desk": "Desk",
+    "view.planned": "Planned resolution",
+})
+_RU.update({
+    "missing_desk": "В какой отдел? Напишите /move N отдел.",
+    "unknown_desk": "Отдела «{desk}» нет. Отделы: {known}.",
+    "tg.post.moved": "{number} перенесена в отдел {desk} ({name}).",
+    "view.event.routed": "по правилу «{rule}»: {changes}",
+    "view.event.moved": "перенесена из отдела {old} в отдел {new}",
+    "route.responsible": "назначен(а) {name}",
+    "route.desk": "отдел {desk}",
+    "route.priority": "приоритет {priority}",
+    "route.type": "тип {type}",
+    "route.tags": "теги {tags}",
+    "route.observers": "наблюдатели {names}",
+    "route.nothing": "изменений нет",
+    "view.desk": "Отдел",
+    "view.planned": "Плановое решение",
+})

@@ -63,6 +63,10 @@ def _optional(d: Row, lang: str, tz: ZoneInfo) -> list[str]:
     lines = []
     if d.get("waiting_until"):
         lines.append(f"{t(lang, 'view.waiting_until')}: {_when(d['waiting_until'], tz)}")
+    if d.get("desk"):
+        lines.append(f"{t(lang, 'view.desk')}: {d['desk']}")
+    if d.get("planned_resolution"):
+        lines.append(f"{t(lang, 'view.planned')}: {_when(d['planned_resolution'], tz)}")
     if d.get("linked_to"):
         lines.append(t(lang, "view.linked", number=d["linked_to"]))
     if d.get("tags"):
@@ -112,6 +116,10 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
         p = {"person": _who(p.get("person_id"), names, lang)}
     elif kind in ("due", "spent"):
         p = _fields_event(kind, p, lang, tz)
+    elif kind == "routed":
+        p = {"rule": p.get("rule"), "changes": routed_changes(p, names, lang)}
+    elif kind == "moved":
+        p = {"old": p.get("old") or "—", "new": p.get("new")}
     key = f"view.event.{kind}"
     text = t(lang, key, **p) if key in _KNOWN else t(lang, "view.event.other", kind=kind)
     return f"{_when(e['at'], tz)}  {_who(e['actor'], names, lang)} ({e['channel']}): {text}"
@@ -119,7 +127,8 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
 
 _KNOWN = frozenset(f"view.event.{k}" for k in
                    ("opened", "status", "responsible", "priority", "observer", "tag",
-                    "type", "untag", "unobserve", "cc_added", "cc_removed", "due", "spent"))
+                    "type", "untag", "unobserve", "cc_added", "cc_removed", "due", "spent",
+                    "routed", "moved"))
 
 
 def _fields_event(kind: str, p: Row, lang: str, tz: ZoneInfo) -> dict[str, str]:
@@ -130,3 +139,23 @@ def _fields_event(kind: str, p: Row, lang: str, tz: ZoneInfo) -> dict[str, str]:
     sign = "-" if minutes < 0 else "+"
     return {"minutes": sign + spent_text(abs(minutes), lang),
             "total": spent_text(int(p.get("total", 0)), lang)}
+
+
+def routed_changes(p: Row, names: Mapping[int, str], lang: str) -> str:
+    """What a routing rule set (a `routed` event's payload), e.g. "assigned to Sam, desk
+    billing, priority high"."""
+    parts = []
+    if p.get("responsible_id") is not None:
+        parts.append(t(lang, "route.responsible", name=_who(p["responsible_id"], names, lang)))
+    if p.get("desk"):
+        parts.append(t(lang, "route.desk", desk=p["desk"]))
+    if p.get("priority"):
+        parts.append(t(lang, "route.priority", priority=priority_name(lang, p["priority"])))
+    if p.get("type"):
+        parts.append(t(lang, "route.type", type=p["type"]))
+    if p.get("tags"):
+        parts.append(t(lang, "route.tags", tags=", ".join(p["tags"])))
+    if p.get("observers"):
+        parts.append(t(lang, "route.observers",
+                       names=", ".join(_who(x, names, lang) for x in p["observers"])))
+    return ", ".join(parts) or t(lang, "route.nothing")

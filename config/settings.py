@@ -14,6 +14,7 @@ from typing import Any
 
 from config.metrics import Fallbacks
 from config.reader import ConfigError, Table
+from config.routing import with_routing
 from config.sla import SlaConfig, default_sla, parse_sla
 from config.ticket_types import check_default, read_types
 from engine.directory import CompanySpec, PersonSpec
@@ -102,7 +103,8 @@ class Settings:
     reopen_days: int = 7
 
 
-_TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla"})
+_TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla",
+                  "desks", "routing"})
 _SERVICE = frozenset({"database_url", "language", "timezone", "log_level"})
 _TICKETS = frozenset({"types", "default_type", "priorities", "default_priority", "prefix",
                       "reopen_days", "answer_grace_seconds"})
@@ -153,7 +155,15 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
         reopen_days=_reopen_days(root.table("tickets", _TICKETS),
                                  root.table("telegram", _TELEGRAM)),
     )
-    return with_sla(settings, _section(data, "sla"))
+    return with_sla(with_desks(settings, data), _section(data, "sla"))
+
+
+def with_desks(settings: Settings, data: Mapping[str, Any]) -> Settings:
+    """`settings` with the `[[desks]]` and `[routing]` of `data` (config/routing.py) read
+    against their people and companies; before `with_sla`, since desks choose policies."""
+    return replace(settings, engine=with_routing(
+        settings.engine, data, settings.people, settings.companies, settings.email.address,
+        settings.telegram.staff_chat_id))
 
 
 def with_sla(settings: Settings, raw: Mapping[str, Any] | None = None) -> Settings:

@@ -49,6 +49,9 @@ class OpenTicket(Command):
     # False for a rescued mail: no automatic acknowledgement or "you are in copy" notice
     # goes to people whose mail the intake judged machine-made (engine/rescue.py says why).
     acknowledge: bool = True
+    # The address the mail was delivered to (support@ or billing@): routing (F12) and the
+    # desk of the ticket may depend on it.
+    mailbox: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +122,14 @@ class AddObserver(Command):
 class AddTag(Command):
     ticket: int
     tag: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MoveTicket(Command):
+    """`/move N desk`: the ticket goes to another desk (staff only)."""
+
+    ticket: int
+    desk: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -129,3 +129,10 @@ class SpentBelowZero(EngineError):
     number: int
     total: int  # minutes logged now
     code = "spent_below_zero"
+@dataclass(eq=False)
+class UnknownDesk(EngineError):
+    """`/move N desk` naming no configured desk; `known` lists them (empty: none declared)."""
+
+    desk: str
+    known: str
+    code = "unknown_desk"

@@ -118,11 +118,35 @@ class TicketRated(Event):
     kind: ClassVar[str] = "rated"
 
 
+@dataclass(frozen=True, kw_only=True)
+class TicketRouted(Event):
+    """F12: a routing rule decided about a new ticket; each field it set (None or empty:
+    left alone). Its history line: "assigned to Sam by rule 'acme-manager'"."""
+
+    rule: str
+    desk: str | None = None
+    responsible_id: int | None = None
+    observers: tuple[int, ...] = ()
+    type: str | None = None
+    priority: str | None = None
+    tags: tuple[str, ...] = ()
+    kind: ClassVar[str] = "routed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketMoved(Event):
+    """`/move N desk`: the ticket now belongs to another desk (engine/desks.py)."""
+
+    old: str | None
+    new: str
+    kind: ClassVar[str] = "moved"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
         TicketOpened, CommentAdded, CommentEdited, CommentWithdrawn, StatusChanged, ResponsibleChanged,
-        PriorityChanged, ObserverAdded, TagAdded, TicketRated,
+        PriorityChanged, ObserverAdded, TagAdded, TicketRated, TicketRouted, TicketMoved,
     )
 }
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engine import commands as c
-from engine import desk, errors, fields, rescue
+from engine import desk, errors, fields, move, rescue, routing
 from engine import events as e
 from engine.access import Action
 from engine.context import Context
@@ -65,15 +65,6 @@ def _origin(cmd: c.OpenTicket) -> str | None:
     return cmd.about_refs[0] if cmd.about_refs else cmd.source_ref
 
 
-async def _auto_responsible(ctx: Context, ticket: Ticket) -> None:
-    """F12: a ticket of a company with a responsible manager goes to that manager."""
-    if ticket.responsible_id is not None or ticket.company_id is None:
-        return
-    company = await ctx.uow.people.company(ticket.company_id)
-    if company is not None:
-        ticket.responsible_id = company.manager_id
-
-
 async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
     staff_fields = cmd.responsible_id is not None or cmd.creator_id is not None
     if ctx.actor is not None and not ctx.actor.role.is_staff and staff_fields:
@@ -81,7 +72,9 @@ async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
     requester = await _requester(ctx, cmd)
     ticket = _new_ticket(ctx, cmd, await ctx.uow.tickets.next_number(), requester)
     fields.opening(ctx, ticket, requester)
-    await _auto_responsible(ctx, ticket)
+    # F12: rules, desk and the company manager (engine/routing.py).
+    decision = await routing.route(ctx.uow, ctx.settings.routing, ctx.settings.desks, ticket,
+                                   cmd.mailbox)
     await ctx.uow.tickets.add(ticket)
     first = Comment(ticket=ticket.number, author_id=ticket.requester_id, body=cmd.description,
                     public=True, channel=cmd.channel, created_at=ctx.at,
@@ -96,6 +89,9 @@ async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
         acknowledge=cmd.acknowledge and not ticket.internal,
         notify_cc=() if ticket.internal else ticket.cc if cmd.notify_cc is None
         else tuple(a for a in cmd.notify_cc if a in ticket.cc)))
+    entry = routing.routed(ticket, decision, ctx.actor_id, ctx.at, cmd.channel)
+    if entry is not None:
+        ctx.raise_event(entry)
     return ticket.number
 
 
@@ -358,6 +354,7 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.SetPriority: set_priority,
     c.AddTag: add_tag,
     c.ReturnDueWaiting: return_due_waiting,
+    c.MoveTicket: move.move_ticket,  # engine/move.py
     # The desk's own records, about no ticket (engine/desk.py).
     c.RegisterContact: desk.register_contact,
     c.SuppressAddress: desk.suppress_address,

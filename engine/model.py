@@ -116,6 +116,7 @@ class Ticket:
     next_response_due: dt.datetime | None = None
     # Opened by staff with an internal type (seed 003): never shown to clients.
     internal: bool = False
+    desk: str | None = None  # engine/desks.py; None: the default desk of a desk-less setup
 
     def involves(self, person_id: int) -> bool:
         return person_id in (self.requester_id, self.responsible_id, self.creator_id) or (

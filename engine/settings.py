@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.desks import Desks
+from engine.routing import Routing
 from engine.ticket_types import TicketType
 
 
@@ -21,3 +23,6 @@ class EngineSettings:
     # The declared types with their required fields and whether they are internal (seed
     # 003); a name in `types` without an entry here is public and requires nothing.
     type_specs: tuple[TicketType, ...] = ()
+    # F12 routing rules and the desks (F17), from `[routing]` and `[[desks]]`.
+    routing: Routing = Routing()
+    desks: Desks = Desks()

@@ -367,7 +367,8 @@ REQUIRED = ("take", "status", "close", "resolve", "reopen", "wait", "assign", "p
             "rescue",  # issue 10: an ignored mail becomes a ticket
             "undo",
             # issue 14: the ticket fields (bot/commands/fields.py)
-            "type", "tag", "observe", "unobserve", "cc", "due", "spent")
+            "type", "tag", "observe", "unobserve", "cc", "due", "spent",
+            "move")  # issue 14: a ticket goes to another desk
 
 
 def test_registry_has_every_command_of_f6() -> None:

@@ -149,6 +149,7 @@ SAMPLES: list[tuple[errors.EngineError, int | None]] = [
     (errors.InternalTicket(number=4711), 4711),
     (errors.SpentBelowZero(number=4711, total=30), 4711),
     (errors.NotAllowed(action="due", role="client", number=4711), 4711),
+    (errors.UnknownDesk(desk="finance", known="support, billing"), None),
     (errors.EngineError(), None),
 ]
 

@@ -324,6 +324,18 @@ def _undo(parsed: ParsedCommand, ctx: CommandContext) -> Built:
                              ticket=number if number is not None else ctx.context_ticket)
 
 
+def _move(parsed: ParsedCommand, ctx: CommandContext) -> Built:
+    """`/move N desk` (engine/move.py): the desk is one word, as the config names it."""
+    target = _target(parsed, ctx)
+    if isinstance(target, CommandError):
+        return target
+    desk = _word(parsed, target.used)
+    if desk is None:
+        return CommandError("missing_desk")
+    return c.MoveTicket(actor=ctx.actor, channel=ctx.channel, at=ctx.at, ticket=target.ticket,
+                        desk=desk)
+
+
 def _query(name: str) -> Builder:
     def build(parsed: ParsedCommand, ctx: CommandContext) -> Built:
         return Query(name, None, parsed.args)
@@ -396,6 +408,8 @@ _SPECS = (
           "withdraw your answer while it waits to go out",
           "отозвать свой ответ, пока он не ушёл", _undo),
     *FIELD_SPECS,
+    _spec("move", ("перенести",), "/move N desk",
+          "move a ticket to another desk", "перенести заявку в другой отдел", _move),
     _spec("ticket", ("заявка",), "/ticket",
           "turn the replied message into a ticket", "сделать заявку из сообщения, ответив на него",
           _ticket, chat_only=True),

@@ -162,6 +162,7 @@ tickets = Table(
     _time("next_response_due"),
     # engine/fields.py: a ticket of an internal type, never shown to clients.
     Column("internal", Boolean, nullable=False, server_default=text("false")),
+    Column("desk", String(64), nullable=True, index=True),  # engine/desks.py
     Index(None, "responsible_id"),
     Index(None, "requester_id"),
     Index(None, "waiting_until"),
