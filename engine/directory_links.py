@@ -12,7 +12,7 @@ from engine.commands import LinkTicket, SetCompany, SetRequester
 from engine.context import Context
 from engine.directory_store import LINKABLE
 from engine.events import DirectoryLinkChanged
-from engine.model import Ticket
+from engine.model import Person, Ticket
 
 # The ticket field of each linkable directory.
 _FIELDS = {"contracts": "contract_id", "objects": "object_id", "equipment": "equipment_id"}
@@ -90,3 +90,10 @@ async def set_requester(ctx: Context, cmd: SetRequester) -> int:
         _change(ctx, ticket, "company", person.company_id)
     await ctx.uow.tickets.save(ticket)
     return ticket.number
+
+
+def require_reader(person: Person | None) -> None:
+    """Directory cards and cross-reference lists are for staff: they show every client of a
+    company, their addresses and phones."""
+    if person is not None and not person.role.is_staff:
+        raise errors.NotAllowed(action="directory", role=person.role.value)

@@ -60,16 +60,9 @@ class TicketFilter:
     limit: int | None = None
 
 
-class DirectoryStore(Protocol):
-    async def lookups(self) -> Lookups: ...
-    async def existing(self, kind: str) -> dict[Hashable, Stored]:
-        """Every entry of `kind` by its natural key (a contact under each address as
-        ("email", a) and its Telegram id as ("telegram", id))."""
-        ...
-    async def write(self, kind: str, inserts: Sequence[Checked],
-                    updates: Sequence[tuple[int, Checked]]) -> list[int]:
-        """Insert and update in bulk; the new ids, in the order of `inserts`."""
-        ...
+class DirectoryReader(Protocol):
+    """What channels read (engine/views.py `Reading.directory`) and handlers too."""
+
     async def resolve(self, kind: str, text: str) -> list[int]:
         """Entries `text` names exactly: `12`/`#12` an id, else the natural key (a
         company's name, a contract's number, a serial, an object's name, a contact's
@@ -89,4 +82,16 @@ class DirectoryStore(Protocol):
     async def ticket_numbers(self, where: TicketFilter) -> list[int]: ...
     async def rows(self, kind: str) -> list[dict[str, str]]:
         """Every entry as a CSV row (the import's columns), for export."""
+        ...
+
+
+class DirectoryStore(DirectoryReader, Protocol):
+    async def lookups(self) -> Lookups: ...
+    async def existing(self, kind: str) -> dict[Hashable, Stored]:
+        """Every entry of `kind` by its natural key (a contact under each address as
+        ("email", a) and its Telegram id as ("telegram", id))."""
+        ...
+    async def write(self, kind: str, inserts: Sequence[Checked],
+                    updates: Sequence[tuple[int, Checked]]) -> list[int]:
+        """Insert and update in bulk; the new ids, in the order of `inserts`."""
         ...

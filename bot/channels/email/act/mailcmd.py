@@ -23,6 +23,8 @@ from bot.channels.email.understand.identity import MailIdentity
 from bot.commands.grammar import ParsedCommand, parse_command
 from bot.commands.help import render_help
 from bot.commands.registry import MAIL, CommandContext, CommandError, Query, build_command
+from bot.directory_text import QUERIES as DIRECTORY_QUERIES
+from bot.directory_text import directory_answer
 from bot.i18n import priority_name, status_name, t
 from bot.runtime import Runtime
 from engine import commands as c
@@ -157,6 +159,9 @@ class Runner:
             text = render_help(lang, staff=True, channel=MAIL)
         elif query.name == "status" and query.ticket is not None:
             text = await self._summary(asker.person, query.ticket, lang)
+        elif query.name in DIRECTORY_QUERIES:
+            text = await directory_answer(self.rt.views, asker.person, query, lang,
+                                          self.rt.settings.engine.ticket_prefix)
         else:
             text = t(lang, "mail.query_in_chat", command=query.name)
         await self.replies.send(asker, text, ticket)
