@@ -5,13 +5,12 @@ reader's language; the channel escapes and sends it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from bot.commands.registry import Query
 from bot.i18n import explain, status_name, t
 from engine.directory import Card
 from engine.directory_links import require_reader
-from engine.directory_store import TicketFilter
+from engine.directory_store import filter_by
 from engine.errors import EngineError
 from engine.model import Person, Role
 from engine.views import Reading, Views
@@ -20,9 +19,6 @@ QUERIES = frozenset({"company", "contact", "tickets"})
 _KIND = {"company": "companies", "contact": "contacts"}
 _SHOWN = 5  # entries listed when a search finds several
 _TICKETS = 20  # tickets listed, newest first
-_FILTER_FIELD = {"companies": "company_id", "contacts": "contact_id",
-                 "responsible": "responsible_id", "contracts": "contract_id",
-                 "objects": "object_id", "equipment": "equipment_id"}
 
 
 async def directory_answer(views: Views, person: Person, query: Query, lang: str,
@@ -68,7 +64,7 @@ def render_choice(cards: Sequence[Card], lang: str, *, more: bool) -> str:
 
 
 async def _tickets(r: Reading, kind: str, text: str, lang: str, prefix: str) -> str:
-    found = await _responsible(r, text) if kind == "responsible" else \
+    found = await responsible_ids(r, text) if kind == "responsible" else \
         await r.directory.search(kind, text, _SHOWN + 1)
     if not found:
         return t(lang, "dir.not_found", value=text)
@@ -77,7 +73,7 @@ async def _tickets(r: Reading, kind: str, text: str, lang: str, prefix: str) -> 
         return render_choice(cards, lang, more=len(found) > _SHOWN)
     if len(found) > 1:
         return t(lang, "dir.several_people", value=text)
-    where = replace(TicketFilter(limit=_TICKETS), **{_FILTER_FIELD[kind]: found[0]})
+    where = filter_by(kind, found[0], _TICKETS)
     numbers = await r.directory.ticket_numbers(where)
     title = await _title(r, kind, found[0])
     if not numbers:
@@ -91,7 +87,7 @@ async def _tickets(r: Reading, kind: str, text: str, lang: str, prefix: str) -> 
     return "\n".join(lines)
 
 
-async def _responsible(r: Reading, text: str) -> list[int]:
+async def responsible_ids(r: Reading, text: str) -> list[int]:
     """Staff by address, @username or name (or its first word)."""
     key = text.strip().lower().lstrip("@")
     if "@" in key:

@@ -101,10 +101,14 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
         p = {k: nobody if p.get(k) is None else _who(p[k], names, lang) for k in ("old", "new")}
     elif kind == "observer":
         p = {"person": _who(p.get("person_id"), names, lang)}
+    elif kind == "directory_link":  # F11: ids of directory entries, "—" for none
+        p = {"field": t(lang, f"dir.field.{p['field']}"),
+             **{k: "—" if p.get(k) is None else f"#{p[k]}" for k in ("old", "new")}}
     key = f"view.event.{kind}"
     text = t(lang, key, **p) if key in _KNOWN else t(lang, "view.event.other", kind=kind)
     return f"{_when(e['at'], tz)}  {_who(e['actor'], names, lang)} ({e['channel']}): {text}"
 
 
 _KNOWN = frozenset(f"view.event.{k}" for k in
-                   ("opened", "status", "responsible", "priority", "observer", "tag"))
+                   ("opened", "status", "responsible", "priority", "observer", "tag",
+                    "directory_link"))

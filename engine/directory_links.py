@@ -30,9 +30,9 @@ async def _ticket(ctx: Context, number: int) -> Ticket:
 async def _entry(ctx: Context, kind: str, ref: str, field: str) -> int:
     found = await ctx.uow.directory.resolve(kind, ref)
     if not found:
-        raise errors.InvalidValue(field=field, value=ref, reason="not in the directory")
+        raise errors.EntryNotFound(field=field, value=ref)
     if len(found) > 1:
-        raise errors.InvalidValue(field=field, value=ref, reason="names several entries")
+        raise errors.EntryAmbiguous(field=field, value=ref)
     return found[0]
 
 
@@ -50,15 +50,14 @@ def _change(ctx: Context, ticket: Ticket, field: str, new: int | None) -> None:
 async def link_ticket(ctx: Context, cmd: LinkTicket) -> int:
     kind = LINKABLE.get(cmd.kind)
     if kind is None:
-        raise errors.InvalidValue(field="link", value=cmd.kind, reason="not a directory",
-                                  choices=tuple(LINKABLE))
+        raise errors.EntryNotFound(field="link", value=cmd.kind)
     ticket = await _ticket(ctx, cmd.ticket)
     entry = None if cmd.ref is None else await _entry(ctx, kind, cmd.ref, cmd.kind)
     if entry is not None:
         company = await ctx.uow.directory.company_of(kind, entry)
         if ticket.company_id is not None and company != ticket.company_id:
-            raise errors.InvalidValue(field=cmd.kind, value=cmd.ref or "",
-                                      reason="belongs to another company")
+            raise errors.EntryOfAnotherCompany(field=cmd.kind, value=cmd.ref or "",
+                                               number=ticket.number)
         _change(ctx, ticket, "company", company)
     _change(ctx, ticket, _FIELDS[kind].removesuffix("_id"), entry)
     await ctx.uow.tickets.save(ticket)

@@ -60,6 +60,17 @@ class TicketFilter:
     limit: int | None = None
 
 
+def filter_by(kind: str, entry: int, limit: int | None = None) -> TicketFilter:
+    """Tickets linked to one entry of `kind` (a directory, or "responsible": a person)."""
+    return TicketFilter(
+        company_id=entry if kind == "companies" else None,
+        contact_id=entry if kind == "contacts" else None,
+        responsible_id=entry if kind == "responsible" else None,
+        contract_id=entry if kind == "contracts" else None,
+        object_id=entry if kind == "objects" else None,
+        equipment_id=entry if kind == "equipment" else None, limit=limit)
+
+
 class DirectoryReader(Protocol):
     """What channels read (engine/views.py `Reading.directory`) and handlers too."""
 

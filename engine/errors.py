@@ -88,3 +88,33 @@ class NothingToWithdraw(EngineError):
 
     number: int | None = None
     code = "nothing_to_withdraw"
+
+
+# --- F11: a ticket's link to the directories -------------------------------------------------
+
+
+@dataclass(eq=False)
+class EntryNotFound(EngineError):
+    """No directory entry of this kind (`field`: company, contract, object, equipment) is
+    named by `value`."""
+
+    field: str
+    value: str
+    code = "dir.entry_not_found"
+
+
+@dataclass(eq=False)
+class EntryAmbiguous(EngineError):
+    field: str
+    value: str
+    code = "dir.entry_ambiguous"
+
+
+@dataclass(eq=False)
+class EntryOfAnotherCompany(EngineError):
+    """The entry belongs to another company than the ticket (set the company first)."""
+
+    field: str
+    value: str
+    number: int
+    code = "dir.entry_other_company"
