@@ -188,7 +188,7 @@ class SqlDirectory:
             [r.manager_id for r in rows if r.manager_id])
         open_counts: dict[int, int] = dict((await self._conn.execute(
             select(TICKET_LINK[kind], func.count()).where(TICKET_LINK[kind].in_(ids), _OPEN)
-            .group_by(TICKET_LINK[kind]))).tuples().all())
+            .group_by(TICKET_LINK[kind]))).all())
         facts = await _FACTS[kind](self, rows)
         return [Card(kind=kind, id=r.id, title=getattr(r, _TITLE[kind]),
                      company_id=getattr(r, "company_id", None),
@@ -201,10 +201,10 @@ class SqlDirectory:
                         person_ids: Iterable[int]) -> tuple[dict[int, str], dict[int, str]]:
         found_companies = dict((await self._conn.execute(
             select(companies.c.id, companies.c.name)
-            .where(companies.c.id.in_(set(company_ids))))).tuples().all())
+            .where(companies.c.id.in_(set(company_ids))))).all())
         found_people = dict((await self._conn.execute(
             select(people.c.id, people.c.name)
-            .where(people.c.id.in_(set(person_ids))))).tuples().all())
+            .where(people.c.id.in_(set(person_ids))))).all())
         return found_companies, found_people
 
     async def company_of(self, kind: str, entry_id: int) -> int | None:
@@ -246,7 +246,7 @@ async def _company_facts(d: SqlDirectory, rows: Sequence[Any]) -> Facts:
                         ("objects", service_objects), ("equipment", equipment)):
         counted[name] = dict((await d._conn.execute(
             select(table.c.company_id, func.count()).where(table.c.company_id.in_(ids))
-            .group_by(table.c.company_id))).tuples().all())
+            .group_by(table.c.company_id))).all())
     return {r.id: (("domains", r.domains),
                    *((name, str(n[r.id])) for name, n in counted.items() if n.get(r.id)))
             for r in rows}
@@ -276,7 +276,7 @@ async def _object_facts(d: SqlDirectory, rows: Sequence[Any]) -> Facts:
     counted: dict[int, int] = dict((await d._conn.execute(
         select(equipment.c.object_id, func.count())
         .where(equipment.c.object_id.in_([r.id for r in rows]))
-        .group_by(equipment.c.object_id))).tuples().all())
+        .group_by(equipment.c.object_id))).all())
     return {r.id: tuple((k, v) for k, v in (("address", r.address),
                                             ("equipment", str(counted.get(r.id, "")))) if v)
             for r in rows}
@@ -286,7 +286,7 @@ async def _equipment_facts(d: SqlDirectory, rows: Sequence[Any]) -> Facts:
     places = dict((await d._conn.execute(
         select(service_objects.c.id, service_objects.c.name)
         .where(service_objects.c.id.in_([r.object_id for r in rows if r.object_id])))
-    ).tuples().all())
+    ).all())
     return {r.id: tuple((k, v) for k, v in (("model", r.model),
                                             ("object", places.get(r.object_id or 0, "")))
                         if v) for r in rows}
@@ -302,7 +302,7 @@ _FACTS = {"companies": _company_facts, "contacts": _contact_facts,
 
 async def _references(d: SqlDirectory) -> tuple[dict[int, str], dict[int, str]]:
     """Company names by id, and each staff person's first address by id (managers)."""
-    names = dict((await d._conn.execute(select(companies.c.id, companies.c.name))).tuples().all())
+    names = dict((await d._conn.execute(select(companies.c.id, companies.c.name))).all())
     first: dict[int, str] = {}
     for person_id, address in await d._conn.execute(
             select(person_emails.c.person_id, person_emails.c.address)
@@ -324,7 +324,7 @@ async def _export(d: SqlDirectory, kind: str, columns: dict[str, str]) -> list[d
     written as what the import reads (a name, an address)."""
     names, managers = await _references(d)
     places = dict((await d._conn.execute(
-        select(service_objects.c.id, service_objects.c.name))).tuples().all())
+        select(service_objects.c.id, service_objects.c.name))).all())
     refs = {"company_id": names, "manager_id": managers, "object_id": places}
     table = TABLES[kind]
     rows = await d._conn.execute(select(table).order_by(table.c.id))
