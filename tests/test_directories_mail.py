@@ -13,7 +13,7 @@ from bot.runtime import App
 from engine import commands as c
 from engine.store.queries import ticket_detail
 from tests.fakes import FixedClock
-from tests.support_email import make_runtime, mail, person_id, settings_for
+from tests.support_email import mail, make_runtime, person_id, settings_for
 from tests.test_email_commands import LENA, OLGA, notice_id, opened, outbound, receive
 
 ROWS = (
