@@ -365,7 +365,8 @@ def test_build_refuses_a_name_it_does_not_know() -> None:
 REQUIRED = ("take", "status", "close", "resolve", "reopen", "wait", "assign", "priority",
             "note", "reply", "my", "queue", "stats", "ticket", "new", "help", "start",
             "rescue",  # issue 10: an ignored mail becomes a ticket
-            "undo")
+            "undo",
+            "company", "contact", "tickets", "link", "requester")  # F11 directories
 
 
 def test_registry_has_every_command_of_f6() -> None:

@@ -10,6 +10,7 @@ Each entry may name a responsible manager, a staff person.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -63,19 +64,28 @@ def upgrade() -> None:
     )
     op.create_index('ix_equipment_company_id', 'equipment', ['company_id'])
     op.create_index('ix_equipment_object_id', 'equipment', ['object_id'])
-    with op.batch_alter_table('people', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('phone', sa.String(64), nullable=True))
-        batch_op.add_column(sa.Column('manager_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key('fk_people_manager_id_people', 'people',
-                                    ['manager_id'], ['id'])
-        batch_op.create_index('ix_people_phone', ['phone'], unique=False)
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        for column, table in (('contract_id', 'contracts'), ('object_id', 'service_objects'),
-                              ('equipment_id', 'equipment')):
-            batch_op.add_column(sa.Column(column, sa.Integer(), nullable=True))
-            batch_op.create_foreign_key(f'fk_tickets_{column}_{table}', table,
-                                        [column], ['id'])
-            batch_op.create_index(f'ix_tickets_{column}', [column], unique=False)
+    _add_column('people', 'phone', sa.String(64), 'VARCHAR(64)')
+    _add_column('people', 'manager_id', sa.Integer(), 'INTEGER', 'people')
+    op.create_index('ix_people_phone', 'people', ['phone'], unique=False)
+    for column, table in (('contract_id', 'contracts'), ('object_id', 'service_objects'),
+                          ('equipment_id', 'equipment')):
+        _add_column('tickets', column, sa.Integer(), 'INTEGER', table)
+        op.create_index(f'ix_tickets_{column}', 'tickets', [column], unique=False)
+
+
+def _add_column(table: str, column: str, type_: sa.types.TypeEngine[Any], sqlite_type: str,
+                references: str | None = None) -> None:
+    """A nullable column, with its foreign key. Not in batch mode on SQLite: that copies the
+    table and drops the old one, which SQLite refuses while other rows reference it
+    (`people`, `tickets`); SQLite adds a column with a REFERENCES clause in place."""
+    if op.get_bind().dialect.name == 'sqlite':
+        clause = f' REFERENCES {references} (id)' if references else ''
+        op.execute(f'ALTER TABLE {table} ADD COLUMN {column} {sqlite_type}{clause}')
+        return
+    op.add_column(table, sa.Column(column, type_, nullable=True))
+    if references is not None:
+        op.create_foreign_key(f'fk_{table}_{column}_{references}', table, references,
+                              [column], ['id'])
 
 
 def downgrade() -> None:
