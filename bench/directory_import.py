@@ -120,9 +120,9 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 async def _bare_insert(db: AsyncEngine, texts: dict[str, str]) -> None:
     async with db.begin() as conn:
-        staff = {a: p for a, p in await conn.execute(
+        staff: dict[str, int] = dict((await conn.execute(
             t.person_emails.select().with_only_columns(t.person_emails.c.address,
-                                                       t.person_emails.c.person_id))}
+                                                       t.person_emails.c.person_id))).all())
 
         async def insert(table: Any, rows: list[dict[str, Any]]) -> list[int]:
             result = await conn.execute(table.insert().returning(
