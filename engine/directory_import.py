@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.commands import ImportDirectory
@@ -89,7 +89,7 @@ async def import_rows(store: DirectoryStore, kind: str, rows: Sequence[Row],
         except _Refused as exc:
             refused.append(Refusal(row.line, exc.reason, exc.value))
             continue
-        accepted.append((checked, found))
+        accepted.append((checked if found is None else _given(checked, row, found), found))
     return await _write(store, kind, accepted, tuple(refused))
 
 
@@ -99,11 +99,28 @@ async def _write(store: DirectoryStore, kind: str,
     inserts = [c for c, found in accepted if found is None]
     updates = [(found.id, c) for c, found in accepted
                if found is not None and not _same(c, found)]
+    updates = [(i, c) for i, c in updates if c.values or c.emails]
     new_ids = iter(await store.write(kind, inserts, updates))
     ids = tuple(next(new_ids) if found is None else found.id for _, found in accepted)
     return ImportReport(kind=kind, added=len(inserts), updated=len(updates),
                         unchanged=len(accepted) - len(inserts) - len(updates),
                         refused=refused, ids=ids)
+
+
+# The column of a row each stored value comes from, where the names differ.
+_SOURCE = {"company_id": "company", "manager_id": "manager", "object_id": "object"}
+
+
+def _given(checked: Checked, row: Row, found: Stored) -> Checked:
+    """An update changes the columns the row has: a file without a `manager` column leaves
+    every manager as it is. A contact without a company joins the company of its mail
+    domain (as the mail intake does) when the row does not say otherwise."""
+    values = {k: v for k, v in checked.values.items() if _SOURCE.get(k, k) in row.values}
+    joins = checked.values.get("company_id")
+    if "company" not in row.values and joins is not None and found.values.get(
+            "company_id") is None and found.role == "client" and checked.emails:
+        values["company_id"] = joins
+    return replace(checked, values=values)
 
 
 def _same(checked: Checked, found: Stored) -> bool:
@@ -213,8 +230,13 @@ def _check_contact(row: Row, lookups: Lookups, policies: tuple[str, ...]) -> Che
     language = _text(row, "language").lower() or "en"
     if language not in _LANGUAGES:
         raise _Refused("dir.refused.bad_language", language)
+    # No company named: the company of the first address's mail domain, as for a sender
+    # the mail intake registers.
+    company = _company(row, lookups, required=False) or next(
+        (lookups.domains[a.rpartition("@")[2]] for a in emails
+         if a.rpartition("@")[2] in lookups.domains), None)
     values: dict[str, Any] = {
-        "name": _text(row, "name"), "company_id": _company(row, lookups, required=False),
+        "name": _text(row, "name"), "company_id": company,
         "telegram_id": int(telegram) if telegram else None, "phone": phone or None,
         "language": language, "manager_id": _manager(row, lookups)}
     key = ("email", emails[0]) if emails else ("telegram", values["telegram_id"])

@@ -122,6 +122,30 @@ async def test_importing_again_changes_nothing_and_an_edit_updates_in_place(app:
         (card,) = await r.directory.cards("contacts", moved.ids)
     assert (card.title, card.company) == ("Gina G.", "Initech")
     assert ("phone", "+7 495 000") in card.facts
+    # Columns the file does not have stay as they were.
+    assert card.manager == "Sam Spec" and ("language", "ru") in card.facts
+
+
+async def test_a_contact_is_the_client_person_whoever_made_it_first(app: App) -> None:
+    """The config's client and a sender the mail intake registered are updated in place,
+    never doubled; a row without a company joins the company of its mail domain."""
+    await load(app, "companies", COMPANIES)
+    outcome = await app.bus.handle(c.RegisterContact(actor=None, channel="email",
+                                                     name="dana", address="dana@globex.example"))
+    dana, carl = outcome.contact, await person_id(app, "carl@acme.example")
+    report = await load(app, "contacts", "name,emails,phone,telegram_id\n"
+                                         "Dana Globex,dana@globex.example,+1 555 7,\n"
+                                         "Carl Client,carl@acme.example c@acme.example,,4242\n"
+                                         "Nora New,nora@initech.test,,\n")
+    assert (report.added, report.updated) == (1, 2)
+    assert report.ids[:2] == (dana, carl)
+    async with app.views.reading() as r:
+        cards = await r.directory.cards("contacts", report.ids)
+    assert [(x.title, x.company, dict(x.facts).get("emails")) for x in cards] == [
+        ("Carl Client", "Acme", "carl@acme.example c@acme.example"),
+        ("Dana Globex", "Globex", "dana@globex.example"),
+        ("Nora New", "Initech", "nora@initech.test")]
+    assert len((await export_all(app.db))["people"]) == 6  # four configured, Dana, Nora
 
 
 async def test_a_client_may_not_import(app: App) -> None:

@@ -112,11 +112,16 @@ class SqlDirectory:
             stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
             result = await self._conn.execute(stmt, [{**c.values, **extra} for c in inserts])
             ids = [row[0] for row in result]
-        if updates:
-            await self._conn.execute(
-                update(table).where(table.c.id == bindparam("_id"))
-                .values({k: bindparam(k) for k in updates[0][1].values}),
-                [{**c.values, "_id": entry_id} for entry_id, c in updates])
+        # One executemany per set of columns (a row may change fewer than its file has).
+        by_columns: dict[tuple[str, ...], list[tuple[int, Checked]]] = {}
+        for entry_id, checked in updates:
+            by_columns.setdefault(tuple(checked.values), []).append((entry_id, checked))
+        for columns, group in by_columns.items():
+            if columns:
+                await self._conn.execute(
+                    update(table).where(table.c.id == bindparam("_id"))
+                    .values({k: bindparam(k) for k in columns}),
+                    [{**c.values, "_id": entry_id} for entry_id, c in group])
         if kind == "contacts":
             await self._set_emails([*zip(ids, inserts, strict=True),
                                     *((i, c) for i, c in updates if c.emails)])
