@@ -104,6 +104,9 @@ async def test_a_csv_import_keeps_good_rows_and_says_why_each_bad_one_is_refused
     gear = await load(app, "equipment", EQUIPMENT)
     assert gear.added == 2 and gear.refused == ((4, "dir.refused.unknown_object", "Basement"),)
     data = await export_all(app.db)
+    assert [(x["number"], x["company_id"]) for x in data["contracts"]] == [("G-1", 2),
+                                                                         ("I-1", 3)]
+    assert len(data["objects"]) == 2 and len(data["equipment"]) == 2
     kinds = [e["kind"] for e in data["desk_events"]]
     assert kinds.count("directory_imported") == 5
     ivan = next(p for p in data["people"] if p["name"] == "Ivan Two Lines")
