@@ -42,7 +42,8 @@ async def _replies(rt: App, start: int) -> list[tuple[str, str]]:
 async def test_link_company_and_requester_by_mail(app: App) -> None:
     ref = await opened(app)  # Carl's #1, of Acme; Lena got the "created" notice
     before = len(await outbound(app))
-    await receive(app, mail(sender=LENA, in_reply_to=ref, body="/link contract A-1"))
+    await receive(app, mail(sender=LENA, in_reply_to=ref,
+                            body="/link contract A-1\nUnder the 2026 contract."))
     await receive(app, mail(sender=LENA, in_reply_to=ref, body="/link 1 object #1"))
     await receive(app, mail(sender=LENA, in_reply_to=ref,
                             body="/requester 1 dana@acme.example"))
@@ -60,6 +61,9 @@ async def test_link_company_and_requester_by_mail(app: App) -> None:
     assert [(e["payload"]["field"], e["channel"], e["actor"]) for e in detail["events"]
             if e["kind"] == "directory_link"] == [
         ("contract", "email", lena), ("object", "email", lena), ("requester", "email", lena)]
+    # The lines under the command are kept as an internal note, as under /take.
+    assert [(x["body"], x["public"]) for x in detail["comments"][1:]] == [
+        ("Under the 2026 contract.", False)]
 
 
 async def test_a_refused_link_is_explained_in_the_specialists_language(app: App) -> None:

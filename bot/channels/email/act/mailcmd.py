@@ -68,7 +68,8 @@ def resolver(found: Mapping[str, int | None]) -> Callable[[str], int | None]:
 
 # Commands whose builders do not take the text after the command line; that text is then
 # kept as an internal note rather than dropped.
-_TEXTLESS = (c.Take, c.Assign, c.SetPriority, c.AddObserver, c.AddTag)
+_TEXTLESS = (c.Take, c.Assign, c.SetPriority, c.AddObserver, c.AddTag,
+             c.LinkTicket, c.SetCompany, c.SetRequester)  # the last three: F11
 
 
 def leftover_note(command: c.Command, after: str) -> str:
