@@ -163,9 +163,9 @@ async def _add(args: argparse.Namespace, settings: Settings) -> int:
     """Options not given keep what the entry has (when it exists already)."""
     kind = args.kind
     given = {c: getattr(args, c) for c in COLUMNS[kind] if getattr(args, c) is not None}
-    key = COLUMNS[kind][0]
-    if key not in given and not (kind == "contacts" and given.get("telegram_id")):
-        complain(f"--{key.replace('_', '-')} is needed")
+    keys = ("emails", "telegram_id") if kind == "contacts" else (COLUMNS[kind][0],)
+    if not any(given.get(k) for k in keys):
+        complain(" or ".join(f"--{k.replace('_', '-')}" for k in keys) + " is needed")
         return 2
     row = {**await _current(settings, kind, given), **given}
     return 1 if await run_import(settings, kind, [(1, row)], f"{kind} add") else 0

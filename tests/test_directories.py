@@ -277,6 +277,23 @@ async def test_cli_import_export_add_show_and_ticket_filters(
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert rows == [{"number": "A-7", "company": "Acme", "starts": "2026-02-01", "ends": "",
                      "sla_policy": "high", "manager": ""}]
+    assert await cli("--config", config, "object", "add", "--name", "Plant", "--company",
+                     "Acme", "--address", "Ring road 5") == 0
+    assert await cli("--config", config, "equipment", "add", "--serial", "SN-9", "--company",
+                     "Acme", "--object", "Plant", "--model", "Router") == 0
+    assert await cli("--config", config, "contact", "add", "--emails",
+                     "gina@globex.example", "--phone", "+1 555 0100") == 0
+    capsys.readouterr()
+    assert await cli("--config", config, "equipment", "list") == 0
+    assert capsys.readouterr().out == "SN-9 · Router · Acme · Plant\n"
+    assert await cli("--config", config, "company", "list") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "Acme · acme.example", "Globex · globex.example · lena@staff.example.com",
+        "Initech · initech.example initech.test"]
+    assert await cli("--config", config, "contact", "show", "555 0100") == 0
+    assert capsys.readouterr().out.startswith(
+        "Contact Gina Globex (#4)\ncompany: Globex\nmail: gina@globex.example\n"
+        "phone: +1 555 0100\nlanguage: ru\nmanager: Sam Spec")
     # A file with a misspelt column changes nothing.
     (tmp_path / "bad.csv").write_text("name,domain\nX,x.example\n", encoding="utf-8")
     assert await cli("--config", config, "directory", "import", "companies",

@@ -60,7 +60,9 @@ async def _upsert_person(conn: AsyncConnection, spec: PersonSpec, ids: dict[str,
     values = {"name": spec.name, "role": Role(spec.role).value, "telegram_id": spec.telegram_id,
               "company_id": await _company_id(conn, spec.company, ids),
               "language": spec.language, "notify_via": spec.notify_via,
-              "username": spec.username, "phone": spec.phone}
+              "username": spec.username}
+    if spec.phone is not None:  # else the phone staff keep in the directory stays (F11)
+        values["phone"] = spec.phone
     person_id = await _find(conn, spec.telegram_id, emails, spec.name)
     created = person_id is None
     if person_id is None:
