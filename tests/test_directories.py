@@ -294,6 +294,13 @@ async def test_cli_import_export_add_show_and_ticket_filters(
     assert capsys.readouterr().out.startswith(
         "Contact Gina Globex (#4)\ncompany: Globex\nmail: gina@globex.example\n"
         "phone: +1 555 0100\nlanguage: ru\nmanager: Sam Spec")
+    # What export writes, import reads back unchanged.
+    assert await cli("--config", config, "directory", "export", "contacts",
+                     str(tmp_path / "out.csv")) == 0
+    assert await cli("--config", config, "directory", "import", "contacts",
+                     str(tmp_path / "out.csv")) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == \
+        f"{tmp_path / 'out.csv'}: contacts: 0 added, 0 updated, 3 unchanged, 0 refused"
     # A file with a misspelt column changes nothing.
     (tmp_path / "bad.csv").write_text("name,domain\nX,x.example\n", encoding="utf-8")
     assert await cli("--config", config, "directory", "import", "companies",
