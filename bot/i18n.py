@@ -791,6 +791,7 @@ _EN.update({
     "dir.refused.repeated": "the same entry as line {value}",
     "view.event.directory_link": "{field}: {old} → {new}",
     "dir.field.requester": "requester",
+    "dir.field.contract": "contract",
 })
 
 _RU.update({
@@ -857,4 +858,5 @@ _RU.update({
     "dir.refused.repeated": "та же запись, что в строке {value}",
     "view.event.directory_link": "{field}: {old} → {new}",
     "dir.field.requester": "заявитель",
+    "dir.field.contract": "договор",
 })

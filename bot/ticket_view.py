@@ -68,6 +68,10 @@ def _optional(d: Row, lang: str, tz: ZoneInfo) -> list[str]:
         lines.append(f"{t(lang, 'view.tags')}: {', '.join(d['tags'])}")
     if d.get("cc"):
         lines.append(f"{t(lang, 'view.cc')}: {', '.join(d['cc'])}")
+    links = [f"{t(lang, f'dir.field.{k}')} #{d[f'{k}_id']}"  # F11 (`ticketbot contract show ID`)
+             for k in ("company", "contract", "object", "equipment") if d.get(f"{k}_id")]
+    if links:
+        lines.append(" · ".join(links))
     return lines
 
 

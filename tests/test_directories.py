@@ -321,6 +321,8 @@ async def test_cli_import_export_add_show_and_ticket_filters(
     assert await cli("--config", config, "ticket", "list", "--responsible", "sam",
                      "--json") == 0
     assert _numbers(capsys.readouterr().out) == [3]
+    assert await cli("--config", config, "ticket", "show", "1") == 0
+    assert "company #1 · contract #1\n" in capsys.readouterr().out
     assert await cli("--config", config, "ticket", "list", "--company", "Umbrella") == 2
     assert "--company 'Umbrella': nothing matches" in capsys.readouterr().err
 
