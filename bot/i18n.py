@@ -723,6 +723,137 @@ _RU.update({
     "ignored.other": "прочее {n}",
 })
 
+
+# ------------------------------------------------------- ticket fields (issue 14, `fields`)
+# /type /tag /observe /unobserve /cc /due /spent (bot/commands/fields.py), their refusals
+# (engine/fields.py), the question on /take (bot/commands/required.py) and `ticket show`.
+
+_EN.update({
+    "fields.missing_type": "Which type? Write /type 123 incident.",
+    "fields.missing_tags": "Which tags? Write /tag 123 +printer -network.",
+    "fields.bad_tag": "“{value}” is not a tag: one word of at most 100 characters.",
+    "fields.missing_address": "Which address? Write /cc 123 boss@example.com "
+                              "(-boss@example.com takes it off).",
+    "fields.bad_address": "“{value}” is not a mail address.",
+    "fields.missing_due": "Which date? For example /due 123 2026-12-01, 01.12.2026 15:00, "
+                          "+3d or friday; /due 123 - clears it.",
+    "fields.missing_spent": "How long? For example /spent 123 1h30m, 45m or 2h.",
+    "fields.bad_spent": "I can't read the time “{value}”. Write 1h30m, 45m, 1.5h or 2h; "
+                        "-15m corrects.",
+    "fields.internal_in_group": "Internal tickets are opened in the staff chat, never in "
+                                "the support group.",
+    "internal_type_needed": "#{number} is an internal ticket, so its type stays internal. "
+                            "Choose one of: {choices}.",
+    "public_type_needed": "#{number} is a client's ticket: the internal type “{type}” would "
+                          "hide it from them. Choose one of: {choices}.",
+    "internal_ticket": "#{number} is internal: no client and no copy address can join it.",
+    "spent_below_zero": "Only {total} minutes are logged on #{number}; the time spent can't "
+                        "go below zero.",
+    "action.type": "changing the type",
+    "action.tags": "changing tags",
+    "action.unobserve": "removing observers",
+    "action.cc": "changing copy addresses",
+    "action.due": "setting the planned resolution date",
+    "action.spent": "logging time spent",
+    "action.internal": "internal tickets",
+    "field.cc": "copy address",
+    "field.due": "planned resolution date",
+    "field.spent": "time spent",
+    "fields.ask": "Ticket {number} is of type “{type}”, which needs more. Please set:",
+    "fields.ask_line": "• {field}: {command}",
+    "fields.name.due": "planned resolution date",
+    "fields.name.tags": "tags",
+    "fields.name.company": "company",
+    "fields.name.contract": "contract",
+    "fields.name.object": "service object",
+    "fields.name.equipment": "equipment",
+    "fields.how.due": "/due {number} 2026-12-01",
+    "fields.how.tags": "/tag {number} +tag",
+    "fields.how.company": "/company {number} NAME",
+    "fields.how.contract": "/link {number} contract NAME",
+    "fields.how.object": "/link {number} object NAME",
+    "fields.how.equipment": "/link {number} equipment NAME",
+    "fields.hours_minutes": "{hours} h {minutes} min",
+    "fields.hours": "{hours} h",
+    "fields.minutes": "{minutes} min",
+    "fields.line.type": "Type: {type}",
+    "fields.line.internal": "internal",
+    "fields.line.tags": "Tags: {tags}",
+    "fields.line.due": "Planned resolution: {due}",
+    "fields.line.spent": "Time spent: {spent}",
+    "view.event.type": "type: {old} → {new}",
+    "view.event.untag": "removed tag “{tag}”",
+    "view.event.unobserve": "removed observer {person}",
+    "view.event.cc_added": "put {address} in copy",
+    "view.event.cc_removed": "took {address} off copy",
+    "view.event.due": "planned resolution: {old} → {new}",
+    "view.event.spent": "time spent: {minutes} (total {total})",
+})
+
+_RU.update({
+    "fields.missing_type": "Какой тип? Напишите /type 123 incident.",
+    "fields.missing_tags": "Какие теги? Напишите /tag 123 +принтер -сеть.",
+    "fields.bad_tag": "«{value}» — не тег: одно слово не длиннее 100 символов.",
+    "fields.missing_address": "Какой адрес? Напишите /cc 123 boss@example.com "
+                              "(-boss@example.com убирает его).",
+    "fields.bad_address": "«{value}» — не почтовый адрес.",
+    "fields.missing_due": "Какая дата? Например /due 123 2026-12-01, 01.12.2026 15:00, "
+                          "+3d или пятница; /due 123 - сбрасывает её.",
+    "fields.missing_spent": "Сколько времени? Например /spent 123 1ч30м, 45м или 2ч.",
+    "fields.bad_spent": "Не понимаю время «{value}». Напишите 1ч30м, 45м, 1.5ч или 2ч; "
+                        "-15м исправляет.",
+    "fields.internal_in_group": "Внутренние заявки создаются в чате сотрудников, а не в "
+                                "группе поддержки.",
+    "internal_type_needed": "#{number} — внутренняя заявка, её тип остаётся внутренним. "
+                            "Можно: {choices}.",
+    "public_type_needed": "#{number} — заявка клиента: внутренний тип «{type}» скрыл бы её "
+                          "от него. Можно: {choices}.",
+    "internal_ticket": "#{number} — внутренняя заявка: ни клиента, ни адрес в копии к ней "
+                       "добавить нельзя.",
+    "spent_below_zero": "По #{number} учтено только {total} мин; затраченное время не может "
+                        "стать меньше нуля.",
+    "action.type": "смена типа",
+    "action.tags": "смена тегов",
+    "action.unobserve": "удаление наблюдателей",
+    "action.cc": "адреса в копии",
+    "action.due": "плановая дата решения",
+    "action.spent": "учёт затраченного времени",
+    "action.internal": "внутренние заявки",
+    "field.cc": "адрес в копии",
+    "field.due": "плановая дата решения",
+    "field.spent": "затраченное время",
+    "fields.ask": "Заявка {number} типа «{type}» требует ещё данных. Укажите:",
+    "fields.ask_line": "• {field}: {command}",
+    "fields.name.due": "плановая дата решения",
+    "fields.name.tags": "теги",
+    "fields.name.company": "компания",
+    "fields.name.contract": "договор",
+    "fields.name.object": "объект обслуживания",
+    "fields.name.equipment": "оборудование",
+    "fields.how.due": "/due {number} 2026-12-01",
+    "fields.how.tags": "/tag {number} +тег",
+    "fields.how.company": "/company {number} НАЗВАНИЕ",
+    "fields.how.contract": "/link {number} contract НАЗВАНИЕ",
+    "fields.how.object": "/link {number} object НАЗВАНИЕ",
+    "fields.how.equipment": "/link {number} equipment НАЗВАНИЕ",
+    "fields.hours_minutes": "{hours} ч {minutes} мин",
+    "fields.hours": "{hours} ч",
+    "fields.minutes": "{minutes} мин",
+    "fields.line.type": "Тип: {type}",
+    "fields.line.internal": "внутренняя",
+    "fields.line.tags": "Теги: {tags}",
+    "fields.line.due": "Плановое решение: {due}",
+    "fields.line.spent": "Затрачено: {spent}",
+    "view.event.type": "тип: {old} → {new}",
+    "view.event.untag": "убран тег «{tag}»",
+    "view.event.unobserve": "убран наблюдатель {person}",
+    "view.event.cc_added": "{address} в копии",
+    "view.event.cc_removed": "{address} убран(а) из копии",
+    "view.event.due": "плановое решение: {old} → {new}",
+    "view.event.spent": "затрачено: {minutes} (всего {total})",
+})
+
+
 # ---------------------------------------------------------------- F11 directories (directory helper)
 # Cards and lists of `/company X`, `/contact X`, `/tickets WHAT X`, the ticket link commands'
 # refusals, and the report of `ticketbot directory import` (bot/directory_text.py,

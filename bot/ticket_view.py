@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.commands.required import spent_text
 from bot.i18n import comment_text, priority_name, status_name, t
 
 Row = Mapping[str, Any]
@@ -68,6 +69,14 @@ def _optional(d: Row, lang: str, tz: ZoneInfo) -> list[str]:
         lines.append(f"{t(lang, 'view.tags')}: {', '.join(d['tags'])}")
     if d.get("cc"):
         lines.append(f"{t(lang, 'view.cc')}: {', '.join(d['cc'])}")
+    if d.get("internal"):
+        lines.append(t(lang, "fields.line.type", type=d["type"]) + " · "
+                     + t(lang, "fields.line.internal"))
+    if d.get("planned_resolution"):
+        lines.append(t(lang, "fields.line.due", due=_when(d["planned_resolution"], tz)))
+    if d.get("time_spent_minutes"):
+        lines.append(t(lang, "fields.line.spent",
+                       spent=spent_text(int(d["time_spent_minutes"]), lang)))
     links = [f"{t(lang, f'dir.field.{k}')} #{d[f'{k}_id']}"  # F11 (`ticketbot contract show ID`)
              for k in ("company", "contract", "object", "equipment") if d.get(f"{k}_id")]
     if links:
@@ -103,8 +112,10 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
     elif kind == "responsible":
         nobody = t(lang, "view.nobody")
         p = {k: nobody if p.get(k) is None else _who(p[k], names, lang) for k in ("old", "new")}
-    elif kind == "observer":
+    elif kind in ("observer", "unobserve"):
         p = {"person": _who(p.get("person_id"), names, lang)}
+    elif kind in ("due", "spent"):
+        p = _fields_event(kind, p, lang, tz)
     elif kind == "directory_link":  # F11: ids of directory entries, "—" for none
         p = {"field": t(lang, f"dir.field.{p['field']}"),
              **{k: "—" if p.get(k) is None else f"#{p[k]}" for k in ("old", "new")}}
@@ -115,4 +126,15 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
 
 _KNOWN = frozenset(f"view.event.{k}" for k in
                    ("opened", "status", "responsible", "priority", "observer", "tag",
+                    "type", "untag", "unobserve", "cc_added", "cc_removed", "due", "spent",
                     "directory_link"))
+
+
+def _fields_event(kind: str, p: Row, lang: str, tz: ZoneInfo) -> dict[str, str]:
+    """The planned date and the time spent, as people read them (engine/fields.py)."""
+    if kind == "due":
+        return {k: _when(p.get(k), tz) for k in ("old", "new")}
+    minutes = int(p.get("minutes", 0))
+    sign = "-" if minutes < 0 else "+"
+    return {"minutes": sign + spent_text(abs(minutes), lang),
+            "total": spent_text(int(p.get("total", 0)), lang)}

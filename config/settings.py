@@ -16,6 +16,7 @@ from config import directories
 from config.metrics import Fallbacks
 from config.reader import ConfigError, Table
 from config.sla import SlaConfig, default_sla, parse_sla
+from config.ticket_types import check_default, read_types
 from engine.directory import CompanySpec, ContractSpec, EquipmentSpec, ObjectSpec, PersonSpec
 from engine.model import Role
 from engine.settings import EngineSettings
@@ -234,13 +235,16 @@ def secrets_of(settings: Settings) -> list[str]:
 
 def _engine(t: Table, service: Table) -> EngineSettings:
     d = EngineSettings()
-    types, priorities = t.strings("types", d.types), t.strings("priorities", d.priorities)
+    specs = read_types(t, d.types)
+    types, priorities = tuple(s.name for s in specs), t.strings("priorities", d.priorities)
     default_type = t.choice("default_type", d.default_type if d.default_type in types
                             else types[0], types)
+    check_default(specs, default_type, f"{t.path}.default_type")
     default_priority = t.choice("default_priority", d.default_priority
                                 if d.default_priority in priorities else priorities[0],
                                 priorities)
-    return EngineSettings(types=types, default_type=default_type, priorities=priorities,
+    return EngineSettings(types=types, type_specs=specs, default_type=default_type,
+                          priorities=priorities,
                           default_priority=default_priority, ticket_prefix=t.text("prefix", "#"),
                           language=service.choice("language", "en", LANGUAGES),
                           answer_grace_seconds=t.whole("answer_grace_seconds",

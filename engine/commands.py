@@ -237,6 +237,55 @@ class RecordDialogs(Command):
     settles: tuple[int, ...] = ()
 
 
+# --- ticket fields (engine/fields.py): type, tags, observers, copies, planned date, time ----
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetType(Command):
+    ticket: int
+    type: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeTags(Command):
+    """`/tag N +x -y`: tags added and removed in one change."""
+
+    ticket: int
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveObserver(Command):
+    ticket: int
+    person_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeCc(Command):
+    """`/cc N address -other`: mail addresses put in copy of the ticket, or taken off."""
+
+    ticket: int
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetDue(Command):
+    """The planned resolution date (seed 000: staff only); None clears it."""
+
+    ticket: int
+    due: dt.datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddTimeSpent(Command):
+    """Minutes of work on the ticket, added to its total (negative corrects a mistake)."""
+
+    ticket: int
+    minutes: int
+
+
 # --- F11 directories: entries written in bulk, and a ticket's links to them ------------------
 
 

@@ -90,6 +90,47 @@ class NothingToWithdraw(EngineError):
     code = "nothing_to_withdraw"
 
 
+# --- ticket fields (engine/fields.py) ------------------------------------------------------
+
+
+@dataclass(eq=False)
+class InternalTypeNeeded(EngineError):
+    """An internal ticket keeps an internal type: a public one would not make it a
+    client's ticket, only hide what it is."""
+
+    number: int
+    type: str
+    choices: str  # the internal types, listed for the person
+    code = "internal_type_needed"
+
+
+@dataclass(eq=False)
+class PublicTypeNeeded(EngineError):
+    """A client's ticket keeps a public type: an internal one would hide it from them."""
+
+    number: int
+    type: str
+    choices: str
+    code = "public_type_needed"
+
+
+@dataclass(eq=False)
+class InternalTicket(EngineError):
+    """Nobody outside the staff (a client, a copy address) joins an internal ticket."""
+
+    number: int
+    code = "internal_ticket"
+
+
+@dataclass(eq=False)
+class SpentBelowZero(EngineError):
+    """A correction of the time spent larger than what is logged."""
+
+    number: int
+    total: int  # minutes logged now
+    code = "spent_below_zero"
+
+
 # --- F11: a ticket's link to the directories -------------------------------------------------
 
 

@@ -127,6 +127,62 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
+# --- ticket fields (engine/fields.py) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TypeChanged(Event):
+    old: str
+    new: str
+    kind: ClassVar[str] = "type"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TagRemoved(Event):
+    tag: str
+    kind: ClassVar[str] = "untag"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObserverRemoved(Event):
+    person_id: int
+    kind: ClassVar[str] = "unobserve"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CcAdded(Event):
+    address: str
+    kind: ClassVar[str] = "cc_added"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CcRemoved(Event):
+    address: str
+    kind: ClassVar[str] = "cc_removed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DueChanged(Event):
+    """The planned resolution date (staff only, never shown to clients)."""
+
+    old: dt.datetime | None
+    new: dt.datetime | None
+    kind: ClassVar[str] = "due"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimeSpent(Event):
+    """Work time logged (staff only, never shown to clients): this entry and the total."""
+
+    minutes: int
+    total: int
+    kind: ClassVar[str] = "spent"
+
+
+EVENT_TYPES.update({cls.kind: cls for cls in (TypeChanged, TagRemoved, ObserverRemoved,
+                                              CcAdded, CcRemoved, DueChanged, TimeSpent)})
+
+
 # --- desk events: no ticket ------------------------------------------------------------------
 
 

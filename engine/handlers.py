@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engine import commands as c
-from engine import desk, directory_import, directory_links, errors, rescue
+from engine import desk, directory_import, directory_links, errors, fields, rescue
 from engine import events as e
 from engine.access import Action
 from engine.context import Context
@@ -80,6 +80,7 @@ async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
         raise errors.NotAllowed(action=Action.ASSIGN.value, role=ctx.actor.role.value)
     requester = await _requester(ctx, cmd)
     ticket = _new_ticket(ctx, cmd, await ctx.uow.tickets.next_number(), requester)
+    fields.opening(ctx, ticket, requester)
     await _auto_responsible(ctx, ticket)
     await ctx.uow.tickets.add(ticket)
     first = Comment(ticket=ticket.number, author_id=ticket.requester_id, body=cmd.description,
@@ -92,8 +93,8 @@ async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
         ticket=ticket.number, actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
         subject=ticket.subject, requester_id=ticket.requester_id,
         responsible_id=ticket.responsible_id, linked_to=ticket.linked_to,
-        acknowledge=cmd.acknowledge,
-        notify_cc=ticket.cc if cmd.notify_cc is None
+        acknowledge=cmd.acknowledge and not ticket.internal,
+        notify_cc=() if ticket.internal else ticket.cc if cmd.notify_cc is None
         else tuple(a for a in cmd.notify_cc if a in ticket.cc)))
     return ticket.number
 
@@ -309,18 +310,6 @@ async def set_priority(ctx: Context, cmd: c.SetPriority) -> int:
     return ticket.number
 
 
-async def add_observer(ctx: Context, cmd: c.AddObserver) -> int:
-    ticket = await ctx.ticket(cmd.ticket, Action.OBSERVE)
-    if await ctx.uow.people.get(cmd.person_id) is None:
-        raise errors.PersonNotFound(who=str(cmd.person_id))
-    if cmd.person_id not in ticket.observers:
-        ticket.observers.add(cmd.person_id)
-        ctx.raise_event(e.ObserverAdded(ticket=ticket.number, actor=ctx.actor_id, at=ctx.at,
-                                        channel=cmd.channel, person_id=cmd.person_id))
-        await ctx.uow.tickets.save(ticket)
-    return ticket.number
-
-
 async def add_tag(ctx: Context, cmd: c.AddTag) -> int:
     ticket = await ctx.ticket(cmd.ticket, Action.STATUS)
     tag = cmd.tag.strip().lower()
@@ -367,7 +356,6 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.SetStatus: set_status,
     c.Close: close,
     c.SetPriority: set_priority,
-    c.AddObserver: add_observer,
     c.AddTag: add_tag,
     c.ReturnDueWaiting: return_due_waiting,
     # The desk's own records, about no ticket (engine/desk.py).
@@ -379,6 +367,8 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.RecordDialogs: desk.record_dialogs,
     c.RescueMail: rescue_mail,
     c.RequeueMail: rescue.requeue_mail,
+    # Type, tags, observers, copies, planned date, time spent (engine/fields.py).
+    **fields.HANDLERS,
     # F11 directories (engine/directory_import.py, engine/directory_links.py).
     c.ImportDirectory: directory_import.import_directory,
     c.LinkTicket: directory_links.link_ticket,

@@ -114,6 +114,8 @@ class Ticket:
     first_response_due: dt.datetime | None = None
     resolution_due: dt.datetime | None = None
     next_response_due: dt.datetime | None = None
+    # Opened by staff with an internal type (seed 003): never shown to clients.
+    internal: bool = False
     # F11: the directory entries the ticket is about (engine/directory_links.py).
     contract_id: int | None = None
     object_id: int | None = None

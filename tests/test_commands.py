@@ -366,6 +366,8 @@ REQUIRED = ("take", "status", "close", "resolve", "reopen", "wait", "assign", "p
             "note", "reply", "my", "queue", "stats", "ticket", "new", "help", "start",
             "rescue",  # issue 10: an ignored mail becomes a ticket
             "undo",
+            # issue 14: the ticket fields (bot/commands/fields.py)
+            "type", "tag", "observe", "unobserve", "cc", "due", "spent",
             "company", "contact", "tickets", "link", "requester")  # F11 directories
 
 

@@ -143,6 +143,12 @@ SAMPLES: list[tuple[errors.EngineError, int | None]] = [
     (errors.NotAllowed(action="rescue", role="client"), None),
     (errors.NothingToWithdraw(number=4711), 4711),
     (errors.NothingToWithdraw(), None),
+    # issue 14: the ticket fields (engine/fields.py)
+    (errors.InternalTypeNeeded(number=4711, type="question", choices="design, mounting"), 4711),
+    (errors.PublicTypeNeeded(number=4711, type="design", choices="question, incident"), 4711),
+    (errors.InternalTicket(number=4711), 4711),
+    (errors.SpentBelowZero(number=4711, total=30), 4711),
+    (errors.NotAllowed(action="due", role="client", number=4711), 4711),
     (errors.EngineError(), None),
     # F11 directories
     (errors.NotAllowed(action="directory", role="client"), None),

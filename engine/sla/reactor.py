@@ -20,9 +20,10 @@ from engine.sla.policy import SlaPolicies
 log = logging.getLogger("ticketbot.sla")
 
 # Events that can move a deadline: the start, the clock stopping or resuming, the first public
-# answer, and the priority (which may choose another policy). Others leave deadlines alone.
+# answer, and the priority or type (either may choose another policy). Others leave
+# deadlines alone.
 RECOMPUTE_ON = frozenset({e.TicketOpened.kind, e.StatusChanged.kind, e.CommentAdded.kind,
-                          e.PriorityChanged.kind})
+                          e.PriorityChanged.kind, e.TypeChanged.kind})
 
 
 def status_changes(history: list[StoredEvent]) -> list[StatusChange]:

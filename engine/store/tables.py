@@ -164,6 +164,8 @@ tickets = Table(
     _time("first_response_due"),
     _time("resolution_due"),
     _time("next_response_due"),
+    # engine/fields.py: a ticket of an internal type, never shown to clients.
+    Column("internal", Boolean, nullable=False, server_default=text("false")),
     Index(None, "responsible_id"),
     Index(None, "requester_id"),
     Index(None, "waiting_until"),

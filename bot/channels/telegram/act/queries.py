@@ -17,6 +17,7 @@ from bot.channels.telegram.receive.inbound import ChatMessage
 from bot.channels.telegram.understand.refs import parse_ref
 from bot.commands.help import render_help
 from bot.commands.registry import CHAT, Query
+from bot.commands.required import staff_lines
 from bot.i18n import explain, status_name, t
 from bot.stats import stats_text
 from engine.access import can_view
@@ -61,6 +62,8 @@ async def _status(desk: Desk, msg: ChatMessage, person: Person, query: Query) ->
     html = lines(render_card(facts, lang, desk.settings.timezone,
                              desk.settings.engine.ticket_prefix, staff=staff),
                  *(esc(x) for x in (_sla(desk, facts.ticket, lang) if staff else [])),
+                 *(esc(x) for x in (staff_lines(facts.ticket, lang, desk.settings.timezone)
+                                    if staff else [])),
                  quote(facts.ticket.description, DESCRIPTION_LIMIT))
     await say_html(desk, msg, html, lang, ticket=query.ticket, room=room)
 

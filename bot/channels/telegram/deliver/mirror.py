@@ -48,6 +48,8 @@ def telegram_reactors(settings: Settings) -> list[Reactor]:
 
 
 def _group_thread(settings: Settings, ticket: Ticket) -> MessageRef | None:
+    if ticket.internal:  # seed 003: never in the group, whose members are clients
+        return None
     source = parse_ref(ticket.source_ref)
     if source is None or source.chat_id != settings.telegram.support_chat_id:
         return None

@@ -2,7 +2,7 @@
 the ticket's links to a contract, an object and a piece of equipment
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0006 (written against 0003; chained after the fields' 0006 when main was merged)
 Create Date: 2026-12-04
 
 Companies and contacts (clients are `people` rows) existed; the other directories are new.
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0005'
-down_revision: str | Sequence[str] | None = '0003'
+down_revision: str | Sequence[str] | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
