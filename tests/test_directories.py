@@ -401,3 +401,22 @@ def test_config_errors_name_the_entry(more: dict[str, Any], error: str) -> None:
     with pytest.raises(ConfigError) as found:
         from_mapping(_declared(**more), {})
     assert error in str(found.value)
+
+
+async def test_the_engine_refuses_a_client_the_directory_in_their_language(app: App) -> None:
+    """Channels ask early (`staff_only`); the engine's rule holds whatever calls it."""
+    from dataclasses import replace
+
+    from bot.commands.registry import Query
+    from bot.directory_text import directory_answer
+
+    await seeded(app)
+    async with app.views.reading() as r:
+        carl = await r.people.by_email("carl@acme.example")
+        lena = await r.people.by_email("lena@staff.example.com")
+    assert carl is not None and lena is not None
+    query = Query("company", None, ("Globex",))
+    assert await directory_answer(app.views, replace(carl, language="ru"), query, "ru", "#") \
+        == "Извините, вашей роли это недоступно: просмотр справочников."
+    assert (await directory_answer(app.views, lena, query, "en", "#")).startswith(
+        "Company Globex (#2)")
