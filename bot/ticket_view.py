@@ -81,6 +81,10 @@ def _optional(d: Row, lang: str, tz: ZoneInfo) -> list[str]:
     if d.get("time_spent_minutes"):
         lines.append(t(lang, "fields.line.spent",
                        spent=spent_text(int(d["time_spent_minutes"]), lang)))
+    links = [f"{t(lang, f'dir.field.{k}')} #{d[f'{k}_id']}"  # F11 (`ticketbot contract show ID`)
+             for k in ("company", "contract", "object", "equipment") if d.get(f"{k}_id")]
+    if links:
+        lines.append(" · ".join(links))
     return lines
 
 
@@ -120,6 +124,9 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
         p = {"rule": p.get("rule"), "changes": routed_changes(p, names, lang)}
     elif kind == "moved":
         p = {"old": p.get("old") or "—", "new": p.get("new")}
+    elif kind == "directory_link":  # F11: ids of directory entries, "—" for none
+        p = {"field": t(lang, f"dir.field.{p['field']}"),
+             **{k: "—" if p.get(k) is None else f"#{p[k]}" for k in ("old", "new")}}
     key = f"view.event.{kind}"
     text = t(lang, key, **p) if key in _KNOWN else t(lang, "view.event.other", kind=kind)
     return f"{_when(e['at'], tz)}  {_who(e['actor'], names, lang)} ({e['channel']}): {text}"
@@ -128,7 +135,7 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
 _KNOWN = frozenset(f"view.event.{k}" for k in
                    ("opened", "status", "responsible", "priority", "observer", "tag",
                     "type", "untag", "unobserve", "cc_added", "cc_removed", "due", "spent",
-                    "routed", "moved"))
+                    "routed", "moved", "directory_link"))
 
 
 def _fields_event(kind: str, p: Row, lang: str, tz: ZoneInfo) -> dict[str, str]:

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from config import directories
 from config.metrics import Fallbacks
 from config.reader import ConfigError, Table
 from config.routing import with_routing
 from config.sla import SlaConfig, default_sla, parse_sla
 from config.ticket_types import check_default, read_types
-from engine.directory import CompanySpec, PersonSpec
+from engine.directory import CompanySpec, ContractSpec, EquipmentSpec, ObjectSpec, PersonSpec
 from engine.model import Role
 from engine.settings import EngineSettings
 
@@ -101,15 +102,19 @@ class Settings:
     # A requester's message to a ticket resolved longer ago opens a linked ticket instead
     # of reopening it (mail and chat alike, bot/threading/finished.py).
     reopen_days: int = 7
+    # F11's other directories (config/directories.py).
+    contracts: tuple[ContractSpec, ...] = ()
+    objects: tuple[ObjectSpec, ...] = ()
+    equipment: tuple[EquipmentSpec, ...] = ()
 
 
 _TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla",
-                  "desks", "routing"})
+                  "desks", "routing", "contracts", "objects", "equipment"})
 _SERVICE = frozenset({"database_url", "language", "timezone", "log_level"})
 _TICKETS = frozenset({"types", "default_type", "priorities", "default_priority", "prefix",
                       "reopen_days", "answer_grace_seconds"})
 _PERSON = frozenset({"name", "role", "emails", "telegram_id", "username", "company",
-                     "language", "notify_via"})
+                     "language", "notify_via", "phone", "manager"})
 _COMPANY = frozenset({"name", "domains", "manager"})
 _EMAIL = frozenset({"address", "listen_host", "listen_port", "lmtp", "max_size", "subject_tag",
                     "imap", "smtp", "auto_reply_limit", "staff_link_days",
@@ -141,6 +146,13 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
     people = tuple(_person(t) for t in root.tables("people", _PERSON))
     companies = tuple(_company(t) for t in root.tables("companies", _COMPANY))
     _check_companies(people, companies)
+    contracts = tuple(directories.contract(t) for t in root.tables("contracts",
+                                                                   directories.CONTRACT))
+    objects = tuple(directories.service_object(t) for t in root.tables("objects",
+                                                                       directories.OBJECT))
+    equipment = tuple(directories.equipment(t) for t in root.tables("equipment",
+                                                                    directories.EQUIPMENT))
+    directories.check(people, companies, contracts, objects, equipment)
     settings = Settings(
         database_url=environ.get("TICKETBOT_DATABASE_URL")
         or service.text("database_url", Settings.database_url),
@@ -154,6 +166,7 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
         telegram=_telegram(root.table("telegram", _TELEGRAM), environ),
         reopen_days=_reopen_days(root.table("tickets", _TICKETS),
                                  root.table("telegram", _TELEGRAM)),
+        contracts=contracts, objects=objects, equipment=equipment,
     )
     return with_sla(with_desks(settings, data), _section(data, "sla"))
 
@@ -258,7 +271,8 @@ def _person(t: Table) -> PersonSpec:
         name=name, role=t.choice("role", "client", ROLES), emails=emails,
         telegram_id=t.opt_whole("telegram_id"), username=t.opt_text("username"),
         company=t.opt_text("company"), language=t.choice("language", "en", LANGUAGES),
-        notify_via=t.choice("notify_via", "auto", ("auto", "email", "telegram", "none")))
+        notify_via=t.choice("notify_via", "auto", ("auto", "email", "telegram", "none")),
+        phone=t.opt_text("phone"), manager_email=(t.opt_text("manager") or "").lower() or None)
 
 
 def _company(t: Table) -> CompanySpec:

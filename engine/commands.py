@@ -295,3 +295,54 @@ class AddTimeSpent(Command):
 
     ticket: int
     minutes: int
+
+
+# --- F11 directories: entries written in bulk, and a ticket's links to them ------------------
+
+
+@dataclass(frozen=True)
+class DirectoryRow:
+    """One row of a directory as typed (a CSV line, a config entry, `ticketbot X add`):
+    column -> text; `line` is where the person finds it."""
+
+    line: int
+    values: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportDirectory(Command):
+    """Staff add or update directory entries (`kind`: companies, contacts, contracts,
+    objects, equipment), matched by their natural key; refused rows are reported with
+    their line and reason and never block the others. `policies`: the SLA policies a
+    contract may name (empty: not checked). The report is the `DirectoryImported` desk
+    event."""
+
+    kind: str
+    rows: tuple[DirectoryRow, ...]
+    policies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkTicket(Command):
+    """`/link N contract|object|equipment ID`: `ref` names the entry (its id, or a
+    contract's number, a serial); None unlinks."""
+
+    ticket: int
+    kind: str  # contract, object, equipment
+    ref: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetCompany(Command):
+    """`/company N X`: the ticket's company by name or id; None clears it."""
+
+    ticket: int
+    ref: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetRequester(Command):
+    """`/requester N who`: the person the ticket is for."""
+
+    ticket: int
+    person_id: int

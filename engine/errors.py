@@ -129,6 +129,8 @@ class SpentBelowZero(EngineError):
     number: int
     total: int  # minutes logged now
     code = "spent_below_zero"
+
+
 @dataclass(eq=False)
 class UnknownDesk(EngineError):
     """`/move N desk` naming no configured desk; `known` lists them (empty: none declared)."""
@@ -136,3 +138,35 @@ class UnknownDesk(EngineError):
     desk: str
     known: str
     code = "unknown_desk"
+
+
+
+
+# --- F11: a ticket's link to the directories -------------------------------------------------
+
+
+@dataclass(eq=False)
+class EntryNotFound(EngineError):
+    """No directory entry of this kind (`field`: company, contract, object, equipment) is
+    named by `value`."""
+
+    field: str
+    value: str
+    code = "dir.entry_not_found"
+
+
+@dataclass(eq=False)
+class EntryAmbiguous(EngineError):
+    field: str
+    value: str
+    code = "dir.entry_ambiguous"
+
+
+@dataclass(eq=False)
+class EntryOfAnotherCompany(EngineError):
+    """The entry belongs to another company than the ticket (set the company first)."""
+
+    field: str
+    value: str
+    number: int
+    code = "dir.entry_other_company"

@@ -317,3 +317,36 @@ DESK_EVENT_TYPES: dict[str, type[DeskEvent]] = {
                               MailIgnored, QuestionAsked, QuestionAnswered, MailRescued,
                               DeliveryRetried, MailRequeued)
 }
+
+
+# --- F11 directories --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectoryLinkChanged(Event):
+    """A ticket's company, requester, contract, object or equipment changed (`field`);
+    `old` and `new` are directory ids, None for none."""
+
+    field: str
+    old: int | None
+    new: int | None
+    kind: ClassVar[str] = "directory_link"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectoryImported(DeskEvent):
+    """Staff added or updated directory entries (`ticketbot directory import`, `... add`,
+    the config at start): how many rows were added, updated, unchanged, and each refused
+    row's line, reason (an i18n key) and value; `ids`, the entry of each accepted row."""
+
+    directory: str
+    added: int
+    updated: int
+    unchanged: int
+    refused: tuple[tuple[int, str, str], ...] = ()
+    ids: tuple[int, ...] = ()
+    kind: ClassVar[str] = "directory_imported"
+
+
+EVENT_TYPES[DirectoryLinkChanged.kind] = DirectoryLinkChanged
+DESK_EVENT_TYPES[DirectoryImported.kind] = DirectoryImported

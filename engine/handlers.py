@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engine import commands as c
-from engine import desk, errors, fields, move, rescue, routing
+from engine import desk, directory_import, directory_links, errors, fields, move, rescue, routing
 from engine import events as e
 from engine.access import Action
 from engine.context import Context
@@ -366,5 +366,10 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.RequeueMail: rescue.requeue_mail,
     # Type, tags, observers, copies, planned date, time spent (engine/fields.py).
     **fields.HANDLERS,
+    # F11 directories (engine/directory_import.py, engine/directory_links.py).
+    c.ImportDirectory: directory_import.import_directory,
+    c.LinkTicket: directory_links.link_ticket,
+    c.SetCompany: directory_links.set_company,
+    c.SetRequester: directory_links.set_requester,
 }
 

@@ -368,7 +368,8 @@ REQUIRED = ("take", "status", "close", "resolve", "reopen", "wait", "assign", "p
             "undo",
             # issue 14: the ticket fields (bot/commands/fields.py)
             "type", "tag", "observe", "unobserve", "cc", "due", "spent",
-            "move")  # issue 14: a ticket goes to another desk
+            "move",  # issue 14: a ticket goes to another desk
+            "company", "contact", "tickets", "link", "requester")  # F11 directories
 
 
 def test_registry_has_every_command_of_f6() -> None:

@@ -151,6 +151,12 @@ SAMPLES: list[tuple[errors.EngineError, int | None]] = [
     (errors.NotAllowed(action="due", role="client", number=4711), 4711),
     (errors.UnknownDesk(desk="finance", known="support, billing"), None),
     (errors.EngineError(), None),
+    # F11 directories
+    (errors.NotAllowed(action="directory", role="client"), None),
+    (errors.NotAllowed(action="link", role="client", number=4711), 4711),
+    (errors.EntryNotFound(field="contract", value="C-9"), None),
+    (errors.EntryAmbiguous(field="company", value="Acme"), None),
+    (errors.EntryOfAnotherCompany(field="object", value="7", number=4711), 4711),
 ]
 
 
@@ -210,7 +216,8 @@ def test_help_for_clients_hides_staff_commands(lang: str) -> None:
 
 def test_help_by_mail_leaves_out_chat_only_commands() -> None:
     text = render_help("en", staff=True, channel=MAIL)
-    assert "/ticket" not in text and "/start" not in text and "/take [N]" in text
+    # "/ticket " with its space: /tickets (F11) works by mail.
+    assert "/ticket " not in text and "/start" not in text and "/take [N]" in text
 
 
 def test_help_in_an_unknown_language_is_english() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.commands import directory
 from bot.commands.dates import parse_until
 from engine import commands as c
 from engine.model import Status
@@ -431,6 +432,7 @@ _SPECS = (
     _spec("start", (), "/start",
           "get notifications here", "получать уведомления здесь", _query("start"),
           staff_only=False, chat_only=True),
+    *directory.specs(_spec),  # F11: /company, /contact, /tickets, /link, /requester
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, bindparam, delete, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from engine.directory_store import DirectoryStore
 from engine.events import DeskEvent, Event
 from engine.model import Attachment, Comment, Company, Person, Role, Status, Ticket
 from engine.notify.kinds import notice_kind
@@ -38,6 +39,7 @@ from engine.ports import (
 )
 from engine.store.db import insert
 from engine.store.dialogs_sql import SqlDialogs
+from engine.store.directory_sql import SqlDirectory
 from engine.store.suppressions import SqlSuppressions
 from engine.store.tables import (
     attachments,
@@ -562,6 +564,7 @@ class SqlUnitOfWork:
     refs: MessageRefs
     suppressions: AddressSuppressions
     dialogs: DialogRepository
+    directory: DirectoryStore
 
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         self._engine = engine
@@ -594,6 +597,7 @@ class SqlUnitOfWork:
         self.refs = SqlRefs(conn, self._clock)
         self.suppressions = SqlSuppressions(conn)
         self.dialogs = SqlDialogs(conn)
+        self.directory = SqlDirectory(conn)
 
     async def __aexit__(self, *exc: object) -> None:
         conn, tx, self._conn, self._tx = self._conn, self._tx, None, None

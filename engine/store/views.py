@@ -14,6 +14,7 @@ from engine.model import Ticket
 from engine.ports import SystemClock
 from engine.sla.calendar import BusinessCalendar
 from engine.store.db import reading
+from engine.store.directory_sql import SqlDirectory
 from engine.store.metrics_sql import monthly_report
 from engine.store.queries import company_domains
 from engine.store.uow import SqlComments, SqlPeople, SqlRefs, SqlTickets
@@ -25,6 +26,7 @@ class SqlReading:
     people: SqlPeople
     comments: SqlComments
     refs: SqlRefs
+    directory: SqlDirectory
 
 
 class SqlViews:
@@ -36,7 +38,7 @@ class SqlViews:
         async with reading(self._engine) as conn:
             # The clock only stamps rows a reading never writes.
             yield SqlReading(SqlTickets(conn), SqlPeople(conn), SqlComments(conn),
-                             SqlRefs(conn, SystemClock()))
+                             SqlRefs(conn, SystemClock()), SqlDirectory(conn))
 
     async def ticket(self, number: int) -> Ticket | None:
         async with self.reading() as r:

@@ -24,6 +24,8 @@ from bot.commands.grammar import ParsedCommand, parse_command
 from bot.commands.help import render_help
 from bot.commands.registry import MAIL, CommandContext, CommandError, Query, build_command
 from bot.commands.required import ask_missing, staff_lines
+from bot.directory_text import QUERIES as DIRECTORY_QUERIES
+from bot.directory_text import directory_answer
 from bot.i18n import priority_name, status_name, t
 from bot.runtime import Runtime
 from engine import commands as c
@@ -68,7 +70,8 @@ def resolver(found: Mapping[str, int | None]) -> Callable[[str], int | None]:
 # Commands whose builders do not take the text after the command line; that text is then
 # kept as an internal note rather than dropped.
 _TEXTLESS = (c.Take, c.Assign, c.SetPriority, c.AddObserver, c.AddTag, c.SetType, c.ChangeTags,
-             c.RemoveObserver, c.ChangeCc, c.SetDue, c.AddTimeSpent)
+             c.RemoveObserver, c.ChangeCc, c.SetDue, c.AddTimeSpent,
+             c.LinkTicket, c.SetCompany, c.SetRequester)  # the last three: F11
 
 
 def leftover_note(command: c.Command, after: str) -> str:
@@ -159,6 +162,9 @@ class Runner:
             text = render_help(lang, staff=True, channel=MAIL)
         elif query.name == "status" and query.ticket is not None:
             text = await self._summary(asker.person, query.ticket, lang)
+        elif query.name in DIRECTORY_QUERIES:
+            text = await directory_answer(self.rt.views, asker.person, query, lang,
+                                          self.rt.settings.engine.ticket_prefix)
         else:
             text = t(lang, "mail.query_in_chat", command=query.name)
         await self.replies.send(asker, text, ticket)

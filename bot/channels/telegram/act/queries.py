@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.channels.email.act.rescue import Rescuer
-from bot.channels.telegram.act import promote
+from bot.channels.telegram.act import directory, promote
 from bot.channels.telegram.act.answer import elsewhere, say, say_html
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.deliver.cards import card_facts, render_card
@@ -135,4 +135,5 @@ async def _ticket(desk: Desk, msg: ChatMessage, person: Person, query: Query) ->
 ANSWERS: dict[str, Answerer] = {
     "help": _help, "start": _start, "status": _status, "my": _my, "queue": _queue,
     "stats": _stats, "ticket": _ticket, "rescue": _rescue,
+    **directory.ANSWERS,  # F11: /company X, /contact X, /tickets WHAT X
 }
