@@ -148,15 +148,18 @@ class Decision:
 
 
 async def manager_of(uow: UnitOfWork, kind: ManagerOf, id: int | None) -> int | None:
-    """The manager of a company, contact or service object: the one place routing asks.
-    Companies have managers today; contacts' and objects' come with the directory (F11)
-    and are wired here."""
+    """The manager of a company, contact or service object: the one place routing asks
+    (the directory, F11, keeps contacts' and objects' managers)."""
     if id is None:
         return None
     if kind is ManagerOf.COMPANY:
         company = await uow.people.company(id)
         return None if company is None else company.manager_id
-    return None
+    return await uow.directory.manager_of(_DIRECTORY[kind], id)
+
+
+# ManagerOf -> the directory's name of the entries (engine/directory_store.py).
+_DIRECTORY = {ManagerOf.CONTACT: "contacts", ManagerOf.OBJECT: "objects"}
 
 
 async def facts_of(uow: UnitOfWork, ticket: Ticket, mailbox: str | None) -> Facts:
@@ -169,7 +172,7 @@ async def facts_of(uow: UnitOfWork, ticket: Ticket, mailbox: str | None) -> Fact
                  chat_id=None if source is None else source.chat_id,
                  company=None if company is None else company.name,
                  contact=() if requester is None else requester.emails,
-                 object_id=getattr(ticket, "object_id", None))
+                 object_id=ticket.object_id)
 
 
 async def route(uow: UnitOfWork, routing: Routing, desks: Desks, ticket: Ticket,
@@ -224,7 +227,7 @@ async def _apply(uow: UnitOfWork, rule: RoutingRule, ticket: Ticket) -> Decision
 async def _responsible(uow: UnitOfWork, then: Actions, ticket: Ticket) -> int | None:
     if then.manager_of is not None:
         about = {ManagerOf.COMPANY: ticket.company_id, ManagerOf.CONTACT: ticket.requester_id,
-                 ManagerOf.OBJECT: getattr(ticket, "object_id", None)}[then.manager_of]
+                 ManagerOf.OBJECT: ticket.object_id}[then.manager_of]
         return await manager_of(uow, then.manager_of, about)
     if then.responsible is None:
         return None

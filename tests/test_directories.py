@@ -18,7 +18,7 @@ from bot.cli import main
 from bot.directory_cli import read_csv
 from bot.runtime import App
 from config.reader import ConfigError
-from config.settings import from_mapping
+from config.settings import from_mapping, with_desks
 from engine import commands as c
 from engine import errors
 from engine.events import DirectoryImported
@@ -420,3 +420,25 @@ async def test_the_engine_refuses_a_client_the_directory_in_their_language(app: 
         == "Извините, вашей роли это недоступно: просмотр справочников."
     assert (await directory_answer(app.views, lena, query, "en", "#")).startswith(
         "Company Globex (#2)")
+
+
+async def test_a_routing_rule_gives_the_ticket_to_the_contacts_manager(db_url: str) -> None:
+    """F12 over F11: "manager of contact" reads the manager the directory keeps for the
+    requester (Gina's is Sam), so her ticket is Sam's from the start."""
+    settings = with_desks(settings_for(db_url), {"routing": {"rules": [
+        {"name": "by-contact", "when": {"subject": ["jam"]},
+         "then": {"responsible": "manager of contact"}}]}})
+    rt = await make_runtime(settings, FixedClock())
+    try:
+        await load(rt, "companies", COMPANIES)
+        await load(rt, "contacts", CONTACTS)
+        gina = await person_id(rt, "gina@globex.example")
+        outcome = await rt.bus.handle(c.OpenTicket(actor=gina, channel="email",
+                                                   subject="Jam", description="It jams"))
+        assert outcome.ticket is not None
+        detail = await ticket_detail(rt.db, outcome.ticket)
+        assert detail is not None
+        assert detail["responsible_id"] == await person_id(rt, "sam@staff.example.com")
+        assert detail["events"][-1]["payload"]["rule"] == "by-contact"
+    finally:
+        await rt.close()

@@ -199,7 +199,7 @@ async def test_without_desks_nothing_changes(store: Store) -> None:
     assert [e.kind for e in store.events] == ["opened"]
 
 
-async def test_manager_of_contact_and_object_wait_for_the_directory(store: Store) -> None:
+async def test_manager_of_contact_and_object_ask_the_directory(store: Store) -> None:
     async with FakeUnitOfWork(store) as uow:
         assert await manager_of(uow, ManagerOf.COMPANY, ACME) == SAM
         assert await manager_of(uow, ManagerOf.CONTACT, CARL) is None

@@ -264,7 +264,7 @@ class Delivery:
 
     def _fallback_chat(self, staff: bool, ticket: Any) -> int | None:
         tg = self.settings.telegram
-        desk_chat = staff_chat(self.settings, getattr(ticket, "desk", None))
+        desk_chat = staff_chat(self.settings, ticket.desk)
         if staff and desk_chat is not None:
             return desk_chat
         source = None if ticket is None else parse_ref(ticket.source_ref)
