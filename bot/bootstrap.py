@@ -38,6 +38,7 @@ from bot.stats import rating_handlers, rating_reactors
 from bot.storage.telegram_sql import TelegramSqlStore
 from config.settings import Settings
 from engine.bus import MessageBus, Reactor
+from engine.directory_import import declared_rows
 from engine.notify.reactor import notify
 from engine.ports import Clock, SystemClock
 from engine.store.db import make_engine
@@ -99,7 +100,8 @@ async def bootstrap(settings: Settings, *, clock: Clock | None = None,
     await upgrade(settings.database_url)
     db = make_engine(settings.database_url)
     log.info("database %s", db.url.render_as_string(hide_password=True))
-    await sync_directory(db, settings.people, settings.companies)
+    await sync_directory(db, settings.people, settings.companies, declared_rows(
+        settings.contracts, settings.objects, settings.equipment))
     secret = secret or load_secret(settings, data_dir_of(settings.database_url))
     uow = sql_uow_factory(db, clock)
     bus = MessageBus(uow, clock, settings.engine, reactors(settings, secret),

@@ -50,12 +50,13 @@ def _subparsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentPa
 
 def _registrars() -> list[Callable[[Any], None]]:
     """Every subcommand group, listed explicitly."""
-    from bot import admin_cli, cli_core, files_cli, outbox_cli, stats_cli
+    from bot import admin_cli, cli_core, directory_cli, files_cli, outbox_cli, stats_cli
     from bot.channels.email import cli as mail_cli
     from bot.channels.telegram import cli as telegram_cli
 
     return [cli_core.register, mail_cli.register, telegram_cli.register, stats_cli.register,
-            outbox_cli.register, admin_cli.register, files_cli.register]
+            outbox_cli.register, admin_cli.register, directory_cli.register,
+            files_cli.register]
 
 
 def config_path(args: argparse.Namespace) -> Path | None:

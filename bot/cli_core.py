@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import directory_cli
 from bot.cli_output import complain, print_json, say
 from bot.runtime import App
 from bot.ticket_view import render_ticket, render_ticket_list
@@ -35,6 +36,7 @@ def _ticket_parsers(sub: Any) -> None:
     listing = ticket.add_parser("list", help="list tickets")
     listing.add_argument("--status", help="only tickets in this status")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
+    directory_cli.ticket_filters(listing)  # F11: --company, --contract, --contact, ...
     listing.set_defaults(func=_ticket_list)
     show = ticket.add_parser("show", help="one ticket with its history")
     show.add_argument("number", type=int)
@@ -86,8 +88,14 @@ async def _ticket_list(args: argparse.Namespace, settings: Settings) -> int:
     app = await _app(settings)
     try:
         rows = await list_tickets(app.db, status=args.status)
+        wanted = await directory_cli.filtered_numbers(app, args)
     finally:
         await app.close()
+    if isinstance(wanted, str):
+        complain(wanted)
+        return 2
+    if wanted is not None:
+        rows = [row for row in rows if row["number"] in wanted]
     if args.json:
         print_json(rows)
     else:

@@ -65,8 +65,10 @@ def ladder_of(settings: Settings, config: SlaConfig) -> Ladder:
     """Warnings go to the staff chat only when the bot can post there."""
     tg = settings.telegram
     chat = str(tg.staff_chat_id) if tg.token and tg.staff_chat_id is not None else None
+    desks = {d.name: str(d.staff_chat_id) for d in settings.engine.desks.desks
+             if tg.token and d.staff_chat_id is not None}
     return Ladder(hours=StaffHours(config.staff_calendar), staff_chat=chat,
-                  staff_language=settings.language)
+                  staff_language=settings.language, desk_chats=desks)
 
 
 async def own_hours(rt: App, config: SlaConfig) -> dict[int, BusinessCalendar]:
@@ -148,4 +150,4 @@ def job_services(rt: App, specs: Sequence[JobSpec]) -> list[Service]:
 def sla_reactors(settings: Settings) -> list[Reactor]:
     """The SLA reactor for the bus, after `notify`; none when SLA is switched off."""
     config = settings.sla
-    return [sla_reactor(config.policies)] if config.enabled else []
+    return [sla_reactor(config.policies, config.desk_policies)] if config.enabled else []

@@ -25,6 +25,7 @@ from bot.supervise import CHANNEL_RESTART, Supervisor
 from config.reader import ConfigError
 from config.settings import Settings
 from engine.backoff import Backoff
+from engine.directory_import import declared_rows
 from engine.store.outbox import OutboxStore
 from engine.store.seed import sync_directory
 from engine.store.single_process import only_process
@@ -124,7 +125,8 @@ async def _reload(served: Served, read: Callable[[], Settings]) -> None:
     old = served.settings
     try:
         new = read()
-        report = await sync_directory(served.app.db, new.people, new.companies)
+        report = await sync_directory(served.app.db, new.people, new.companies, declared_rows(
+            new.contracts, new.objects, new.equipment))
     except (ConfigError, ValueError) as exc:
         log.error("reload refused, the running configuration stays: config error: %s", exc)
         return

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.commands.required import spent_text
 from bot.files import human_size
 from bot.i18n import comment_text, priority_name, status_name, t
 
@@ -77,12 +78,28 @@ def _optional(d: Row, lang: str, tz: ZoneInfo) -> list[str]:
     lines = []
     if d.get("waiting_until"):
         lines.append(f"{t(lang, 'view.waiting_until')}: {_when(d['waiting_until'], tz)}")
+    if d.get("desk"):
+        lines.append(f"{t(lang, 'view.desk')}: {d['desk']}")
+    if d.get("planned_resolution"):
+        lines.append(f"{t(lang, 'view.planned')}: {_when(d['planned_resolution'], tz)}")
     if d.get("linked_to"):
         lines.append(t(lang, "view.linked", number=d["linked_to"]))
     if d.get("tags"):
         lines.append(f"{t(lang, 'view.tags')}: {', '.join(d['tags'])}")
     if d.get("cc"):
         lines.append(f"{t(lang, 'view.cc')}: {', '.join(d['cc'])}")
+    if d.get("internal"):
+        lines.append(t(lang, "fields.line.type", type=d["type"]) + " · "
+                     + t(lang, "fields.line.internal"))
+    if d.get("planned_resolution"):
+        lines.append(t(lang, "fields.line.due", due=_when(d["planned_resolution"], tz)))
+    if d.get("time_spent_minutes"):
+        lines.append(t(lang, "fields.line.spent",
+                       spent=spent_text(int(d["time_spent_minutes"]), lang)))
+    links = [f"{t(lang, f'dir.field.{k}')} #{d[f'{k}_id']}"  # F11 (`ticketbot contract show ID`)
+             for k in ("company", "contract", "object", "equipment") if d.get(f"{k}_id")]
+    if links:
+        lines.append(" · ".join(links))
     return lines
 
 
@@ -118,8 +135,17 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
         p = {k: nobody if p.get(k) is None else _who(p[k], names, lang) for k in ("old", "new")}
     elif kind == "files_refused":
         p = {"files": ", ".join(f"{f[0]} ({human_size(f[1])})" for f in p.get("files", []))}
-    elif kind == "observer":
+    elif kind in ("observer", "unobserve"):
         p = {"person": _who(p.get("person_id"), names, lang)}
+    elif kind in ("due", "spent"):
+        p = _fields_event(kind, p, lang, tz)
+    elif kind == "routed":
+        p = {"rule": p.get("rule"), "changes": routed_changes(p, names, lang)}
+    elif kind == "moved":
+        p = {"old": p.get("old") or "—", "new": p.get("new")}
+    elif kind == "directory_link":  # F11: ids of directory entries, "—" for none
+        p = {"field": t(lang, f"dir.field.{p['field']}"),
+             **{k: "—" if p.get(k) is None else f"#{p[k]}" for k in ("old", "new")}}
     key = f"view.event.{kind}"
     text = t(lang, key, **p) if key in _KNOWN else t(lang, "view.event.other", kind=kind)
     return f"{_when(e['at'], tz)}  {_who(e['actor'], names, lang)} ({e['channel']}): {text}"
@@ -127,4 +153,35 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
 
 _KNOWN = frozenset(f"view.event.{k}" for k in
                    ("opened", "status", "responsible", "priority", "observer", "tag",
-                    "files_refused"))
+                    "type", "untag", "unobserve", "cc_added", "cc_removed", "due", "spent",
+                    "routed", "moved", "directory_link", "files_refused"))
+
+
+def _fields_event(kind: str, p: Row, lang: str, tz: ZoneInfo) -> dict[str, str]:
+    """The planned date and the time spent, as people read them (engine/fields.py)."""
+    if kind == "due":
+        return {k: _when(p.get(k), tz) for k in ("old", "new")}
+    minutes = int(p.get("minutes", 0))
+    sign = "-" if minutes < 0 else "+"
+    return {"minutes": sign + spent_text(abs(minutes), lang),
+            "total": spent_text(int(p.get("total", 0)), lang)}
+
+
+def routed_changes(p: Row, names: Mapping[int, str], lang: str) -> str:
+    """What a routing rule set (a `routed` event's payload), e.g. "assigned to Sam, desk
+    billing, priority high"."""
+    parts = []
+    if p.get("responsible_id") is not None:
+        parts.append(t(lang, "route.responsible", name=_who(p["responsible_id"], names, lang)))
+    if p.get("desk"):
+        parts.append(t(lang, "route.desk", desk=p["desk"]))
+    if p.get("priority"):
+        parts.append(t(lang, "route.priority", priority=priority_name(lang, p["priority"])))
+    if p.get("type"):
+        parts.append(t(lang, "route.type", type=p["type"]))
+    if p.get("tags"):
+        parts.append(t(lang, "route.tags", tags=", ".join(p["tags"])))
+    if p.get("observers"):
+        parts.append(t(lang, "route.observers",
+                       names=", ".join(_who(x, names, lang) for x in p["observers"])))
+    return ", ".join(parts) or t(lang, "route.nothing")

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from config import directories
 from config.metrics import Fallbacks
 from config.reader import ConfigError, Table
+from config.routing import with_routing
 from config.sla import SlaConfig, default_sla, parse_sla
-from engine.directory import CompanySpec, PersonSpec
+from config.ticket_types import check_default, read_types
+from engine.directory import CompanySpec, ContractSpec, EquipmentSpec, ObjectSpec, PersonSpec
 from engine.files import FileLimits
 from engine.model import Role
 from engine.settings import EngineSettings
@@ -100,16 +103,20 @@ class Settings:
     # A requester's message to a ticket resolved longer ago opens a linked ticket instead
     # of reopening it (mail and chat alike, bot/threading/finished.py).
     reopen_days: int = 7
+    # F11's other directories (config/directories.py).
+    contracts: tuple[ContractSpec, ...] = ()
+    objects: tuple[ObjectSpec, ...] = ()
+    equipment: tuple[EquipmentSpec, ...] = ()
 
 
 _TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla",
-                  "files"})
+                  "desks", "routing", "contracts", "objects", "equipment", "files"})
 _FILES = frozenset({"max_file_size", "max_message_size"})
 _SERVICE = frozenset({"database_url", "language", "timezone", "log_level"})
 _TICKETS = frozenset({"types", "default_type", "priorities", "default_priority", "prefix",
                       "reopen_days", "answer_grace_seconds"})
 _PERSON = frozenset({"name", "role", "emails", "telegram_id", "username", "company",
-                     "language", "notify_via"})
+                     "language", "notify_via", "phone", "manager"})
 _COMPANY = frozenset({"name", "domains", "manager"})
 _EMAIL = frozenset({"address", "listen_host", "listen_port", "lmtp", "max_size", "subject_tag",
                     "imap", "smtp", "auto_reply_limit", "staff_link_days",
@@ -141,6 +148,13 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
     people = tuple(_person(t) for t in root.tables("people", _PERSON))
     companies = tuple(_company(t) for t in root.tables("companies", _COMPANY))
     _check_companies(people, companies)
+    contracts = tuple(directories.contract(t) for t in root.tables("contracts",
+                                                                   directories.CONTRACT))
+    objects = tuple(directories.service_object(t) for t in root.tables("objects",
+                                                                       directories.OBJECT))
+    equipment = tuple(directories.equipment(t) for t in root.tables("equipment",
+                                                                    directories.EQUIPMENT))
+    directories.check(people, companies, contracts, objects, equipment)
     settings = Settings(
         database_url=environ.get("TICKETBOT_DATABASE_URL")
         or service.text("database_url", Settings.database_url),
@@ -155,8 +169,17 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
         telegram=_telegram(root.table("telegram", _TELEGRAM), environ),
         reopen_days=_reopen_days(root.table("tickets", _TICKETS),
                                  root.table("telegram", _TELEGRAM)),
+        contracts=contracts, objects=objects, equipment=equipment,
     )
-    return with_sla(settings, _section(data, "sla"))
+    return with_sla(with_desks(settings, data), _section(data, "sla"))
+
+
+def with_desks(settings: Settings, data: Mapping[str, Any]) -> Settings:
+    """`settings` with the `[[desks]]` and `[routing]` of `data` (config/routing.py) read
+    against their people and companies; before `with_sla`, since desks choose policies."""
+    return replace(settings, engine=with_routing(
+        settings.engine, data, settings.people, settings.companies, settings.email.address,
+        settings.telegram.staff_chat_id))
 
 
 def with_sla(settings: Settings, raw: Mapping[str, Any] | None = None) -> Settings:
@@ -224,13 +247,16 @@ def secrets_of(settings: Settings) -> list[str]:
 
 def _engine(t: Table, service: Table) -> EngineSettings:
     d = EngineSettings()
-    types, priorities = t.strings("types", d.types), t.strings("priorities", d.priorities)
+    specs = read_types(t, d.types)
+    types, priorities = tuple(s.name for s in specs), t.strings("priorities", d.priorities)
     default_type = t.choice("default_type", d.default_type if d.default_type in types
                             else types[0], types)
+    check_default(specs, default_type, f"{t.path}.default_type")
     default_priority = t.choice("default_priority", d.default_priority
                                 if d.default_priority in priorities else priorities[0],
                                 priorities)
-    return EngineSettings(types=types, default_type=default_type, priorities=priorities,
+    return EngineSettings(types=types, type_specs=specs, default_type=default_type,
+                          priorities=priorities,
                           default_priority=default_priority, ticket_prefix=t.text("prefix", "#"),
                           language=service.choice("language", "en", LANGUAGES),
                           answer_grace_seconds=t.whole("answer_grace_seconds",
@@ -259,7 +285,8 @@ def _person(t: Table) -> PersonSpec:
         name=name, role=t.choice("role", "client", ROLES), emails=emails,
         telegram_id=t.opt_whole("telegram_id"), username=t.opt_text("username"),
         company=t.opt_text("company"), language=t.choice("language", "en", LANGUAGES),
-        notify_via=t.choice("notify_via", "auto", ("auto", "email", "telegram", "none")))
+        notify_via=t.choice("notify_via", "auto", ("auto", "email", "telegram", "none")),
+        phone=t.opt_text("phone"), manager_email=(t.opt_text("manager") or "").lower() or None)
 
 
 def _company(t: Table) -> CompanySpec:

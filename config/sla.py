@@ -79,6 +79,12 @@ class SlaConfig:
     # `[sla.staff_calendars]`: a staff member's own hours (by mail address), which hold
     # the SLA alerts meant for them; everybody else follows `staff_calendar`.
     person_calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
+    # Each desk's own choice of policies (`[[desks]] calendar`, `sla_policies`), by desk
+    # name; a desk not here (and every ticket of a desk-less setup) uses `policies`.
+    desk_policies: Mapping[str, SlaPolicies] = field(default_factory=dict)
+
+    def policies_of(self, desk: str | None) -> SlaPolicies:
+        return self.desk_policies.get(desk or "", self.policies)
 
     @property
     def business_calendar(self) -> BusinessCalendar:
@@ -107,12 +113,15 @@ def parse_sla(raw: Mapping[str, Any], engine: EngineSettings | None = None,
     root = Table(raw, "sla", _SLA)
     calendars = _calendars(raw.get("calendars", {}))
     warn = _Warn(_percent(root, 75), root.opt_whole("warn_minutes"))
-    policies, example_rules = _policies(root, calendars, warn)
-    rules = tuple(_rule(t, policies, engine or EngineSettings(), known)
+    engine = engine or EngineSettings()
+    policies, example_rules = _policies(root, calendars, warn, engine)
+    rules = tuple(_rule(t, policies, engine, known)
                   for t in root.tables("rules", _RULE))
     registry = _registry(root, policies, rules + example_rules)
+    registry, by_desk = desk_policies(engine, registry, calendars, warn,
+                                      configured=bool(root.tables("policies", _POLICY)))
     return SlaConfig(
-        policies=registry, staff_calendar=_staff_calendar(root, calendars, registry),
+        desk_policies=by_desk, policies=registry, staff_calendar=_staff_calendar(root, calendars, registry),
         enabled=root.flag("enabled", True), scan_seconds=root.whole("scan_seconds", 30, 1),
         metrics=parse_metrics(root, fallbacks), ratings=parse_ratings(root, fallbacks),
         person_calendars=_person_calendars(raw.get("staff_calendars", {}), calendars))
@@ -194,17 +203,58 @@ def _percent(t: Table, default: int) -> int:
     return value
 
 
-def _policies(root: Table, calendars: dict[str, BusinessCalendar],
-              warn: _Warn) -> tuple[tuple[SlaPolicy, ...], tuple[SlaRule, ...]]:
-    """The configured policies; with none, Ticket24's by priority, whose rules then follow
-    any configured ones."""
+def _policies(root: Table, calendars: dict[str, BusinessCalendar], warn: _Warn,
+              engine: EngineSettings) -> tuple[tuple[SlaPolicy, ...], tuple[SlaRule, ...]]:
+    """The configured policies; with none, the deadlines by priority (`[routing.deadlines]`,
+    Ticket24's by default), whose rules then follow any configured ones."""
     tables = root.tables("policies", _POLICY)
     if tables:
         return tuple(_policy(t, calendars, warn) for t in tables), ()
-    example = ticket24_policies(next(iter(calendars.values())))
+    return _by_priority(next(iter(calendars.values())), warn, engine)
+
+
+def _by_priority(calendar: BusinessCalendar, warn: _Warn, engine: EngineSettings,
+                 prefix: str = "") -> tuple[tuple[SlaPolicy, ...], tuple[SlaRule, ...]]:
+    example = ticket24_policies(calendar, deadlines=engine.routing.deadlines, prefix=prefix)
     policies = tuple(replace(p, warn_at_percent=warn.percent, warn_minutes=warn.minutes)
                      for p in example.policies)
     return policies, example.rules
+
+
+def desk_policies(engine: EngineSettings, registry: SlaPolicies,
+                  calendars: dict[str, BusinessCalendar], warn: _Warn, *,
+                  configured: bool) -> tuple[SlaPolicies, dict[str, SlaPolicies]]:
+    """Each desk's policies: the configured ones it lists (its rules, the first listed as
+    its default), or, with no configured policies, the deadlines by priority on the desk's
+    own calendar (named `desk:priority`, added to the registry so stored names resolve)."""
+    by_desk: dict[str, SlaPolicies] = {}
+    extra: list[SlaPolicy] = []
+    names = [p.name for p in registry.policies]
+    for i, desk in enumerate(engine.desks.desks):
+        path = f"desks[{i}]"
+        if desk.calendar is not None and desk.calendar not in calendars:
+            raise ConfigError(f"{path}.calendar: no calendar named {desk.calendar!r} "
+                              f"(known: {', '.join(sorted(calendars))})")
+        unknown = next((n for n in desk.sla_policies if n not in names), None)
+        if unknown is not None:
+            raise ConfigError(f"{path}.sla_policies: no policy named {unknown!r} "
+                              f"(known: {', '.join(names)})")
+        if desk.sla_policies:
+            listed = frozenset(desk.sla_policies)
+            by_desk[desk.name] = SlaPolicies(
+                policies=registry.policies,
+                rules=tuple(r for r in registry.rules if r.policy in listed),
+                default=desk.sla_policies[0])
+        elif desk.calendar is not None and not configured:
+            own, rules = _by_priority(calendars[desk.calendar], warn, engine, f"{desk.name}:")
+            extra += own
+            by_desk[desk.name] = SlaPolicies(policies=own, rules=rules,
+                                             default=f"{desk.name}:normal"
+                                             if f"{desk.name}:normal" in
+                                             {p.name for p in own} else own[0].name)
+    if not extra:
+        return registry, by_desk
+    return replace(registry, policies=registry.policies + tuple(extra)), by_desk
 
 
 def _policy(t: Table, calendars: dict[str, BusinessCalendar], warn: _Warn) -> SlaPolicy:

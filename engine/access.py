@@ -27,6 +27,8 @@ _CLIENT_ACTIONS = frozenset({Action.VIEW, Action.COMMENT})
 
 
 def can_view(person: Person, ticket: Ticket) -> bool:
+    if ticket.internal and not person.role.is_staff:
+        return False  # seed 003: an internal ticket is the staff's alone
     if person.role.sees_everything:
         return True
     if person.role is Role.SPECIALIST:

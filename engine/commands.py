@@ -49,6 +49,9 @@ class OpenTicket(Command):
     # False for a rescued mail: no automatic acknowledgement or "you are in copy" notice
     # goes to people whose mail the intake judged machine-made (engine/rescue.py says why).
     acknowledge: bool = True
+    # The address the mail was delivered to (support@ or billing@): routing (F12) and the
+    # desk of the ticket may depend on it.
+    mailbox: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +122,14 @@ class AddObserver(Command):
 class AddTag(Command):
     ticket: int
     tag: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MoveTicket(Command):
+    """`/move N desk`: the ticket goes to another desk (staff only)."""
+
+    ticket: int
+    desk: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -235,3 +246,103 @@ class RecordDialogs(Command):
     dialogs: tuple[Dialog, ...] = ()
     messages: tuple[StoredMessage, ...] = ()
     settles: tuple[int, ...] = ()
+
+
+# --- ticket fields (engine/fields.py): type, tags, observers, copies, planned date, time ----
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetType(Command):
+    ticket: int
+    type: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeTags(Command):
+    """`/tag N +x -y`: tags added and removed in one change."""
+
+    ticket: int
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveObserver(Command):
+    ticket: int
+    person_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeCc(Command):
+    """`/cc N address -other`: mail addresses put in copy of the ticket, or taken off."""
+
+    ticket: int
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetDue(Command):
+    """The planned resolution date (seed 000: staff only); None clears it."""
+
+    ticket: int
+    due: dt.datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddTimeSpent(Command):
+    """Minutes of work on the ticket, added to its total (negative corrects a mistake)."""
+
+    ticket: int
+    minutes: int
+
+
+# --- F11 directories: entries written in bulk, and a ticket's links to them ------------------
+
+
+@dataclass(frozen=True)
+class DirectoryRow:
+    """One row of a directory as typed (a CSV line, a config entry, `ticketbot X add`):
+    column -> text; `line` is where the person finds it."""
+
+    line: int
+    values: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportDirectory(Command):
+    """Staff add or update directory entries (`kind`: companies, contacts, contracts,
+    objects, equipment), matched by their natural key; refused rows are reported with
+    their line and reason and never block the others. `policies`: the SLA policies a
+    contract may name (empty: not checked). The report is the `DirectoryImported` desk
+    event."""
+
+    kind: str
+    rows: tuple[DirectoryRow, ...]
+    policies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkTicket(Command):
+    """`/link N contract|object|equipment ID`: `ref` names the entry (its id, or a
+    contract's number, a serial); None unlinks."""
+
+    ticket: int
+    kind: str  # contract, object, equipment
+    ref: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetCompany(Command):
+    """`/company N X`: the ticket's company by name or id; None clears it."""
+
+    ticket: int
+    ref: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetRequester(Command):
+    """`/requester N who`: the person the ticket is for."""
+
+    ticket: int
+    person_id: int

@@ -88,3 +88,85 @@ class NothingToWithdraw(EngineError):
 
     number: int | None = None
     code = "nothing_to_withdraw"
+
+
+# --- ticket fields (engine/fields.py) ------------------------------------------------------
+
+
+@dataclass(eq=False)
+class InternalTypeNeeded(EngineError):
+    """An internal ticket keeps an internal type: a public one would not make it a
+    client's ticket, only hide what it is."""
+
+    number: int
+    type: str
+    choices: str  # the internal types, listed for the person
+    code = "internal_type_needed"
+
+
+@dataclass(eq=False)
+class PublicTypeNeeded(EngineError):
+    """A client's ticket keeps a public type: an internal one would hide it from them."""
+
+    number: int
+    type: str
+    choices: str
+    code = "public_type_needed"
+
+
+@dataclass(eq=False)
+class InternalTicket(EngineError):
+    """Nobody outside the staff (a client, a copy address) joins an internal ticket."""
+
+    number: int
+    code = "internal_ticket"
+
+
+@dataclass(eq=False)
+class SpentBelowZero(EngineError):
+    """A correction of the time spent larger than what is logged."""
+
+    number: int
+    total: int  # minutes logged now
+    code = "spent_below_zero"
+
+
+@dataclass(eq=False)
+class UnknownDesk(EngineError):
+    """`/move N desk` naming no configured desk; `known` lists them (empty: none declared)."""
+
+    desk: str
+    known: str
+    code = "unknown_desk"
+
+
+
+
+# --- F11: a ticket's link to the directories -------------------------------------------------
+
+
+@dataclass(eq=False)
+class EntryNotFound(EngineError):
+    """No directory entry of this kind (`field`: company, contract, object, equipment) is
+    named by `value`."""
+
+    field: str
+    value: str
+    code = "dir.entry_not_found"
+
+
+@dataclass(eq=False)
+class EntryAmbiguous(EngineError):
+    field: str
+    value: str
+    code = "dir.entry_ambiguous"
+
+
+@dataclass(eq=False)
+class EntryOfAnotherCompany(EngineError):
+    """The entry belongs to another company than the ticket (set the company first)."""
+
+    field: str
+    value: str
+    number: int
+    code = "dir.entry_other_company"

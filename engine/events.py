@@ -119,6 +119,30 @@ class TicketRated(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TicketRouted(Event):
+    """F12: a routing rule decided about a new ticket; each field it set (None or empty:
+    left alone). Its history line: "assigned to Sam by rule 'acme-manager'"."""
+
+    rule: str
+    desk: str | None = None
+    responsible_id: int | None = None
+    observers: tuple[int, ...] = ()
+    type: str | None = None
+    priority: str | None = None
+    tags: tuple[str, ...] = ()
+    kind: ClassVar[str] = "routed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketMoved(Event):
+    """`/move N desk`: the ticket now belongs to another desk (engine/desks.py)."""
+
+    old: str | None
+    new: str
+    kind: ClassVar[str] = "moved"
+
+
+@dataclass(frozen=True, kw_only=True)
 class FilesRefused(Event):
     """Files of one message not kept because of a size limit (engine/files.py): each as
     (name, size, reason). The message and its other files are kept."""
@@ -132,10 +156,66 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
         TicketOpened, CommentAdded, CommentEdited, CommentWithdrawn, StatusChanged, ResponsibleChanged,
-        PriorityChanged, ObserverAdded, TagAdded, TicketRated,
+        PriorityChanged, ObserverAdded, TagAdded, TicketRated, TicketRouted, TicketMoved,
         FilesRefused,
     )
 }
+
+
+# --- ticket fields (engine/fields.py) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TypeChanged(Event):
+    old: str
+    new: str
+    kind: ClassVar[str] = "type"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TagRemoved(Event):
+    tag: str
+    kind: ClassVar[str] = "untag"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObserverRemoved(Event):
+    person_id: int
+    kind: ClassVar[str] = "unobserve"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CcAdded(Event):
+    address: str
+    kind: ClassVar[str] = "cc_added"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CcRemoved(Event):
+    address: str
+    kind: ClassVar[str] = "cc_removed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DueChanged(Event):
+    """The planned resolution date (staff only, never shown to clients)."""
+
+    old: dt.datetime | None
+    new: dt.datetime | None
+    kind: ClassVar[str] = "due"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimeSpent(Event):
+    """Work time logged (staff only, never shown to clients): this entry and the total."""
+
+    minutes: int
+    total: int
+    kind: ClassVar[str] = "spent"
+
+
+EVENT_TYPES.update({cls.kind: cls for cls in (TypeChanged, TagRemoved, ObserverRemoved,
+                                              CcAdded, CcRemoved, DueChanged, TimeSpent)})
 
 
 # --- desk events: no ticket ------------------------------------------------------------------
@@ -248,3 +328,36 @@ DESK_EVENT_TYPES: dict[str, type[DeskEvent]] = {
                               MailIgnored, QuestionAsked, QuestionAnswered, MailRescued,
                               DeliveryRetried, MailRequeued)
 }
+
+
+# --- F11 directories --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectoryLinkChanged(Event):
+    """A ticket's company, requester, contract, object or equipment changed (`field`);
+    `old` and `new` are directory ids, None for none."""
+
+    field: str
+    old: int | None
+    new: int | None
+    kind: ClassVar[str] = "directory_link"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectoryImported(DeskEvent):
+    """Staff added or updated directory entries (`ticketbot directory import`, `... add`,
+    the config at start): how many rows were added, updated, unchanged, and each refused
+    row's line, reason (an i18n key) and value; `ids`, the entry of each accepted row."""
+
+    directory: str
+    added: int
+    updated: int
+    unchanged: int
+    refused: tuple[tuple[int, str, str], ...] = ()
+    ids: tuple[int, ...] = ()
+    kind: ClassVar[str] = "directory_imported"
+
+
+EVENT_TYPES[DirectoryLinkChanged.kind] = DirectoryLinkChanged
+DESK_EVENT_TYPES[DirectoryImported.kind] = DirectoryImported

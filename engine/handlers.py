@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engine import commands as c
-from engine import desk, errors, rescue
+from engine import desk, directory_import, directory_links, errors, fields, move, rescue, routing
 from engine import events as e
 from engine.access import Action
 from engine.context import Context
@@ -66,22 +66,16 @@ def _origin(cmd: c.OpenTicket) -> str | None:
     return cmd.about_refs[0] if cmd.about_refs else cmd.source_ref
 
 
-async def _auto_responsible(ctx: Context, ticket: Ticket) -> None:
-    """F12: a ticket of a company with a responsible manager goes to that manager."""
-    if ticket.responsible_id is not None or ticket.company_id is None:
-        return
-    company = await ctx.uow.people.company(ticket.company_id)
-    if company is not None:
-        ticket.responsible_id = company.manager_id
-
-
 async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
     staff_fields = cmd.responsible_id is not None or cmd.creator_id is not None
     if ctx.actor is not None and not ctx.actor.role.is_staff and staff_fields:
         raise errors.NotAllowed(action=Action.ASSIGN.value, role=ctx.actor.role.value)
     requester = await _requester(ctx, cmd)
     ticket = _new_ticket(ctx, cmd, await ctx.uow.tickets.next_number(), requester)
-    await _auto_responsible(ctx, ticket)
+    fields.opening(ctx, ticket, requester)
+    # F12: rules, desk and the company manager (engine/routing.py).
+    decision = await routing.route(ctx.uow, ctx.settings.routing, ctx.settings.desks, ticket,
+                                   cmd.mailbox)
     await ctx.uow.tickets.add(ticket)
     files = admit(cmd.attachments, ctx.settings.files)
     first = Comment(ticket=ticket.number, author_id=ticket.requester_id, body=cmd.description,
@@ -94,9 +88,12 @@ async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
         ticket=ticket.number, actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
         subject=ticket.subject, requester_id=ticket.requester_id,
         responsible_id=ticket.responsible_id, linked_to=ticket.linked_to,
-        acknowledge=cmd.acknowledge,
-        notify_cc=ticket.cc if cmd.notify_cc is None
+        acknowledge=cmd.acknowledge and not ticket.internal,
+        notify_cc=() if ticket.internal else ticket.cc if cmd.notify_cc is None
         else tuple(a for a in cmd.notify_cc if a in ticket.cc)))
+    entry = routing.routed(ticket, decision, ctx.actor_id, ctx.at, cmd.channel)
+    if entry is not None:
+        ctx.raise_event(entry)
     return ticket.number
 
 
@@ -313,18 +310,6 @@ async def set_priority(ctx: Context, cmd: c.SetPriority) -> int:
     return ticket.number
 
 
-async def add_observer(ctx: Context, cmd: c.AddObserver) -> int:
-    ticket = await ctx.ticket(cmd.ticket, Action.OBSERVE)
-    if await ctx.uow.people.get(cmd.person_id) is None:
-        raise errors.PersonNotFound(who=str(cmd.person_id))
-    if cmd.person_id not in ticket.observers:
-        ticket.observers.add(cmd.person_id)
-        ctx.raise_event(e.ObserverAdded(ticket=ticket.number, actor=ctx.actor_id, at=ctx.at,
-                                        channel=cmd.channel, person_id=cmd.person_id))
-        await ctx.uow.tickets.save(ticket)
-    return ticket.number
-
-
 async def add_tag(ctx: Context, cmd: c.AddTag) -> int:
     ticket = await ctx.ticket(cmd.ticket, Action.STATUS)
     tag = cmd.tag.strip().lower()
@@ -371,9 +356,9 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.SetStatus: set_status,
     c.Close: close,
     c.SetPriority: set_priority,
-    c.AddObserver: add_observer,
     c.AddTag: add_tag,
     c.ReturnDueWaiting: return_due_waiting,
+    c.MoveTicket: move.move_ticket,  # engine/move.py
     # The desk's own records, about no ticket (engine/desk.py).
     c.RegisterContact: desk.register_contact,
     c.SuppressAddress: desk.suppress_address,
@@ -383,5 +368,12 @@ COMMAND_HANDLERS: dict[type[c.Command], Handler] = {
     c.RecordDialogs: desk.record_dialogs,
     c.RescueMail: rescue_mail,
     c.RequeueMail: rescue.requeue_mail,
+    # Type, tags, observers, copies, planned date, time spent (engine/fields.py).
+    **fields.HANDLERS,
+    # F11 directories (engine/directory_import.py, engine/directory_links.py).
+    c.ImportDirectory: directory_import.import_directory,
+    c.LinkTicket: directory_links.link_ticket,
+    c.SetCompany: directory_links.set_company,
+    c.SetRequester: directory_links.set_requester,
 }
 

@@ -133,6 +133,13 @@ class Ticket:
     first_response_due: dt.datetime | None = None
     resolution_due: dt.datetime | None = None
     next_response_due: dt.datetime | None = None
+    # Opened by staff with an internal type (seed 003): never shown to clients.
+    internal: bool = False
+    desk: str | None = None  # engine/desks.py; None: the default desk of a desk-less setup
+    # F11: the directory entries the ticket is about (engine/directory_links.py).
+    contract_id: int | None = None
+    object_id: int | None = None
+    equipment_id: int | None = None
 
     def involves(self, person_id: int) -> bool:
         return person_id in (self.requester_id, self.responsible_id, self.creator_id) or (

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.dialogs import Dialog, StoredMessage
+from engine.directory_store import DirectoryStore
 from engine.events import DeskEvent, Event
 from engine.model import Comment, Company, Person, Role, Status, Ticket
 from engine.notify.kinds import NoticeKind
@@ -190,6 +191,7 @@ class UnitOfWork(Protocol):
     refs: MessageRefs
     suppressions: AddressSuppressions
     dialogs: DialogRepository
+    directory: DirectoryStore  # F11
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

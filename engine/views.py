@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from engine.directory_store import DirectoryReader
 from engine.metrics import Period, Report
 from engine.model import Comment, Company, Person, Role, Status, Ticket
 from engine.sla.calendar import BusinessCalendar
@@ -52,6 +53,8 @@ class Reading(Protocol):
     def comments(self) -> CommentReader: ...
     @property
     def refs(self) -> RefReader: ...
+    @property
+    def directory(self) -> DirectoryReader: ...
 
 
 class Views(Protocol):

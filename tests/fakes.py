@@ -5,10 +5,12 @@ from __future__ import annotations
 import builtins
 import copy
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 
 from engine.dialogs import Dialog, StoredMessage
+from engine.directory import Card
+from engine.directory_store import Checked, DirectoryStore, Lookups, Stored, TicketFilter
 from engine.events import DeskEvent, Event
 from engine.model import Comment, Company, Person, Role, Status, Ticket
 from engine.ports import (
@@ -250,6 +252,41 @@ class FakeDialogs:
         self.s.settled.extend(journal_ids)
 
 
+class NoDirectory:
+    """F11's directories are tested on SQL only (tests/test_directories*.py): here, empty."""
+
+    async def lookups(self) -> Lookups:
+        return Lookups({}, {}, {}, {})
+
+    async def existing(self, kind: str) -> dict[Hashable, Stored]:
+        return {}
+
+    async def write(self, kind: str, inserts: Sequence[Checked],
+                    updates: Sequence[tuple[int, Checked]]) -> builtins.list[int]:
+        raise NotImplementedError
+
+    async def resolve(self, kind: str, text: str) -> builtins.list[int]:
+        return []
+
+    async def search(self, kind: str, text: str, limit: int) -> builtins.list[int]:
+        return []
+
+    async def cards(self, kind: str, ids: Sequence[int]) -> builtins.list[Card]:
+        return []
+
+    async def company_of(self, kind: str, entry_id: int) -> int | None:
+        return None
+
+    async def manager_of(self, kind: str, entry_id: int) -> int | None:
+        return None
+
+    async def ticket_numbers(self, where: TicketFilter) -> builtins.list[int]:
+        return []
+
+    async def rows(self, kind: str) -> builtins.list[dict[str, str]]:
+        return []
+
+
 class FakeUnitOfWork:
     """Works on a deep copy of the store and writes it back only on commit."""
 
@@ -267,6 +304,7 @@ class FakeUnitOfWork:
         self.refs: MessageRefs = FakeRefs(self.work)
         self.suppressions: AddressSuppressions = FakeSuppressions(self.work)
         self.dialogs: DialogRepository = FakeDialogs(self.work)
+        self.directory: DirectoryStore = NoDirectory()
         self.committed = False
         return self
 

@@ -23,12 +23,13 @@ from bot.channels.telegram.receive.transport import FloodLimits
 from bot.channels.telegram.service import Options, TelegramService
 from bot.runtime import App
 from bot.storage.telegram_sql import TelegramSqlStore
-from config.settings import Settings, TelegramConfig, with_sla
+from config.settings import Settings, TelegramConfig, with_desks, with_sla
 from engine import commands as c
 from engine.backoff import Backoff
 from engine.directory import PersonSpec
 from engine.model import Comment, Ticket
 from engine.ports import Clock
+from engine.settings import EngineSettings
 from engine.store import tables
 from engine.store.db import reading
 from tests.fakebotapi import TOKEN, FakeBotAPI, Running, User, serve
@@ -153,9 +154,12 @@ class Harness:
 
 async def make_harness(db_url: str, *, sla: dict[str, Any] | None = None,
                        people: tuple[PersonSpec, ...] | None = None,
-                       staff_started: bool = True,
+                       staff_started: bool = True, engine: EngineSettings | None = None,
+                       desks: dict[str, Any] | None = None,
                        **telegram: Any) -> AsyncIterator[Harness]:
-    """`sla`: an `[sla]` section for the settings (as in the config file); `people`: a
+    """`desks`: the `[[desks]]` and `[routing]` of a config file, as a mapping;
+    `sla`: an `[sla]` section for the settings (as in the config file), read against
+    `engine` (the `[tickets]` section) when given; `people`: a
     directory instead of PEOPLE; `staff_started`: Lena, Sam and Olga pressed Start some
     time ago (else the bot says at start, in the staff chat, that it cannot reach them)."""
     clock = FixedClock(dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC))
@@ -167,7 +171,11 @@ async def make_harness(db_url: str, *, sla: dict[str, Any] | None = None,
     settings = settings_for(db_url, server.url, **telegram)
     if people is not None:
         settings = replace(settings, people=people)
-    if sla is not None:
+    if engine is not None:
+        settings = replace(settings, engine=engine)
+    if desks is not None:
+        settings = with_desks(settings, desks)
+    if sla is not None or desks is not None or engine is not None:
         settings = with_sla(settings, sla)
     h = Harness(fake, server, settings, clock, await runtime(settings, clock))
     if staff_started:

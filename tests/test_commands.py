@@ -365,7 +365,11 @@ def test_build_refuses_a_name_it_does_not_know() -> None:
 REQUIRED = ("take", "status", "close", "resolve", "reopen", "wait", "assign", "priority",
             "note", "reply", "my", "queue", "stats", "ticket", "new", "help", "start",
             "rescue",  # issue 10: an ignored mail becomes a ticket
-            "undo")
+            "undo",
+            # issue 14: the ticket fields (bot/commands/fields.py)
+            "type", "tag", "observe", "unobserve", "cc", "due", "spent",
+            "move",  # issue 14: a ticket goes to another desk
+            "company", "contact", "tickets", "link", "requester")  # F11 directories
 
 
 def test_registry_has_every_command_of_f6() -> None:

@@ -143,7 +143,20 @@ SAMPLES: list[tuple[errors.EngineError, int | None]] = [
     (errors.NotAllowed(action="rescue", role="client"), None),
     (errors.NothingToWithdraw(number=4711), 4711),
     (errors.NothingToWithdraw(), None),
+    # issue 14: the ticket fields (engine/fields.py)
+    (errors.InternalTypeNeeded(number=4711, type="question", choices="design, mounting"), 4711),
+    (errors.PublicTypeNeeded(number=4711, type="design", choices="question, incident"), 4711),
+    (errors.InternalTicket(number=4711), 4711),
+    (errors.SpentBelowZero(number=4711, total=30), 4711),
+    (errors.NotAllowed(action="due", role="client", number=4711), 4711),
+    (errors.UnknownDesk(desk="finance", known="support, billing"), None),
     (errors.EngineError(), None),
+    # F11 directories
+    (errors.NotAllowed(action="directory", role="client"), None),
+    (errors.NotAllowed(action="link", role="client", number=4711), 4711),
+    (errors.EntryNotFound(field="contract", value="C-9"), None),
+    (errors.EntryAmbiguous(field="company", value="Acme"), None),
+    (errors.EntryOfAnotherCompany(field="object", value="7", number=4711), 4711),
 ]
 
 
@@ -203,7 +216,8 @@ def test_help_for_clients_hides_staff_commands(lang: str) -> None:
 
 def test_help_by_mail_leaves_out_chat_only_commands() -> None:
     text = render_help("en", staff=True, channel=MAIL)
-    assert "/ticket" not in text and "/start" not in text and "/take [N]" in text
+    # "/ticket " with its space: /tickets (F11) works by mail.
+    assert "/ticket " not in text and "/start" not in text and "/take [N]" in text
 
 
 def test_help_in_an_unknown_language_is_english() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.commands import directory
 from bot.commands.dates import parse_until
 from engine import commands as c
 from engine.model import Status
@@ -29,7 +30,6 @@ MAIL = "email"
 _MAX_TICKET = 2**63 - 1
 _NUMBER = re.compile(r"#?(\d+)")
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-_SUBJECT_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -325,12 +325,16 @@ def _undo(parsed: ParsedCommand, ctx: CommandContext) -> Built:
                              ticket=number if number is not None else ctx.context_ticket)
 
 
-def _new(parsed: ParsedCommand, ctx: CommandContext) -> Built:
-    if not parsed.rest:
-        return CommandError("missing_text")
-    subject = parsed.rest.partition("\n")[0].strip()[:_SUBJECT_CHARS]
-    return c.OpenTicket(actor=ctx.actor, channel=ctx.channel, at=ctx.at, subject=subject,
-                        description=parsed.rest, requester_id=ctx.actor)
+def _move(parsed: ParsedCommand, ctx: CommandContext) -> Built:
+    """`/move N desk` (engine/move.py): the desk is one word, as the config names it."""
+    target = _target(parsed, ctx)
+    if isinstance(target, CommandError):
+        return target
+    desk = _word(parsed, target.used)
+    if desk is None:
+        return CommandError("missing_desk")
+    return c.MoveTicket(actor=ctx.actor, channel=ctx.channel, at=ctx.at, ticket=target.ticket,
+                        desk=desk)
 
 
 def _query(name: str) -> Builder:
@@ -371,6 +375,10 @@ def _spec(name: str, aliases: tuple[str, ...], usage: str, en: str, ru: str, bui
     return CommandSpec(name, aliases, usage, {"en": en, "ru": ru}, staff_only, build, chat_only)
 
 
+# Commands of other modules build on the types above, so they are imported once those exist
+# (bot/commands/__init__.py imports this module first, whichever is asked for).
+from bot.commands.fields import FIELD_SPECS, open_ticket  # noqa: E402
+
 # In /help order: the daily work first, reading commands after.
 _SPECS = (
     _spec("take", ("взять", "беру"), "/take [N]",
@@ -400,11 +408,14 @@ _SPECS = (
     _spec("undo", ("отменить", "отозвать"), "/undo [N]",
           "withdraw your answer while it waits to go out",
           "отозвать свой ответ, пока он не ушёл", _undo),
+    *FIELD_SPECS,
+    _spec("move", ("перенести",), "/move N desk",
+          "move a ticket to another desk", "перенести заявку в другой отдел", _move),
     _spec("ticket", ("заявка",), "/ticket",
           "turn the replied message into a ticket", "сделать заявку из сообщения, ответив на него",
           _ticket, chat_only=True),
-    _spec("new", ("новая",), "/new text",
-          "open a ticket", "создать заявку", _new, staff_only=False),
+    _spec("new", ("новая",), "/new [type=NAME] text",
+          "open a ticket", "создать заявку", open_ticket, staff_only=False),
     _spec("my", ("мои",), "/my",
           "tickets I work on, lead or observe", "мои заявки: в работе, созданные, наблюдаемые",
           _query("my"), staff_only=False),
@@ -421,6 +432,7 @@ _SPECS = (
     _spec("start", (), "/start",
           "get notifications here", "получать уведомления здесь", _query("start"),
           staff_only=False, chat_only=True),
+    *directory.specs(_spec),  # F11: /company, /contact, /tickets, /link, /requester
 )
 
 

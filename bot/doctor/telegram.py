@@ -37,6 +37,11 @@ async def check(settings: Settings) -> list[Finding]:
             found.append(await _chat(bot, cfg.support_chat_id, "support_chat_id", FAIL))
         if cfg.staff_chat_id is not None:
             found.append(await _chat(bot, cfg.staff_chat_id, "staff_chat_id", WARN))
+        # Each desk's own staff chat (engine/desks.py), once each.
+        for i, desk in enumerate(settings.engine.desks.desks):
+            if desk.staff_chat_id is not None and desk.staff_chat_id != cfg.staff_chat_id:
+                found.append(await _chat(bot, desk.staff_chat_id, f"desks[{i}].staff_chat_id",
+                                         WARN))
         return found
     finally:
         await bot.shutdown()

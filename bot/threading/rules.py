@@ -131,7 +131,10 @@ def takes_part(person: Person, address: str, ticket: Ticket) -> bool:
 
 
 async def belongs(facts: Facts, ticket: Ticket, ctx: ThreadContext) -> bool:
-    """The sender takes part in the ticket, or is a colleague of its requester."""
+    """The sender takes part in the ticket, or is a colleague of its requester; nobody
+    outside the staff takes part in an internal ticket (seed 003)."""
+    if ticket.internal and not facts.sender.role.is_staff:
+        return False
     return takes_part(facts.sender, facts.address, ticket) or \
         await ctx.colleague(facts.address, ticket)
 

@@ -63,7 +63,8 @@ class NoticeKind(StrEnum):
     # the news anyway, so a person who cannot be written to privately is not told there again.
     ACK = "ack", _ANYONE, _PERSONAL | {Place.CARD}, _events(e.TicketOpened)
     CREATED = "created", _STAFF, _PERSONAL | {Place.CARD}, _events(e.TicketOpened)
-    CREATED_CC = "created_cc", _ANYONE, frozenset({Place.MAIL}), _events(e.TicketOpened)
+    CREATED_CC = ("created_cc", _ANYONE, frozenset({Place.MAIL}),
+                  _events(e.TicketOpened, e.CcAdded))
     ASSIGNED = ("assigned", _STAFF, _PERSONAL,
                 _events(e.TicketOpened, e.ResponsibleChanged))
     UNASSIGNED = "unassigned", _STAFF, _PERSONAL, _events(e.ResponsibleChanged)

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from engine import events as e
 from engine.context import Context
+from engine.desks import Desks
 from engine.model import Person, Role, Ticket
 from engine.notify import grace
 from engine.notify.combine import combine
@@ -17,7 +18,7 @@ async def notify(ctx: Context, event_id: int, event: e.Event) -> None:
     ticket = await ctx.uow.tickets.get(event.ticket)
     if ticket is None:
         return
-    audience = await _audience(ctx.uow, ticket, event)
+    audience = await _audience(ctx.uow, ticket, event, ctx.settings.desks)
     until = grace.held_until(ctx)
     for notice in plan(event, audience):
         for channel, recipient in route(notice, ticket):
@@ -38,7 +39,8 @@ async def _send(ctx: Context, to: tuple[str, str], item: OutboxItem) -> None:
     ctx.notified[to] = merged
 
 
-async def _audience(uow: UnitOfWork, ticket: Ticket, event: e.Event) -> Audience:
+async def _audience(uow: UnitOfWork, ticket: Ticket, event: e.Event,
+                    desks: Desks) -> Audience:
     async def get(person_id: int | None) -> Person | None:
         return None if person_id is None else await uow.people.get(person_id)
 
@@ -48,9 +50,18 @@ async def _audience(uow: UnitOfWork, ticket: Ticket, event: e.Event) -> Audience
         ticket=ticket, requester=await get(ticket.requester_id),
         responsible=await get(ticket.responsible_id),
         observers=tuple(p for p in observers if p is not None),
-        leads=tuple(await uow.people.with_role(Role.LEAD, Role.ADMIN)),
+        leads=await _leads(uow, ticket, desks),
         old_responsible=await get(old),
     )
+
+
+async def _leads(uow: UnitOfWork, ticket: Ticket, desks: Desks) -> tuple[Person, ...]:
+    """The leads of the ticket's desk when it names its own; else every lead and admin."""
+    desk = desks.get(ticket.desk)
+    if desk is None or not desk.leads:
+        return tuple(await uow.people.with_role(Role.LEAD, Role.ADMIN))
+    found = [await uow.people.by_email(address) for address in desk.leads]
+    return tuple(p for p in found if p is not None)
 
 
 def route(notice: Notice, ticket: Ticket) -> list[tuple[str, str]]:

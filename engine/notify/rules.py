@@ -37,6 +37,8 @@ def plan(event: e.Event, who: Audience) -> list[Notice]:
     except the acknowledgement a requester gets for the ticket they opened."""
     planner = _PLANNERS.get(type(event))
     notices = [] if planner is None else planner(event, who)
+    if who.ticket.internal:  # seed 003: staff only, whoever else the rules name
+        notices = [n for n in notices if n.person is not None and n.person.role.is_staff]
     return _dedupe([n for n in notices if n.kind is K.ACK or _not_actor(n, event)])
 
 
@@ -98,10 +100,17 @@ def _observer(event: e.Event, who: Audience) -> list[Notice]:
     return [Notice(K.OBSERVING, person=p) for p in who.observers if p.id == event.person_id]
 
 
+def _cc_added(event: e.Event, who: Audience) -> list[Notice]:
+    """An address put in copy later hears what the first mail's copies heard."""
+    assert isinstance(event, e.CcAdded)
+    return [Notice(K.CREATED_CC, address=event.address)]
+
+
 _PLANNERS = {
     e.TicketOpened: _opened,
     e.CommentAdded: _comment,
     e.StatusChanged: _status,
     e.ResponsibleChanged: _responsible,
     e.ObserverAdded: _observer,
+    e.CcAdded: _cc_added,
 }

@@ -85,6 +85,11 @@ class Ladder:
     hours: StaffHours
     staff_chat: str | None = None
     staff_language: str = "en"
+    # Each desk's own staff chat (engine/desks.py), by desk name: its tickets' warnings.
+    desk_chats: Mapping[str, str] = field(default_factory=dict)
+
+    def chat_of(self, ticket: Ticket) -> str | None:
+        return self.desk_chats.get(ticket.desk or "", self.staff_chat)
 
 
 @dataclass(frozen=True)
@@ -106,9 +111,10 @@ def _to_person(step: Rung, person: Person, ticket: Ticket, now: dt.datetime,
 def deliveries(step: Rung, ticket: Ticket, responsible: Person | None,
                leads: Sequence[Person], ladder: Ladder, now: dt.datetime) -> list[AlertTarget]:
     """Who hears of one alert, once each."""
-    if step is Rung.WARN and ladder.staff_chat is not None:
+    chat = ladder.chat_of(ticket)
+    if step is Rung.WARN and chat is not None:
         held = ladder.hours.held_until(responsible, now)
-        return [AlertTarget("telegram", ladder.staff_chat, None, ladder.staff_language, held)]
+        return [AlertTarget("telegram", chat, None, ladder.staff_language, held)]
     people = [responsible] if responsible is not None else []
     if step is Rung.BREACH or not people:
         people += [p for p in leads if responsible is None or p.id != responsible.id]

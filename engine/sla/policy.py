@@ -112,12 +112,20 @@ class SlaPolicies:
 TICKET24_DAYS = {"urgent": 1, "high": 1, "normal": 3, "low": 5}
 
 
-def ticket24_policies(calendar: BusinessCalendar, day_minutes: int = 540) -> SlaPolicies:
-    """The embedded example: one policy per priority, chosen by priority, `normal` by default."""
+def ticket24_policies(calendar: BusinessCalendar, day_minutes: int = 540,
+                      deadlines: Iterable[tuple[str, int]] | None = None,
+                      prefix: str = "") -> SlaPolicies:
+    """The embedded example: one policy per priority, chosen by priority, `normal` by default.
+    `deadlines` (priority, business minutes to resolve; F12's deadlines by priority) replace
+    Ticket24's days; the first response is due in a ninth of that, at least an hour (an hour
+    a day of resolution time, as Ticket24's days have it). `prefix` names a desk's own set."""
+    minutes = dict(deadlines) if deadlines is not None else \
+        {p: days * day_minutes for p, days in TICKET24_DAYS.items()}
     policies = tuple(
-        SlaPolicy(name=priority, calendar=calendar,
-                  first_response_minutes=min(days * 60, day_minutes),
-                  resolution_minutes=days * day_minutes)
-        for priority, days in TICKET24_DAYS.items())
-    rules = tuple(SlaRule(policy=p, priorities=frozenset({p})) for p in TICKET24_DAYS)
-    return SlaPolicies(policies=policies, rules=rules, default="normal")
+        SlaPolicy(name=f"{prefix}{priority}", calendar=calendar,
+                  first_response_minutes=min(max(60, total // 9), total, day_minutes),
+                  resolution_minutes=total)
+        for priority, total in minutes.items())
+    rules = tuple(SlaRule(policy=f"{prefix}{p}", priorities=frozenset({p})) for p in minutes)
+    default = "normal" if "normal" in minutes else next(iter(minutes))
+    return SlaPolicies(policies=policies, rules=rules, default=f"{prefix}{default}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 
 from engine import events as e
 from engine.bus import Reactor
@@ -20,9 +21,11 @@ from engine.sla.policy import SlaPolicies
 log = logging.getLogger("ticketbot.sla")
 
 # Events that can move a deadline: the start, the clock stopping or resuming, the first public
-# answer, and the priority (which may choose another policy). Others leave deadlines alone.
+# answer, and the priority or type (either may choose another policy). Others leave
+# deadlines alone.
 RECOMPUTE_ON = frozenset({e.TicketOpened.kind, e.StatusChanged.kind, e.CommentAdded.kind,
-                          e.PriorityChanged.kind})
+                          e.PriorityChanged.kind, e.TypeChanged.kind,
+                          e.TicketMoved.kind})
 
 
 def status_changes(history: list[StoredEvent]) -> list[StatusChange]:
@@ -73,15 +76,19 @@ def awaiting_since(history: list[StoredEvent]) -> dt.datetime | None:
     return since
 
 
-def sla_reactor(policies: SlaPolicies) -> Reactor:
-    """The reactor the lead wires into the bus (after `notify`)."""
+def sla_reactor(policies: SlaPolicies,
+                by_desk: Mapping[str, SlaPolicies] | None = None) -> Reactor:
+    """The reactor the lead wires into the bus (after `notify`); `by_desk`: the policies
+    of each desk that has its own (config/sla.py)."""
 
     async def react(ctx: Context, event_id: int, event: e.Event) -> None:
         if event.kind not in RECOMPUTE_ON:
             return
         ticket = await ctx.uow.tickets.get(event.ticket)
         opened = event.kind == e.TicketOpened.kind
-        if ticket is not None and await recompute(ctx, ticket, policies, opened):
+        chosen = policies if ticket is None or not by_desk else \
+            by_desk.get(ticket.desk or "", policies)
+        if ticket is not None and await recompute(ctx, ticket, chosen, opened):
             await ctx.uow.tickets.save(ticket)
             log.debug("#%s sla %s first response due %s, resolution due %s", ticket.number,
                       ticket.sla_policy, ticket.first_response_due, ticket.resolution_due)

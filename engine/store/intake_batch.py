@@ -25,6 +25,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine.bus import MessageBus
+from engine.directory_store import DirectoryStore
 from engine.inbox import RawMail
 from engine.ports import (
     AddressSuppressions,
@@ -42,6 +43,7 @@ from engine.ports import (
 from engine.store.claims import claim_batch
 from engine.store.db import insert
 from engine.store.dialogs_sql import SqlDialogs
+from engine.store.directory_sql import SqlDirectory
 from engine.store.suppressions import SqlSuppressions
 from engine.store.tables import inbound, mailbox_state
 from engine.store.uow import SqlComments, SqlEvents, SqlOutbox, SqlPeople, SqlRefs, SqlTickets
@@ -88,6 +90,7 @@ class _SharedUnitOfWork:
     refs: MessageRefs
     suppressions: AddressSuppressions
     dialogs: DialogRepository
+    directory: DirectoryStore
 
     def __init__(self, shared: SharedTransaction) -> None:
         self._shared = shared
@@ -103,6 +106,7 @@ class _SharedUnitOfWork:
         self.tickets, self.people, self.comments = s.tickets, s.people, s.comments
         self.events, self.outbox, self.refs = s.events, s.outbox, s.refs
         self.suppressions, self.dialogs = s.suppressions, s.dialogs
+        self.directory = s.directory
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -124,6 +128,7 @@ class SharedTransaction:
         self.outbox, self.refs = SqlOutbox(conn, clock), SqlRefs(conn, clock)
         self.suppressions = SqlSuppressions(conn)
         self.dialogs = SqlDialogs(conn)
+        self.directory = SqlDirectory(conn)
 
     def uow(self) -> UnitOfWork:
         return _SharedUnitOfWork(self)

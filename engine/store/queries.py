@@ -18,13 +18,16 @@ from engine.store.tables import (
     attachments,
     comments,
     companies,
+    contracts,
     dialogs,
+    equipment,
     events,
     inbound,
     message_refs,
     outbox,
     people,
     person_emails,
+    service_objects,
     telegram_messages,
     ticket_observers,
     ticket_tags,
@@ -72,6 +75,10 @@ async def export_all(engine: AsyncEngine) -> Plain:
         found = {
             "people": await _people(conn),
             "companies": await _companies(conn),
+            # F11: the other directories, as stored (ids; the CSV export names them).
+            **{name: await _all(conn, select(table).order_by(table.c.id)) for name, table in (
+                ("contracts", contracts), ("objects", service_objects),
+                ("equipment", equipment))},
             "tickets": await _tickets(conn, true()),
             "desk_events": await _desk_events(conn),
             "dialogs": await _all(conn, select(dialogs).order_by(dialogs.c.id)),

@@ -12,9 +12,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine.directory import CompanySpec, PersonSpec
+from engine.directory_import import Row
 from engine.model import Role
 from engine.store import tables as t
 from engine.store.db import insert
+from engine.store.directory_seed import sync_declared
 from engine.store.uow import normalise_address
 
 
@@ -26,9 +28,11 @@ class SyncReport:
 
 
 async def sync_directory(engine: AsyncEngine, people: Sequence[PersonSpec],
-                         companies: Sequence[CompanySpec]) -> SyncReport:
+                         companies: Sequence[CompanySpec],
+                         others: Sequence[tuple[str, Sequence[Row]]] = ()) -> SyncReport:
     """Upsert everything in one transaction: companies, then people, then managers
-    (a manager is a person, and a person may belong to a company)."""
+    (a manager is a person, and a person may belong to a company), then F11's other
+    directories (`others`: rows by directory, engine/directory_import.declared_rows)."""
     created = 0
     async with engine.begin() as conn:
         ids = {spec.name: await _upsert_company(conn, spec) for spec in companies}
@@ -36,6 +40,7 @@ async def sync_directory(engine: AsyncEngine, people: Sequence[PersonSpec],
             created += await _upsert_person(conn, spec, ids)
         for company in companies:
             await _set_manager(conn, ids[company.name], company.manager_email)
+        await sync_declared(conn, people, others)
     return SyncReport(people_created=created, people_updated=len(people) - created,
                       companies=len(ids))
 
@@ -56,6 +61,8 @@ async def _upsert_person(conn: AsyncConnection, spec: PersonSpec, ids: dict[str,
               "company_id": await _company_id(conn, spec.company, ids),
               "language": spec.language, "notify_via": spec.notify_via,
               "username": spec.username}
+    if spec.phone is not None:  # else the phone staff keep in the directory stays (F11)
+        values["phone"] = spec.phone
     person_id = await _find(conn, spec.telegram_id, emails, spec.name)
     created = person_id is None
     if person_id is None:

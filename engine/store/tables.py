@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -121,6 +122,9 @@ people = Table(
     Column("notify_via", String(16), nullable=False, server_default="auto"),
     Column("username", String(64), nullable=True, index=True),
     Index(None, "role"),
+    # F11: a contact's phone and responsible manager (a staff person).
+    Column("phone", String(64), nullable=True, index=True),
+    _person_fk("manager_id"),
 )
 
 # `position` keeps the declared order: the first address is the one we write to.
@@ -160,12 +164,19 @@ tickets = Table(
     _time("first_response_due"),
     _time("resolution_due"),
     _time("next_response_due"),
+    # engine/fields.py: a ticket of an internal type, never shown to clients.
+    Column("internal", Boolean, nullable=False, server_default=text("false")),
+    Column("desk", String(64), nullable=True, index=True),  # engine/desks.py
     Index(None, "responsible_id"),
     Index(None, "requester_id"),
     Index(None, "waiting_until"),
     Index(None, "first_response_due"),
     Index(None, "resolution_due"),
     Index(None, "next_response_due"),
+    # F11: what the ticket is about, from the directories.
+    Column("contract_id", Integer, ForeignKey("contracts.id"), nullable=True, index=True),
+    Column("object_id", Integer, ForeignKey("service_objects.id"), nullable=True, index=True),
+    Column("equipment_id", Integer, ForeignKey("equipment.id"), nullable=True, index=True),
 )
 
 ticket_observers = Table(
@@ -453,3 +464,38 @@ def _clean_every_text_column() -> None:
 
 
 _clean_every_text_column()
+
+
+# --- F11 directories: contracts, service objects, equipment (companies and contacts above) --
+
+contracts = Table(
+    "contracts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(100), nullable=False, unique=True),
+    Column("company_id", Integer, ForeignKey("companies.id"), nullable=False, index=True),
+    Column("starts", Date, nullable=True),
+    Column("ends", Date, nullable=True),
+    Column("sla_policy", String(64), nullable=True),
+    _person_fk("manager_id"),
+)
+
+# A site or an address of a company; its name is unique within the company.
+service_objects = Table(
+    "service_objects", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", Integer, ForeignKey("companies.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("address", Text, nullable=False, server_default=""),
+    _person_fk("manager_id"),
+    UniqueConstraint("company_id", "name"),
+)
+
+equipment = Table(
+    "equipment", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("serial", String(200), nullable=False, unique=True),
+    Column("model", String(200), nullable=False, server_default=""),
+    Column("company_id", Integer, ForeignKey("companies.id"), nullable=False, index=True),
+    Column("object_id", Integer, ForeignKey("service_objects.id"), nullable=True, index=True),
+    _person_fk("manager_id"),
+)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, bindparam, delete, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from engine.directory_store import DirectoryStore
 from engine.events import DeskEvent, Event
 from engine.model import Comment, Company, Person, Role, Status, Ticket
 from engine.notify.kinds import notice_kind
@@ -37,6 +38,7 @@ from engine.ports import (
 )
 from engine.store.db import insert
 from engine.store.dialogs_sql import SqlDialogs
+from engine.store.directory_sql import SqlDirectory
 from engine.store.files_sql import add_files, files_of
 from engine.store.suppressions import SqlSuppressions
 from engine.store.tables import (
@@ -543,6 +545,7 @@ class SqlUnitOfWork:
     refs: MessageRefs
     suppressions: AddressSuppressions
     dialogs: DialogRepository
+    directory: DirectoryStore
 
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         self._engine = engine
@@ -575,6 +578,7 @@ class SqlUnitOfWork:
         self.refs = SqlRefs(conn, self._clock)
         self.suppressions = SqlSuppressions(conn)
         self.dialogs = SqlDialogs(conn)
+        self.directory = SqlDirectory(conn)
 
     async def __aexit__(self, *exc: object) -> None:
         conn, tx, self._conn, self._tx = self._conn, self._tx, None, None

@@ -14,6 +14,7 @@ from engine.model import Ticket
 from engine.ports import SystemClock
 from engine.sla.calendar import BusinessCalendar
 from engine.store.db import reading
+from engine.store.directory_sql import SqlDirectory
 from engine.store.files_sql import Extract, attachment_bytes
 from engine.store.metrics_sql import monthly_report
 from engine.store.queries import company_domains
@@ -26,6 +27,7 @@ class SqlReading:
     people: SqlPeople
     comments: SqlComments
     refs: SqlRefs
+    directory: SqlDirectory
 
 
 class SqlViews:
@@ -38,7 +40,7 @@ class SqlViews:
         async with reading(self._engine) as conn:
             # The clock only stamps rows a reading never writes.
             yield SqlReading(SqlTickets(conn), SqlPeople(conn), SqlComments(conn),
-                             SqlRefs(conn, SystemClock()))
+                             SqlRefs(conn, SystemClock()), SqlDirectory(conn))
 
     async def ticket(self, number: int) -> Ticket | None:
         async with self.reading() as r:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from telegram import Bot
 
 from bot.channels.telegram.deliver.outbound import Outbound
+from bot.channels.telegram.deskchats import staff_chats
 from bot.channels.telegram.ports import ChatStore
 from bot.channels.telegram.understand.firstline import DialogTracker
 from bot.channels.telegram.understand.people import Directory
@@ -59,4 +60,4 @@ class Desk:
         return chat_id == self.tg.support_chat_id
 
     def is_staff_chat(self, chat_id: int) -> bool:
-        return self.tg.staff_chat_id is not None and chat_id == self.tg.staff_chat_id
+        return chat_id in staff_chats(self.settings)  # any desk's (deskchats.py)

@@ -143,7 +143,8 @@ class TelegramService:
 
     async def _check_setup(self) -> None:
         assert self.app is not None and self.desk is not None
-        found = await startup.problems(self.app.bot, self.rt.settings.telegram)
+        found = await startup.problems(self.app.bot, self.rt.settings.telegram,
+                                       self.rt.settings.engine.desks.staff_chats())
         staff = self.rt.settings.telegram.staff_chat_id
         if "privacy" in found and staff is not None:
             lang = self.rt.settings.language

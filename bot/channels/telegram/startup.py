@@ -36,8 +36,10 @@ async def connect(app: TelegramApp) -> Me:
     return Me(id=me.id, username=me.username)
 
 
-async def problems(bot: Bot, cfg: TelegramConfig) -> list[str]:
-    """Setup problems, each logged; the caller tells the staff chat about the group's."""
+async def problems(bot: Bot, cfg: TelegramConfig,
+                   desk_chats: tuple[int, ...] = ()) -> list[str]:
+    """Setup problems, each logged; the caller tells the staff chat about the group's.
+    `desk_chats`: the desks' own staff chats (engine/desks.py)."""
     found: list[str] = []
     if cfg.support_chat_id is None:
         log.warning("[telegram] support_chat_id is not set: no first line, only private "
@@ -46,6 +48,9 @@ async def problems(bot: Bot, cfg: TelegramConfig) -> list[str]:
         found += await _support_chat(bot, cfg.support_chat_id)
     if cfg.staff_chat_id is not None and not await _reachable(bot, cfg.staff_chat_id, "staff"):
         found.append("staff_chat")
+    for chat in desk_chats:
+        if chat != cfg.staff_chat_id and not await _reachable(bot, chat, "desk staff"):
+            found.append("staff_chat")
     return found
 
 

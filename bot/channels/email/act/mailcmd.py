@@ -23,6 +23,9 @@ from bot.channels.email.understand.identity import MailIdentity
 from bot.commands.grammar import ParsedCommand, parse_command
 from bot.commands.help import render_help
 from bot.commands.registry import MAIL, CommandContext, CommandError, Query, build_command
+from bot.commands.required import ask_missing, staff_lines
+from bot.directory_text import QUERIES as DIRECTORY_QUERIES
+from bot.directory_text import directory_answer
 from bot.i18n import priority_name, status_name, t
 from bot.runtime import Runtime
 from engine import commands as c
@@ -66,7 +69,9 @@ def resolver(found: Mapping[str, int | None]) -> Callable[[str], int | None]:
 
 # Commands whose builders do not take the text after the command line; that text is then
 # kept as an internal note rather than dropped.
-_TEXTLESS = (c.Take, c.Assign, c.SetPriority, c.AddObserver, c.AddTag)
+_TEXTLESS = (c.Take, c.Assign, c.SetPriority, c.AddObserver, c.AddTag, c.SetType, c.ChangeTags,
+             c.RemoveObserver, c.ChangeCc, c.SetDue, c.AddTimeSpent,
+             c.LinkTicket, c.SetCompany, c.SetRequester)  # the last three: F11
 
 
 def leftover_note(command: c.Command, after: str) -> str:
@@ -157,10 +162,18 @@ class Runner:
             text = render_help(lang, staff=True, channel=MAIL)
         elif query.name == "status" and query.ticket is not None:
             text = await self._summary(asker.person, query.ticket, lang)
+        elif query.name in DIRECTORY_QUERIES:
+            text = await directory_answer(self.rt.views, asker.person, query, lang,
+                                          self.rt.settings.engine.ticket_prefix)
         else:
             text = t(lang, "mail.query_in_chat", command=query.name)
         await self.replies.send(asker, text, ticket)
         return Fate("done", ticket, f"query /{query.name}", "command")
+
+    async def _ask_missing(self, number: int, lang: str) -> str | None:
+        async with self.s.reading() as view:
+            ticket = await view.tickets.get(number)
+        return None if ticket is None else ask_missing(ticket, self.rt.settings.engine, lang)
 
     async def _summary(self, person: Person, number: int, lang: str) -> str:
         async with self.s.reading() as view:
@@ -175,6 +188,7 @@ class Runner:
                     responsible=responsible.name if responsible else "—")
         if not person.role.is_staff:
             return summary
+        summary += "\n" + "\n".join(staff_lines(ticket, lang, self.rt.settings.timezone))
         policy = self.rt.settings.sla.policies.get(ticket.sla_policy)
         sla = sla_lines(ticket, policy, self.rt.bus.clock.now(), lang, t=t)
         return "\n\n".join([summary, "\n".join(sla)]) if sla else summary
@@ -193,13 +207,18 @@ class Runner:
                 actor=asker.person.id, channel=MAIL, at=command.at, ticket=outcome.ticket,
                 body=note, public=False))
         name = found.parsed.name if isinstance(found.parsed, ParsedCommand) else "?"
-        await self._done(asker, name, outcome.ticket if outcome.ticket is not None else ticket)
+        await self._done(asker, name, outcome.ticket if outcome.ticket is not None else ticket,
+                         asks=isinstance(command, c.Take))
         return Fate("done", outcome.ticket, f"command /{name}", "command")
 
-    async def _done(self, asker: Asker, name: str, number: int | None) -> None:
-        """Every command mailed gets an answer: what it did, and the ticket as it is now."""
+    async def _done(self, asker: Asker, name: str, number: int | None, *,
+                    asks: bool = False) -> None:
+        """Every command mailed gets an answer: what it did, and the ticket as it is now;
+        after `/take` (`asks`), what the ticket's type still needs."""
         lang = asker.person.language
         text = t(lang, "mail.command_done", command=name)
         if number is not None:
             text += "\n\n" + await self._summary(asker.person, number, lang)
+            ask = await self._ask_missing(number, lang) if asks else None
+            text += "" if ask is None else "\n\n" + ask
         await self.replies.send(asker, text, number)

@@ -321,9 +321,15 @@ class MailProcessor:
             requester_id=sender.id, cc=cc,
             notify_cc=cc_to_notify(mail, self.id, sender, known, cc),
             source_ref=inc.ref, attachments=_attachments(mail, inc.row.id),
-            linked_to=thread.linked_to))
+            linked_to=thread.linked_to, mailbox=self._mailbox(inc)))
         await self._refused_files(inc, outcome, sender)
         return outcome.ticket
+
+    def _mailbox(self, inc: IncomingMail) -> str | None:
+        """Which of our addresses the mail was delivered to (routing, F12): the envelope's
+        first, else the first of To and Cc (IMAP keeps no envelope)."""
+        mail = inc.mail
+        return next((a for a in (*inc.envelope, *mail.to, *mail.cc) if self.id.is_own(a)), None)
 
     def _flagged(self, text: str, inc: IncomingMail, thread: Thread) -> str:
         """Staff reading the ticket see that its sender's address proves nothing."""

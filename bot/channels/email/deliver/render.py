@@ -39,6 +39,8 @@ class Rendered:
     references: tuple[str, ...] = ()
     auto_submitted: str = "auto-generated"
     attachments: tuple[Attachment, ...] = ()
+    # The From address: the ticket's desk's mailbox (engine/desks.py); None: ours.
+    sender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,13 @@ class Renderer:
             return body
         text, files = body
         return Rendered(self._subject(scene, params), text, *self._threading(scene),
-                        await _auto_submitted(scene, view), files)
+                        await _auto_submitted(scene, view), files, self._sender(ticket))
+
+    def _sender(self, ticket: Ticket) -> str | None:
+        """A ticket of a desk writes from that desk's first address (billing@ answers
+        what was written to billing@); replies still thread by our Reply-To."""
+        desk = None if ticket.desk is None else self.settings.engine.desks.get(ticket.desk)
+        return desk.addresses[0] if desk is not None and desk.addresses else None
 
     async def render_acks(self, rows: Sequence[OutboxRow], view: Reading) -> Rendered:
         """One ack for several new requests of one requester (the automatic-mail cap

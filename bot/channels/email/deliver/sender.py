@@ -202,7 +202,7 @@ class MailSender:
         ident = self.identity
         m = EmailMessage()
         headers = {
-            "From": formataddr((t(row.language, "mail.from_name"), ident.address)),
+            "From": formataddr((t(row.language, "mail.from_name"), r.sender or ident.address)),
             "To": row.recipient, "Subject": one_line(r.subject),
             "Message-ID": ident.message_id(row.id, row.ticket, row.person_id, row.created_at),
             "Date": format_datetime(self.clock.now()),

@@ -23,12 +23,15 @@ class MailIdentity:
     address: str
     secret: bytes
     staff_domains: frozenset[str] = frozenset()
+    # The desks' own mailboxes (billing@...), ours as much as the support address.
+    desk_addresses: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, settings: Settings, secret: bytes) -> MailIdentity:
         staff = frozenset(e.rpartition("@")[2] for p in settings.people
                           if Role(p.role).is_staff for e in p.emails)
-        return cls(settings.email.address.lower(), secret, staff)
+        return cls(settings.email.address.lower(), secret, staff,
+                   frozenset(settings.engine.desks.addresses()))
 
     @property
     def domain(self) -> str:
@@ -45,12 +48,14 @@ class MailIdentity:
         return () if self.domain in self.staff_domains else (self.domain,)
 
     def is_own(self, address: str | None) -> bool:
-        """The support address itself or any `support+anything@` variant."""
+        """The support address itself or any `support+anything@` variant, or a desk's."""
         if not address:
             return False
         local, _, domain = address.strip().lower().partition("@")
         own_local = self.address.partition("@")[0]
-        return domain == self.domain and local.partition("+")[0] == own_local
+        bare = local.partition("+")[0]
+        return (domain == self.domain and bare == own_local) or \
+            f"{bare}@{domain}" in self.desk_addresses
 
     def ref_token(self, ref: str) -> MailToken | None:
         return tokens.read_message_id(self.secret, ref, frozenset({self.domain}))

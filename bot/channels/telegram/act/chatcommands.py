@@ -22,6 +22,7 @@ from bot.commands.registry import (
     Query,
     build_command,
 )
+from bot.commands.required import ask_missing
 from bot.i18n import explain, t
 from engine import commands as c
 from engine.errors import EngineError
@@ -29,6 +30,7 @@ from engine.model import Person
 from engine.notify.kinds import NoticeKind
 from engine.notify.reactor import route
 from engine.notify.rules import Notice
+from engine.ticket_types import type_named
 
 log = logging.getLogger("ticketbot.telegram")
 
@@ -84,6 +86,9 @@ async def _resolver(desk: Desk, msg: ChatMessage,
 
 
 async def execute(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command) -> None:
+    if desk.is_support(msg.chat_id) and _internal_opening(desk, cmd):
+        await say(desk, msg, t(person.language, "fields.internal_in_group"), person.language)
+        return
     try:
         outcome = await desk.bus.handle(replace(cmd, source_ref=ref(msg.chat_id, msg.message_id)))
     except EngineError as exc:
@@ -94,11 +99,31 @@ async def execute(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command) 
     if outcome.ticket is None:
         return
     text = _success(cmd, outcome.ticket, person.language)
+    ask = await _ask_missing(desk, cmd, outcome.ticket, person.language)
     if desk.is_support(msg.chat_id) and not isinstance(cmd, c.OpenTicket | c.WithdrawComment):
-        # The group sees a ✅ on the command, and nothing of a ticket that is not its own.
+        # The group sees a ✅ on the command, and nothing of a ticket that is not its own;
+        # what the ticket still needs goes to the staff chat (or the taker in private).
         await confirm(desk, msg, text, person.language)
+        if ask is not None:
+            await say(desk, msg, ask, person.language, ticket=outcome.ticket,
+                      room=desk.tg.staff_chat_id or person.telegram_id)
     elif await _worth_saying(desk, msg, person, cmd, outcome.ticket):
-        await say(desk, msg, text, person.language, ticket=outcome.ticket)
+        await say(desk, msg, text if ask is None else f"{text}\n\n{ask}", person.language,
+                  ticket=outcome.ticket)
+
+
+def _internal_opening(desk: Desk, cmd: c.Command) -> bool:
+    """`/new type=NAME` of an internal type: the support group's members must not see it."""
+    return isinstance(cmd, c.OpenTicket) and cmd.type is not None and type_named(
+        desk.settings.engine.type_specs, cmd.type).internal
+
+
+async def _ask_missing(desk: Desk, cmd: c.Command, number: int, lang: str) -> str | None:
+    """After `/take`: the fields the ticket's type requires that it lacks (seed 003)."""
+    if not isinstance(cmd, c.Take):
+        return None
+    ticket = await desk.views.ticket(number)
+    return None if ticket is None else ask_missing(ticket, desk.settings.engine, lang)
 
 
 def _success(cmd: c.Command, number: int, lang: str) -> str:
@@ -121,7 +146,7 @@ async def _worth_saying(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Com
     source = parse_ref(ticket.source_ref)
     if desk.is_support(msg.chat_id) and source is not None and desk.is_support(source.chat_id):
         return False
-    if not isinstance(cmd, c.OpenTicket) or ticket.requester_id != person.id:
-        return True
+    if not isinstance(cmd, c.OpenTicket) or ticket.requester_id != person.id or ticket.internal:
+        return True  # an internal ticket gets no acknowledgement
     ack = Notice(NoticeKind.ACK, person=person)
     return ("telegram", str(msg.chat_id)) not in route(ack, ticket)

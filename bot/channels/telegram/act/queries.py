@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.channels.email.act.rescue import Rescuer
-from bot.channels.telegram.act import promote
+from bot.channels.telegram.act import directory, promote
 from bot.channels.telegram.act.answer import elsewhere, say, say_html
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.deliver.cards import card_facts, render_card
@@ -17,6 +17,7 @@ from bot.channels.telegram.receive.inbound import ChatMessage
 from bot.channels.telegram.understand.refs import parse_ref
 from bot.commands.help import render_help
 from bot.commands.registry import CHAT, Query
+from bot.commands.required import staff_lines
 from bot.i18n import explain, status_name, t
 from bot.stats import stats_text
 from engine.access import can_view
@@ -61,6 +62,8 @@ async def _status(desk: Desk, msg: ChatMessage, person: Person, query: Query) ->
     html = lines(render_card(facts, lang, desk.settings.timezone,
                              desk.settings.engine.ticket_prefix, staff=staff),
                  *(esc(x) for x in (_sla(desk, facts.ticket, lang) if staff else [])),
+                 *(esc(x) for x in (staff_lines(facts.ticket, lang, desk.settings.timezone)
+                                    if staff else [])),
                  quote(facts.ticket.description, DESCRIPTION_LIMIT))
     await say_html(desk, msg, html, lang, ticket=query.ticket, room=room)
 
@@ -132,4 +135,5 @@ async def _ticket(desk: Desk, msg: ChatMessage, person: Person, query: Query) ->
 ANSWERS: dict[str, Answerer] = {
     "help": _help, "start": _start, "status": _status, "my": _my, "queue": _queue,
     "stats": _stats, "ticket": _ticket, "rescue": _rescue,
+    **directory.ANSWERS,  # F11: /company X, /contact X, /tickets WHAT X
 }

@@ -35,6 +35,7 @@ from bot.channels.telegram.deliver import outbound
 from bot.channels.telegram.deliver.cards import card_facts, render_card
 from bot.channels.telegram.deliver.notices import ChatNotice, render_notice
 from bot.channels.telegram.deliver.render import Buttons, esc, mention
+from bot.channels.telegram.deskchats import staff_chat, staff_chats
 from bot.channels.telegram.ports import ChatStore
 from bot.channels.telegram.read import Known, View, view
 from bot.channels.telegram.understand.refs import parse_ref
@@ -156,7 +157,7 @@ class Delivery:
             return GiveUp(f"no ticket {number}")
         html = render_card(facts, row.language, self.settings.timezone,
                            self.settings.engine.ticket_prefix,
-                           staff=chat == self.settings.telegram.staff_chat_id)
+                           staff=chat in staff_chats(self.settings))
         return await self._show_card(row, chat, number, html)
 
     async def _show_card(self, row: OutboxRow, chat: int, number: int, html: str) -> Outcome:
@@ -263,8 +264,9 @@ class Delivery:
 
     def _fallback_chat(self, staff: bool, ticket: Any) -> int | None:
         tg = self.settings.telegram
-        if staff and tg.staff_chat_id is not None:
-            return tg.staff_chat_id
+        desk_chat = staff_chat(self.settings, ticket.desk)
+        if staff and desk_chat is not None:
+            return desk_chat
         source = None if ticket is None else parse_ref(ticket.source_ref)
         if source is not None and source.chat_id == tg.support_chat_id:
             return source.chat_id

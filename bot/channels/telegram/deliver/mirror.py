@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from bot.channels.telegram.deliver import outbound
 from bot.channels.telegram.deliver.render import esc, lines, mention, quote
+from bot.channels.telegram.deskchats import staff_chat, staff_chats
 from bot.channels.telegram.understand.refs import MessageRef, parse_ref
 from bot.i18n import comment_text, t
 from config.settings import Settings
@@ -34,7 +35,7 @@ UNDO_PREFIX = "undo:"
 def telegram_reactors(settings: Settings) -> list[Reactor]:
     """[] unless the bot has a token and a chat to keep in step."""
     tg = settings.telegram
-    if not tg.token or (tg.support_chat_id is None and tg.staff_chat_id is None):
+    if not tg.token or (tg.support_chat_id is None and not staff_chats(settings)):
         return []
 
     async def mirror(ctx: Context, event_id: int, event: e.Event) -> None:
@@ -48,6 +49,8 @@ def telegram_reactors(settings: Settings) -> list[Reactor]:
 
 
 def _group_thread(settings: Settings, ticket: Ticket) -> MessageRef | None:
+    if ticket.internal:  # seed 003: never in the group, whose members are clients
+        return None
     source = parse_ref(ticket.source_ref)
     if source is None or source.chat_id != settings.telegram.support_chat_id:
         return None
@@ -65,6 +68,30 @@ async def _items(settings: Settings, ctx: Context, event_id: int, event: e.Event
         items += await _comment_posts(settings, ctx, event_id, event, ticket)
     if isinstance(event, e.CommentWithdrawn):
         items += await _withdrawn_echo(settings, ctx, event)
+    if isinstance(event, e.TicketMoved):
+        items += await _moved(settings, ctx, event_id, event, ticket)
+    return items
+
+
+async def _moved(settings: Settings, ctx: Context, event_id: int, event: e.TicketMoved,
+                 ticket: Ticket) -> list[OutboxItem]:
+    """`/move`: the new desk's staff chat gets the ticket (its card and its text, as for a
+    new ticket), the old one a short line saying where it went."""
+    old, new = staff_chat(settings, event.old), staff_chat(settings, event.new)
+    if old == new:
+        return []
+    lang = settings.language
+    items: list[OutboxItem] = []
+    if new is not None:
+        items.append(outbound.card_item(f"tg:card:{new}:{ticket.number}:{event_id}",
+                                        ticket.number, new, None, lang))
+        items += await _opened_elsewhere(settings, ctx, event_id, ticket)
+    if old is not None:
+        mover = await _name(ctx, event.actor) or t(lang, "tg.someone")
+        html = esc(t(lang, "tg.post.moved", number=f"{settings.engine.ticket_prefix}"
+                     f"{ticket.number}", desk=event.new, name=mover))
+        items.append(outbound.reply_item(f"tg:moved:{old}:{event_id}", outbound.Reply(
+            chat_id=old, html=html, ticket=ticket.number), lang))
     return items
 
 
@@ -84,7 +111,7 @@ def _cards(settings: Settings, event_id: int, ticket: Ticket,
         items.append(outbound.card_item(f"tg:card:{thread.chat_id}:{ticket.number}:{event_id}",
                                         ticket.number, thread.chat_id, thread.message_id,
                                         asker_language))
-    staff = settings.telegram.staff_chat_id
+    staff = staff_chat(settings, ticket.desk)
     if staff is not None:
         items.append(outbound.card_item(f"tg:card:{staff}:{ticket.number}:{event_id}",
                                         ticket.number, staff, None, lang))
@@ -93,7 +120,7 @@ def _cards(settings: Settings, event_id: int, ticket: Ticket,
 
 async def _opened_elsewhere(settings: Settings, ctx: Context, event_id: int,
                             ticket: Ticket) -> list[OutboxItem]:
-    staff = settings.telegram.staff_chat_id
+    staff = staff_chat(settings, ticket.desk)
     if staff is None:
         return []
     lang = settings.language
@@ -117,11 +144,12 @@ async def _comment_posts(settings: Settings, ctx: Context, event_id: int,
     if thread is not None and event.public and event.by_staff and from_chat != thread.chat_id:
         post = await _group_answer(settings, ctx, event_id, thread, comment, ticket)
         items.append(replace(post, not_before=until, cause=grace.cause(event_id, event, until)))
-    staff = settings.telegram.staff_chat_id
+    staff = staff_chat(settings, ticket.desk)
     if staff is not None and from_chat != staff:
         kind = "note" if not event.public else "answer" if event.by_staff else "client"
         items.append(await _post(settings, ctx, event_id, staff, comment, kind))
-    if source is not None and from_chat == staff and event.public and event.by_staff:
+    if source is not None and from_chat in staff_chats(settings) and event.public and \
+            event.by_staff:
         items += await _echo(settings, ctx, event_id, source, ticket, until)
     return items
 
@@ -174,7 +202,7 @@ async def _withdrawn_echo(settings: Settings, ctx: Context, event: e.CommentWith
     comment = next((c for c in await ctx.uow.comments.for_ticket(event.ticket)
                     if c.id == event.comment_id), None)
     source = None if comment is None else parse_ref(comment.source_ref)
-    if comment is None or source is None or source.chat_id != settings.telegram.staff_chat_id:
+    if comment is None or source is None or source.chat_id not in staff_chats(settings):
         return []
     author = None if comment.author_id is None else await ctx.uow.people.get(comment.author_id)
     lang = settings.language if author is None else author.language
