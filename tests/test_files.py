@@ -334,3 +334,43 @@ def test_no_bytes_to_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                  "attachment", "get", "1", "a.pdf"]) == 2
     assert "stdout is a terminal: give --out PATH, or pipe the output" in capsys.readouterr().err
     assert not db.exists()  # refused before anything was opened
+
+
+async def test_migration_moves_stored_bytes_into_blobs_once(db_url: str) -> None:
+    """A database from before 0004 keeps its files: their bytes move to `blobs`, one row
+    for equal bytes, and read back exactly by id."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from engine.store import tables
+    from engine.store.db import make_engine
+    from engine.store.migrate import schema_diff, upgrade
+    from engine.store.views import SqlViews
+
+    at = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+    await upgrade(db_url, "0003")
+    db = make_engine(db_url)
+    old = sa.table("attachments", *(sa.column(n) for n in (
+        "comment_id", "ticket", "filename", "content_type", "size", "sha256", "data")))
+    try:
+        async with db.begin() as conn:
+            await conn.execute(tables.tickets.insert().values(
+                number=1, subject="Printer", description="jams", status="open",
+                created_at=at, updated_at=at, channel="email", type="question",
+                priority="normal"))
+            await conn.execute(tables.comments.insert().values(
+                ticket=1, body="jams", public=True, channel="email", created_at=at))
+            sha = hashlib.sha256(PDF).hexdigest()
+            await conn.execute(old.insert(), [
+                {"comment_id": 1, "ticket": 1, "filename": name, "content_type":
+                 "application/pdf", "size": len(PDF), "sha256": sha, "data": PDF}
+                for name in ("a.pdf", "b.pdf")])
+        await upgrade(db_url)
+        assert await schema_diff(db_url) == []
+        views = SqlViews(db)
+        assert [await views.attachment_bytes(i) for i in (1, 2)] == [PDF, PDF]
+        async with reading(db) as conn:
+            assert (await conn.execute(select(func.count()).select_from(blobs))).scalar_one() == 1
+    finally:
+        await db.dispose()
