@@ -8,8 +8,8 @@ signature logo (a 9 KB PNG, the same bytes) in every mail: what a real desk gets
 mail is stored raw (the intake's `raw.keep`) and processed into tickets with every reactor
 on (`MailIntake.drain`), in a child process per variant and database:
 
-  main      the code of REV (a `git worktree` made under /tmp): the file's bytes in its
-            attachment row, beside the raw mail
+  main      the code of REV (default: the main branch as it is; a `git worktree` made
+            under /tmp): the file's bytes in its attachment row, beside the raw mail
   copy      this tree with the bytes deduplicated in `blobs` (one row per sha256), still
             beside the raw mail (`files_sql.COPY_MAILED_BYTES`)
   raw-ref   this tree as it runs: a mailed file's blob names the raw mail that holds it,
@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BASELINE = "8a0d931"
+BASELINE = "main"  # resolved to its commit when the run starts
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -163,6 +163,11 @@ def _file_size(url: str) -> int:
 
 # ------------------------------------------------------------------ the parent
 
+def _commit(rev: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
 def _baseline_tree(rev: str) -> Path:
     tree = Path(tempfile.gettempdir()) / f"ticketbot-files-baseline-{rev}"
     if not tree.exists():
@@ -208,6 +213,7 @@ def main() -> None:
     ap.add_argument("--baseline", default=BASELINE, help="main's revision to compare with")
     ap.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     args = ap.parse_args()
+    args.baseline = _commit(args.baseline)
     base = _baseline_tree(args.baseline)
     dbs = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     with tempfile.TemporaryDirectory(prefix="tb-files-") as tmp:
