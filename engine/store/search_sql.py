@@ -1,0 +1,214 @@
+"""F17 full-text search over subjects and comments, on SQLite (FTS5) and PostgreSQL (GIN).
+
+Both backends index the same column, `search_docs.terms`: the text's stems from
+`engine/stemming.py`, so a query finds the same tickets on either. SQLite matches it with an
+external-content FTS5 table that triggers keep in step; PostgreSQL with a GIN index over
+`to_tsvector('simple', terms)` (the 'simple' config only splits and lower-cases: the stems
+are ours). The store code writes `search_docs` in the same transaction as the comment or
+subject it mirrors (`engine/store/uow.py`), so the index is never behind a committed write.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, delete, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.model import Person, Status
+from engine.stemming import stem, stemmed, words
+from engine.store.tables import comments, search_docs, tickets
+
+# Objects of each backend's own index, outside `tables.metadata`: the schema comparison
+# leaves every name with this prefix alone (engine/store/migrate.py).
+NATIVE_PREFIX = "search_fts"
+MAX_TERMS = 8
+SNIPPET_CHARS = 120
+_WORD = re.compile(r"[^\W_]+")
+
+SQLITE_DDL = (
+    "CREATE VIRTUAL TABLE search_fts USING fts5(terms, content='search_docs', "
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
+    "CREATE TRIGGER search_fts_ai AFTER INSERT ON search_docs BEGIN "
+    "INSERT INTO search_fts(rowid, terms) VALUES (new.id, new.terms); END",
+    "CREATE TRIGGER search_fts_ad AFTER DELETE ON search_docs BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, terms) VALUES ('delete', old.id, old.terms); END",
+    "CREATE TRIGGER search_fts_au AFTER UPDATE OF terms ON search_docs BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, terms) VALUES ('delete', old.id, old.terms); "
+    "INSERT INTO search_fts(rowid, terms) VALUES (new.id, new.terms); END",
+)
+SQLITE_DROP = ("DROP TRIGGER IF EXISTS search_fts_au", "DROP TRIGGER IF EXISTS search_fts_ad",
+               "DROP TRIGGER IF EXISTS search_fts_ai", "DROP TABLE IF EXISTS search_fts")
+POSTGRES_DDL = ("CREATE INDEX search_fts_terms ON search_docs "
+                "USING gin (to_tsvector('simple', terms))",)
+POSTGRES_DROP = ("DROP INDEX IF EXISTS search_fts_terms",)
+
+
+def native_ddl(dialect: str) -> tuple[str, ...]:
+    return SQLITE_DDL if dialect == "sqlite" else POSTGRES_DDL
+
+
+def native_drop(dialect: str) -> tuple[str, ...]:
+    return SQLITE_DROP if dialect == "sqlite" else POSTGRES_DROP
+
+
+# ---------------------------------------------------------------- keeping the index in step
+
+_INSERT_DOC = search_docs.insert()
+
+
+async def index_comment(conn: AsyncConnection, comment_id: int, ticket: int, body: str,
+                        public: bool) -> None:
+    await conn.execute(_INSERT_DOC, {"ticket": ticket, "comment_id": comment_id,
+                                     "terms": stemmed(body), "public": public})
+
+
+async def reindex_comment(conn: AsyncConnection, comment_id: int, body: str) -> None:
+    await conn.execute(update(search_docs).where(search_docs.c.comment_id == comment_id)
+                       .values(terms=stemmed(body)))
+
+
+async def set_comment_public(conn: AsyncConnection, comment_id: int, public: bool) -> None:
+    await conn.execute(update(search_docs).where(search_docs.c.comment_id == comment_id)
+                       .values(public=public))
+
+
+async def index_subject(conn: AsyncConnection, ticket: int, subject: str) -> None:
+    """The ticket's one subject row, written afresh."""
+    await conn.execute(delete(search_docs).where(search_docs.c.ticket == ticket,
+                                                 search_docs.c.comment_id.is_(None)))
+    await conn.execute(_INSERT_DOC, {"ticket": ticket, "comment_id": None,
+                                     "terms": stemmed(subject), "public": True})
+
+
+async def move_comments(conn: AsyncConnection, source: int, target: int) -> None:
+    """A merge: the comments of `source` are `target`'s now, and so are their rows here."""
+    await conn.execute(update(search_docs).where(search_docs.c.ticket == source,
+                                                 search_docs.c.comment_id.is_not(None))
+                       .values(ticket=target))
+
+
+# ---------------------------------------------------------------- searching
+
+
+@dataclass(frozen=True)
+class Hit:
+    number: int
+    subject: str
+    status: Status
+    snippet: str
+
+
+def query_terms(query: str) -> list[str]:
+    """The distinct stems a query asks for, at most MAX_TERMS (all must match)."""
+    return list(dict.fromkeys(stem(w) for w in words(query)))[:MAX_TERMS]
+
+
+def _visible(person: Person | None) -> tuple[str, dict[str, object]]:
+    """SQL that narrows the docs to what `person` may see (F3, as engine.access.can_view):
+    staff see every ticket and note; a client their own, their company's and observed
+    tickets, and of those the subjects and public comments only."""
+    if person is None or person.role.is_staff:
+        return "", {}
+    return (" AND (d.comment_id IS NULL OR d.public) AND d.ticket IN ("
+            "SELECT number FROM tickets WHERE requester_id = :person"
+            + (" OR company_id = :company" if person.company_id is not None else "")
+            + " UNION SELECT ticket FROM ticket_observers WHERE person_id = :person)",
+            {"person": person.id, "company": person.company_id})
+
+
+# Subjects weigh double: a ticket about the words beats one that mentions them once.
+# bm25() may not run inside an aggregate: the CTE is materialised so SQLite cannot fold it in.
+_SQLITE_SEARCH = """
+WITH m AS MATERIALIZED (
+    SELECT rowid, bm25(search_fts) AS rank FROM search_fts WHERE search_fts MATCH :match)
+SELECT d.ticket AS ticket, min(m.rank * CASE WHEN d.comment_id IS NULL THEN 2.0 ELSE 1.0 END)
+       AS score
+FROM m JOIN search_docs d ON d.id = m.rowid
+WHERE 1 = 1{visible}
+GROUP BY d.ticket ORDER BY score, d.ticket DESC LIMIT :limit
+"""
+_POSTGRES_SEARCH = """
+SELECT d.ticket AS ticket, -max(ts_rank(to_tsvector('simple', d.terms), q) *
+       CASE WHEN d.comment_id IS NULL THEN 2.0 ELSE 1.0 END) AS score
+FROM search_docs d, plainto_tsquery('simple', :match) q
+WHERE to_tsvector('simple', d.terms) @@ q{visible}
+GROUP BY d.ticket ORDER BY score, d.ticket DESC LIMIT :limit
+"""
+
+
+async def search(conn: AsyncConnection, query: str, person: Person | None,
+                 limit: int = 10) -> builtins.list[Hit]:
+    """The tickets best matching every word of `query` (in any form), best first, that
+    `person` may see (None: the service itself, everything)."""
+    terms = query_terms(query)
+    if not terms:
+        return []
+    numbers = await _ranked(conn, terms, person, limit)
+    if not numbers:
+        return []
+    rows = {r.number: r for r in await conn.execute(
+        select(tickets.c.number, tickets.c.subject, tickets.c.status, tickets.c.description)
+        .where(tickets.c.number.in_(numbers)))}
+    bodies = await _bodies(conn, numbers, person)
+    return [Hit(n, rows[n].subject, Status(rows[n].status),
+                snippet([*bodies.get(n, ()), rows[n].description], terms)) for n in numbers]
+
+
+async def _ranked(conn: AsyncConnection, terms: Sequence[str], person: Person | None,
+                  limit: int) -> builtins.list[int]:
+    visible, params = _visible(person)
+    if conn.dialect.name == "sqlite":
+        sql, match = _SQLITE_SEARCH, " ".join(f'"{t}"' for t in terms)
+    else:
+        sql, match = _POSTGRES_SEARCH, " ".join(terms)
+    rows = await conn.execute(text(sql.format(visible=visible)),
+                              {"match": match, "limit": limit, **params})
+    return [r.ticket for r in rows]
+
+
+async def _bodies(conn: AsyncConnection, numbers: Sequence[int],
+                  person: Person | None) -> dict[int, builtins.list[str]]:
+    """The comments a snippet may quote, oldest first."""
+    where = [comments.c.ticket.in_(numbers)]
+    if person is not None and not person.role.is_staff:
+        where.append(comments.c.public.is_(True))
+    found: dict[int, builtins.list[str]] = {}
+    for ticket, body in await conn.execute(
+            select(comments.c.ticket, comments.c.body).where(and_(*where))
+            .order_by(comments.c.id)):
+        found.setdefault(ticket, []).append(body)
+    return found
+
+
+def snippet(texts: Sequence[str], terms: Sequence[str], width: int = SNIPPET_CHARS) -> str:
+    """A line around the first word whose stem was asked for, in the first text that has
+    one; else the start of the first text."""
+    wanted = set(terms)
+    for body in texts:
+        flat = " ".join(body.split())
+        position = _first_match(flat, wanted)
+        if position is not None:
+            start = max(0, position - width // 3)
+            return _cut(flat, start, width)
+    return _cut(" ".join(texts[0].split()), 0, width) if texts else ""
+
+
+def _first_match(flat: str, wanted: set[str]) -> int | None:
+    for match in _WORD.finditer(flat):
+        if stem(match.group().lower().replace("ё", "е")) in wanted:
+            return match.start()
+    return None
+
+
+def _cut(flat: str, start: int, width: int) -> str:
+    if start > 0:
+        space = flat.find(" ", start)
+        start = space + 1 if 0 <= space < start + 20 else start
+    piece = flat[start:start + width]
+    if start + width < len(flat):
+        piece = piece.rsplit(" ", 1)[0] + "…"
+    return ("…" if start > 0 else "") + piece
