@@ -107,17 +107,13 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(stem(w) for w in words(query)))[:MAX_TERMS]
 
 
-def _visible(person: Person | None) -> tuple[str, dict[str, object]]:
-    """SQL that narrows the docs to what `person` may see (F3, as engine.access.can_view):
-    staff see every ticket and note; a client their own, their company's and observed
-    tickets, and of those the subjects and public comments only."""
-    if person is None or person.role.is_staff:
-        return "", {}
-    return (" AND (d.comment_id IS NULL OR d.public) AND d.ticket IN ("
-            "SELECT number FROM tickets WHERE requester_id = :person"
-            + (" OR company_id = :company" if person.company_id is not None else "")
-            + " UNION SELECT ticket FROM ticket_observers WHERE person_id = :person)",
-            {"person": person.id, "company": person.company_id})
+# F3 as engine.access.can_view: staff see every ticket and note; a client their own, their
+# company's and observed tickets, and of those the subjects and public comments only.
+_CLIENT_SCOPE = """
+AND (d.comment_id IS NULL OR d.public) AND d.ticket IN (
+    SELECT number FROM tickets WHERE requester_id = :person
+        OR (company_id IS NOT NULL AND company_id = :company)
+    UNION SELECT ticket FROM ticket_observers WHERE person_id = :person)"""
 
 
 # Subjects weigh double: a ticket about the words beats one that mentions them once.
@@ -138,6 +134,11 @@ FROM search_docs d, plainto_tsquery('simple', :match) q
 WHERE to_tsvector('simple', d.terms) @@ q{visible}
 GROUP BY d.ticket ORDER BY score, d.ticket DESC LIMIT :limit
 """
+
+_STATEMENTS = {
+    (sqlite, client): text((_SQLITE_SEARCH if sqlite else _POSTGRES_SEARCH)
+                           .replace("{visible}", _CLIENT_SCOPE if client else ""))
+    for sqlite in (True, False) for client in (True, False)}
 
 
 async def search(conn: AsyncConnection, query: str, person: Person | None,
@@ -160,14 +161,14 @@ async def search(conn: AsyncConnection, query: str, person: Person | None,
 
 async def _ranked(conn: AsyncConnection, terms: Sequence[str], person: Person | None,
                   limit: int) -> builtins.list[int]:
-    visible, params = _visible(person)
-    if conn.dialect.name == "sqlite":
-        sql, match = _SQLITE_SEARCH, " ".join(f'"{t}"' for t in terms)
-    else:
-        sql, match = _POSTGRES_SEARCH, " ".join(terms)
-    rows = await conn.execute(text(sql.format(visible=visible)),
-                              {"match": match, "limit": limit, **params})
-    return [r.ticket for r in rows]
+    client = person is not None and not person.role.is_staff
+    statement = _STATEMENTS[(conn.dialect.name == "sqlite", client)]
+    match = " ".join(f'"{t}"' for t in terms) if conn.dialect.name == "sqlite" \
+        else " ".join(terms)
+    params = {"match": match, "limit": limit}
+    if person is not None and client:
+        params.update(person=person.id, company=person.company_id)
+    return [r.ticket for r in await conn.execute(statement, params)]
 
 
 async def _bodies(conn: AsyncConnection, numbers: Sequence[int],

@@ -36,8 +36,8 @@ from engine.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from engine.store.db import insert
 from engine.store import search_sql
+from engine.store.db import insert
 from engine.store.dialogs_sql import SqlDialogs
 from engine.store.suppressions import SqlSuppressions
 from engine.store.tables import (
