@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 # Letters and digits; underscore and punctuation split words (so do FTS5's unicode61 and
 # PostgreSQL's parser on the stems we hand them).
@@ -29,6 +30,8 @@ def words(text: str) -> Iterator[str]:
         yield match.group()[:_MAX_WORD]
 
 
+# Text is mostly the same few thousand words: a cache makes stemming a dictionary lookup.
+@lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
     """The stem of one lower-case word; words mixing scripts or with digits stay as they are."""
     if word.isdigit() or not word.isalpha():

@@ -431,7 +431,8 @@ telegram_users = Table(
 # F17: one row per comment (`comment_id`) and one per ticket subject (`comment_id` NULL),
 # holding the text's stems (engine/stemming.py), so both backends match the same word forms.
 # Each backend indexes `terms` its own way, outside this metadata: an FTS5 table kept in
-# step by triggers on SQLite, a GIN index over to_tsvector('simple', terms) on PostgreSQL.
+# step by triggers on SQLite, a stored tsvector column `search_fts_vector` with a GIN index on
+# PostgreSQL.
 search_docs = Table(
     "search_docs", metadata,
     Column("id", Integer, primary_key=True),

@@ -6,7 +6,7 @@ Create Date: 2026-12-04
 
 One row per comment and one per ticket subject, holding the text's stems
 (engine/stemming.py); SQLite indexes them with an FTS5 table kept in step by triggers,
-PostgreSQL with a GIN index over to_tsvector('simple', terms). Existing tickets and
+PostgreSQL with a GIN index over a stored to_tsvector('simple', terms). Existing tickets and
 comments are indexed here, in batches, with the stemmer of this release.
 """
 
