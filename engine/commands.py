@@ -235,3 +235,15 @@ class RecordDialogs(Command):
     dialogs: tuple[Dialog, ...] = ()
     messages: tuple[StoredMessage, ...] = ()
     settles: tuple[int, ...] = ()
+
+
+# --- finding things (F17): merge -------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class MergeTickets(Command):
+    """`/merge N M`: ticket `source` (M) joins `ticket` (N) with its comments, files,
+    observers and message ids, and is closed as merged (engine/merge.py)."""
+
+    ticket: int
+    source: int

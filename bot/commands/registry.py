@@ -371,6 +371,9 @@ def _spec(name: str, aliases: tuple[str, ...], usage: str, en: str, ru: str, bui
     return CommandSpec(name, aliases, usage, {"en": en, "ru": ru}, staff_only, build, chat_only)
 
 
+# Its builders use the types above (bot/commands/finding.py says how the cycle is broken).
+from bot.commands import finding  # noqa: E402
+
 # In /help order: the daily work first, reading commands after.
 _SPECS = (
     _spec("take", ("взять", "беру"), "/take [N]",
@@ -408,14 +411,13 @@ _SPECS = (
     _spec("my", ("мои",), "/my",
           "tickets I work on, lead or observe", "мои заявки: в работе, созданные, наблюдаемые",
           _query("my"), staff_only=False),
-    _spec("queue", ("очередь",), "/queue",
-          "unassigned tickets, oldest first", "заявки без исполнителя, старые первыми",
-          _query("queue")),
+    finding.QUEUE_SPEC,
     _spec("rescue", ("спасти",), "/rescue N",
           "turn an ignored mail into a ticket", "сделать заявку из проигнорированного письма",
           _rescue, chat_only=True),
     _spec("stats", ("статистика",), "/stats [YYYY-MM]",
           "response and resolution figures", "статистика ответов и решений", _stats),
+    *finding.SPECS,
     _spec("help", ("помощь", "справка"), "/help",
           "this list", "этот список", _query("help"), staff_only=False),
     _spec("start", (), "/start",

@@ -14,11 +14,11 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from engine.finding import FIND_LIMIT, Hit
 from engine.model import Person, Status
 from engine.stemming import stem, stemmed, words
 from engine.store.tables import comments, search_docs, tickets
@@ -100,14 +100,6 @@ async def move_comments(conn: AsyncConnection, source: int, target: int) -> None
 # ---------------------------------------------------------------- searching
 
 
-@dataclass(frozen=True)
-class Hit:
-    number: int
-    subject: str
-    status: Status
-    snippet: str
-
-
 def query_terms(query: str) -> list[str]:
     """The distinct stems a query asks for, at most MAX_TERMS (all must match)."""
     return list(dict.fromkeys(stem(w) for w in words(query)))[:MAX_TERMS]
@@ -160,7 +152,7 @@ _STATEMENTS = {
 
 
 async def search(conn: AsyncConnection, query: str, person: Person | None,
-                 limit: int = 10) -> builtins.list[Hit]:
+                 limit: int = FIND_LIMIT) -> builtins.list[Hit]:
     """The tickets best matching every word of `query` (in any form), best first, that
     `person` may see (None: the service itself, everything)."""
     terms = query_terms(query)
