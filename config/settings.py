@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from config.answers import CannedAnswer, parse_answers
 from config.metrics import Fallbacks
 from config.reader import ConfigError, Table
 from config.sla import SlaConfig, default_sla, parse_sla
@@ -99,9 +100,12 @@ class Settings:
     # A requester's message to a ticket resolved longer ago opens a linked ticket instead
     # of reopening it (mail and chat alike, bot/threading/finished.py).
     reopen_days: int = 7
+    # `[answers.NAME]`: canned answers for `/answer N name` (config/answers.py).
+    answers: tuple[CannedAnswer, ...] = ()
 
 
-_TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla"})
+_TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla",
+                  "answers"})
 _SERVICE = frozenset({"database_url", "language", "timezone", "log_level"})
 _TICKETS = frozenset({"types", "default_type", "priorities", "default_priority", "prefix",
                       "reopen_days", "answer_grace_seconds"})
@@ -151,6 +155,7 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
         telegram=_telegram(root.table("telegram", _TELEGRAM), environ),
         reopen_days=_reopen_days(root.table("tickets", _TICKETS),
                                  root.table("telegram", _TELEGRAM)),
+        answers=parse_answers(_section(data, "answers")),
     )
     return with_sla(settings, _section(data, "sla"))
 

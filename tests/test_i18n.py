@@ -143,6 +143,9 @@ SAMPLES: list[tuple[errors.EngineError, int | None]] = [
     (errors.NotAllowed(action="rescue", role="client"), None),
     (errors.NothingToWithdraw(number=4711), 4711),
     (errors.NothingToWithdraw(), None),
+    (errors.MergeIntoItself(number=4711), 4711),
+    (errors.MergeTargetClosed(number=4711), 4711),
+    (errors.MergeSourceClosed(number=4711, target=12), 4711),
     (errors.EngineError(), None),
 ]
 

@@ -98,10 +98,21 @@ def _observer(event: e.Event, who: Audience) -> list[Notice]:
     return [Notice(K.OBSERVING, person=p) for p in who.observers if p.id == event.person_id]
 
 
+def _merged(event: e.Event, who: Audience) -> list[Notice]:
+    """F17: the merged ticket's clients (requester, client observers) hear where it went;
+    the ticket that took it in tells nobody (its trail records it)."""
+    assert isinstance(event, e.TicketMerged)
+    if event.ticket != event.source:
+        return []
+    clients = [p for p in who.observers if not p.role.is_staff]
+    return _people(K.MERGED, who.requester, *clients)
+
+
 _PLANNERS = {
     e.TicketOpened: _opened,
     e.CommentAdded: _comment,
     e.StatusChanged: _status,
     e.ResponsibleChanged: _responsible,
     e.ObserverAdded: _observer,
+    e.TicketMerged: _merged,
 }
