@@ -3,9 +3,16 @@ says what a template may name)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from bot.commands.registry import CommandError, Query
 from bot.i18n import language, priority_name, status_name, t
 from config.answers import CannedAnswer
+from config.settings import Settings
+from engine import commands as c
+from engine.access import can_view
 from engine.model import Person, Ticket
+from engine.views import Views
 
 
 def client_language(requester: Person | None, default: str) -> str:
@@ -34,3 +41,26 @@ def answers_text(lang: str, answers: tuple[CannedAnswer, ...]) -> str:
         return t(lang, "answers.none")
     rows = [f"{a.name} — {' '.join(a.text(lang).split())[:80]}" for a in answers]
     return "\n".join([t(lang, "answers.title"), *rows])
+
+
+async def reply_command(views: Views, settings: Settings, person: Person, query: Query,
+                        channel: str, at: dt.datetime) -> c.AddComment | CommandError:
+    """`/answer N name` as the public reply it posts (then run as `/reply N text` is), or
+    why not: an unknown name, or a ticket this person cannot see (said as not found)."""
+    number = query.ticket
+    assert number is not None  # the builder asks for N when there is no context
+    found = find(settings.answers, query.args[0])
+    if found is None:
+        names = ", ".join(a.name for a in settings.answers) or "—"
+        return CommandError("answer.unknown", {"name": query.args[0], "names": names})
+    async with views.reading() as r:
+        ticket = await r.tickets.get(number)
+        requester = None if ticket is None or ticket.requester_id is None \
+            else await r.people.get(ticket.requester_id)
+        responsible = None if ticket is None or ticket.responsible_id is None \
+            else await r.people.get(ticket.responsible_id)
+    if ticket is None or not can_view(person, ticket):
+        return CommandError("ticket_not_found", {"number": str(number)})
+    body = fill(found, ticket, requester, responsible, settings.language)
+    return c.AddComment(actor=person.id, channel=channel, at=at, ticket=number, body=body,
+                        public=True)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
+from bot import canned
+from bot.channels.email.act import mail_finding
 from bot.channels.email.act.fate import Fate
 from bot.channels.email.act.replies import Asker, Replies
 from bot.channels.email.act.session import Session
@@ -101,6 +103,10 @@ class Runner:
                              resolve_person=resolver(await self._people(found.parsed)),
                              context_ticket=token.ticket, language=asker.person.language)
         built = build_command(found.parsed, ctx)
+        if isinstance(built, Query) and built.name == "answer":
+            # F17: the canned answer is the public reply it posts (bot/canned.py).
+            built = await canned.reply_command(self.rt.views, self.rt.settings, asker.person,
+                                               built, MAIL, at)
         if isinstance(built, CommandError):
             return await self._error(asker, built, token.ticket)
         if isinstance(built, Query):
@@ -157,6 +163,8 @@ class Runner:
             text = render_help(lang, staff=True, channel=MAIL)
         elif query.name == "status" and query.ticket is not None:
             text = await self._summary(asker.person, query.ticket, lang)
+        elif query.name in mail_finding.QUERIES:
+            text = await mail_finding.query_text(self.rt, asker.person, query)
         else:
             text = t(lang, "mail.query_in_chat", command=query.name)
         await self.replies.send(asker, text, ticket)

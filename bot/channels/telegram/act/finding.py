@@ -8,12 +8,9 @@ from bot import canned
 from bot.channels.telegram.act.answer import elsewhere, say
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.receive.inbound import ChatMessage
-from bot.commands.registry import CHAT, Query
+from bot.commands.registry import CHAT, CommandError, Query
 from bot.finding_text import find_text, queue_text
-from bot.i18n import explain, t
-from engine import commands as c
-from engine.access import can_view
-from engine.errors import TicketNotFound
+from bot.i18n import t
 from engine.finding import QueueView
 from engine.model import Person
 
@@ -50,22 +47,9 @@ async def answer(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> 
     """The template filled in for the ticket, then the same path as `/reply N text`."""
     from bot.channels.telegram.act.chatcommands import execute  # it imports the queries
 
-    lang, number = person.language, query.ticket
-    assert number is not None  # the builder asks for N when there is no context
-    found = canned.find(desk.settings.answers, query.args[0])
-    if found is None:
-        names = ", ".join(a.name for a in desk.settings.answers) or "—"
-        await say(desk, msg, t(lang, "answer.unknown", name=query.args[0], names=names), lang)
+    built = await canned.reply_command(desk.views, desk.settings, person, query, CHAT,
+                                       msg.date)
+    if isinstance(built, CommandError):
+        await say(desk, msg, t(person.language, built.key, **built.params), person.language)
         return
-    async with desk.views.reading() as r:
-        ticket = await r.tickets.get(number)
-        requester = None if ticket is None or ticket.requester_id is None \
-            else await r.people.get(ticket.requester_id)
-        responsible = None if ticket is None or ticket.responsible_id is None \
-            else await r.people.get(ticket.responsible_id)
-    if ticket is None or not can_view(person, ticket):
-        await say(desk, msg, explain(lang, TicketNotFound(number=number)), lang)
-        return
-    body = canned.fill(found, ticket, requester, responsible, desk.settings.language)
-    await execute(desk, msg, person, c.AddComment(actor=person.id, channel=CHAT, at=msg.date,
-                                                  ticket=number, body=body, public=True))
+    await execute(desk, msg, person, built)
