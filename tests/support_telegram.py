@@ -23,6 +23,7 @@ from bot.channels.telegram.receive.transport import FloodLimits
 from bot.channels.telegram.service import Options, TelegramService
 from bot.runtime import App
 from bot.storage.telegram_sql import TelegramSqlStore
+from config.answers import CannedAnswer
 from config.settings import Settings, TelegramConfig, with_sla
 from engine import commands as c
 from engine.backoff import Backoff
@@ -154,6 +155,7 @@ class Harness:
 async def make_harness(db_url: str, *, sla: dict[str, Any] | None = None,
                        people: tuple[PersonSpec, ...] | None = None,
                        staff_started: bool = True,
+                       answers: tuple[CannedAnswer, ...] = (),
                        **telegram: Any) -> AsyncIterator[Harness]:
     """`sla`: an `[sla]` section for the settings (as in the config file); `people`: a
     directory instead of PEOPLE; `staff_started`: Lena, Sam and Olga pressed Start some
@@ -169,6 +171,8 @@ async def make_harness(db_url: str, *, sla: dict[str, Any] | None = None,
         settings = replace(settings, people=people)
     if sla is not None:
         settings = with_sla(settings, sla)
+    if answers:
+        settings = replace(settings, answers=answers)
     h = Harness(fake, server, settings, clock, await runtime(settings, clock))
     if staff_started:
         store = TelegramSqlStore(h.rt.db)
