@@ -24,8 +24,8 @@ from tests.support_telegram import (
     SUPPORT,
     Harness,
     harness,
-    make_harness,
     mailed_ticket,
+    make_harness,
 )
 
 __all__ = ["harness"]
@@ -180,8 +180,8 @@ async def test_canned_answer_goes_the_normal_answer_path(answering: Harness) -> 
     undo = await h.say(SAM, "/undo", chat=STAFF, minutes=1 / 6)
     assert "Withdrawn" in await h.sent(_answer_to(undo, STAFF))
     assert not (await h.comments(number))[1].public
-    assert "There is no canned answer “hello”. Known: restart." == \
-        await _ask(h, SAM, f"/answer {number} hello", STAFF)
+    assert await _ask(h, SAM, f"/answer {number} hello", STAFF) == \
+        "There is no canned answer “hello”. Known: restart."
     assert "Which answer?" in await _ask(h, SAM, f"/answer {number}", STAFF)
     assert await _ask(h, ANNA, f"/answer {number} restart", ANNA.id) == \
         "This command is for specialists."
