@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import comment_text, priority_name, status_name, t
+from engine.finding import Hit
 
 Row = Mapping[str, Any]
 
@@ -108,3 +109,11 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
 
 _KNOWN = frozenset(f"view.event.{k}" for k in
                    ("opened", "status", "responsible", "priority", "observer", "tag"))
+
+
+def render_hits(hits: Sequence[Hit], lang: str) -> str:
+    """`ticket list --search`: one line per ticket, its text's matching line below."""
+    if not hits:
+        return t(lang, "view.empty")
+    return "\n".join(f"#{h.number:<6} {status_name(lang, h.status.value):<14} {h.subject}\n"
+                     f"        {h.snippet}" for h in hits)

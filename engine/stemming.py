@@ -205,5 +205,9 @@ def stem_en(word: str) -> str:
     r1 = _en_r1(word)
     for ending, instead in _STEP2:
         if word.endswith(ending) and len(word) - len(ending) >= r1:
-            return word[:-len(ending)] + instead
-    return word
+            word = word[:-len(ending)] + instead
+            break
+    # A final e goes, as "replaced" lost it: "replace" and "replaced" meet at "replac".
+    # Four letters keep it, so "hope" (and "hoping", given its e back above) stay apart
+    # from "hop".
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word

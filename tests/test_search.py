@@ -5,11 +5,14 @@ migration indexing tickets that existed before it."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.cli import main
 from engine import commands as c
 from engine.bus import MessageBus
 from engine.model import Person, Role
@@ -21,6 +24,9 @@ from engine.store.migrate import schema_diff, upgrade
 from engine.store.search_sql import search, snippet
 from engine.store.uow import sql_uow_factory
 from tests.fakes import FixedClock
+from tests.test_cli import seeded
+
+__all__ = ["seeded"]  # fixture
 
 T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -32,6 +38,9 @@ T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
     (("printer", "printers", "Printers"), True),
     (("print", "printing", "printed", "prints"), True),
     (("jam", "jams", "jammed", "jamming"), True),
+    (("replace", "replaced", "replaces", "replacing"), True),
+    (("update", "updated", "updates"), True),
+    (("hope", "hoping"), True),
     (("принтер", "printer"), False),
 ])
 def test_word_forms_share_one_stem(forms: tuple[str, ...], one: bool) -> None:
@@ -125,3 +134,16 @@ async def test_migration_indexes_existing_tickets_and_leaves_no_drift(db_url: st
         assert await _find(db, "документов") == [7]
     finally:
         await db.dispose()
+
+
+def test_ticket_list_search(seeded: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(seeded), "ticket", "list", "--search", "rollers replace"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("#1") and "Printer jams" in out
+    assert "Replaced the roller" in out
+    assert main(["--config", str(seeded), "ticket", "list", "--search", "printers",
+                 "--json"]) == 0
+    assert [h["number"] for h in json.loads(capsys.readouterr().out)] == [1]
+    assert main(["--config", str(seeded), "ticket", "list", "--search", "printers",
+                 "--status", "open"]) == 0
+    assert capsys.readouterr().out.strip() == "No tickets."
