@@ -25,7 +25,8 @@ def queue_text(lang: str, view: QueueView, who: str, queue: Queue, settings: Set
                now: dt.datetime) -> str:
     title = t(lang, f"queue.title.{view.value}", name=who)
     if not queue.tickets:
-        return f"{title}\n{t(lang, 'queue.empty')}"
+        empty = "tg.queue.empty" if view is QueueView.UNASSIGNED else "queue.empty"
+        return f"{title}\n{t(lang, empty)}"
     prefix = settings.engine.ticket_prefix
     rows = [" · ".join(filter(None, (f"{prefix}{x.number}", status_name(lang, x.status.value),
                                      x.subject, sla_left(lang, x, settings, now))))

@@ -79,6 +79,14 @@ async def test_merge_and_canned_answer_by_mail(rt: App) -> None:
     assert (await _replies(rt, LENA))[-1].startswith("Done: /merge.")
     await receive(rt, mail(sender=LENA, in_reply_to=ref, body="/merge 1 2"))
     assert "#2 is closed already" in (await _replies(rt, LENA))[-1]
+    # Carl answers the acknowledgement of #2, or names it in the subject: both reach #1.
+    [ack] = [o for o in await outbound(rt) if o["kind"] == "ack" and o["ticket"] == 2]
+    await receive(rt, mail(subject="Re: [#2] Printers again", body="Still jams.",
+                           in_reply_to=_message_id(rt, ack)))
+    await receive(rt, mail(subject="Re: [#2] Printers again", body="And smokes."))
+    bodies = [c["body"] for c in (await ticket(rt, 1))["comments"]]
+    assert "Still jams." in bodies and "And smokes." in bodies
+    assert [t["number"] for t in await list_tickets(rt.db)] == [1, 2]
     await receive(rt, mail(sender=LENA, in_reply_to=ref, body="/answer 1 restart"))
     body = (await ticket(rt, 1))["comments"][-1]
     assert body["public"] and body["body"] == \
