@@ -756,6 +756,7 @@ _EN.update({
     "answer.nobody": "—",
     "answers.title": "Canned answers (/answer N name):",
     "answers.none": "No canned answers are configured ([answers.NAME] in the config).",
+    "view.event.merged": "merged #{source} into #{target}",
 })
 
 _RU.update({
@@ -789,4 +790,5 @@ _RU.update({
     "answer.nobody": "—",
     "answers.title": "Готовые ответы (/answer N имя):",
     "answers.none": "Готовых ответов нет ([answers.ИМЯ] в конфигурации).",
+    "view.event.merged": "объединил(а) #{source} с #{target}",
 })

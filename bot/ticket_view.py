@@ -108,7 +108,8 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
 
 
 _KNOWN = frozenset(f"view.event.{k}" for k in
-                   ("opened", "status", "responsible", "priority", "observer", "tag"))
+                   ("opened", "status", "responsible", "priority", "observer", "tag",
+                    "merged"))
 
 
 def render_hits(hits: Sequence[Hit], lang: str) -> str:

@@ -8,11 +8,13 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.channels.email.understand.identity import MailIdentity
 from bot.runtime import App
+from bot.ticket_view import render_ticket
 from config.answers import CannedAnswer
 from engine.store.queries import list_tickets
 from tests.fakes import FixedClock
@@ -77,6 +79,8 @@ async def test_merge_and_canned_answer_by_mail(rt: App) -> None:
             and o["kind"] not in ("ack",)]
     assert [o["kind"] for o in told] == ["merged"]  # once: the closing rides along
     assert (await _replies(rt, LENA))[-1].startswith("Done: /merge.")
+    history = render_ticket(await ticket(rt, 2), {}, "en", ZoneInfo("UTC"))
+    assert "merged #2 into #1" in history and "status: open → closed" in history
     await receive(rt, mail(sender=LENA, in_reply_to=ref, body="/merge 1 2"))
     assert "#2 is closed already" in (await _replies(rt, LENA))[-1]
     # Carl answers the acknowledgement of #2, or names it in the subject: both reach #1.
