@@ -1,5 +1,4 @@
 """bot/commands."""
 
-# The registry first: bot/commands/finding.py imports its types and the registry imports
-# finding back, which works only in this order, whichever module a caller imports first.
+# The registry first: the modules whose commands it lists import it back (bot/commands/fields.py).
 from bot.commands import registry as registry
