@@ -180,6 +180,12 @@ async def test_canned_answer_goes_the_normal_answer_path(answering: Harness) -> 
     undo = await h.say(SAM, "/undo", chat=STAFF, minutes=1 / 6)
     assert "Withdrawn" in await h.sent(_answer_to(undo, STAFF))
     assert not (await h.comments(number))[1].public
+    # The index follows: the withdrawn words are an internal note, which Carl cannot find.
+    async with h.rt.uow() as uow:
+        carl = await uow.people.by_email(CARL)
+    assert carl is not None
+    assert [x.number for x in await h.rt.views.search("restart", None)] == [number]
+    assert await h.rt.views.search("restart", carl) == []
     assert await _ask(h, SAM, f"/answer {number} hello", STAFF) == \
         "There is no canned answer “hello”. Known: restart."
     assert "Which answer?" in await _ask(h, SAM, f"/answer {number}", STAFF)
