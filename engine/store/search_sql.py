@@ -83,10 +83,12 @@ async def set_comment_public(conn: AsyncConnection, comment_id: int, public: boo
                        .values(public=public))
 
 
-async def index_subject(conn: AsyncConnection, ticket: int, subject: str) -> None:
-    """The ticket's one subject row, written afresh."""
-    await conn.execute(delete(search_docs).where(search_docs.c.ticket == ticket,
-                                                 search_docs.c.comment_id.is_(None)))
+async def index_subject(conn: AsyncConnection, ticket: int, subject: str, *,
+                        new: bool = False) -> None:
+    """The ticket's one subject row, written afresh (`new`: the ticket has none yet)."""
+    if not new:
+        await conn.execute(delete(search_docs).where(search_docs.c.ticket == ticket,
+                                                     search_docs.c.comment_id.is_(None)))
     await conn.execute(_INSERT_DOC, {"ticket": ticket, "comment_id": None,
                                      "terms": stemmed(subject), "public": True})
 

@@ -132,7 +132,7 @@ class SqlTickets:
     async def add(self, ticket: Ticket) -> None:
         await self._conn.execute(_INSERT_TICKET, _ticket_values(ticket))
         await self._write_sets(ticket, frozenset(), frozenset())
-        await search_sql.index_subject(self._conn, ticket.number, ticket.subject)
+        await search_sql.index_subject(self._conn, ticket.number, ticket.subject, new=True)
         self._remember(ticket)
 
     async def get(self, number: int) -> Ticket | None:
