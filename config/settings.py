@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from config import directories
+from config.answers import CannedAnswer, parse_answers
 from config.metrics import Fallbacks
 from config.reader import ConfigError, Table
 from config.routing import with_routing
@@ -106,10 +107,12 @@ class Settings:
     contracts: tuple[ContractSpec, ...] = ()
     objects: tuple[ObjectSpec, ...] = ()
     equipment: tuple[EquipmentSpec, ...] = ()
+    # `[answers.NAME]`: canned answers for `/answer N name` (config/answers.py).
+    answers: tuple[CannedAnswer, ...] = ()
 
 
 _TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla",
-                  "desks", "routing", "contracts", "objects", "equipment"})
+                  "desks", "routing", "contracts", "objects", "equipment", "answers"})
 _SERVICE = frozenset({"database_url", "language", "timezone", "log_level"})
 _TICKETS = frozenset({"types", "default_type", "priorities", "default_priority", "prefix",
                       "reopen_days", "answer_grace_seconds"})
@@ -167,6 +170,7 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
         reopen_days=_reopen_days(root.table("tickets", _TICKETS),
                                  root.table("telegram", _TELEGRAM)),
         contracts=contracts, objects=objects, equipment=equipment,
+        answers=parse_answers(_section(data, "answers")),
     )
     return with_sla(with_desks(settings, data), _section(data, "sla"))
 

@@ -142,11 +142,22 @@ class TicketMoved(Event):
     kind: ClassVar[str] = "moved"
 
 
+@dataclass(frozen=True, kw_only=True)
+class TicketMerged(Event):
+    """F17 `/merge N M`: ticket `source` (M) joined `target` (N). Recorded on both tickets;
+    on M it is followed by M's own closing (`StatusChanged` to closed)."""
+
+    source: int
+    target: int
+    kind: ClassVar[str] = "merged"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
         TicketOpened, CommentAdded, CommentEdited, CommentWithdrawn, StatusChanged, ResponsibleChanged,
         PriorityChanged, ObserverAdded, TagAdded, TicketRated, TicketRouted, TicketMoved,
+        TicketMerged,
     )
 }
 

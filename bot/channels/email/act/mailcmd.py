@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
+from bot import canned
+from bot.channels.email.act import mail_finding
 from bot.channels.email.act.fate import Fate
 from bot.channels.email.act.replies import Asker, Replies
 from bot.channels.email.act.session import Session
@@ -106,6 +108,10 @@ class Runner:
                              resolve_person=resolver(await self._people(found.parsed)),
                              context_ticket=token.ticket, language=asker.person.language)
         built = build_command(found.parsed, ctx)
+        if isinstance(built, Query) and built.name == "answer":
+            # F17: the canned answer is the public reply it posts (bot/canned.py).
+            built = await canned.reply_command(self.rt.views, self.rt.settings, asker.person,
+                                               built, MAIL, at)
         if isinstance(built, CommandError):
             return await self._error(asker, built, token.ticket)
         if isinstance(built, Query):
@@ -165,6 +171,8 @@ class Runner:
         elif query.name in DIRECTORY_QUERIES:
             text = await directory_answer(self.rt.views, asker.person, query, lang,
                                           self.rt.settings.engine.ticket_prefix)
+        elif query.name in mail_finding.QUERIES:
+            text = await mail_finding.query_text(self.rt, asker.person, query)
         else:
             text = t(lang, "mail.query_in_chat", command=query.name)
         await self.replies.send(asker, text, ticket)

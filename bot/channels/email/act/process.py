@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from bot.channels.email.act import client_asks, mailcmd
+from bot.channels.email.act import client_asks, mail_finding, mailcmd
 from bot.channels.email.act.autoloop import echoed_ticket
 from bot.channels.email.act.cc_notice import cc_to_notify
 from bot.channels.email.act.fate import Fate
@@ -299,6 +299,10 @@ class MailProcessor:
             found = mailcmd.first_command(reply)
             return None if found is None else \
                 await self.commands.run(self._asker(inc, sender), at, found, refs)
+        finding = mail_finding.client_asks(reply)
+        if finding is not None:  # F17: /find, and staff commands refused
+            return await mail_finding.answer_client(self.ctx.rt, self.replies,
+                                                    self._asker(inc, sender), finding, at)
         if client_asks.asks(reply):
             return await client_asks.answer(self.s, self.replies, self._asker(inc, sender))
         vote = await self.ratings.vote(inc.mail.subject, reply, refs, sender.id)

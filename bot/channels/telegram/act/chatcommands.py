@@ -133,6 +133,8 @@ def _success(cmd: c.Command, number: int, lang: str) -> str:
         return t(lang, "ticket_opened", number=number)
     if isinstance(cmd, c.WithdrawComment):
         return t(lang, "withdrawn", number=number)
+    if isinstance(cmd, c.MergeTickets):
+        return t(lang, "merge.done", source=cmd.source, target=number)
     return t(lang, "done")
 
 
