@@ -334,13 +334,21 @@ async def test_an_askers_files_in_a_ticket_thread_are_kept_and_shown_to_staff(
 
 
 async def test_a_questions_photo_becomes_the_tickets_attachment(h: Harness) -> None:
-    _, asked = await h.fake.post_file(ANNA, SUPPORT, "photo", PHOTO,
-                                      caption="Is this error serious?")
-    await h.processed(_)
+    await h.say(ANNA, "/start", chat=ANNA.id)
+    update, asked = await h.fake.post_file(ANNA, SUPPORT, "photo", PHOTO,
+                                           caption="Is this error serious?")
+    await h.processed(update)
     await h.say(SAM, "/ticket", reply_to=asked, minutes=1)
     [request] = await h.comments(1)
     assert request.body == "Is this error serious?"
     assert [a.data for a in request.attachments] == [PHOTO]
+    # Lena (lead) sees it under her "new ticket" notice; the staff chat under the card's
+    # post is not needed (the card answers the question in the group, where the photo is).
+    [(params, upload)] = await h.sent(lambda f: f.uploads(LENA.id))
+    notice = next(m for m in h.fake.bot_messages(LENA.id) if "#1" in m["text"])
+    assert (upload.data, reply_to(params)) == (PHOTO, notice["message_id"])
+    # Anna, who asked, is not sent her own photo back; nor is the group.
+    assert h.fake.uploads(ANNA.id) == [] and h.fake.uploads(SUPPORT) == []
 
 
 async def test_an_employees_document_in_a_private_chat_is_their_comment(h: Harness) -> None:
@@ -358,3 +366,35 @@ async def test_an_employees_document_in_a_private_chat_is_their_comment(h: Harne
     assert [(a.filename, a.content_type, a.data) for a in comment.attachments] == [
         ("badge.pdf", "application/pdf", PDF)]
 
+
+
+async def test_a_withdrawn_answers_file_goes_nowhere(h: Harness, smtp_sink: Sink) -> None:
+    question = await h.say(ANNA, "Which printer driver do I need?")
+    await h.say(SAM, "/ticket", reply_to=question, minutes=1)
+    await h.say(ANNA, "/start", chat=ANNA.id)
+    await h.processed((await h.fake.post_file(
+        SAM, STAFF, "document", PDF, name="driver.pdf", mime="application/pdf",
+        caption="/reply 1 this one"))[0])
+    await h.say(SAM, "/undo", chat=STAFF)
+    h.clock.advance(minutes=5)
+    await h.drained()
+    await mail_out(h, smtp_sink)
+    answer = (await h.comments(1))[-1]
+    assert (answer.public, [a.filename for a in answer.attachments]) == (False, ["driver.pdf"])
+    assert h.fake.uploads(SUPPORT) == [] and h.fake.uploads(ANNA.id) == []
+    assert not any("this one" in m["text"] for m in h.fake.bot_messages(SUPPORT))
+
+
+async def test_files_with_a_command_that_stores_no_text_stay_internal(
+        h: Harness, smtp_sink: Sink) -> None:
+    number = await mailed_ticket(h, CARL)
+    await h.processed((await h.fake.post_file(
+        LENA, STAFF, "document", PDF, name="report.pdf", mime="application/pdf",
+        caption=f"/take {number}"))[0])
+    assert (await h.ticket(number)).responsible_id == await h.person_id(LENA)
+    kept = (await h.comments(number))[-1]
+    assert (kept.body, kept.public) == ("Files sent with /take:", False)
+    assert [a.data for a in kept.attachments] == [PDF]
+    h.clock.advance(minutes=5)
+    await mail_out(h, smtp_sink)
+    assert not any(files_in(m) for m in smtp_sink.messages() if to(CARL)(m))

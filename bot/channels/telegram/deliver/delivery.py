@@ -304,7 +304,8 @@ class Delivery:
         if row.ticket is not None:
             await self.store.sent_about(row.ticket, message.chat.id, message.message_id,
                                         self.clock.now())
-            await self._files_under(row, message)
+            if files.may_follow(row):
+                await self._files_under(row, message)
         return Sent({"message_id": message.message_id})
 
     async def _files_under(self, row: OutboxRow, message: Message) -> None:

@@ -23,6 +23,13 @@ SEND_LIMIT = 50 * 1024 * 1024  # the Bot API takes uploads up to 50 MB
 CAPTION_LIMIT = 1024
 # Staff notices that carry the ticket's request, and so its files.
 _WITH_REQUEST = frozenset({K.CREATED, K.ASSIGNED})
+_ABOUT_COMMENT = frozenset({K.COMMENT, K.NOTE})
+
+
+def may_follow(row: OutboxRow) -> bool:
+    """Whether files may follow this row at all (most rows: no look-up)."""
+    return row.ticket is not None and (FILES_OF in row.payload or row.kind in _ABOUT_COMMENT
+                                       or row.kind in _WITH_REQUEST)
 
 
 async def following(row: OutboxRow, v: View, chat: int, message_id: int,
@@ -31,7 +38,10 @@ async def following(row: OutboxRow, v: View, chat: int, message_id: int,
     comment = await _comment_of(row, v)
     if row.ticket is None or comment is None or not files_of(comment):
         return []
-    if not comment.public and not await _staff_reads(row, v, chat, staff_chat):
+    if row.person_id is not None and row.person_id == comment.author_id:
+        return []  # nobody is sent their own files back
+    staff_only = not comment.public or row.kind in _WITH_REQUEST
+    if staff_only and not await _staff_reads(row, v, chat, staff_chat):
         return []
     return [file_item(f"{row.key}:file:{i}", row.ticket, chat, comment.id, i, message_id,
                       row.language) for i in range(len(files_of(comment)))]
@@ -41,7 +51,7 @@ async def _comment_of(row: OutboxRow, v: View) -> Comment | None:
     if row.ticket is None:
         return None
     named = row.payload.get(FILES_OF)
-    if named is None and row.kind in (K.COMMENT, K.NOTE):
+    if named is None and row.kind in _ABOUT_COMMENT:
         named = row.payload.get("comment_id")
     if isinstance(named, int):
         return await v.comment(row.ticket, named)
