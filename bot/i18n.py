@@ -727,7 +727,6 @@ _RU.update({
 # message, and where to fetch them instead.
 _EN.update({
     "files.kept": "Files sent with /{command}:",
-    "files.unnamed": "[file]",
     "files.too_big_to_fetch": "[File not fetched: {name}, {size}, Telegram file id {file_id}. "
                               "It is larger than the 20 MB a bot may download from Telegram; "
                               "ask the sender to mail it.]",
@@ -745,7 +744,6 @@ _EN.update({
 
 _RU.update({
     "files.kept": "Файлы, присланные с /{command}:",
-    "files.unnamed": "[файл]",
     "files.too_big_to_fetch": "[Файл не получен: {name}, {size}, Telegram file id {file_id}. "
                               "Он больше 20 МБ, которые бот может скачать из Telegram; "
                               "попросите отправителя прислать его почтой.]",

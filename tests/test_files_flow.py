@@ -22,6 +22,7 @@ from bot.channels.email.deliver.sender import MailSender
 from bot.channels.email.receive.ingress import IngressHandler, IngressService
 from bot.channels.email.understand import tokens
 from bot.channels.email.understand.identity import MailIdentity
+from bot.channels.telegram.deliver import files as chat_files
 from bot.storage.telegram_sql import TelegramSqlStore
 from engine.directory import CompanySpec, PersonSpec
 from tests.fakebotapi import FakeBotAPI, serve
@@ -398,3 +399,21 @@ async def test_files_with_a_command_that_stores_no_text_stay_internal(
     h.clock.advance(minutes=5)
     await mail_out(h, smtp_sink)
     assert not any(files_in(m) for m in smtp_sink.messages() if to(CARL)(m))
+
+
+async def test_a_file_too_big_for_telegram_is_named_under_the_post(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over the Bot API's upload limit (50 MB; 1 KB here): a line in its place, once."""
+    monkeypatch.setattr(chat_files, "SEND_LIMIT", 1024)
+    await smtp_in(h, mail_with([("scan.bin", "application/octet-stream", PDF),
+                                ("small.txt", "text/plain", b"tiny")]))
+    line = await h.sent(lambda f: next((m for m in f.bot_messages(STAFF)
+                                        if m["text"].startswith("📎")), None))
+    post = next(m for m in h.fake.bot_messages(STAFF) if m["text"].startswith("New ticket"))
+    assert line["text"] == ("📎 scan.bin (2 KB) is too large to send here. Fetch it with: "
+                            "ticketbot attachment get 1 scan.bin")
+    assert line["reply_to_message"]["message_id"] == post["message_id"]
+    [(params, upload)] = h.fake.uploads(STAFF)
+    assert (upload.filename, upload.data, reply_to(params)) == ("small.txt", b"tiny",
+                                                                post["message_id"])
+    assert len([m for m in h.fake.bot_messages(STAFF) if m["text"].startswith("📎")]) == 1

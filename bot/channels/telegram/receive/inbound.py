@@ -157,6 +157,8 @@ _FILES = (
 def files_of(message: Message) -> tuple[ChatFile, ...]:
     """The file a message carries (Telegram puts at most one in a message; a photo comes in
     several sizes, of which the largest is the photo)."""
+    if message.text is not None:  # a text message carries no file: the common case, at once
+        return ()
     for attribute, default_name, default_type in _FILES:
         found = getattr(message, attribute, None)
         if not found:
