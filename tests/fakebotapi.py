@@ -209,12 +209,15 @@ class FakeBotAPI:
     async def post_file(self, user: User, chat_id: int, kind: str, data: bytes, *,
                         name: str | None = None, mime: str | None = None,
                         caption: str | None = None, reply_to: int | None = None,
-                        size: int | None = None) -> tuple[int, int]:
+                        size: int | None = None, album: str | None = None) -> tuple[int, int]:
         """A person posts a file (`kind`: photo, document, voice, video, audio, video_note,
         animation) with an optional caption; `size` claims a bigger file than `data` (the
-        20 MB download limit without 20 MB in memory). Returns (update id, message id)."""
+        20 MB download limit without 20 MB in memory); `album`: the media group id of
+        files sent together. Returns (update id, message id)."""
         msg = self._message(chat_id, user, "", None, reply_to, None)
         del msg["text"]
+        if album is not None:
+            msg["media_group_id"] = album
         if caption is not None:
             msg["caption"] = caption
         file_id = f"file-{next(self.message_seq)}"

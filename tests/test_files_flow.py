@@ -334,6 +334,20 @@ async def test_an_askers_files_in_a_ticket_thread_are_kept_and_shown_to_staff(
     assert h.fake.uploads(SUPPORT) == []  # the group has them already
 
 
+async def test_an_albums_photos_all_go_where_its_caption_says(h: Harness) -> None:
+    question = await h.say(ANNA, "The paper tray is cracked")
+    await h.say(SAM, "/ticket", reply_to=question, minutes=1)
+    for i, caption in enumerate(("#1 two photos of the crack", None)):
+        await h.processed((await h.fake.post_file(ANNA, SUPPORT, "photo", PHOTO + bytes([i]),
+                                                  caption=caption, album="a1"))[0])
+    first, second = (await h.comments(1))[1:]
+    assert (first.body, [a.data for a in first.attachments]) == (
+        "two photos of the crack", [PHOTO + b"\x00"])
+    assert (second.body, [a.data for a in second.attachments]) == ("[photo]",
+                                                                    [PHOTO + b"\x01"])
+    assert await h.dialogs() and all(d["ticket"] == 1 for d in await h.dialogs())
+
+
 async def test_a_questions_photo_becomes_the_tickets_attachment(h: Harness) -> None:
     await h.say(ANNA, "/start", chat=ANNA.id)
     update, asked = await h.fake.post_file(ANNA, SUPPORT, "photo", PHOTO,

@@ -62,6 +62,7 @@ class ChatMessage:
     service: bool = False
     files: tuple[ChatFile, ...] = ()
     caption: str = ""  # the caption of a file, or the text: what the person wrote
+    album: str | None = None  # the media group of photos sent together (one caption)
 
     @property
     def private(self) -> bool:
@@ -115,7 +116,8 @@ def _message(update_id: int, message: Message, *, edited: bool) -> ChatMessage:
         text=text_of(message), date=message.date, edited=edited,
         reply_to=_reply_to(message), thread_id=message.message_thread_id,
         mentions=_mentions(message), service=_is_service(message),
-        files=files_of(message), caption=message.text or message.caption or "")
+        files=files_of(message), caption=message.text or message.caption or "",
+        album=message.media_group_id)
 
 
 def text_of(message: Message) -> str:

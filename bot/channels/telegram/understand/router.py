@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
+from dataclasses import replace
 
 from bot.channels.telegram.act import promote, ratings, undo
 from bot.channels.telegram.act.answer import say
@@ -29,6 +31,7 @@ log = logging.getLogger("ticketbot.telegram")
 
 # "/take@otherbot 12": the grammar answers None for it, and it is no question either.
 _OTHER_BOT = re.compile(r"\s*/[^\W\d]\w*@\w+")
+ALBUMS = 1000  # albums remembered, newest kept
 
 
 class Router:
@@ -36,6 +39,7 @@ class Router:
         self.desk = desk
         self._unknown_chats: set[int] = set()
         self._reachable: set[int] = set()
+        self._albums: OrderedDict[tuple[int, str], threads.About] = OrderedDict()
 
     async def handle(self, incoming: Incoming, journal_id: int | None) -> None:
         if not await self._route(incoming, journal_id):
@@ -82,12 +86,28 @@ class Router:
             return False
         if _OTHER_BOT.match(msg.text):
             return False
-        target = await threads.about(self.desk, msg, person)
+        target = await self._about(msg, person)
         if target is not None and await threads.comment(self.desk, msg, person, target,
                                                         public=True):
             return False
         await self.desk.first_line.ingest(msg, person, journal_id)
         return True
+
+    async def _about(self, msg: ChatMessage, person: Person) -> threads.About | None:
+        """Which ticket a message is about. Photos sent together (an album) are separate
+        messages and only the first has the caption ("#12 the error"): the others go
+        where the first went."""
+        target = await threads.about(self.desk, msg, person)
+        if msg.album is None:
+            return target
+        key = (msg.chat_id, msg.album)
+        if target is None:
+            first = self._albums.get(key)
+            return None if first is None else replace(first, body=msg.text)
+        self._albums[key] = target
+        while len(self._albums) > ALBUMS:
+            self._albums.popitem(last=False)
+        return target
 
     async def _edit_ticket_text(self, msg: ChatMessage, person: Person) -> None:
         """An edited message that a ticket holds changes there too (no second copy)."""
@@ -111,7 +131,7 @@ class Router:
             return
         if msg.edited or await self._ran_command(msg, person):
             return
-        target = await threads.about(self.desk, msg, person)
+        target = await self._about(msg, person)
         if target is not None:
             await threads.comment(self.desk, msg, person, target, public=False)
 
@@ -126,7 +146,7 @@ class Router:
     async def _private_comment(self, msg: ChatMessage, person: Person) -> bool:
         """A reply to one of the bot's messages about a ticket: the requester's comment, or
         a specialist's internal note (internal unless they say /reply)."""
-        target = await threads.about(self.desk, msg, person)
+        target = await self._about(msg, person)
         if target is None:
             return False
         return await threads.comment(self.desk, msg, person, target,
