@@ -348,6 +348,22 @@ async def test_an_albums_photos_all_go_where_its_caption_says(h: Harness) -> Non
     assert await h.dialogs() and all(d["ticket"] == 1 for d in await h.dialogs())
 
 
+async def test_an_album_with_reply_answers_once_and_keeps_the_rest_internal(
+        h: Harness, smtp_sink: Sink) -> None:
+    number = await mailed_ticket(h, CARL)
+    for i, caption in enumerate((f"/reply {number} the two sides", None)):
+        await h.processed((await h.fake.post_file(SAM, STAFF, "photo", PHOTO + bytes([i]),
+                                                  caption=caption, album="a2"))[0])
+    answer, rest = (await h.comments(number))[1:]
+    assert (answer.body, answer.public, [a.data for a in answer.attachments]) == (
+        "the two sides", True, [PHOTO + b"\x00"])
+    assert (rest.public, [a.data for a in rest.attachments]) == (False, [PHOTO + b"\x01"])
+    h.clock.advance(seconds=30)
+    await mail_out(h, smtp_sink)
+    mails = [files_in(m) for m in smtp_sink.messages() if to(CARL)(m) and files_in(m)]
+    assert [[data for _, data in found] for found in mails] == [[PHOTO + b"\x00"]]
+
+
 async def test_a_questions_photo_becomes_the_tickets_attachment(h: Harness) -> None:
     await h.say(ANNA, "/start", chat=ANNA.id)
     update, asked = await h.fake.post_file(ANNA, SUPPORT, "photo", PHOTO,

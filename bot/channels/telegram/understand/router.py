@@ -23,6 +23,7 @@ from bot.channels.telegram.understand.refs import ref
 from bot.commands.grammar import ParsedCommand, parse_command
 from bot.commands.registry import CHAT, CommandError
 from bot.i18n import t
+from bot.threading.rules import Thread
 from engine import commands as c
 from engine.errors import EngineError
 from engine.model import Person
@@ -66,8 +67,25 @@ class Router:
     async def _ran_command(self, msg: ChatMessage, person: Person) -> bool:
         parsed = self._command(msg)
         if parsed is not None:
-            await run_command(self.desk, msg, person, parsed)
+            await self._run_command(msg, person, parsed)
         return parsed is not None
+
+    async def _run_command(self, msg: ChatMessage, person: Person,
+                           parsed: ParsedCommand | CommandError) -> None:
+        await run_command(self.desk, msg, person, parsed)
+        if msg.album is not None and msg.files:
+            # An album captioned with a command: the command took the first file; the
+            # others join the ticket as the chat's plain messages do (in the staff chat: an
+            # internal note), never as a second answer.
+            number = await self.desk.views.ticket_of([ref(msg.chat_id, msg.message_id)])
+            if number is not None:
+                self._remember(msg, threads.About(Thread(number, "album"), True, ""))
+
+    def _remember(self, msg: ChatMessage, target: threads.About) -> None:
+        assert msg.album is not None
+        self._albums[(msg.chat_id, msg.album)] = target
+        while len(self._albums) > ALBUMS:
+            self._albums.popitem(last=False)
 
     def _command(self, msg: ChatMessage) -> ParsedCommand | CommandError | None:
         return parse_command(msg.text, bot_username=self.desk.me.username)
@@ -82,7 +100,7 @@ class Router:
             return False
         parsed = self._command(msg)
         if parsed is not None:
-            await run_command(self.desk, msg, person, parsed)
+            await self._run_command(msg, person, parsed)
             return False
         if _OTHER_BOT.match(msg.text):
             return False
@@ -104,9 +122,7 @@ class Router:
         if target is None:
             first = self._albums.get(key)
             return None if first is None else replace(first, body=msg.text)
-        self._albums[key] = target
-        while len(self._albums) > ALBUMS:
-            self._albums.popitem(last=False)
+        self._remember(msg, target)
         return target
 
     async def _edit_ticket_text(self, msg: ChatMessage, person: Person) -> None:
