@@ -95,7 +95,8 @@ async def execute(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command) 
                                                                      msg.message_id)))
         if not takes and outcome.ticket is not None:
             body = fetched.body(t(person.language, "files.kept", command=_command_name(msg)))
-            await desk.bus.handle(leftover(cmd, outcome.ticket, body, fetched.attachments))
+            await desk.bus.handle(leftover(cmd, outcome.ticket, body, fetched.attachments,
+                                           public=not person.role.is_staff))
     except EngineError as exc:
         await say(desk, msg, explain(person.language, exc), person.language)
         return
