@@ -447,3 +447,25 @@ async def test_a_file_too_big_for_telegram_is_named_under_the_post(
     assert (upload.filename, upload.data, reply_to(params)) == ("small.txt", b"tiny",
                                                                 post["message_id"])
     assert len([m for m in h.fake.bot_messages(STAFF) if m["text"].startswith("📎")]) == 1
+
+
+async def test_a_specialists_mail_without_reply_keeps_its_file_internal(
+        h: Harness, smtp_sink: Sink) -> None:
+    number = await mailed_ticket(h, CARL)
+    ours = tokens.message_id(h.rt.secret, "help.example.com", 1, number,
+                             await h.person_id(SAM), h.clock.now())
+    await smtp_in(h, mail_with([("quote.pdf", "application/pdf", PDF)], sender=SAM_MAIL,
+                               subject=f"Re: [#{number}] Printer jams", in_reply_to=ours,
+                               body="Supplier quote for the new roller."), sender=SAM_MAIL)
+    note = (await h.comments(number))[-1]
+    assert (note.public, [a.data for a in note.attachments]) == (False, [PDF])
+    # Staff see it under the note's post in the staff chat, once; the client never.
+    [(params, upload)] = await h.sent(lambda f: f.uploads(STAFF))
+    post = next(m for m in h.fake.bot_messages(STAFF) if "Supplier quote" in m["text"])
+    assert (upload.data, reply_to(params)) == (PDF, post["message_id"])
+    assert post["text"].startswith("Sam Spec, internal note")
+    h.clock.advance(minutes=5)
+    await mail_out(h, smtp_sink)
+    assert [m for m in smtp_sink.messages() if to(CARL)(m) and files_in(m)] == []
+    assert not any("Supplier quote" in plain_text(m) for m in smtp_sink.messages()
+                   if to(CARL)(m))
