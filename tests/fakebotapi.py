@@ -37,6 +37,7 @@ JSON_FIELDS = {"reply_markup", "allowed_updates", "entities", "caption_entities"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files ("file is too big")
+UPLOAD_LIMIT = 50 * 1024 * 1024  # sendDocument takes files up to this size
 # Tags Telegram's HTML parse mode knows (core.telegram.org/bots/api#html-style).
 _TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
          "code", "pre", "blockquote", "tg-emoji"}
@@ -417,6 +418,8 @@ class FakeBotAPI:
         upload = p.get(kind)
         if not isinstance(upload, Upload) or not upload.data:
             raise ApiError(400, f"Bad Request: there is no {kind} in the request")
+        if len(upload.data) > UPLOAD_LIMIT:
+            raise ApiError(413, "Request Entity Too Large")
         raw = str(p.get("caption", ""))
         caption = parse_html(raw) if str(p.get("parse_mode", "")).upper() == "HTML" else raw
         if utf16_len(caption) > MAX_CAPTION:
@@ -566,7 +569,7 @@ class Running:
 
 async def serve(fake: FakeBotAPI) -> Running:
     """Listen on a free loopback port."""
-    app = web.Application()
+    app = web.Application(client_max_size=UPLOAD_LIMIT + 1024 * 1024)  # multipart uploads
     app.router.add_route("*", "/bot{token}/{method}", fake.api)
     app.router.add_route("GET", "/file/bot{token}/{path:.+}", fake.download)
     runner = web.AppRunner(app, access_log=None)
