@@ -469,3 +469,16 @@ async def test_a_specialists_mail_without_reply_keeps_its_file_internal(
     assert [m for m in smtp_sink.messages() if to(CARL)(m) and files_in(m)] == []
     assert not any("Supplier quote" in plain_text(m) for m in smtp_sink.messages()
                    if to(CARL)(m))
+
+
+async def test_a_file_telegram_will_not_hand_over_is_recorded_not_dropped(h: Harness) -> None:
+    question = await h.say(ANNA, "The projector flickers")
+    await h.say(SAM, "/ticket", reply_to=question, minutes=1)
+    h.fake.fail("getfile", "502")
+    await h.processed((await h.fake.post_file(ANNA, SUPPORT, "video", b"mp4", name="a.mp4",
+                                              caption="#1 like this"))[0])
+    comment = (await h.comments(1))[-1]
+    file_id = next(f.file_id for f in h.fake.files.values() if f.path.endswith("a.mp4"))
+    assert comment.attachments == ()
+    assert comment.body.startswith(f"like this\n[File not fetched: a.mp4, 3 bytes, Telegram "
+                                   f"file id {file_id} (")
