@@ -1099,3 +1099,41 @@ _RU.update({
     "answers.none": "Готовых ответов нет ([answers.ИМЯ] в конфигурации).",
     "view.event.merged": "объединил(а) #{source} с #{target}",
 })
+
+
+# Files in chat and mail (issue 12, channel flows): files that could not travel with a
+# message, and where to fetch them instead.
+_EN.update({
+    "files.kept": "Files sent with /{command}:",
+    "files.too_big_to_fetch": "[File not fetched: {name}, {size}, Telegram file id {file_id}. "
+                              "It is larger than the 20 MB a bot may download from Telegram; "
+                              "ask the sender to mail it.]",
+    "files.fetch_failed": "[File not fetched: {name}, {size}, Telegram file id {file_id} "
+                          "({reason}).]",
+    "files.not_attached": "Not attached: {name} ({size}). Fetch it with: "
+                          "ticketbot attachment get {number} {name}",
+    "files.too_big_to_send": "📎 {name} ({size}) is too large to send here. Fetch it with: "
+                             "ticketbot attachment get {number} {name}",
+    "files.size.bytes": "{n} bytes",
+    "files.size.kb": "{n} KB",
+    "files.size.mb": "{n} MB",
+    "files.size.unknown": "size unknown",
+})
+
+_RU.update({
+    "files.kept": "Файлы, присланные с /{command}:",
+    "files.too_big_to_fetch": "[Файл не получен: {name}, {size}, Telegram file id {file_id}. "
+                              "Он больше 20 МБ, которые бот может скачать из Telegram; "
+                              "попросите отправителя прислать его почтой.]",
+    "files.fetch_failed": "[Файл не получен: {name}, {size}, Telegram file id {file_id} "
+                          "({reason}).]",
+    "files.not_attached": "Не вложен: {name} ({size}). Получить его: "
+                          "ticketbot attachment get {number} {name}",
+    "files.too_big_to_send": "📎 {name} ({size}) слишком велик, чтобы отправить его сюда. "
+                             "Получить его: ticketbot attachment get {number} {name}",
+    "files.size.bytes": "{n} байт",
+    "files.size.kb": "{n} КБ",
+    "files.size.mb": "{n} МБ",
+    "files.size.unknown": "размер неизвестен",
+})
+

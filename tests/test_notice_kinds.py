@@ -35,7 +35,8 @@ UTC = dt.UTC
 AT = dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TELEGRAM = frozenset({Place.PRIVATE, Place.GROUP, Place.STAFF_CHAT, Place.CARD})
 # Rows the Telegram delivery sends through handlers of its own, not `render_notice`.
-CHAT_OWN = frozenset({NoticeKind.REPLY, NoticeKind.EDIT, NoticeKind.CARD, NoticeKind.POST})
+CHAT_OWN = frozenset({NoticeKind.REPLY, NoticeKind.EDIT, NoticeKind.CARD, NoticeKind.POST,
+                      NoticeKind.FILE})
 
 MANAGER = PersonSpec("Margarethe Quillfeather", "lead", ("quill@staff.example.com",))
 SAM = PersonSpec("Sam Spec", "specialist", ("sam@staff.example.com",))

@@ -94,6 +94,9 @@ class NoticeKind(StrEnum):
             _events(e.TicketOpened, e.StatusChanged, e.ResponsibleChanged, e.PriorityChanged))
     POST = ("post", _ANYONE, frozenset({Place.GROUP, Place.STAFF_CHAT}),
             _events(e.TicketOpened, e.CommentAdded), True)
+    # A file of a comment, under the chat message that told of it (queued by the Telegram
+    # delivery once that message is sent: bot/channels/telegram/deliver/files.py).
+    FILE = "file", _ANYONE, _CHATS, _NO_EVENT, True
 
     @property
     def for_clients(self) -> bool:
