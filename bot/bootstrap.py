@@ -43,6 +43,7 @@ from engine.notify.reactor import notify
 from engine.ports import Clock, SystemClock
 from engine.store.db import make_engine
 from engine.store.inbound import InboundStore
+from engine.store.merge_sql import merge_handlers
 from engine.store.migrate import upgrade
 from engine.store.outbox import OutboxStore
 from engine.store.seed import sync_directory
@@ -105,7 +106,7 @@ async def bootstrap(settings: Settings, *, clock: Clock | None = None,
     secret = secret or load_secret(settings, data_dir_of(settings.database_url))
     uow = sql_uow_factory(db, clock)
     bus = MessageBus(uow, clock, settings.engine, reactors(settings, secret),
-                     rating_handlers(settings))
+                     {**rating_handlers(settings), **merge_handlers()})
     app = App(settings=settings, bus=bus, uow=uow, outbox=OutboxStore(db),
               inbound=InboundStore(db), views=SqlViews(db, part_bytes), secret=secret, db=db)
     return replace(app, services=tuple(services(app, telegram)))

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot import directory_cli
 from bot.cli_output import complain, print_json, say
 from bot.runtime import App
-from bot.ticket_view import render_ticket, render_ticket_list
+from bot.ticket_view import render_hits, render_ticket, render_ticket_list
 from config.settings import Settings
 from engine.model import Ticket
 
@@ -35,6 +35,9 @@ def _ticket_parsers(sub: Any) -> None:
         dest="ticket_command", required=True, metavar="ACTION")
     listing = ticket.add_parser("list", help="list tickets")
     listing.add_argument("--status", help="only tickets in this status")
+    listing.add_argument("--search", metavar="TEXT",
+                         help="the tickets best matching these words (any word form), best "
+                              "first, with a line of their text")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     directory_cli.ticket_filters(listing)  # F11: --company, --contract, --contact, ...
     listing.set_defaults(func=_ticket_list)
@@ -87,6 +90,8 @@ async def _ticket_list(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     app = await _app(settings)
     try:
+        if args.search is not None:
+            return await _search(app, args.search, args.status, args.json)
         rows = await list_tickets(app.db, status=args.status)
         wanted = await directory_cli.filtered_numbers(app, args)
     finally:
@@ -170,4 +175,17 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         args.out.write_text(text + "\n", encoding="utf-8")
     else:
         say(text)
+    return 0
+
+
+async def _search(app: App, text: str, status: str | None, as_json: bool) -> int:
+    """F17 full-text search as the service itself (it sees every ticket); `--status` narrows
+    the hits."""
+    hits = [h for h in await app.views.search(text, None)
+            if status is None or h.status.value == status]
+    if as_json:
+        print_json([{"number": h.number, "subject": h.subject, "status": h.status.value,
+                     "snippet": h.snippet} for h in hits])
+    else:
+        say(render_hits(hits, app.settings.language))
     return 0

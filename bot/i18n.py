@@ -1029,6 +1029,114 @@ _RU.update({
     "dir.field.contract": "договор",
 })
 
+
+# Finding things (F17, helper "search"): /find, /queue views, /merge, canned answers
+# (bot/commands/finding.py, bot/finding_text.py, bot/canned.py, engine/merge.py).
+_EN.update({
+    "find.missing_text": "What should I look for? Write /find printer jams.",
+    "find.title": "Found for “{query}”:",
+    "find.none": "Nothing found for “{query}”.",
+    "queue.unknown_view": "I don't know the queue “{value}”. Use all, overdue, mine, "
+                          "unassigned or @name.",
+    "queue.title.unassigned": "Unassigned tickets, oldest first:",
+    "queue.title.all": "Open tickets, oldest first:",
+    "queue.title.overdue": "Overdue tickets, oldest first:",
+    "queue.title.person": "{name}: open tickets, oldest first:",
+    "queue.empty": "None.",
+    "queue.more": "… and {more} more ({total} in all).",
+    "queue.sla.left": "⏱ {time} left ({target})",
+    "queue.sla.overdue": "⚠ overdue by {time} ({target})",
+    "queue.sla.paused": "⏸ SLA paused",
+    "merge.usage": "Which tickets? Write /merge N M: ticket M joins ticket N and is closed.",
+    "merge.same": "#{number} can't be merged into itself.",
+    "merge.done": "#{source} is merged into #{target} and closed.",
+    "merge_into_itself": "#{number} can't be merged into itself.",
+    "merge_target_closed": "#{number} is closed: merge into an open ticket.",
+    "merge_source_closed": "#{number} is closed already (merged before?), so it can't "
+                           "join #{target}.",
+    "action.merge": "merging tickets",
+    "notify.merged.subject": "#{source} merged into #{target}",
+    "notify.merged.body": "Your request #{source} is now part of ticket #{target}: we "
+                          "continue there. Your replies to either reach us.",
+    "answer.missing_name": "Which answer? Write /answer 123 name; /answers lists them.",
+    "answer.unknown": "There is no canned answer “{name}”. Known: {names}.",
+    "answer.nobody": "—",
+    "answers.title": "Canned answers (/answer N name):",
+    "answers.none": "No canned answers are configured ([answers.NAME] in the config).",
+    "view.event.merged": "merged #{source} into #{target}",
+})
+
+_RU.update({
+    "find.missing_text": "Что искать? Напишите /find принтер жуёт бумагу.",
+    "find.title": "Найдено по запросу «{query}»:",
+    "find.none": "По запросу «{query}» ничего не найдено.",
+    "queue.unknown_view": "Не знаю очередь «{value}». Есть: все, просроченные, мои, "
+                          "свободные или @имя.",
+    "queue.title.unassigned": "Заявки без исполнителя, старые первыми:",
+    "queue.title.all": "Открытые заявки, старые первыми:",
+    "queue.title.overdue": "Просроченные заявки, старые первыми:",
+    "queue.title.person": "{name}: открытые заявки, старые первыми:",
+    "queue.empty": "Нет.",
+    "queue.more": "… и ещё {more} (всего {total}).",
+    "queue.sla.left": "⏱ осталось {time} ({target})",
+    "queue.sla.overdue": "⚠ просрочено на {time} ({target})",
+    "queue.sla.paused": "⏸ SLA на паузе",
+    "merge.usage": "Какие заявки? Напишите /merge N M: заявка M вольётся в N и закроется.",
+    "merge.same": "Заявку #{number} нельзя объединить саму с собой.",
+    "merge.done": "#{source} объединена с #{target} и закрыта.",
+    "merge_into_itself": "Заявку #{number} нельзя объединить саму с собой.",
+    "merge_target_closed": "#{number} закрыта: объединять можно только в открытую заявку.",
+    "merge_source_closed": "#{number} уже закрыта (объединена раньше?), поэтому не может "
+                           "войти в #{target}.",
+    "action.merge": "объединение заявок",
+    "notify.merged.subject": "#{source} объединена с #{target}",
+    "notify.merged.body": "Ваше обращение #{source} теперь часть заявки #{target}: "
+                          "продолжаем там. Ответы на любое из писем дойдут до нас.",
+    "answer.missing_name": "Какой ответ? Напишите /answer 123 имя; /answers покажет список.",
+    "answer.unknown": "Готового ответа «{name}» нет. Есть: {names}.",
+    "answer.nobody": "—",
+    "answers.title": "Готовые ответы (/answer N имя):",
+    "answers.none": "Готовых ответов нет ([answers.ИМЯ] в конфигурации).",
+    "view.event.merged": "объединил(а) #{source} с #{target}",
+})
+
+
+# Files in chat and mail (issue 12, channel flows): files that could not travel with a
+# message, and where to fetch them instead.
+_EN.update({
+    "files.kept": "Files sent with /{command}:",
+    "files.too_big_to_fetch": "[File not fetched: {name}, {size}, Telegram file id {file_id}. "
+                              "It is larger than the 20 MB a bot may download from Telegram; "
+                              "ask the sender to mail it.]",
+    "files.fetch_failed": "[File not fetched: {name}, {size}, Telegram file id {file_id} "
+                          "({reason}).]",
+    "files.not_attached": "Not attached: {name} ({size}). Fetch it with: "
+                          "ticketbot attachment get {number} {name}",
+    "files.too_big_to_send": "📎 {name} ({size}) is too large to send here. Fetch it with: "
+                             "ticketbot attachment get {number} {name}",
+    "files.size.bytes": "{n} bytes",
+    "files.size.kb": "{n} KB",
+    "files.size.mb": "{n} MB",
+    "files.size.unknown": "size unknown",
+})
+
+_RU.update({
+    "files.kept": "Файлы, присланные с /{command}:",
+    "files.too_big_to_fetch": "[Файл не получен: {name}, {size}, Telegram file id {file_id}. "
+                              "Он больше 20 МБ, которые бот может скачать из Telegram; "
+                              "попросите отправителя прислать его почтой.]",
+    "files.fetch_failed": "[Файл не получен: {name}, {size}, Telegram file id {file_id} "
+                          "({reason}).]",
+    "files.not_attached": "Не вложен: {name} ({size}). Получить его: "
+                          "ticketbot attachment get {number} {name}",
+    "files.too_big_to_send": "📎 {name} ({size}) слишком велик, чтобы отправить его сюда. "
+                             "Получить его: ticketbot attachment get {number} {name}",
+    "files.size.bytes": "{n} байт",
+    "files.size.kb": "{n} КБ",
+    "files.size.mb": "{n} МБ",
+    "files.size.unknown": "размер неизвестен",
+})
+
 # Files both ways (issue 12, storage/CLI/limits): refused files, the ticket's file list.
 _EN.update({
     "files.refused.file_too_big": "larger than the {limit} limit per file",

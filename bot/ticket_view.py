@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.commands.required import spent_text
 from bot.files import human_size
 from bot.i18n import comment_text, priority_name, status_name, t
+from engine.finding import Hit
 
 Row = Mapping[str, Any]
 
@@ -154,7 +155,8 @@ def _event(e: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> str:
 _KNOWN = frozenset(f"view.event.{k}" for k in
                    ("opened", "status", "responsible", "priority", "observer", "tag",
                     "type", "untag", "unobserve", "cc_added", "cc_removed", "due", "spent",
-                    "routed", "moved", "directory_link", "files_refused"))
+                    "routed", "moved", "directory_link", "merged",
+                    "files_refused"))
 
 
 def _fields_event(kind: str, p: Row, lang: str, tz: ZoneInfo) -> dict[str, str]:
@@ -185,3 +187,11 @@ def routed_changes(p: Row, names: Mapping[int, str], lang: str) -> str:
         parts.append(t(lang, "route.observers",
                        names=", ".join(_who(x, names, lang) for x in p["observers"])))
     return ", ".join(parts) or t(lang, "route.nothing")
+
+
+def render_hits(hits: Sequence[Hit], lang: str) -> str:
+    """`ticket list --search`: one line per ticket, its text's matching line below."""
+    if not hits:
+        return t(lang, "view.empty")
+    return "\n".join(f"#{h.number:<6} {status_name(lang, h.status.value):<14} {h.subject}\n"
+                     f"        {h.snippet}" for h in hits)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from config import directories
+from config.answers import CannedAnswer, parse_answers
 from config.metrics import Fallbacks
 from config.reader import ConfigError, Table
 from config.routing import with_routing
@@ -66,6 +67,9 @@ class EmailConfig:
     # A mail that would open a ticket but quotes the acknowledgement we sent its sender
     # this many minutes ago at most is an auto-responder's echo: it joins that ticket.
     auto_loop_minutes: int = 10
+    # A file larger than this is not attached to a staff notification mail: a line names
+    # it, its size and the command that fetches it (`ticketbot attachment get N NAME`).
+    notify_attach_max_bytes: int = 10 * 1024 * 1024
 
     @property
     def domain(self) -> str:
@@ -107,10 +111,13 @@ class Settings:
     contracts: tuple[ContractSpec, ...] = ()
     objects: tuple[ObjectSpec, ...] = ()
     equipment: tuple[EquipmentSpec, ...] = ()
+    # `[answers.NAME]`: canned answers for `/answer N name` (config/answers.py).
+    answers: tuple[CannedAnswer, ...] = ()
 
 
 _TOP = frozenset({"service", "tickets", "people", "companies", "email", "telegram", "sla",
-                  "desks", "routing", "contracts", "objects", "equipment", "files"})
+                  "desks", "routing", "contracts", "objects", "equipment", "answers",
+                  "files"})
 _FILES = frozenset({"max_file_size", "max_message_size"})
 _SERVICE = frozenset({"database_url", "language", "timezone", "log_level"})
 _TICKETS = frozenset({"types", "default_type", "priorities", "default_priority", "prefix",
@@ -120,7 +127,7 @@ _PERSON = frozenset({"name", "role", "emails", "telegram_id", "username", "compa
 _COMPANY = frozenset({"name", "domains", "manager"})
 _EMAIL = frozenset({"address", "listen_host", "listen_port", "lmtp", "max_size", "subject_tag",
                     "imap", "smtp", "auto_reply_limit", "staff_link_days",
-                    "auto_loop_minutes", "smtp_intake"})
+                    "auto_loop_minutes", "smtp_intake", "notify_attach_max_bytes"})
 _SMTP_INTAKE = frozenset({"enabled"})
 _IMAP = frozenset({"host", "port", "user", "password", "tls", "mailbox", "move_to", "idle",
                    "poll_seconds", "enabled"})
@@ -170,6 +177,7 @@ def from_mapping(data: Mapping[str, Any], environ: Mapping[str, str]) -> Setting
         reopen_days=_reopen_days(root.table("tickets", _TICKETS),
                                  root.table("telegram", _TELEGRAM)),
         contracts=contracts, objects=objects, equipment=equipment,
+        answers=parse_answers(_section(data, "answers")),
     )
     return with_sla(with_desks(settings, data), _section(data, "sla"))
 
@@ -359,6 +367,8 @@ def _email(t: Table, environ: Mapping[str, str]) -> EmailConfig:
         subject_tag=_subject_tag(t), auto_reply_limit=t.whole("auto_reply_limit", 5),
         staff_link_days=t.whole("staff_link_days", d.staff_link_days, 1),
         auto_loop_minutes=t.whole("auto_loop_minutes", d.auto_loop_minutes, 0),
+        notify_attach_max_bytes=t.whole("notify_attach_max_bytes", d.notify_attach_max_bytes,
+                                        0),
         imap=None if imap is None else _imap(imap, environ),
         smtp=None if smtp is None else _smtp(smtp, environ))
 

@@ -18,12 +18,15 @@ class Action(StrEnum):
     OBSERVE = "observe"
     METRICS = "metrics"
     RESCUE = "rescue"  # turn a mail the intake ignored into a ticket
+    MERGE = "merge"  # join another ticket into this one, or be joined (F17)
 
 
 # What a specialist may do on a ticket they can see but is not theirs (the unassigned
 # queue and tickets they observe): read, talk, and take it if nobody has.
 _SPECIALIST_ON_OTHERS = frozenset({Action.VIEW, Action.COMMENT, Action.NOTE})
 _CLIENT_ACTIONS = frozenset({Action.VIEW, Action.COMMENT})
+# What a specialist may do on a ticket nobody has taken: take it, or merge it as a duplicate.
+_WHEN_UNASSIGNED = frozenset({Action.TAKE, Action.MERGE})
 
 
 def can_view(person: Person, ticket: Ticket) -> bool:
@@ -52,6 +55,6 @@ def allowed(person: Person | None, action: Action, ticket: Ticket | None = None)
         return action in _CLIENT_ACTIONS
     if ticket.responsible_id == person.id:
         return True
-    if action is Action.TAKE:
+    if action in _WHEN_UNASSIGNED:
         return ticket.responsible_id is None
     return action in _SPECIALIST_ON_OTHERS

@@ -346,3 +346,15 @@ class SetRequester(Command):
 
     ticket: int
     person_id: int
+
+
+# --- finding things (F17): merge -------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class MergeTickets(Command):
+    """`/merge N M`: ticket `source` (M) joins `ticket` (N) with its comments, files,
+    observers and message ids, and is closed as merged (engine/merge.py)."""
+
+    ticket: int
+    source: int

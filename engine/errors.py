@@ -170,3 +170,29 @@ class EntryOfAnotherCompany(EngineError):
     value: str
     number: int
     code = "dir.entry_other_company"
+
+
+# `/merge N M` refused on the tickets themselves (F17, engine/merge.py).
+
+
+@dataclass(eq=False)
+class MergeIntoItself(EngineError):
+    number: int
+    code = "merge_into_itself"
+
+
+@dataclass(eq=False)
+class MergeTargetClosed(EngineError):
+    """N is closed: a ticket joins an open one."""
+
+    number: int
+    code = "merge_target_closed"
+
+
+@dataclass(eq=False)
+class MergeSourceClosed(EngineError):
+    """M is closed (perhaps merged already): nothing of it may move any more."""
+
+    number: int
+    target: int
+    code = "merge_source_closed"

@@ -143,6 +143,16 @@ class TicketMoved(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TicketMerged(Event):
+    """F17 `/merge N M`: ticket `source` (M) joined `target` (N). Recorded on both tickets;
+    on M it is followed by M's own closing (`StatusChanged` to closed)."""
+
+    source: int
+    target: int
+    kind: ClassVar[str] = "merged"
+
+
+@dataclass(frozen=True, kw_only=True)
 class FilesRefused(Event):
     """Files of one message not kept because of a size limit (engine/files.py): each as
     (name, size, reason). The message and its other files are kept."""
@@ -157,6 +167,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         TicketOpened, CommentAdded, CommentEdited, CommentWithdrawn, StatusChanged, ResponsibleChanged,
         PriorityChanged, ObserverAdded, TagAdded, TicketRated, TicketRouted, TicketMoved,
+        TicketMerged,
         FilesRefused,
     )
 }

@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from engine.directory_store import DirectoryReader
+from engine.finding import Hit, Queue, QueueView
 from engine.metrics import Period, Report
 from engine.model import Comment, Company, Person, Role, Status, Ticket
 from engine.sla.calendar import BusinessCalendar
@@ -69,3 +70,9 @@ class Views(Protocol):
     async def monthly_report(self, period: Period, *, timezone: str,
                              calendar: BusinessCalendar, now: dt.datetime,
                              history: int) -> Report: ...
+    async def search(self, query: str, person: Person | None) -> list[Hit]:
+        """F17: the tickets best matching every word of `query`, that `person` may see."""
+        ...
+    async def queue(self, view: QueueView, person: int | None, now: dt.datetime) -> Queue:
+        """F17: unfinished tickets of a view, oldest first (`person`: whose, for mine/@who)."""
+        ...

@@ -4,7 +4,10 @@ python-telegram-bot application over HTTP. Grown from docs/libraries.md appendix
 What it does like Telegram: per-token auth (401), long-polling getUpdates that honours
 `offset`, HTML parse-mode checking ("can't parse entities"), the 4096-character limit,
 403 for a private chat whose user never started the bot, editMessageText with "message is not
-modified", and injected failures (429 with retry_after, 502, a dropped connection).
+modified", and injected failures (429 with retry_after, 502, a dropped connection). Files:
+people post photos, documents, voice notes and videos (`post_file`); getFile answers a path
+and the bytes are served at /file/bot<token>/<path>, refused over the 20 MB download limit
+as Telegram does; sendDocument and sendPhoto keep the bytes the bot uploaded (`uploads`).
 
 Tests wait on `calls` through `wait_for(...)` (an asyncio.Condition), never on time.
 """
@@ -32,6 +35,9 @@ JSON_FIELDS = {"reply_markup", "allowed_updates", "entities", "caption_entities"
                "reply_parameters", "link_preview_options", "commands", "scope", "media",
                "results"}
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files ("file is too big")
+UPLOAD_LIMIT = 50 * 1024 * 1024  # sendDocument takes files up to this size
 # Tags Telegram's HTML parse mode knows (core.telegram.org/bots/api#html-style).
 _TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
          "code", "pre", "blockquote", "tg-emoji"}
@@ -71,6 +77,25 @@ BOT = User(BOT_ID, "Desk Bot", BOT_USERNAME, is_bot=True)
 class Failure:
     kind: str  # "429" | "502" | "drop" | "403" | "400"
     retry_after: int = 1
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot sent: the multipart field's file name, type and bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file people posted, as Telegram keeps it (`size` may claim more than `data`)."""
+
+    file_id: str
+    data: bytes
+    size: int
+    path: str
 
 
 class ApiError(Exception):
@@ -130,6 +155,8 @@ class FakeBotAPI:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     reactions: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    files: dict[str, StoredFile] = field(default_factory=dict)
+    downloads: list[str] = field(default_factory=list)  # file paths fetched, in order
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     def __post_init__(self) -> None:
@@ -180,6 +207,46 @@ class FakeBotAPI:
             self.started.add(user.id)
         return await self.push({"message": msg}), int(msg["message_id"])
 
+    async def post_file(self, user: User, chat_id: int, kind: str, data: bytes, *,
+                        name: str | None = None, mime: str | None = None,
+                        caption: str | None = None, reply_to: int | None = None,
+                        size: int | None = None, album: str | None = None) -> tuple[int, int]:
+        """A person posts a file (`kind`: photo, document, voice, video, audio, video_note,
+        animation) with an optional caption; `size` claims a bigger file than `data` (the
+        20 MB download limit without 20 MB in memory); `album`: the media group id of
+        files sent together. Returns (update id, message id)."""
+        msg = self._message(chat_id, user, "", None, reply_to, None)
+        del msg["text"]
+        if album is not None:
+            msg["media_group_id"] = album
+        if caption is not None:
+            msg["caption"] = caption
+        file_id = f"file-{next(self.message_seq)}"
+        stored = StoredFile(file_id, data, size if size is not None else len(data),
+                            f"{kind}s/{file_id}_{name or kind}")
+        self.files[file_id] = stored
+        about: Json = {"file_id": file_id, "file_unique_id": "u" + file_id,
+                       "file_size": stored.size}
+        if kind == "photo":
+            msg["photo"] = [{**about, "file_id": "thumb-" + file_id, "width": 90, "height": 60},
+                            {**about, "width": 1280, "height": 960}]
+            self.files["thumb-" + file_id] = StoredFile("thumb-" + file_id, b"thumb", 5,
+                                                        "photos/thumb")
+        else:
+            extra = {"duration": 3} if kind in ("voice", "video", "audio", "video_note",
+                                                "animation") else {}
+            if kind in ("video", "video_note", "animation"):
+                extra.update(width=640, height=480, length=640)
+            if kind == "video_note":
+                extra.pop("width"), extra.pop("height")
+            msg[kind] = {**about, **extra,
+                         **({"file_name": name} if name else {}),
+                         **({"mime_type": mime} if mime else {})}
+        self.messages[(chat_id, msg["message_id"])] = msg
+        if chat_id > 0:
+            self.started.add(user.id)
+        return await self.push({"message": msg}), int(msg["message_id"])
+
     async def edit(self, user: User, chat_id: int, message_id: int, text: str,
                    at: dt.datetime | None = None) -> int:
         msg = dict(self.messages[(chat_id, message_id)])
@@ -219,6 +286,14 @@ class FakeBotAPI:
     def sent(self, method: str = "sendmessage", chat_id: int | None = None) -> list[Json]:
         return [c.params for c in self.calls if c.method == method
                 and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
+
+    def uploads(self, chat_id: int | None = None) -> list[tuple[Json, Upload]]:
+        """Files the bot sent (sendDocument, sendPhoto): the call's parameters and the file."""
+        return [(c.params, upload) for c in self.calls if c.method in ("senddocument",
+                                                                       "sendphoto")
+                and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)
+                for upload in [c.params.get("document") or c.params.get("photo")]
+                if isinstance(upload, Upload)]
 
     def bot_messages(self, chat_id: int) -> list[Json]:
         """Messages the bot has in a chat now (edits applied), oldest first."""
@@ -332,13 +407,57 @@ class FakeBotAPI:
         return _public(msg)
 
     async def m_sendphoto(self, p: Json) -> Json:
+        return await self._send_file(p, "photo")
+
+    async def m_senddocument(self, p: Json) -> Json:
+        return await self._send_file(p, "document")
+
+    async def _send_file(self, p: Json, kind: str) -> Json:
         chat_id = int(p["chat_id"])
         self._check_chat(chat_id)
-        msg = self._message(chat_id, BOT, "", None, None, None)
-        msg["photo"] = [{"file_id": "f1", "file_unique_id": "u1", "width": 720, "height": 480}]
-        msg["caption"] = parse_html(p.get("caption", "")) if p.get("parse_mode") else p.get("caption", "")
+        upload = p.get(kind)
+        if not isinstance(upload, Upload) or not upload.data:
+            raise ApiError(400, f"Bad Request: there is no {kind} in the request")
+        if len(upload.data) > UPLOAD_LIMIT:
+            raise ApiError(413, "Request Entity Too Large")
+        raw = str(p.get("caption", ""))
+        caption = parse_html(raw) if str(p.get("parse_mode", "")).upper() == "HTML" else raw
+        if utf16_len(caption) > MAX_CAPTION:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        # "text" stays (empty) on the bot's own messages: tests read it from every one.
+        msg = self._message(chat_id, BOT, "", None, _reply_to(p), None)
+        file_id = f"sent-{next(self.message_seq)}"
+        if kind == "photo":
+            msg["photo"] = [{"file_id": file_id, "file_unique_id": "u" + file_id,
+                             "width": 720, "height": 480}]
+        else:
+            msg["document"] = {"file_id": file_id, "file_unique_id": "u" + file_id,
+                               "file_name": upload.filename, "file_size": len(upload.data)}
+        msg["caption"] = caption
         self.messages[(chat_id, msg["message_id"])] = msg
         return _public(msg)
+
+    async def m_getfile(self, p: Json) -> Json:
+        stored = self.files.get(str(p.get("file_id")))
+        if stored is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        if stored.size > DOWNLOAD_LIMIT:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {"file_id": stored.file_id, "file_unique_id": "u" + stored.file_id,
+                "file_size": stored.size, "file_path": stored.path}
+
+    async def download(self, request: web.Request) -> web.StreamResponse:
+        """GET /file/bot<token>/<path>: the bytes of a file getFile named."""
+        if request.match_info["token"] != TOKEN:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        stored = next((f for f in self.files.values() if f.path == path), None)
+        if stored is None:
+            return web.Response(status=404)
+        async with self.changed:
+            self.downloads.append(path)
+            self.changed.notify_all()
+        return web.Response(body=stored.data, content_type="application/octet-stream")
 
     async def m_editmessagetext(self, p: Json) -> Json:
         key = (int(p["chat_id"]), int(p["message_id"]))
@@ -418,8 +537,13 @@ async def _params(request: web.Request) -> Json:
         else:  # x-www-form-urlencoded (PTB) or multipart/form-data (file uploads)
             form = await request.post()
             for key, value in form.items():
-                params[key] = value if isinstance(value, str) else getattr(value, "filename",
-                                                                           "file")
+                if isinstance(value, str):
+                    params[key] = value
+                elif isinstance(value, web.FileField):
+                    params[key] = Upload(value.filename or "file", value.content_type,
+                                         value.file.read())
+                else:
+                    params[key] = Upload("file", "", bytes(value))
     # Nested objects arrive as JSON strings in form fields; decode only those, since a
     # text such as "[#12] ..." also starts with a bracket.
     return {k: json.loads(v) if k in JSON_FIELDS and isinstance(v, str) else v
@@ -445,8 +569,9 @@ class Running:
 
 async def serve(fake: FakeBotAPI) -> Running:
     """Listen on a free loopback port."""
-    app = web.Application()
+    app = web.Application(client_max_size=UPLOAD_LIMIT + 1024 * 1024)  # multipart uploads
     app.router.add_route("*", "/bot{token}/{method}", fake.api)
+    app.router.add_route("GET", "/file/bot{token}/{path:.+}", fake.download)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

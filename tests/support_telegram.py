@@ -23,6 +23,7 @@ from bot.channels.telegram.receive.transport import FloodLimits
 from bot.channels.telegram.service import Options, TelegramService
 from bot.runtime import App
 from bot.storage.telegram_sql import TelegramSqlStore
+from config.answers import CannedAnswer
 from config.settings import Settings, TelegramConfig, with_desks, with_sla
 from engine import commands as c
 from engine.backoff import Backoff
@@ -156,6 +157,7 @@ async def make_harness(db_url: str, *, sla: dict[str, Any] | None = None,
                        people: tuple[PersonSpec, ...] | None = None,
                        staff_started: bool = True, engine: EngineSettings | None = None,
                        desks: dict[str, Any] | None = None,
+                       answers: tuple[CannedAnswer, ...] = (),
                        **telegram: Any) -> AsyncIterator[Harness]:
     """`desks`: the `[[desks]]` and `[routing]` of a config file, as a mapping;
     `sla`: an `[sla]` section for the settings (as in the config file), read against
@@ -177,6 +179,8 @@ async def make_harness(db_url: str, *, sla: dict[str, Any] | None = None,
         settings = with_desks(settings, desks)
     if sla is not None or desks is not None or engine is not None:
         settings = with_sla(settings, sla)
+    if answers:
+        settings = replace(settings, answers=answers)
     h = Harness(fake, server, settings, clock, await runtime(settings, clock))
     if staff_started:
         store = TelegramSqlStore(h.rt.db)

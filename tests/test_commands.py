@@ -241,8 +241,8 @@ BUILDS: list[tuple[str, int | None, Built]] = [
     # read-only queries
     ("/my", None, Query("my")),
     ("/мои", 5, Query("my")),
-    ("/queue", None, Query("queue")),
-    ("/очередь", None, Query("queue")),
+    ("/queue", None, Query("queue", None, ("unassigned",))),
+    ("/очередь", None, Query("queue", None, ("unassigned",))),
     ("/stats", None, Query("stats")),
     ("/stats 2026-04", None, Query("stats", None, ("2026-04",))),
     ("/статистика 2025-12", None, Query("stats", None, ("2025-12",))),
@@ -369,7 +369,8 @@ REQUIRED = ("take", "status", "close", "resolve", "reopen", "wait", "assign", "p
             # issue 14: the ticket fields (bot/commands/fields.py)
             "type", "tag", "observe", "unobserve", "cc", "due", "spent",
             "move",  # issue 14: a ticket goes to another desk
-            "company", "contact", "tickets", "link", "requester")  # F11 directories
+            "company", "contact", "tickets", "link", "requester",  # F11 directories
+            "find", "merge", "answer", "answers")  # issue 14: finding things
 
 
 def test_registry_has_every_command_of_f6() -> None:
@@ -396,7 +397,7 @@ def test_every_command_has_usage_and_a_summary_in_both_languages(name: str) -> N
 
 def test_staff_only_commands() -> None:
     open_to_all = {n for n, s in COMMANDS.items() if not s.staff_only}
-    assert open_to_all == {"status", "new", "my", "help", "start"}
+    assert open_to_all == {"status", "new", "my", "help", "start", "find"}
 
 
 ARGS = ["", "12", "#12", "abc", "#", "0", "12 foo bar", "12 waiting", "12 waiting soon",

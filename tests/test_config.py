@@ -24,6 +24,8 @@ def test_example_file_loads_as_it_is() -> None:
     settings = load_settings(EXAMPLE, {})
     assert {p.role for p in settings.people} == {"lead", "specialist", "client"}
     assert settings.companies[0].manager_email == "lena@desk.example"
+    restart = next(a for a in settings.answers if a.name == "restart")
+    assert "{requester}" in restart.text("en") and "Здравствуйте" in restart.text("ru")
 
 
 def test_environment_supplies_secrets_and_repr_hides_them() -> None:
@@ -51,6 +53,11 @@ def test_environment_supplies_secrets_and_repr_hides_them() -> None:
     ({"tickets": {"priorities": ["a"], "default_priority": "b"}}, "tickets.default_priority"),
     ({"telegram": {"reopen_days": -1}}, "telegram.reopen_days: must be at least 0"),
     ({"bogus": 1}, "bogus: unknown key"),
+    ({"answers": {"hi": {"en": "Hello"}}}, "answers.hi.ru: missing"),
+    ({"answers": {"hi": {"en": "Hi {name}", "ru": "Привет"}}},
+     "answers.hi.en: unknown placeholder {name}"),
+    ({"answers": {"hi": {"en": "Hi", "ru": "Привет", "de": "Hallo"}}}, "answers.hi.de: unknown key"),
+    ({"answers": {"Hi!": {"en": "Hi", "ru": "Привет"}}}, "answers.Hi!: a name is"),
 ])
 def test_bad_values_name_the_key(data: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("{", r"\{")):

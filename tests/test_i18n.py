@@ -150,6 +150,9 @@ SAMPLES: list[tuple[errors.EngineError, int | None]] = [
     (errors.SpentBelowZero(number=4711, total=30), 4711),
     (errors.NotAllowed(action="due", role="client", number=4711), 4711),
     (errors.UnknownDesk(desk="finance", known="support, billing"), None),
+    (errors.MergeIntoItself(number=4711), 4711),
+    (errors.MergeTargetClosed(number=4711), 4711),
+    (errors.MergeSourceClosed(number=4711, target=12), 4711),
     (errors.EngineError(), None),
     # F11 directories
     (errors.NotAllowed(action="directory", role="client"), None),

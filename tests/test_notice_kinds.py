@@ -35,7 +35,8 @@ UTC = dt.UTC
 AT = dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TELEGRAM = frozenset({Place.PRIVATE, Place.GROUP, Place.STAFF_CHAT, Place.CARD})
 # Rows the Telegram delivery sends through handlers of its own, not `render_notice`.
-CHAT_OWN = frozenset({NoticeKind.REPLY, NoticeKind.EDIT, NoticeKind.CARD, NoticeKind.POST})
+CHAT_OWN = frozenset({NoticeKind.REPLY, NoticeKind.EDIT, NoticeKind.CARD, NoticeKind.POST,
+                      NoticeKind.FILE})
 
 MANAGER = PersonSpec("Margarethe Quillfeather", "lead", ("quill@staff.example.com",))
 SAM = PersonSpec("Sam Spec", "specialist", ("sam@staff.example.com",))
@@ -113,6 +114,8 @@ def _payload(desk: Desk, kind: NoticeKind) -> dict[str, Any]:
             return {**base, "comment_id": desk.public_comment, "public": True}
         case NoticeKind.STATUS:
             return {**base, "old": "open", "new": "in_progress"}
+        case NoticeKind.MERGED:
+            return {**base, "source": desk.number, "target": desk.number + 1}
         case NoticeKind.RESPONSIBLE | NoticeKind.ASSIGNED | NoticeKind.UNASSIGNED:
             return {**base, "old": None, "new": desk.staff.id}
         case NoticeKind.RATING_REQUEST:
@@ -160,7 +163,8 @@ CLIENT_PRIVATE = [k for k in NoticeKind if k.for_clients and not k.prerendered
 
 def test_the_client_kinds_are_the_ones_clients_always_got() -> None:
     assert {k.value for k in NoticeKind if k.for_clients and not k.prerendered} == {
-        "ack", "created_cc", "status", "comment", "observing", "rating_request", "card"}
+        "ack", "created_cc", "status", "comment", "observing", "rating_request", "card",
+        "merged"}
     assert set(CLIENT_MAIL) > set(CLIENT_PRIVATE) > {NoticeKind.STATUS}
 
 
@@ -234,7 +238,8 @@ def test_readers_and_places_are_what_the_channels_relied_on() -> None:
     """The old string sets, now read off the enum (CLIENT_KINDS, SHOWN_IN_GROUP)."""
     notices = [k for k in NoticeKind if k not in CHAT_OWN]
     assert {k.value for k in notices if k.for_clients} == {
-        "ack", "created_cc", "status", "comment", "observing", "rating_request", "mail_reply"}
+        "ack", "created_cc", "status", "comment", "observing", "rating_request", "mail_reply",
+        "merged"}
     assert {k.value for k in notices if k.shown_in_group} == {
         "status", "comment", "ack", "created"}
     assert NoticeKind.CARD.events == {e.TicketOpened.kind, e.StatusChanged.kind,

@@ -377,6 +377,8 @@ def _spec(name: str, aliases: tuple[str, ...], usage: str, en: str, ru: str, bui
 
 # Commands of other modules build on the types above, so they are imported once those exist
 # (bot/commands/__init__.py imports this module first, whichever is asked for).
+# Its builders use the types above (bot/commands/finding.py says how the cycle is broken).
+from bot.commands import finding  # noqa: E402
 from bot.commands.fields import FIELD_SPECS, open_ticket  # noqa: E402
 
 # In /help order: the daily work first, reading commands after.
@@ -419,14 +421,13 @@ _SPECS = (
     _spec("my", ("мои",), "/my",
           "tickets I work on, lead or observe", "мои заявки: в работе, созданные, наблюдаемые",
           _query("my"), staff_only=False),
-    _spec("queue", ("очередь",), "/queue",
-          "unassigned tickets, oldest first", "заявки без исполнителя, старые первыми",
-          _query("queue")),
+    finding.QUEUE_SPEC,
     _spec("rescue", ("спасти",), "/rescue N",
           "turn an ignored mail into a ticket", "сделать заявку из проигнорированного письма",
           _rescue, chat_only=True),
     _spec("stats", ("статистика",), "/stats [YYYY-MM]",
           "response and resolution figures", "статистика ответов и решений", _stats),
+    *finding.SPECS,
     _spec("help", ("помощь", "справка"), "/help",
           "this list", "этот список", _query("help"), staff_only=False),
     _spec("start", (), "/start",

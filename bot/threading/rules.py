@@ -28,7 +28,8 @@ from typing import Protocol
 
 from bot.threading.finished import follow_up
 from engine.access import can_view
-from engine.model import Person, Ticket
+from engine.merge import merged_ref
+from engine.model import Person, Status, Ticket
 from engine.views import RefReader, TicketReader
 
 log = logging.getLogger("ticketbot.threading")
@@ -245,6 +246,10 @@ async def _gate(thread: Thread, facts: Facts, ctx: ThreadContext, check_sender: 
     if ticket is None:
         # Mail starts afresh; chat lets the engine say that the named ticket is missing.
         return Thread(None, "new") if check_sender else thread
+    joined = await _joined(ticket, ctx)
+    if joined.number != ticket.number:
+        ticket, thread = joined, replace(thread, ticket=joined.number,
+                                         rule=f"{thread.rule}_merged")
     if follow_up(ticket, facts.sender, facts.at, ctx.reopen_days):
         return Thread(None, f"{thread.rule}_{ticket.status}", linked_to=ticket.number)
     if not check_sender:
@@ -253,3 +258,22 @@ async def _gate(thread: Thread, facts: Facts, ctx: ThreadContext, check_sender: 
         return Thread(None, f"{thread.rule}_stranger", linked_to=ticket.number)
     observe = not facts.sender.role.is_staff and not can_view(facts.sender, ticket)
     return replace(thread, observe=observe)
+
+
+# Merges of merged tickets are followed this far (a loop cannot form: the target of a merge
+# is never closed, and a closed ticket is never merged again).
+_MERGE_HOPS = 5
+
+
+async def _joined(ticket: Ticket, ctx: ThreadContext) -> Ticket:
+    """A ticket merged into another (engine/merge.py) stands for the ticket it joined: a
+    subject tag or `#M` of a merged ticket threads into N like its message ids do."""
+    for _ in range(_MERGE_HOPS):
+        if ticket.status is not Status.CLOSED:
+            return ticket
+        number = await ctx.records.refs.find([merged_ref(ticket.number)])
+        joined = None if number is None else await ctx.records.tickets.get(number)
+        if joined is None:
+            return ticket
+        ticket = joined
+    return ticket

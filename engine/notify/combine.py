@@ -19,7 +19,8 @@ from engine.notify.kinds import NoticeKind as K
 from engine.ports import OutboxItem
 
 RATING = "rating"  # the payload key of a rating request folded into the row
-_RANK = {K.COMMENT: 0, K.NOTE: 1, K.STATUS: 2}
+# A merge notice (F17) says more than the closing that comes with it.
+_RANK = {K.COMMENT: 0, K.NOTE: 1, K.MERGED: 2, K.STATUS: 3}
 _LAST = len(_RANK)
 
 

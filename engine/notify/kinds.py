@@ -78,6 +78,8 @@ class NoticeKind(StrEnum):
     # F8: the escalation ladder (engine/sla/escalation.py), queued by the SLA scan.
     SLA_WARNING = "sla_warning", _STAFF, _PERSONAL | {Place.STAFF_CHAT}
     SLA_BREACH = "sla_breach", _STAFF, _PERSONAL | {Place.STAFF_CHAT}
+    # F17: a client's ticket was merged into another (engine/merge.py).
+    MERGED = "merged", _ANYONE, _PERSONAL, _events(e.TicketMerged)
     # F10: the metrics digest (bot/digest.py), text and chart made by the job.
     DIGEST = "digest", _STAFF, frozenset({Place.STAFF_CHAT}), _NO_EVENT, True
     # A delivery given up (set aside), told to staff once per row (engine/store/set_aside.py).
@@ -92,6 +94,9 @@ class NoticeKind(StrEnum):
             _events(e.TicketOpened, e.StatusChanged, e.ResponsibleChanged, e.PriorityChanged))
     POST = ("post", _ANYONE, frozenset({Place.GROUP, Place.STAFF_CHAT}),
             _events(e.TicketOpened, e.CommentAdded), True)
+    # A file of a comment, under the chat message that told of it (queued by the Telegram
+    # delivery once that message is sent: bot/channels/telegram/deliver/files.py).
+    FILE = "file", _ANYONE, _CHATS, _NO_EVENT, True
 
     @property
     def for_clients(self) -> bool:

@@ -106,6 +106,16 @@ def _cc_added(event: e.Event, who: Audience) -> list[Notice]:
     return [Notice(K.CREATED_CC, address=event.address)]
 
 
+def _merged(event: e.Event, who: Audience) -> list[Notice]:
+    """F17: the merged ticket's clients (requester, client observers) hear where it went;
+    the ticket that took it in tells nobody (its trail records it)."""
+    assert isinstance(event, e.TicketMerged)
+    if event.ticket != event.source:
+        return []
+    clients = [p for p in who.observers if not p.role.is_staff]
+    return _people(K.MERGED, who.requester, *clients)
+
+
 _PLANNERS = {
     e.TicketOpened: _opened,
     e.CommentAdded: _comment,
@@ -113,4 +123,5 @@ _PLANNERS = {
     e.ResponsibleChanged: _responsible,
     e.ObserverAdded: _observer,
     e.CcAdded: _cc_added,
+    e.TicketMerged: _merged,
 }

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.store.db import make_engine
+from engine.store.search_sql import NATIVE_PREFIX
 from engine.store.tables import metadata
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
@@ -79,5 +80,12 @@ def _upgrade(conn: Connection, config: Config, revision: str) -> None:
 
 
 def _diff(conn: Connection) -> list[Any]:
-    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    context = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                     "include_name": _ours})
     return list(compare_metadata(context, metadata))
+
+
+def _ours(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Full-text search keeps objects of each backend outside the metadata (an FTS5 table
+    and its shadow tables, a GIN expression index): not schema drift."""
+    return name is None or not name.startswith(NATIVE_PREFIX)

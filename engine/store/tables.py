@@ -450,6 +450,26 @@ telegram_users = Table(
 )
 
 
+# ---------------------------------------------------------------- full-text search
+# (helper "search": engine/store/search_sql.py, migration 0008)
+
+# F17: one row per comment (`comment_id`) and one per ticket subject (`comment_id` NULL),
+# holding the text's stems (engine/stemming.py), so both backends match the same word forms.
+# Each backend indexes `terms` its own way, outside this metadata: an FTS5 table kept in
+# step by triggers on SQLite, a stored tsvector column `search_fts_vector` with a GIN index on
+# PostgreSQL.
+search_docs = Table(
+    "search_docs", metadata,
+    Column("id", Integer, primary_key=True),
+    _ticket_fk(),
+    Column("comment_id", Integer, ForeignKey("comments.id"), nullable=True, unique=True),
+    Column("terms", Text, nullable=False),
+    # What a client may find: subjects and public comments, never an internal note.
+    Column("public", Boolean, nullable=False),
+    Index(None, "ticket"),
+)
+
+
 # ---------------------------------------------------------------- every text cleaned
 # Last, so every table above is covered: each String and Text column binds through
 # engine/store/clean.py (no NUL, no lone surrogate, never longer than the column).

@@ -36,6 +36,7 @@ from engine.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from engine.store import search_sql
 from engine.store.db import insert
 from engine.store.dialogs_sql import SqlDialogs
 from engine.store.directory_sql import SqlDirectory
@@ -132,6 +133,7 @@ class SqlTickets:
     async def add(self, ticket: Ticket) -> None:
         await self._conn.execute(_INSERT_TICKET, _ticket_values(ticket))
         await self._write_sets(ticket, frozenset(), frozenset())
+        await search_sql.index_subject(self._conn, ticket.number, ticket.subject, new=True)
         self._remember(ticket)
 
     async def get(self, number: int) -> Ticket | None:
@@ -141,8 +143,11 @@ class SqlTickets:
         return found[0] if found else None
 
     async def save(self, ticket: Ticket) -> None:
-        if self._known.get(ticket.number) == ticket:
+        known = self._known.get(ticket.number)
+        if known == ticket:
             return  # nothing changed since it was read or written
+        if known is None or known.subject != ticket.subject:
+            await search_sql.index_subject(self._conn, ticket.number, ticket.subject)
         values = _ticket_values(ticket)
         values["_number"] = values.pop("number")
         await self._conn.execute(_UPDATE_TICKET, values)
@@ -358,6 +363,8 @@ class SqlComments:
         })).scalar_one()
         if comment.attachments:
             await add_files(self._conn, comment_id, comment.ticket, comment.attachments)
+        await search_sql.index_comment(self._conn, comment_id, comment.ticket, comment.body,
+                                       comment.public)
         return comment_id
 
     async def by_ref(self, ticket: int, source_ref: str) -> CommentRef | None:
@@ -372,10 +379,12 @@ class SqlComments:
     async def set_public(self, comment_id: int, public: bool) -> None:
         await self._conn.execute(
             comments.update().where(comments.c.id == comment_id).values(public=public))
+        await search_sql.set_comment_public(self._conn, comment_id, public)
 
     async def set_body(self, comment_id: int, body: str) -> None:
         await self._conn.execute(
             comments.update().where(comments.c.id == comment_id).values(body=body))
+        await search_sql.reindex_comment(self._conn, comment_id, body)
 
     async def for_ticket(self, number: int) -> list[Comment]:
         files = await files_of(self._conn, number)

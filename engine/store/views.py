@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from engine.finding import Hit, Queue, QueueView
 from engine.metrics import Period, Report
-from engine.model import Ticket
+from engine.model import Person, Ticket
 from engine.ports import SystemClock
 from engine.sla.calendar import BusinessCalendar
+from engine.store import queue_sql, search_sql
 from engine.store.db import reading
 from engine.store.directory_sql import SqlDirectory
 from engine.store.files_sql import Extract, attachment_bytes
@@ -60,6 +62,14 @@ class SqlViews:
                              history: int) -> Report:
         return await monthly_report(self._engine, period, timezone=timezone,
                                     calendar=calendar, now=now, history=history)
+
+    async def search(self, query: str, person: Person | None) -> list[Hit]:
+        async with reading(self._engine) as conn:
+            return await search_sql.search(conn, query, person)
+
+    async def queue(self, view: QueueView, person: int | None, now: dt.datetime) -> Queue:
+        async with reading(self._engine) as conn:
+            return await queue_sql.queue(conn, view, person, now)
 
     async def attachment_bytes(self, attachment_id: int) -> bytes | None:
         """A stored file's exact bytes; None for a refused file or an unknown id."""

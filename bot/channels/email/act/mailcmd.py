@@ -15,11 +15,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
+from bot import canned
+from bot.channels.email.act import mail_finding
 from bot.channels.email.act.fate import Fate
 from bot.channels.email.act.replies import Asker, Replies
 from bot.channels.email.act.session import Session
 from bot.channels.email.act.staffproof import StaffProof, lifetime_of, prove
 from bot.channels.email.understand.identity import MailIdentity
+from bot.commands.attach import leftover, takes_files, with_files
 from bot.commands.grammar import ParsedCommand, parse_command
 from bot.commands.help import render_help
 from bot.commands.registry import MAIL, CommandContext, CommandError, Query, build_command
@@ -31,7 +34,7 @@ from bot.runtime import Runtime
 from engine import commands as c
 from engine.access import can_view
 from engine.errors import EngineError
-from engine.model import Person
+from engine.model import Attachment, Person
 from engine.sla.status import sla_lines
 
 _MENTION = re.compile(r"^@?[\w.+-]+(?:@[\w.-]+)?$")
@@ -41,6 +44,7 @@ _MENTION = re.compile(r"^@?[\w.+-]+(?:@[\w.-]+)?$")
 class Found:
     parsed: ParsedCommand | CommandError
     after: str  # the lines below the command line: the comment
+    files: tuple[Attachment, ...] = ()  # the mail's attachments (bot/commands/attach.py)
 
 
 def first_command(reply: str) -> Found | None:
@@ -106,6 +110,10 @@ class Runner:
                              resolve_person=resolver(await self._people(found.parsed)),
                              context_ticket=token.ticket, language=asker.person.language)
         built = build_command(found.parsed, ctx)
+        if isinstance(built, Query) and built.name == "answer":
+            # F17: the canned answer is the public reply it posts (bot/canned.py).
+            built = await canned.reply_command(self.rt.views, self.rt.settings, asker.person,
+                                               built, MAIL, at)
         if isinstance(built, CommandError):
             return await self._error(asker, built, token.ticket)
         if isinstance(built, Query):
@@ -165,6 +173,8 @@ class Runner:
         elif query.name in DIRECTORY_QUERIES:
             text = await directory_answer(self.rt.views, asker.person, query, lang,
                                           self.rt.settings.engine.ticket_prefix)
+        elif query.name in mail_finding.QUERIES:
+            text = await mail_finding.query_text(self.rt, asker.person, query)
         else:
             text = t(lang, "mail.query_in_chat", command=query.name)
         await self.replies.send(asker, text, ticket)
@@ -195,18 +205,20 @@ class Runner:
 
     async def _execute(self, asker: Asker, command: c.Command, found: Found,
                        ticket: int | None) -> Fate:
+        takes = takes_files(command) or not found.files
         try:
-            outcome = await self.s.bus.handle(replace(command, source_ref=asker.ref))
+            outcome = await self.s.bus.handle(replace(with_files(command, found.files),
+                                                      source_ref=asker.ref))
         except EngineError as exc:
             await self.replies.explain(asker, exc, ticket)
             return Fate("ignored", ticket, f"command refused: {exc}", "command",
                         asker.person.id)
         note = leftover_note(command, found.after)
-        if note and outcome.ticket is not None:
-            await self.s.bus.handle(c.AddComment(
-                actor=asker.person.id, channel=MAIL, at=command.at, ticket=outcome.ticket,
-                body=note, public=False))
-        name = found.parsed.name if isinstance(found.parsed, ParsedCommand) else "?"
+        kept = () if takes else found.files
+        if (note or kept) and outcome.ticket is not None:
+            body = note or t(asker.person.language, "files.kept", command=_name(found))
+            await self.s.bus.handle(leftover(command, outcome.ticket, body, kept))
+        name = _name(found)
         await self._done(asker, name, outcome.ticket if outcome.ticket is not None else ticket,
                          asks=isinstance(command, c.Take))
         return Fate("done", outcome.ticket, f"command /{name}", "command")
@@ -222,3 +234,7 @@ class Runner:
             ask = await self._ask_missing(number, lang) if asks else None
             text += "" if ask is None else "\n\n" + ask
         await self.replies.send(asker, text, number)
+
+
+def _name(found: Found) -> str:
+    return found.parsed.name if isinstance(found.parsed, ParsedCommand) else "?"

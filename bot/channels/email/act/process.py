@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
-from bot.channels.email.act import client_asks, mailcmd, refused_files
+from bot.channels.email.act import client_asks, mail_finding, mailcmd, refused_files
 from bot.channels.email.act.autoloop import echoed_ticket
 from bot.channels.email.act.cc_notice import cc_to_notify
 from bot.channels.email.act.fate import Fate
@@ -300,8 +300,13 @@ class MailProcessor:
         at, refs = inc.row.received_at, _refs(inc.mail)
         if sender.role.is_staff:
             found = mailcmd.first_command(reply)
-            return None if found is None else \
-                await self.commands.run(self._asker(inc, sender), at, found, refs)
+            return None if found is None else await self.commands.run(
+                self._asker(inc, sender), at, replace(found, files=_attachments(inc.mail)),
+                refs)
+        finding = mail_finding.client_asks(reply)
+        if finding is not None:  # F17: /find, and staff commands refused
+            return await mail_finding.answer_client(self.ctx.rt, self.replies,
+                                                    self._asker(inc, sender), finding, at)
         if client_asks.asks(reply):
             return await client_asks.answer(self.s, self.replies, self._asker(inc, sender))
         vote = await self.ratings.vote(inc.mail.subject, reply, refs, sender.id)

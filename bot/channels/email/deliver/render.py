@@ -11,7 +11,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.attachments import files_of, request_of
 from bot.channels.email.receive.raw import is_real_ref
+from bot.file_size import size_text
 from bot.i18n import comment_text, has_text, status_name, t
 from config.settings import Settings
 from engine.model import Attachment, Comment, Person, Ticket
@@ -192,15 +194,31 @@ class Renderer:
             if comment is None or (not comment.public and not scene.staff):
                 return Skip("the comment is not public")
             lines += ["", comment_text(lang, comment.body)]
-            files = comment.attachments
+            files = files_of(comment)
+        elif scene.staff and kind in WITH_REQUEST:
+            request = request_of(scene.comments)
+            files = () if request is None else files_of(request)
         lines += ["", *also] if also else []
         lines += self._extra(scene)
+        if scene.staff:  # a client's files are attached whole: they are the answer
+            files, left_out = self._within_limit(scene, files)
+            lines += ["", *left_out] if left_out else []
         survey = scene.row.payload.get(RATING)  # asked with no delay: under the answer
         if isinstance(survey, dict):
             lines += ["", *_rating_lines(lang, scene.ticket, survey)]
         footer = "mail.footer.staff" if scene.staff else "mail.footer.client"
         lines += ["", "-- ", t(lang, footer, number=scene.ticket.number)]
         return "\n".join(lines), files
+
+    def _within_limit(self, scene: _Scene, files: tuple[Attachment, ...],
+                      ) -> tuple[tuple[Attachment, ...], list[str]]:
+        """The files small enough for a staff notice (`email.notify_attach_max_bytes`), and
+        a line for each of the others: its name, size and the command that fetches it."""
+        limit, lang = self.settings.email.notify_attach_max_bytes, scene.row.language
+        kept = tuple(f for f in files if f.size <= limit)
+        return kept, [t(lang, "files.not_attached", name=f.filename,
+                        size=size_text(lang, f.size), number=scene.ticket.number)
+                      for f in files if f.size > limit]
 
     def _extra(self, scene: _Scene) -> list[str]:
         lang, kind, ticket = scene.row.language, scene.row.kind, scene.ticket

@@ -21,6 +21,7 @@ from typing import Any
 
 import aiosmtplib
 
+from bot.attachments import file_bytes
 from bot.channels.email.deliver.cap import AutoMailCap, Verdict, grouped
 from bot.channels.email.deliver.render import AUTO_REPLIED, Rendered, Renderer, Skip
 from bot.channels.email.deliver.subject import set_subject
@@ -193,7 +194,7 @@ class MailSender:
         refused file has none and is not attached)."""
         files = []
         for f in r.attachments:
-            data = f.data if f.has_bytes else await self.rt.views.attachment_bytes(f.id)
+            data = await file_bytes(self.rt.views, f)
             if f.refused is None and data is not None:
                 files.append(replace(f, data=data))
         return replace(r, attachments=tuple(files))

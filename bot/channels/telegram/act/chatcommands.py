@@ -10,9 +10,11 @@ from dataclasses import replace
 from bot.channels.telegram.act import queries
 from bot.channels.telegram.act.answer import say
 from bot.channels.telegram.act.confirm import confirm
+from bot.channels.telegram.act.files import fetch, noted
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.receive.inbound import ChatMessage
 from bot.channels.telegram.understand.refs import parse_ref, ref
+from bot.commands.attach import leftover, takes_files, with_files
 from bot.commands.grammar import ParsedCommand
 from bot.commands.registry import (
     CHAT,
@@ -89,8 +91,17 @@ async def execute(desk: Desk, msg: ChatMessage, person: Person, cmd: c.Command) 
     if desk.is_support(msg.chat_id) and _internal_opening(desk, cmd):
         await say(desk, msg, t(person.language, "fields.internal_in_group"), person.language)
         return
+    # A file captioned with the command ("/reply 12 here is the manual") goes with its text.
+    fetched = await fetch(desk, msg.files)
+    takes = takes_files(cmd) or not msg.files
+    run = with_files(noted(cmd, fetched), fetched.attachments)
     try:
-        outcome = await desk.bus.handle(replace(cmd, source_ref=ref(msg.chat_id, msg.message_id)))
+        outcome = await desk.bus.handle(replace(run, source_ref=ref(msg.chat_id,
+                                                                     msg.message_id)))
+        if not takes and outcome.ticket is not None:
+            body = fetched.body(t(person.language, "files.kept", command=_command_name(msg)))
+            await desk.bus.handle(leftover(cmd, outcome.ticket, body, fetched.attachments,
+                                           public=not person.role.is_staff))
     except EngineError as exc:
         await say(desk, msg, explain(person.language, exc), person.language)
         return
@@ -126,6 +137,11 @@ async def _ask_missing(desk: Desk, cmd: c.Command, number: int, lang: str) -> st
     return None if ticket is None else ask_missing(ticket, desk.settings.engine, lang)
 
 
+def _command_name(msg: ChatMessage) -> str:
+    word = msg.caption.split(maxsplit=1)[0] if msg.caption.strip() else "?"
+    return word.lstrip("/").partition("@")[0]
+
+
 def _success(cmd: c.Command, number: int, lang: str) -> str:
     if isinstance(cmd, c.Take):
         return t(lang, "taken", number=number)
@@ -133,6 +149,8 @@ def _success(cmd: c.Command, number: int, lang: str) -> str:
         return t(lang, "ticket_opened", number=number)
     if isinstance(cmd, c.WithdrawComment):
         return t(lang, "withdrawn", number=number)
+    if isinstance(cmd, c.MergeTickets):
+        return t(lang, "merge.done", source=cmd.source, target=number)
     return t(lang, "done")
 
 

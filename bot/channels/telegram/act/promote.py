@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from telegram.error import TelegramError
 
 from bot.channels.telegram.act.answer import say, say_html
+from bot.channels.telegram.act.files import fetch
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.deliver.outbound import edit_item
 from bot.channels.telegram.deliver.render import Buttons, button_rows, esc
-from bot.channels.telegram.receive.inbound import ButtonPress, ChatMessage
+from bot.channels.telegram.receive.inbound import ButtonPress, ChatFile, ChatMessage
 from bot.channels.telegram.understand.dialogs import Dialog
 from bot.channels.telegram.understand.refs import ref
 from bot.commands.registry import CHAT, Query
@@ -94,8 +95,10 @@ async def _from_reply(desk: Desk, msg: ChatMessage, person: Person, title: str) 
         parts = (*earlier.follow_ups(earlier.first_message_id), *parts)
     ids = [p.message_id for p in parts] or [replied.message_id]
     text = "\n".join(p.text for p in parts) or replied.text
+    files = (*replied.files, *desk.first_line.files(msg.chat_id, ids))
     try:
-        await open_ticket(desk, person, author, msg.chat_id, ids, text, title, msg, dialog)
+        await open_ticket(desk, person, author, msg.chat_id, ids, text, title, msg, dialog,
+                          files)
     except EngineError as exc:
         await say(desk, msg, explain(lang, exc), lang)
         return
@@ -126,10 +129,14 @@ async def _lead(desk: Desk, specialist: Person) -> int:
 
 async def open_ticket(desk: Desk, specialist: Person, author: Person, chat_id: int,
                       message_ids: Sequence[int], text: str, title: str,
-                      msg: ChatMessage | None, dialog: Dialog | None) -> int:
-    """The ticket for a question; its card answers in the question's thread."""
+                      msg: ChatMessage | None, dialog: Dialog | None,
+                      files: Sequence[ChatFile] = ()) -> int:
+    """The ticket for a question; its card answers in the question's thread, and the
+    question's files are its attachments."""
     if not text.strip():
         text = t(desk.language, "tg.ticket.no_text")
+    fetched = await fetch(desk, files)
+    text = fetched.body(text)
     at = msg.date if msg is not None else desk.now()
     # The /ticket message is the command's source, recorded with the ticket so a replay of
     # it does nothing; the question and its follow-ups are what the ticket is about.
@@ -138,7 +145,8 @@ async def open_ticket(desk: Desk, specialist: Person, author: Person, chat_id: i
         description=text, requester_id=author.id, observers=(author.id,),
         responsible_id=specialist.id, creator_id=await _lead(desk, specialist),
         source_ref=None if msg is None else ref(msg.chat_id, msg.message_id),
-        about_refs=tuple(ref(chat_id, message_id) for message_id in message_ids)))
+        about_refs=tuple(ref(chat_id, message_id) for message_id in message_ids),
+        attachments=fetched.attachments))
     desk.outbound.wake()
     number = outcome.ticket
     assert number is not None
@@ -199,9 +207,10 @@ async def _open_pressed(desk: Desk, p: ButtonPress, person: Person, dialog: Dial
     try:
         if author is None:
             raise PersonNotFound(who=str(dialog.author_id))
-        number = await open_ticket(desk, person, author, dialog.chat_id,
-                                   [x.message_id for x in parts] or [dialog.first_message_id],
-                                   "\n".join(x.text for x in parts), "", None, dialog)
+        ids = [x.message_id for x in parts] or [dialog.first_message_id]
+        number = await open_ticket(desk, person, author, dialog.chat_id, ids,
+                                   "\n".join(x.text for x in parts), "", None, dialog,
+                                   desk.first_line.files(dialog.chat_id, ids))
     except EngineError as exc:
         await toast(desk, p, explain(lang, exc))
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.channels.email.act.rescue import Rescuer
-from bot.channels.telegram.act import directory, promote
+from bot.channels.telegram.act import directory, finding, promote
 from bot.channels.telegram.act.answer import elsewhere, say, say_html
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.deliver.cards import card_facts, render_card
@@ -86,15 +86,6 @@ async def _my(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> Non
                    room=await elsewhere(desk, msg, person.role.is_staff, None, False))
 
 
-async def _queue(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
-    lang = person.language
-    rows = await desk.store.queue()
-    html = (_section(t(lang, "tg.queue.title"), rows, desk, lang) if rows
-            else esc(t(lang, "tg.queue.empty")))
-    await say_html(desk, msg, html, lang,
-                   room=await elsewhere(desk, msg, person.role.is_staff, None, False))
-
-
 def _section(title: str, rows: Sequence[TicketLine], desk: Desk, lang: str) -> str:
     prefix = desk.settings.engine.ticket_prefix
     return lines(bold(title), *(esc(f"{prefix}{r.number} · {status_name(lang, r.status)} · "
@@ -133,7 +124,10 @@ async def _ticket(desk: Desk, msg: ChatMessage, person: Person, query: Query) ->
 
 
 ANSWERS: dict[str, Answerer] = {
-    "help": _help, "start": _start, "status": _status, "my": _my, "queue": _queue,
+    "help": _help, "start": _start, "status": _status, "my": _my,
     "stats": _stats, "ticket": _ticket, "rescue": _rescue,
     **directory.ANSWERS,  # F11: /company X, /contact X, /tickets WHAT X
+    # F17 (bot/channels/telegram/act/finding.py): `/queue` with its views, and the rest.
+    "queue": finding.queue, "find": finding.find, "answers": finding.answers,
+    "answer": finding.answer,
 }

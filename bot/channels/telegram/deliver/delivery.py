@@ -17,6 +17,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     LinkPreviewOptions,
     Message,
     ReplyParameters,
@@ -31,14 +32,16 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.channels.telegram.deliver import outbound
+from bot.attachments import comment_files, file_bytes
+from bot.channels.telegram.deliver import files, outbound
 from bot.channels.telegram.deliver.cards import card_facts, render_card
 from bot.channels.telegram.deliver.notices import ChatNotice, render_notice
-from bot.channels.telegram.deliver.render import Buttons, esc, mention
+from bot.channels.telegram.deliver.render import Buttons, clip, esc, mention
 from bot.channels.telegram.deskchats import staff_chat, staff_chats
 from bot.channels.telegram.ports import ChatStore
 from bot.channels.telegram.read import Known, View, view
 from bot.channels.telegram.understand.refs import parse_ref
+from bot.file_size import size_text
 from bot.i18n import t
 from config.settings import Settings
 from engine.notify.kinds import NoticeKind as K
@@ -118,6 +121,8 @@ class Delivery:
                 return await self._card(row)
             case K.POST:
                 return await self._post(row)
+            case K.FILE:
+                return await self._file(row)
             case _:
                 return await self._notice(row)
 
@@ -201,6 +206,32 @@ class Delivery:
         source = None if ticket is None else parse_ref(ticket.source_ref)
         return source.message_id if source is not None and source.chat_id == chat else None
 
+    async def _file(self, row: OutboxRow) -> Outcome:
+        """One file of a comment, under the message that told of it (deliver/files.py)."""
+        chat, p = int(row.recipient), row.payload
+        if row.ticket is None or (chat > 0 and await self.store.is_blocked(chat)):
+            return GiveUp("no ticket, or a private chat that refused us")
+        async with view(self.views, self.known) as v:
+            found = await comment_files(v.comments, row.ticket, int(p["comment_id"]))
+        index = int(p["index"])
+        if index >= len(found):
+            return GiveUp(f"comment {p['comment_id']} of #{row.ticket} has no file {index}")
+        f, reply_to = found[index], int(p["reply_to"])
+        if f.size > files.SEND_LIMIT:
+            html = esc(t(row.language, "files.too_big_to_send", name=f.filename,
+                         size=size_text(row.language, f.size), number=row.ticket))
+            message = await self.send(chat, html, reply_to=reply_to)
+        else:
+            data = await file_bytes(self.views, f)
+            if data is None:
+                return GiveUp(f"the bytes of {f.filename} (#{row.ticket}) cannot be found")
+            message = await self.bot.send_document(
+                chat, InputFile(data, filename=f.filename),
+                caption=clip(f.filename, files.CAPTION_LIMIT),
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True))
+        await self.store.sent_about(row.ticket, chat, message.message_id, self.clock.now())
+        return Sent({"message_id": message.message_id})
+
     # --- notices from the engine and other parts ------------------------------------------
 
     async def _notice(self, row: OutboxRow) -> Outcome:
@@ -278,7 +309,19 @@ class Delivery:
         if row.ticket is not None:
             await self.store.sent_about(row.ticket, message.chat.id, message.message_id,
                                         self.clock.now())
+            if files.may_follow(row):
+                await self._files_under(row, message)
         return Sent({"message_id": message.message_id})
+
+    async def _files_under(self, row: OutboxRow, message: Message) -> None:
+        """The files of the comment `row` told of, queued to follow under its message
+        (before the row is marked sent: a crash in between resends the row, and the files'
+        keys keep them once)."""
+        async with view(self.views, self.known) as v:
+            items = await files.following(row, v, message.chat.id, message.message_id,
+                                          self.settings.telegram.staff_chat_id)
+        if items:
+            await self.outbox.enqueue_all(items)
 
     async def send(self, chat: int, html: str, *, reply_to: int | None = None,
                    buttons: Buttons | None = None, thread: int | None = None) -> Message:

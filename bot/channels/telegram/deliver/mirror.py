@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+from bot.attachments import request_of
 from bot.channels.telegram.deliver import outbound
 from bot.channels.telegram.deliver.render import esc, lines, mention, quote
 from bot.channels.telegram.deskchats import staff_chat, staff_chats
@@ -127,7 +128,12 @@ async def _opened_elsewhere(settings: Settings, ctx: Context, event_id: int,
     requester = await _name(ctx, ticket.requester_id) or t(lang, "tg.someone")
     html = lines(esc(t(lang, "tg.post.opened", name=requester, channel=ticket.channel)),
                  quote(ticket.description, POST_LIMIT))
-    return [outbound.post_item(f"tg:post:{staff}:{event_id}", ticket.number, staff, html, lang)]
+    # The request's files follow the post, unless they were posted in the staff chat itself.
+    request = request_of(await ctx.uow.comments.for_ticket(ticket.number))
+    source = parse_ref(ticket.source_ref)
+    here = source is not None and source.chat_id == staff
+    return [outbound.post_item(f"tg:post:{staff}:{event_id}", ticket.number, staff, html, lang,
+                               files_of=None if request is None or here else request.id)]
 
 
 async def _comment_posts(settings: Settings, ctx: Context, event_id: int,
@@ -227,7 +233,8 @@ async def _group_answer(settings: Settings, ctx: Context, event_id: int, thread:
     reply = outbound.Reply(chat_id=thread.chat_id, html=lines(head, quote(comment.body,
                                                                           POST_LIMIT)),
                            reply_to=thread.message_id, ticket=ticket.number)
-    return outbound.reply_item(f"tg:post:{thread.chat_id}:{event_id}", reply, lang)
+    return outbound.reply_item(f"tg:post:{thread.chat_id}:{event_id}", reply, lang,
+                               files_of=comment.id)
 
 
 async def _language(ctx: Context, settings: Settings) -> str:
@@ -248,7 +255,8 @@ async def _post(settings: Settings, ctx: Context, event_id: int, chat: int, comm
     author = await _name(ctx, comment.author_id) or t(lang, "tg.someone")
     html = lines(esc(t(lang, f"tg.post.{kind}", name=author, channel=comment.channel)),
                  quote(comment_text(lang, comment.body), POST_LIMIT))
-    return outbound.post_item(f"tg:post:{chat}:{event_id}", comment.ticket, chat, html, lang)
+    return outbound.post_item(f"tg:post:{chat}:{event_id}", comment.ticket, chat, html, lang,
+                              files_of=comment.id)
 
 
 async def _name(ctx: Context, person_id: int | None) -> str | None:

@@ -13,6 +13,7 @@ from engine.outbox import OutboxQueue
 from engine.ports import OutboxItem
 
 CHANNEL = "telegram"
+FILES_OF = "files_of"  # the payload key naming the comment whose files follow a message
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,14 @@ class Reply:
     thread_id: int | None = None
 
 
-def reply_item(key: str, reply: Reply, language: str) -> OutboxItem:
-    """Pre-rendered HTML."""
+def reply_item(key: str, reply: Reply, language: str,
+               files_of: int | None = None) -> OutboxItem:
+    """Pre-rendered HTML; `files_of`: the comment whose files follow under it."""
     return OutboxItem(key=key, channel=CHANNEL, recipient=str(reply.chat_id),
                       kind=NoticeKind.REPLY, ticket=reply.ticket, language=language,
                       payload={"html": reply.html, "reply_to": reply.reply_to,
-                               "buttons": reply.buttons, "thread": reply.thread_id})
+                               "buttons": reply.buttons, "thread": reply.thread_id,
+                               **_files_of(files_of)})
 
 
 def edit_item(key: str, chat_id: int, message_id: int, html: str,
@@ -58,10 +61,26 @@ def card_item(key: str, ticket: int, chat_id: int, reply_to: int | None,
                       ticket=ticket, language=language, payload={"reply_to": reply_to})
 
 
-def post_item(key: str, ticket: int, chat_id: int, html: str, language: str) -> OutboxItem:
-    """Pre-rendered HTML about a ticket, under the ticket's card in that chat."""
+def post_item(key: str, ticket: int, chat_id: int, html: str, language: str,
+              files_of: int | None = None) -> OutboxItem:
+    """Pre-rendered HTML about a ticket, under the ticket's card in that chat; `files_of`:
+    the comment whose files follow under it."""
     return OutboxItem(key=key, channel=CHANNEL, recipient=str(chat_id), kind=NoticeKind.POST,
-                      ticket=ticket, language=language, payload={"html": html})
+                      ticket=ticket, language=language,
+                      payload={"html": html, **_files_of(files_of)})
+
+
+def file_item(key: str, ticket: int, chat_id: int, comment_id: int, index: int,
+              reply_to: int, language: str) -> OutboxItem:
+    """The `index`th file of a comment, as a document under message `reply_to`."""
+    return OutboxItem(key=key, channel=CHANNEL, recipient=str(chat_id), kind=NoticeKind.FILE,
+                      ticket=ticket, language=language,
+                      payload={"comment_id": comment_id, "index": index,
+                               "reply_to": reply_to})
+
+
+def _files_of(comment_id: int | None) -> dict[str, int]:
+    return {} if comment_id is None else {FILES_OF: comment_id}
 
 
 class Outbound:

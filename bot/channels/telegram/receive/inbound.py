@@ -27,11 +27,22 @@ class Author:
 
 
 @dataclass(frozen=True)
+class ChatFile:
+    """A file a message carries, as Telegram describes it: fetched later with getFile."""
+
+    file_id: str
+    name: str
+    content_type: str
+    size: int | None  # what Telegram says; None when it does not say
+
+
+@dataclass(frozen=True)
 class ReplyTo:
     message_id: int
     author: Author | None
     text: str
     date: dt.datetime
+    files: tuple[ChatFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,9 @@ class ChatMessage:
     # Users named by a `text_mention` entity (people without a username): shown text -> id.
     mentions: tuple[tuple[str, int], ...] = ()
     service: bool = False
+    files: tuple[ChatFile, ...] = ()
+    caption: str = ""  # the caption of a file, or the text: what the person wrote
+    album: str | None = None  # the media group of photos sent together (one caption)
 
     @property
     def private(self) -> bool:
@@ -101,7 +115,9 @@ def _message(update_id: int, message: Message, *, edited: bool) -> ChatMessage:
         message_id=message.message_id, author=author_of(message.from_user),
         text=text_of(message), date=message.date, edited=edited,
         reply_to=_reply_to(message), thread_id=message.message_thread_id,
-        mentions=_mentions(message), service=_is_service(message))
+        mentions=_mentions(message), service=_is_service(message),
+        files=files_of(message), caption=message.text or message.caption or "",
+        album=message.media_group_id)
 
 
 def text_of(message: Message) -> str:
@@ -124,7 +140,42 @@ def _reply_to(message: Message) -> ReplyTo | None:
     if message.is_topic_message and replied.message_id == message.message_thread_id:
         return None
     return ReplyTo(message_id=replied.message_id, author=author_of(replied.from_user),
-                   text=text_of(replied), date=replied.date)
+                   text=text_of(replied), date=replied.date, files=files_of(replied))
+
+
+# Kinds of file a message may carry: the attribute, a name when Telegram gives none, and the
+# type when it says none (a photo is always a JPEG, a voice note OGG/Opus).
+_FILES = (
+    ("document", "document", "application/octet-stream"),
+    ("photo", "photo.jpg", "image/jpeg"),
+    ("video", "video.mp4", "video/mp4"),
+    ("voice", "voice.ogg", "audio/ogg"),
+    ("audio", "audio.mp3", "audio/mpeg"),
+    ("video_note", "video_note.mp4", "video/mp4"),
+    ("animation", "animation.mp4", "video/mp4"),
+)
+
+
+def files_of(message: Message) -> tuple[ChatFile, ...]:
+    """The file a message carries (Telegram puts at most one in a message; a photo comes in
+    several sizes, of which the largest is the photo)."""
+    if message.text is not None:  # a text message carries no file: the common case, at once
+        return ()
+    for attribute, default_name, default_type in _FILES:
+        found = getattr(message, attribute, None)
+        if not found:
+            continue
+        item = found[-1] if isinstance(found, tuple) else found
+        name = getattr(item, "file_name", None) or _numbered(default_name, message.message_id)
+        kind = getattr(item, "mime_type", None) or default_type
+        return (ChatFile(item.file_id, name, kind, item.file_size),)
+    return ()
+
+
+def _numbered(name: str, message_id: int) -> str:
+    """`photo.jpg` -> `photo_1234.jpg`: several photos of one ticket keep apart."""
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}_{message_id}{dot}{ext}" if dot else f"{name}_{message_id}"
 
 
 def _mentions(message: Message) -> tuple[tuple[str, int], ...]:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.channels.telegram.ports import CHANNEL, ChatStore, StoredMessage
-from bot.channels.telegram.receive.inbound import ChatMessage
+from bot.channels.telegram.receive.inbound import ChatFile, ChatMessage
 from bot.channels.telegram.understand import dialogs as d
 from engine.bus import MessageBus
 from engine.commands import RecordDialogs
@@ -27,6 +27,9 @@ log = logging.getLogger("ticketbot.telegram")
 # Recent messages and settled dialogs kept for reply lookups; older ones are read back.
 INDEX_SIZE = 50_000
 SETTLED_SIZE = 10_000
+# Files of recent questions, for `/ticket` to attach (kept in memory only: a question asked
+# before a restart keeps its text and "[photo]", and a reply to it still brings its file).
+FILES_SIZE = 10_000
 
 MessageKey = tuple[int, int]
 
@@ -43,6 +46,7 @@ class DialogTracker:
         self._dirty: dict[str, d.Dialog] = {}
         self._messages: dict[MessageKey, StoredMessage] = {}
         self._done: list[int] = []
+        self._files: OrderedDict[MessageKey, tuple[ChatFile, ...]] = OrderedDict()
 
     async def load(self, chat_ids: Sequence[int]) -> None:
         for dialog in await self._store.open_dialogs(chat_ids):
@@ -68,7 +72,14 @@ class DialogTracker:
         decision = d.decide(line, staff=person.role.is_staff, around=around,
                             window=self._window)
         self._apply(decision, line)
+        if msg.files and isinstance(decision, d.Start | d.Join):
+            self._files[(msg.chat_id, msg.message_id)] = msg.files
+            _trim(self._files, FILES_SIZE)
         self._journal(journal_id)
+
+    def files(self, chat_id: int, message_ids: Sequence[int]) -> tuple[ChatFile, ...]:
+        """The files of these question messages that this process saw, in their order."""
+        return tuple(f for m in message_ids for f in self._files.get((chat_id, m), ()))
 
     async def edit(self, msg: ChatMessage, journal_id: int | None) -> None:
         """An edited question: its stored text changes in place, never a second copy."""
@@ -195,6 +206,7 @@ def _author_of(dialog: d.Dialog, message_id: int) -> int | None:
     return next((p.author_id for p in dialog.parts if p.message_id == message_id), None)
 
 
-def _trim(cache: OrderedDict[str, d.Dialog] | OrderedDict[MessageKey, str], size: int) -> None:
+def _trim(cache: OrderedDict[str, d.Dialog] | OrderedDict[MessageKey, str]
+          | OrderedDict[MessageKey, tuple[ChatFile, ...]], size: int) -> None:
     while len(cache) > size:
         cache.popitem(last=False)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
+from dataclasses import replace
 
 from bot.channels.telegram.act import promote, ratings, undo
 from bot.channels.telegram.act.answer import say
@@ -21,6 +23,7 @@ from bot.channels.telegram.understand.refs import ref
 from bot.commands.grammar import ParsedCommand, parse_command
 from bot.commands.registry import CHAT, CommandError
 from bot.i18n import t
+from bot.threading.rules import Thread
 from engine import commands as c
 from engine.errors import EngineError
 from engine.model import Person
@@ -29,6 +32,7 @@ log = logging.getLogger("ticketbot.telegram")
 
 # "/take@otherbot 12": the grammar answers None for it, and it is no question either.
 _OTHER_BOT = re.compile(r"\s*/[^\W\d]\w*@\w+")
+ALBUMS = 1000  # albums remembered, newest kept
 
 
 class Router:
@@ -36,6 +40,7 @@ class Router:
         self.desk = desk
         self._unknown_chats: set[int] = set()
         self._reachable: set[int] = set()
+        self._albums: OrderedDict[tuple[int, str], threads.About] = OrderedDict()
 
     async def handle(self, incoming: Incoming, journal_id: int | None) -> None:
         if not await self._route(incoming, journal_id):
@@ -62,8 +67,25 @@ class Router:
     async def _ran_command(self, msg: ChatMessage, person: Person) -> bool:
         parsed = self._command(msg)
         if parsed is not None:
-            await run_command(self.desk, msg, person, parsed)
+            await self._run_command(msg, person, parsed)
         return parsed is not None
+
+    async def _run_command(self, msg: ChatMessage, person: Person,
+                           parsed: ParsedCommand | CommandError) -> None:
+        await run_command(self.desk, msg, person, parsed)
+        if msg.album is not None and msg.files:
+            # An album captioned with a command: the command took the first file; the
+            # others join the ticket as the chat's plain messages do (in the staff chat: an
+            # internal note), never as a second answer.
+            number = await self.desk.views.ticket_of([ref(msg.chat_id, msg.message_id)])
+            if number is not None:
+                self._remember(msg, threads.About(Thread(number, "album"), True, ""))
+
+    def _remember(self, msg: ChatMessage, target: threads.About) -> None:
+        assert msg.album is not None
+        self._albums[(msg.chat_id, msg.album)] = target
+        while len(self._albums) > ALBUMS:
+            self._albums.popitem(last=False)
 
     def _command(self, msg: ChatMessage) -> ParsedCommand | CommandError | None:
         return parse_command(msg.text, bot_username=self.desk.me.username)
@@ -78,16 +100,30 @@ class Router:
             return False
         parsed = self._command(msg)
         if parsed is not None:
-            await run_command(self.desk, msg, person, parsed)
+            await self._run_command(msg, person, parsed)
             return False
         if _OTHER_BOT.match(msg.text):
             return False
-        target = await threads.about(self.desk, msg, person)
+        target = await self._about(msg, person)
         if target is not None and await threads.comment(self.desk, msg, person, target,
                                                         public=True):
             return False
         await self.desk.first_line.ingest(msg, person, journal_id)
         return True
+
+    async def _about(self, msg: ChatMessage, person: Person) -> threads.About | None:
+        """Which ticket a message is about. Photos sent together (an album) are separate
+        messages and only the first has the caption ("#12 the error"): the others go
+        where the first went."""
+        target = await threads.about(self.desk, msg, person)
+        if msg.album is None:
+            return target
+        key = (msg.chat_id, msg.album)
+        if target is None:
+            first = self._albums.get(key)
+            return None if first is None else replace(first, body=msg.text)
+        self._remember(msg, target)
+        return target
 
     async def _edit_ticket_text(self, msg: ChatMessage, person: Person) -> None:
         """An edited message that a ticket holds changes there too (no second copy)."""
@@ -111,7 +147,7 @@ class Router:
             return
         if msg.edited or await self._ran_command(msg, person):
             return
-        target = await threads.about(self.desk, msg, person)
+        target = await self._about(msg, person)
         if target is not None:
             await threads.comment(self.desk, msg, person, target, public=False)
 
@@ -126,7 +162,7 @@ class Router:
     async def _private_comment(self, msg: ChatMessage, person: Person) -> bool:
         """A reply to one of the bot's messages about a ticket: the requester's comment, or
         a specialist's internal note (internal unless they say /reply)."""
-        target = await threads.about(self.desk, msg, person)
+        target = await self._about(msg, person)
         if target is None:
             return False
         return await threads.comment(self.desk, msg, person, target,

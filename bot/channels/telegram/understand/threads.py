@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from bot.channels.telegram.act.answer import say
+from bot.channels.telegram.act.files import Fetched, fetch
 from bot.channels.telegram.act.promote import subject_of
 from bot.channels.telegram.context import Desk
 from bot.channels.telegram.read import view
@@ -69,25 +70,28 @@ async def comment(desk: Desk, msg: ChatMessage, person: Person, target: About, *
                   public: bool) -> bool:
     """Add the message to the ticket; False when it is not for this ticket after all (a
     reply the person may not comment on falls back to the first line)."""
-    if is_pleasantry(target.body) or await already_seen(desk, msg):
+    # "thanks" is no comment, unless it comes with a file ("thanks, here is the log").
+    if (is_pleasantry(target.body) and not msg.files) or await already_seen(desk, msg):
         return True
+    files = await fetch(desk, msg.files)
     number = target.thread.ticket
     if number is None:
-        return await _follow_up_ticket(desk, msg, person, target)
+        return await _follow_up_ticket(desk, msg, person, target, files)
     cmd = c.AddComment(actor=person.id, channel=CHAT, at=msg.date, ticket=number,
-                       body=target.body, public=public,
-                       source_ref=ref(msg.chat_id, msg.message_id))
+                       body=files.body(target.body), public=public,
+                       source_ref=ref(msg.chat_id, msg.message_id),
+                       attachments=files.attachments)
     return await _run(desk, msg, person, cmd, target.explicit)
 
 
 async def _follow_up_ticket(desk: Desk, msg: ChatMessage, person: Person,
-                            target: About) -> bool:
+                            target: About, files: Fetched) -> bool:
     old = target.thread.linked_to
     cmd = c.OpenTicket(actor=person.id, channel=CHAT, at=msg.date,
                        subject=subject_of(target.body),
-                       description=target.body, requester_id=person.id,
+                       description=files.body(target.body), requester_id=person.id,
                        observers=(person.id,), source_ref=ref(msg.chat_id, msg.message_id),
-                       linked_to=old)
+                       linked_to=old, attachments=files.attachments)
     handled = await _run(desk, msg, person, cmd, target.explicit)
     log.info("message %s after finished #%s opened a linked ticket", msg.message_id, old)
     return handled
