@@ -137,6 +137,9 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"MZ", "application/x-msdownload"),
     (b"\x7fELF", "application/x-executable"),
     (b"BEGIN:VCALENDAR", "text/calendar"),
+    (b"OggS", "audio/ogg"),  # Telegram's voice notes
+    (b"ID3", "audio/mpeg"),
+    (b"\x1aE\xdf\xa3", "video/webm"),
 )
 # Office documents are ZIP files; the first entry names tell which kind.
 _ZIP_KINDS = (
@@ -166,6 +169,9 @@ def sniff(data: bytes, declared: str = OCTET) -> str:
     found = _by_magic(head)
     if found == "application/x-ole-storage" and declared in _OLE_TYPES:
         return declared
+    if found in ("audio/ogg", "video/webm") and declared in ("video/ogg", "audio/webm",
+                                                            "video/x-matroska"):
+        return declared  # one container for sound or picture: the declaration tells which
     if found is not None:
         return found
     if declared.startswith("message/") or declared == "text/rfc822-headers":
@@ -187,6 +193,8 @@ def _by_magic(head: bytes) -> str | None:
         return next((kind for marker, kind in _ZIP_KINDS if marker in head), "application/zip")
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
         return "image/webp"
+    if head[4:8] == b"ftyp":
+        return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
     return None
 
 

@@ -139,8 +139,13 @@ class Harness:
         return found
 
     async def comments(self, number: int) -> list[Comment]:
+        """The ticket's comments with their files' bytes (a ticket is read without them;
+        each file's bytes are fetched by id, as the channels do)."""
         async with self.rt.uow() as uow:
-            return await uow.comments.for_ticket(number)
+            found = await uow.comments.for_ticket(number)
+        return [replace(x, attachments=tuple([
+            replace(a, data=await self.rt.views.attachment_bytes(a.id) or b"")
+            for a in x.attachments])) for x in found]
 
     async def person_id(self, user: User) -> int:
         async with self.rt.uow() as uow:

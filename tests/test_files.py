@@ -63,7 +63,9 @@ LONG = "a" * 300 + ".pdf"
     ("строка, цифры 1;2;3\n".encode(), "application/octet-stream", "text/plain"),
     (b"a;b\n1;2\n", "text/csv", "text/csv"),
     (bytes(range(256)), "application/pdf", "application/octet-stream"),  # claims PDF, is not
-    (bytes(range(256)), "audio/ogg", "audio/ogg"),  # unknown to us: the declaration stands
+    (b"OggS\x00\x02" + bytes(20), "application/octet-stream", "audio/ogg"),
+    (bytes(4) + b"ftypisom" + bytes(20), "application/octet-stream", "video/mp4"),
+    (bytes(range(256)), "audio/x-wav", "audio/x-wav"),  # unknown to us: the declaration stands
 ])
 def test_detected_type_beats_the_declared_one(data: bytes, declared: str,
                                               detected: str) -> None:

@@ -2,7 +2,7 @@
 and why a file was refused
 
 Revision ID: 0004
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-04
 
 The bytes leave `attachments` for `blobs`, one row per sha256: a file that arrives
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0004'
-down_revision: str | Sequence[str] | None = '0005'
+down_revision: str | Sequence[str] | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
