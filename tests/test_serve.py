@@ -87,7 +87,7 @@ async def test_a_taken_port_leaves_telegram_answering_logs_json_without_secrets(
             await service.line(lambda x: "did not start" in x)
             await service.line(lambda x: "telegram: polling as" in x)
             answer = await _answer(bot_api.fake, LENA, "/queue")
-            assert answer.startswith("The queue is empty")
+            assert "The queue is empty" in answer
             assert await service.stop() == 0
     finally:
         taken.close()
