@@ -20,9 +20,9 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as pyholidays
 
 Interval = tuple[dt.time, dt.time]
 DayHours = tuple[Interval, ...]
@@ -211,6 +211,16 @@ def _public_days(
     """Public days off and transferred working days (e.g. RU's working Saturdays)."""
     if country is None:
         return frozenset(), frozenset()
+    return _country_days(country, tuple(years))
+
+
+@cache
+def _country_days(country: str, years: tuple[int, ...]) -> tuple[frozenset[dt.date],
+                                                                  frozenset[dt.date]]:
+    """Once per process: the settings build the embedded default calendar and then the
+    configured one, often of the same country, and `holidays` takes ~0.1 s per country."""
+    import holidays as pyholidays  # only where a calendar is built: not for `--help`
+
     try:
         table = pyholidays.country_holidays(country, years=list(years))
     except NotImplementedError as exc:
