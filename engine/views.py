@@ -35,6 +35,12 @@ class PersonReader(Protocol):
 
 class CommentReader(Protocol):
     async def for_ticket(self, number: int) -> list[Comment]: ...
+    async def source_refs(self, number: int) -> list[str]:
+        """The Message-IDs of the ticket's comments, oldest first (no text, no files)."""
+        ...
+    async def get(self, comment_id: int) -> Comment | None:
+        """One comment with its files."""
+        ...
 
 
 class RefReader(Protocol):

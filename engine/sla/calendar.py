@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
 Interval = tuple[dt.time, dt.time]
 DayHours = tuple[Interval, ...]
 

@@ -392,6 +392,29 @@ class SqlComments:
                         attachments=tuple(files.get(r.id, ())), id=r.id)
                 for r in rows]
 
+    async def source_refs(self, number: int) -> list[str]:
+        """The Message-IDs the ticket's comments came with, oldest first: what threading
+        needs, without a comment's text or a file's bytes."""
+        rows = await self._conn.execute(
+            select(comments.c.source_ref).where(comments.c.ticket == number,
+                                                comments.c.source_ref.is_not(None))
+            .order_by(comments.c.id))
+        return [ref for ref in rows.scalars() if ref]
+
+    async def get(self, comment_id: int) -> Comment | None:
+        """One comment with its files."""
+        r = (await self._conn.execute(
+            select(comments).where(comments.c.id == comment_id))).first()
+        if r is None:
+            return None
+        files = await self._conn.execute(
+            select(attachments.c.filename, attachments.c.content_type, attachments.c.data)
+            .where(attachments.c.comment_id == comment_id).order_by(attachments.c.id))
+        return Comment(ticket=r.ticket, author_id=r.author_id, body=r.body, public=r.public,
+                       channel=r.channel, created_at=r.created_at, source_ref=r.source_ref,
+                       attachments=tuple(Attachment(filename=f, content_type=c, data=bytes(d))
+                                         for f, c, d in files), id=r.id)
+
     async def _attachments(self, number: int) -> dict[int, list[Attachment]]:
         rows = await self._conn.execute(
             select(attachments.c.comment_id, attachments.c.filename,

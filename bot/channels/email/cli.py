@@ -93,8 +93,9 @@ async def _send(args: argparse.Namespace, settings: Settings) -> int:
     total = 0
     try:
         sender = MailSender(rt, settings.email.smtp)
-        while (claimed := await sender.run_once()) > 0:
-            total += claimed
+        async with sender.connection_kept():
+            while (claimed := await sender.run_once()) > 0:
+                total += claimed
     finally:
         await rt.close()
     say(f"handled {total} outgoing mail(s)")

@@ -1,10 +1,17 @@
 """The outbound worker: claims `email` outbox rows, renders and sends them (aiosmtplib, one
-connection per batch), and marks each sent, retried later, or given up.
+connection per batch; `mail send --once` keeps one for all its batches), and marks each
+sent, retried later, or given up.
+
+A batch costs the claim, one read of the suppressed addresses and one of the automatic
+mails already sent, one snapshot to render every row in, one write of the Message-IDs
+about to go out, and one write of how each row ended (`mark_all`): not a transaction per
+row.
 
 Never twice: a row is claimed under a short lease, renewed while the batch is worked on
-(bot/outbox_lease.py: a killed worker's rows go to another within a minute), and marked sent right after the server took it;
-its Message-ID is derived from the row id, so the one unavoidable duplicate (a crash after
-the relay's 250 and before `mark_sent`) carries the same Message-ID and is dropped by
+(bot/outbox_lease.py: a killed worker's rows go to another within a minute), and marked
+sent with its batch right after the relay took the batch's last mail; its Message-ID is
+derived from the row id, so the unavoidable copies (a crash after the relay's 250 and
+before the batch's marks, at most one batch) carry the same Message-ID and are dropped by
 receivers that deduplicate. Loop safety: nothing to our own or no-reply addresses or to an
 address that bounced, and the automatic-mail cap per recipient (cap.py: stops loops; acks of
 a backlog beyond it go out as one ack listing the tickets).
@@ -12,8 +19,9 @@ a backlog beyond it go out as one ack listing the tickets).
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -30,8 +38,9 @@ from bot.outbox_lease import LeaseKeeper
 from bot.runtime import Runtime
 from config.settings import SmtpConfig
 from engine.model import one_line
-from engine.outbox import OutboxRow, next_retry
+from engine.outbox import Mark, OutboxRow, next_retry
 from engine.ports import Clock
+from engine.views import Reading
 
 log = logging.getLogger("ticketbot.email.sender")
 
@@ -88,6 +97,22 @@ class MailSender:
                                rt.settings.email.auto_reply_limit)
         self._held: set[int] = set()
         self.lease = LeaseKeeper(rt.outbox, self.clock, lambda: self._held, tick=lease_tick)
+        self._marks: list[Mark] = []
+        self._suppressed: frozenset[str] = frozenset()
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._keep_open = False
+
+    @contextlib.asynccontextmanager
+    async def connection_kept(self) -> AsyncIterator[None]:
+        """Every batch run meanwhile goes over one relay connection (`mail send --once`
+        drains the queue so); the service's worker connects per batch, as a relay may drop
+        a connection idle between them."""
+        self._keep_open = True
+        try:
+            yield
+        finally:
+            self._keep_open = False
+            await self._disconnect()
 
     async def run_once(self) -> int:
         """Claim and deliver one batch; the number of rows claimed."""
@@ -98,19 +123,27 @@ class MailSender:
         self._held = {row.id for row in rows}
         try:
             async with self.lease.kept():
-                await self._deliver(rows)
+                try:
+                    await self._deliver(rows)
+                finally:
+                    marks, self._marks = self._marks, []
+                    if marks:
+                        await self.rt.outbox.mark_all(self.clock.now(), marks)
         finally:
             self._held = set()
         return len(rows)
 
     async def _deliver(self, rows: list[OutboxRow]) -> None:
         verdicts = await self.cap.verdicts(rows)
-        ready = [Outgoing((row,), built) for row in rows if verdicts.get(row.id) != "group"
-                 and (built := await self._prepared(row, verdicts.get(row.id, "send")))]
-        for acks in grouped(rows, verdicts):
-            built = await self._prepared_group(acks)
-            if built is not None:
-                ready.append(Outgoing(tuple(acks), built))
+        self._suppressed = await self.rt.inbound.suppressed()
+        async with self.rt.views.reading() as view:
+            ready = [Outgoing((row,), built) for row in rows if verdicts.get(row.id) != "group"
+                     and (built := await self._prepared(row, view,
+                                                        verdicts.get(row.id, "send")))]
+            for acks in grouped(rows, verdicts):
+                built = await self._prepared_group(acks, view)
+                if built is not None:
+                    ready.append(Outgoing(tuple(acks), built))
         if ready:
             await self._send_all(ready)
 
@@ -118,52 +151,53 @@ class MailSender:
         """The headers a queued row would be sent with now, as `meta` records them once sent
         (`ticketbot export` shows them before a relay is configured); None if it would be
         skipped. Nothing is claimed, sent or counted."""
-        rendered = await self._render(row)
+        async with self.rt.views.reading() as view:
+            rendered = await self.renderer.render(row, view)
         return None if isinstance(rendered, Skip) else self._build(row, rendered).meta
 
     # ------------------------------------------------------------ deciding and building
 
-    async def _prepared(self, row: OutboxRow, verdict: Verdict = "send") -> Built | None:
+    async def _prepared(self, row: OutboxRow, view: Reading,
+                        verdict: Verdict = "send") -> Built | None:
         """The row ready to send, or None once it is marked: one row that cannot be rendered
         or built is set aside on its own and never holds back the rows claimed with it."""
         try:
-            return await self._prepare(row, verdict)
+            return await self._prepare(row, view, verdict)
         except (ValueError, TypeError, UnicodeError) as exc:
             # The message itself cannot be made (a header with a line break in it, a
             # payload that does not encode): no retry will change that.
-            await self._failed(row, exc, permanent=True)
+            self._failed(row, exc, permanent=True)
         except Exception as exc:  # a storage hiccup while rendering: retried, bounded
             log.exception("outbox %s could not be prepared", row.id)
-            await self._failed(row, exc, permanent=False)
+            self._failed(row, exc, permanent=False)
         return None
 
-    async def _prepared_group(self, acks: list[OutboxRow]) -> Built | None:
+    async def _prepared_group(self, acks: list[OutboxRow], view: Reading) -> Built | None:
         """One ack listing the tickets of `acks` (one recipient), or None once they are
         marked."""
         first = acks[0]
         try:
-            reason = await self._refuse(first)
+            reason = self._refuse(first)
             if reason is None:
-                async with self.rt.views.reading() as r:
-                    rendered = await self.renderer.render_acks(acks, r)
+                rendered = await self.renderer.render_acks(acks, view)
                 # Signed for no single ticket: the listed tags say which is which.
                 return self._build(replace(first, ticket=None), rendered)
         except Exception as exc:
             log.exception("grouped ack %s could not be prepared", first.id)
             reason = f"{type(exc).__name__}: {exc}"
         for row in acks:
-            await self._give_up(row, f"skipped: {reason}")
+            self._give_up(row, f"skipped: {reason}")
         return None
 
-    async def _prepare(self, row: OutboxRow, verdict: Verdict) -> Built | None:
-        reason = await self._refuse(row) or self._capped(row, verdict)
-        rendered: Rendered | Skip = Skip(reason) if reason else await self._render(row)
+    async def _prepare(self, row: OutboxRow, view: Reading, verdict: Verdict) -> Built | None:
+        reason = self._refuse(row) or self._capped(row, verdict)
+        rendered = Skip(reason) if reason else await self.renderer.render(row, view)
         if isinstance(rendered, Skip):
-            await self._give_up(row, f"skipped: {rendered.reason}")
+            self._give_up(row, f"skipped: {rendered.reason}")
             return None
         return self._build(row, rendered)
 
-    async def _refuse(self, row: OutboxRow) -> str | None:
+    def _refuse(self, row: OutboxRow) -> str | None:
         to = row.recipient
         if "@" not in to:
             return f"not a mail address: {to!r}"
@@ -171,7 +205,7 @@ class MailSender:
             return "our own address"
         if is_no_reply(to):
             return "a no-reply address"
-        if await self.rt.inbound.is_suppressed(to):
+        if to.strip().lower() in self._suppressed:  # read once per batch (_deliver)
             return "the address bounced before"
         return None
 
@@ -183,10 +217,6 @@ class MailSender:
         if verdict == "cap":
             return f"more than {limit} automatic mails to {to} within an hour"
         return None
-
-    async def _render(self, row: OutboxRow) -> Rendered | Skip:
-        async with self.rt.views.reading() as r:
-            return await self.renderer.render(row, r)
 
     def _build(self, row: OutboxRow, r: Rendered) -> Built:
         ident = self.identity
@@ -219,25 +249,48 @@ class MailSender:
     # ------------------------------------------------------------ sending
 
     async def _send_all(self, ready: list[Outgoing]) -> None:
+        # Before sending: a reply may come back faster than the batch's marks are written.
+        await self.rt.outbox.record_sent_refs(
+            [(out.built.meta["message-id"], out.row.ticket) for out in ready
+             if len(out.rows) == 1 and out.row.ticket is not None])
         handled: set[int] = set()
         try:
-            async with smtp_client(self.cfg) as smtp:
-                for out in ready:
-                    await self._send(smtp, out)
-                    handled.add(out.row.id)
+            smtp = await self._connected()
+            for out in ready:
+                await self._send(smtp, out)
+                handled.add(out.row.id)
         except (aiosmtplib.SMTPException, OSError) as exc:
             # The connection itself failed (refused, dropped, login): not the rows' fault,
             # so every row not yet handled is retried, whatever the reply code.
             log.warning("SMTP relay %s:%s: %s", self.cfg.host, self.cfg.port, exc)
+            await self._disconnect()
             for out in ready:
                 if out.row.id not in handled:
                     for row in out.rows:
-                        await self._failed(row, exc, permanent=False)
+                        self._failed(row, exc, permanent=False)
+        finally:
+            if not self._keep_open:
+                await self._disconnect()
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._smtp is None or not self._smtp.is_connected:
+            await self._disconnect()
+            smtp = smtp_client(self.cfg)
+            await smtp.connect()
+            self._smtp = smtp
+        return self._smtp
+
+    async def _disconnect(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None or not smtp.is_connected:
+            return
+        try:
+            await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            smtp.close()
 
     async def _send(self, smtp: aiosmtplib.SMTP, out: Outgoing) -> None:
         row, built = out.row, out.built
-        if len(out.rows) == 1:
-            await self._record_ref(row, built)
         try:
             await smtp.send_message(built.message, sender=self.identity.address,
                                     recipients=[row.recipient])
@@ -245,37 +298,30 @@ class MailSender:
             raise
         except aiosmtplib.SMTPException as exc:
             for each in out.rows:
-                await self._failed(each, exc, permanent=_permanent(exc))
+                self._failed(each, exc, permanent=_permanent(exc))
             return
         except (ValueError, TypeError, UnicodeError) as exc:  # the message won't serialize
             for each in out.rows:
-                await self._failed(each, exc, permanent=True)
+                self._failed(each, exc, permanent=True)
             return
         meta = built.meta if len(out.rows) == 1 else \
             {**built.meta, "grouped": [r.id for r in out.rows]}
-        for each in out.rows:
-            await self.rt.outbox.mark_sent(each.id, self.clock.now(), meta)
+        self._marks.extend(Mark(each.id, sent=True, meta=meta) for each in out.rows)
         log.info("sent %s #%s to %s as %s", row.kind,
                  ", #".join(str(r.ticket) for r in out.rows), row.recipient,
                  built.meta["message-id"])
 
-    async def _record_ref(self, row: OutboxRow, built: Built) -> None:
-        """Before sending: a reply may come back faster than `mark_sent` runs."""
-        if row.ticket is None:
-            return
-        await self.rt.outbox.record_sent_ref(built.meta["message-id"], row.ticket)
-
-    async def _failed(self, row: OutboxRow, exc: Exception, *, permanent: bool) -> None:
+    def _failed(self, row: OutboxRow, exc: Exception, *, permanent: bool) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]
         if permanent or row.attempts >= MAX_ATTEMPTS:
-            await self._give_up(row, error)
+            self._give_up(row, error)
             return
         retry = next_retry(row.attempts, self.clock.now())
-        await self.rt.outbox.mark_failed(row.id, self.clock.now(), error, retry)
+        self._marks.append(Mark(row.id, sent=False, error=error, retry_at=retry))
         log.info("outbox %s to %s failed (%s), retry at %s", row.id, row.recipient, error,
                  retry.isoformat())
 
-    async def _give_up(self, row: OutboxRow, reason: str) -> None:
-        await self.rt.outbox.mark_failed(row.id, self.clock.now(), reason, None)
+    def _give_up(self, row: OutboxRow, reason: str) -> None:
+        self._marks.append(Mark(row.id, sent=False, error=reason))
         log.warning("outbox %s (%s to %s) given up: %s", row.id, row.kind, row.recipient,
                     reason)
