@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -49,6 +49,11 @@ class RefReader(Protocol):
 
 class Reading(Protocol):
     """One consistent snapshot."""
+
+    async def preload(self, tickets: Collection[int], people: Collection[int]) -> None:
+        """Read these tickets (with their comments' Message-IDs) and people in one query
+        each, so that a batch rendered in this snapshot reads them from memory."""
+        ...
 
     @property
     def tickets(self) -> TicketReader: ...
