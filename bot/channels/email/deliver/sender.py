@@ -258,7 +258,7 @@ class MailSender:
             m.add_attachment(f.data, maintype=maintype or "application",
                              subtype=subtype or "octet-stream", filename=f.filename)
         # set_content and add_attachment drop or move every Content-* header: set it last.
-        m["Content-Language"] = row.language
+        _put(m, "Content-Language", row.language)
         meta = {k.lower(): v for k, v in headers.items() if v}
         return Built(m, meta)
 
