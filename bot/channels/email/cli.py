@@ -47,7 +47,7 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     if cfg.imap is None:
         complain("no [email.imap] in the config: nothing to fetch from")
         return 2
-    rt = await bootstrap(settings)
+    rt = await bootstrap(settings, with_services=False)
     try:
         try:
             stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, cfg.max_size,
@@ -73,7 +73,7 @@ async def _process(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import bootstrap
     from bot.channels.email.act.intake import MailIntake
 
-    rt = await bootstrap(settings)
+    rt = await bootstrap(settings, with_services=False)
     try:
         processed = await MailIntake(rt).drain()
     finally:
@@ -89,7 +89,7 @@ async def _send(args: argparse.Namespace, settings: Settings) -> int:
     if settings.email.smtp is None:
         complain("no [email.smtp] in the config: nowhere to send")
         return 2
-    rt = await bootstrap(settings)
+    rt = await bootstrap(settings, with_services=False)
     total = 0
     try:
         sender = MailSender(rt, settings.email.smtp)
@@ -109,7 +109,7 @@ async def _quarantined(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import bootstrap
     from bot.channels.email.receive import raw
 
-    rt = await bootstrap(settings)
+    rt = await bootstrap(settings, with_services=False)
     try:
         rows = await rt.inbound.quarantined(raw.CHANNEL, 500)
     finally:
