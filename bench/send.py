@@ -33,15 +33,10 @@ import textwrap
 import time
 from pathlib import Path
 
-from bench.cron_loop import ROOT, TICKETBOT, Relay, start_relay
+from bench.cron_loop import ROOT, TICKETBOT, Relay, byte_compile, start_relay
 
 SUPPORT = "support@help.example.com"
 CHILD_CPU = resource.RUSAGE_CHILDREN
-
-
-def byte_compile() -> None:
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "bot", "engine", "config"],
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
 def write_config(work: Path, relay_port: int) -> Path:
