@@ -4,15 +4,15 @@ sent, retried later, or given up.
 
 A batch costs the claim, one read of the suppressed addresses and one of the automatic
 mails already sent, one snapshot to render every row in, one write of the Message-IDs
-about to go out, and one write of how each row ended (`mark_all`): not a transaction per
-row.
+about to go out, and a write of how the rows ended (`mark_all`) for every `MARK_EVERY`
+mails the relay took: not two transactions per row.
 
 Never twice: a row is claimed under a short lease, renewed while the batch is worked on
 (bot/outbox_lease.py: a killed worker's rows go to another within a minute), and marked
-sent with its batch right after the relay took the batch's last mail; its Message-ID is
-derived from the row id, so the unavoidable copies (a crash after the relay's 250 and
-before the batch's marks, at most one batch) carry the same Message-ID and are dropped by
-receivers that deduplicate. Loop safety: nothing to our own or no-reply addresses or to an
+sent at most `MARK_EVERY` mails after the relay took it; its Message-ID is derived from the
+row id, so the unavoidable copies (a crash after the relay's 250 and before the marks: at
+most `MARK_EVERY` mails) carry the same Message-ID and are dropped by receivers that
+deduplicate. Loop safety: nothing to our own or no-reply addresses or to an
 address that bounced, and the automatic-mail cap per recipient (cap.py: stops loops; acks of
 a backlog beyond it go out as one ack listing the tickets).
 """
@@ -48,6 +48,9 @@ log = logging.getLogger("ticketbot.email.sender")
 
 CHANNEL = "email"
 BATCH = 50
+# Mails the relay took before their rows are marked sent: what a kill -9 can make go out a
+# second time (same Message-ID), against one write transaction per that many mails.
+MARK_EVERY = 10
 MAX_ATTEMPTS = 12            # with the 30 s .. 1 h backoff: about 8 hours of retries
 TIMEOUT = 30.0
 _AFTER_CONTENT = frozenset({"Content-Language"})
@@ -141,6 +144,7 @@ class MailSender:
         self._held: set[int] = set()
         self.lease = LeaseKeeper(rt.outbox, self.clock, lambda: self._held, tick=lease_tick)
         self._marks: list[Mark] = []
+        self._unmarked = 0  # mails the relay took since the marks were last written
         self._suppressed: frozenset[str] = frozenset()
         self._smtp: aiosmtplib.SMTP | None = None
         self._keep_open = False
@@ -169,12 +173,15 @@ class MailSender:
                 try:
                     await self._deliver(rows)
                 finally:
-                    marks, self._marks = self._marks, []
-                    if marks:
-                        await self.rt.outbox.mark_all(self.clock.now(), marks)
+                    await self._write_marks()
         finally:
             self._held = set()
         return len(rows)
+
+    async def _write_marks(self) -> None:
+        marks, self._marks, self._unmarked = self._marks, [], 0
+        if marks:
+            await self.rt.outbox.mark_all(self.clock.now(), marks)
 
     async def _deliver(self, rows: list[OutboxRow]) -> None:
         verdicts = await self.cap.verdicts(rows)
@@ -356,6 +363,9 @@ class MailSender:
         log.info("sent %s #%s to %s as %s", row.kind,
                  ", #".join(str(r.ticket) for r in out.rows), row.recipient,
                  built.meta["message-id"])
+        self._unmarked += 1
+        if self._unmarked >= MARK_EVERY:
+            await self._write_marks()
 
     def _failed(self, row: OutboxRow, exc: Exception, *, permanent: bool) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]
