@@ -11,8 +11,8 @@
    the very mails the relay received from ticketbot (already rendered: no database, no
    rendering) over one connection to the same relay, timed the same way.
 4. The queue is rebuilt (a copy of the database made before step 2) for each of `--runs`
-   runs; printed: acks/s of each, their ratio, CPU of the ticketbot process, and the start-up
-   of `mail send --once` on an empty queue.
+   runs; printed: acks/s of each, their ratio, CPU per mail of each process (start-up
+   included), and the start-up of `mail send --once` on an empty queue.
 
 Python files are byte-compiled first, as `pip install` does: a checkout run with
 PYTHONDONTWRITEBYTECODE would otherwise compile every module in every process.
@@ -112,7 +112,7 @@ async def bare_loop(folder: Path, port: int) -> None:
 # ------------------------------------------------------------------ the run
 
 def one_run(conf: Path, db: Path, queued: Path, relay: Relay, port: int, n: int,
-            env: dict[str, str], work: Path) -> tuple[float, float, float]:
+            env: dict[str, str], work: Path) -> tuple[float, float, float, float]:
     shutil.copy(queued, db)
     for extra in ("-wal", "-shm"):
         Path(f"{db}{extra}").unlink(missing_ok=True)
@@ -128,11 +128,11 @@ def one_run(conf: Path, db: Path, queued: Path, relay: Relay, port: int, n: int,
         to = f"client{k}@bare.example"
         (folder / f"{k:06d}_{to}").write_bytes(raw)
     before = relay.count()
-    bare_wall, _, _ = timed([sys.executable, "-m", "bench.send", "--bare", str(folder),
+    bare_wall, bare_cpu, _ = timed([sys.executable, "-m", "bench.send", "--bare", str(folder),
                              str(port)], env)
     if relay.count() - before != n:
         raise SystemExit("the bare loop did not hand every mail to the relay")
-    return wall, cpu, bare_wall
+    return wall, cpu, bare_wall, bare_cpu
 
 
 def main() -> None:
@@ -160,12 +160,14 @@ def main() -> None:
         queued = work / "queued.db"
         shutil.copy(db, queued)
         print(f"{args.n} acks queued ({time.perf_counter() - t0:.1f} s, not timed)")
-        ours, cpus, bare = [], [], []
+        ours, cpus, bare, bare_cpus = [], [], [], []
         for r in range(args.runs):
-            wall, cpu, bare_wall = one_run(conf, db, queued, relay, port, args.n, env, work)
+            wall, cpu, bare_wall, bare_cpu = one_run(conf, db, queued, relay, port, args.n,
+                                                     env, work)
             ours.append(args.n / wall)
             cpus.append(cpu)
             bare.append(args.n / bare_wall)
+            bare_cpus.append(bare_cpu)
             print(f"  run {r + 1}: ticketbot {wall:.2f} s ({args.n / wall:,.0f} acks/s, "
                   f"CPU {cpu:.2f} s), bare aiosmtplib loop {bare_wall:.2f} s "
                   f"({args.n / bare_wall:,.0f} mails/s)")
@@ -177,7 +179,8 @@ def main() -> None:
               f"{', '.join(f'{x:,.0f}' for x in ours)}); "
               f"CPU {statistics.median(cpus) / args.n * 1000:.2f} ms per ack")
         print(f"bare aiosmtplib loop, same mails, same relay: {statistics.median(bare):,.0f} "
-              f"mails/s (runs: {', '.join(f'{x:,.0f}' for x in bare)})")
+              f"mails/s (runs: {', '.join(f'{x:,.0f}' for x in bare)}); CPU "
+              f"{statistics.median(bare_cpus) / args.n * 1000:.2f} ms per mail")
         print(f"ratio ticketbot / bare: {statistics.median(ours) / statistics.median(bare):.2f}"
               f"; `mail send --once` on an empty queue: {statistics.median(empty):.2f} s")
     finally:
