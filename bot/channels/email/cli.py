@@ -38,30 +38,30 @@ def register(sub: Any) -> None:
 
 
 async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bootstrap import bootstrap
-    from bot.channels.email.act.intake import MailIntake
+    from bot.channels.email.receive import raw
     from bot.channels.email.receive.imap import FolderError
     from bot.channels.email.receive.mailbox import RETRYABLE, MailboxSync, fetch_once
+    from bot.inbox_only import inbox_only
+    from engine.ports import SystemClock
 
     cfg = settings.email
     if cfg.imap is None:
         complain("no [email.imap] in the config: nothing to fetch from")
         return 2
-    rt = await bootstrap(settings, with_services=False)
-    try:
+    async with inbox_only(settings) as inbound:
         try:
-            stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, cfg.max_size,
-                                               rt.bus.clock))
+            stored = await fetch_once(MailboxSync(cfg.imap, inbound, cfg.max_size,
+                                               SystemClock()))
         except RETRYABLE as exc:
             # What was stored before the failure is kept, and processed now all the same.
             complain(f"IMAP {cfg.imap.host}: {exc or type(exc).__name__}")
             stored = -1
-        processed = await MailIntake(rt).drain()
-    except FolderError as exc:
-        complain(str(exc))
-        return 2
-    finally:
-        await rt.close()
+        except FolderError as exc:
+            complain(str(exc))
+            return 2
+        waiting = bool(await inbound.pending(raw.CHANNEL, 1))
+    # The whole application only for mail to process: an empty poll stops here.
+    processed = await _drain(settings) if waiting else 0
     if stored < 0:
         say(f"processed {processed} mail(s)")
         return 1
@@ -69,16 +69,19 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _process(args: argparse.Namespace, settings: Settings) -> int:
+async def _drain(settings: Settings) -> int:
     from bot.bootstrap import bootstrap
     from bot.channels.email.act.intake import MailIntake
 
     rt = await bootstrap(settings, with_services=False)
     try:
-        processed = await MailIntake(rt).drain()
+        return await MailIntake(rt).drain()
     finally:
         await rt.close()
-    say(f"processed {processed} mail(s)")
+
+
+async def _process(args: argparse.Namespace, settings: Settings) -> int:
+    say(f"processed {await _drain(settings)} mail(s)")
     return 0
 
 
