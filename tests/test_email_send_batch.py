@@ -1,25 +1,33 @@
 """The mail sender works a batch at a time (issue 15): every ack of a backlog goes out
 exactly once over one relay connection, a batch costs the same few transactions whatever
 its size, and one row that cannot go is set aside while the rest of its batch goes. On
-SQLite and PostgreSQL, against a real aiosmtpd relay."""
+SQLite and PostgreSQL, against a real aiosmtpd relay; `ticketbot mail send --once` as cron
+runs it."""
 
 from __future__ import annotations
 
+import asyncio
 import collections
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import event, update
 
+from bot.bootstrap import bootstrap
 from bot.channels.email.act.intake import MailIntake
 from bot.channels.email.deliver.sender import MARK_EVERY, MailSender
 from bot.channels.email.receive import raw
+from bot.cli import main
 from bot.runtime import App
+from config.settings import load_settings
+from engine.commands import OpenTicket, RegisterContact
 from engine.store.queries import export_all
 from engine.store.tables import outbox
 from tests.fakes import FixedClock
-from tests.support_email import Sink, mail, make_runtime, settings_for, smtp_sink
+from tests.support_email import Sink, free_port, mail, make_runtime, settings_for, smtp_sink
 
 __all__ = ["smtp_sink"]  # fixtures
 
@@ -132,3 +140,54 @@ async def test_one_bad_row_is_set_aside_and_its_batch_goes(desk: App, smtp_sink:
     [bad] = [r for r in rows if r["id"] == broken["id"]]
     assert bad["failed_at"] is not None and bad["last_error"].startswith("ValueError")
     assert sum(1 for r in rows if r["sent_at"]) == 22
+
+
+class _Relay:
+    """An aiosmtpd relay in its own thread, for the CLI, which runs its own event loop."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[Any, str]] = []  # (client connection, recipient)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.got.extend((session.peer, to) for to in envelope.rcpt_tos)
+        return "250 2.0.0 OK"
+
+
+def test_mail_send_once_sends_the_queue_once_over_one_connection(
+        db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    relay = _Relay()
+    port = free_port()
+    controller = Controller(relay, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        config = tmp_path / "ticketbot.toml"
+        config.write_text(f'[service]\ndatabase_url = "{db_url}"\n[email]\n'
+                          f'address = "support@help.example.com"\n[email.smtp_intake]\n'
+                          f'enabled = false\n[email.smtp]\nhost = "127.0.0.1"\nport = {port}\n'
+                          f'tls = "none"\n[telegram]\nenabled = false\n')
+        send = ["--config", str(config), "mail", "send", "--once"]
+        assert main(send) == 0  # nothing queued yet: nothing built, nothing sent
+        assert capsys.readouterr().out.strip() == "handled 0 outgoing mail(s)"
+        asyncio.run(_requests(config, 60))
+        assert main(send) == 0
+        assert capsys.readouterr().out.strip() == "handled 60 outgoing mail(s)"
+        assert main(send) == 0
+        assert capsys.readouterr().out.strip() == "handled 0 outgoing mail(s)"
+    finally:
+        controller.stop()
+    assert sorted(to for _, to in relay.got) == sorted(f"c{i}@org{i}.example" for i in range(60))
+    assert len({peer for peer, _ in relay.got}) == 1  # two batches, one connection
+
+
+async def _requests(config: Path, n: int) -> None:
+    """`n` new clients open a ticket each: `n` acks wait."""
+    settings = load_settings(config, {"TICKETBOT_SECRET": "test"})
+    rt = await bootstrap(settings, with_services=False)
+    try:
+        for i in range(n):
+            who = await rt.bus.handle(RegisterContact(
+                actor=None, channel="email", name=f"C {i}", address=f"c{i}@org{i}.example"))
+            await rt.bus.handle(OpenTicket(actor=who.contact, channel="email",
+                                           subject=f"Question {i}", description="Help"))
+    finally:
+        await rt.close()

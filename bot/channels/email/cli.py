@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.channels.email import cli_ignored
 from bot.cli_output import complain, say
-from config.settings import Settings
+from config.settings import Settings, SmtpConfig
 
 
 def register(sub: Any) -> None:
@@ -41,14 +41,15 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.email.receive import raw
     from bot.channels.email.receive.imap import FolderError
     from bot.channels.email.receive.mailbox import RETRYABLE, MailboxSync, fetch_once
-    from bot.inbox_only import inbox_only
+    from bot.ports_only import ports_only
     from engine.ports import SystemClock
 
     cfg = settings.email
     if cfg.imap is None:
         complain("no [email.imap] in the config: nothing to fetch from")
         return 2
-    async with inbox_only(settings) as inbound:
+    async with ports_only(settings) as queues:
+        inbound = queues.inbound
         try:
             stored = await fetch_once(MailboxSync(cfg.imap, inbound, cfg.max_size,
                                                SystemClock()))
@@ -86,23 +87,34 @@ async def _process(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _send(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bootstrap import bootstrap
-    from bot.channels.email.deliver.sender import MailSender
+    from bot.channels.email.deliver.sender import CHANNEL
+    from bot.ports_only import ports_only
 
     if settings.email.smtp is None:
         complain("no [email.smtp] in the config: nowhere to send")
         return 2
+    async with ports_only(settings) as queues:
+        waiting = await queues.outbox.pending_count(CHANNEL)
+    # The whole application only for mail to send: an empty queue stops here.
+    total = await _send_all(settings, settings.email.smtp) if waiting else 0
+    say(f"handled {total} outgoing mail(s)")
+    return 0
+
+
+async def _send_all(settings: Settings, smtp: SmtpConfig) -> int:
+    from bot.bootstrap import bootstrap
+    from bot.channels.email.deliver.sender import MailSender
+
     rt = await bootstrap(settings, with_services=False)
     total = 0
     try:
-        sender = MailSender(rt, settings.email.smtp)
+        sender = MailSender(rt, smtp)
         async with sender.connection_kept():
             while (claimed := await sender.run_once()) > 0:
                 total += claimed
     finally:
         await rt.close()
-    say(f"handled {total} outgoing mail(s)")
-    return 0
+    return total
 
 
 async def _quarantined(args: argparse.Namespace, settings: Settings) -> int:
