@@ -133,7 +133,7 @@ async def test_reload_applies_a_new_specialist_without_dropping_connections(
             await asyncio.to_thread(smtp.quit)
         await service.line(lambda x: "#1 opened by" in x)  # the mail became a ticket
         # Nina is a specialist now, and sees the ticket of the mail sent on the old session.
-        queue = "<b>Unassigned tickets, oldest first</b>\n#1 · open · Printer jams"
+        queue = "Unassigned tickets, oldest first:\n#1 · open · Printer jams · ⏱"
         assert (await _answer(fake, NINA, "/queue")).startswith(queue)  # then the SLA left
         # A broken file is refused and the running directory stays.
         config.write_text(config.read_text() + '\n[[companies]]\nname = "X"\nmanager = "no@x"\n')
