@@ -145,7 +145,7 @@ async def test_reload_applies_a_new_specialist_without_dropping_connections(
         assert refusal.endswith("reload refused, the running configuration stays: config "
                                 "error: companies[0].manager: no declared person has the "
                                 "address 'no@x'")
-        assert await _answer(fake, NINA, "/queue") == queue
+        assert (await _answer(fake, NINA, "/queue")).startswith(queue)
         assert service.proc.returncode is None  # the same process throughout
         assert await service.stop() == 0
     assert sum("started telegram" in line for line in service.lines) == 1
