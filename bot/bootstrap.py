@@ -20,9 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.channels.email.service import EmailChannel
 from bot.channels.telegram.deliver.mirror import telegram_reactors
-from bot.digest import digest_job
 from bot.files import part_bytes
 from bot.jobs import (
     JobSpec,
@@ -32,10 +30,8 @@ from bot.jobs import (
     sla_reactors,
     sla_scan_job,
 )
-from bot.leader import leading
 from bot.runtime import App, Runtime, Service
 from bot.stats import rating_handlers, rating_reactors
-from bot.storage.telegram_sql import TelegramSqlStore
 from config.settings import Settings
 from engine.bus import MessageBus, Reactor
 from engine.directory_import import declared_rows
@@ -64,6 +60,8 @@ def reactors(settings: Settings, secret: bytes) -> list[Reactor]:
 
 def jobs() -> list[JobSpec]:
     """Every scheduled job; each builder returns None where the installation has it off."""
+    from bot.digest import digest_job
+
     return [JobSpec("return_due_waiting", return_due_waiting_job),
             JobSpec("sla_scan", sla_scan_job),
             JobSpec("metrics_digest", digest_job),
@@ -74,6 +72,11 @@ def services(app: App, telegram: Options | None) -> list[Service]:
     """Every channel and the scheduler, in start order. Channels get the ports only (typed
     `Runtime`); scheduled jobs also scan the database. The pollers (IMAP, Telegram) and the
     scheduler run once: in the leader when several workers share PostgreSQL."""
+    # Imported here: a CLI command that starts no service (`mail send --once` from cron)
+    # does not pay for the SMTP listener, the IMAP watcher and the digests.
+    from bot.channels.email.service import EmailChannel
+    from bot.leader import leading
+
     channels: Runtime = app
     email = EmailChannel(channels)
     return [*email.workers(), *leading(app.db, [
@@ -88,15 +91,17 @@ def _telegram_services(app: App, channels: Runtime, options: Options | None) -> 
     # quarter of a second to import, which a mail-only install and each cron
     # `mail fetch --once` need not pay.
     from bot.channels.telegram import service as telegram
+    from bot.storage.telegram_sql import TelegramSqlStore
 
     return telegram.telegram_services(channels, TelegramSqlStore(app.db),
                                       options or telegram.Options())
 
 
 async def bootstrap(settings: Settings, *, clock: Clock | None = None,
-                    secret: bytes | None = None, telegram: Options | None = None) -> App:
+                    secret: bytes | None = None, telegram: Options | None = None,
+                    with_services: bool = True) -> App:
     """The migrated database, the directory from the config, the bus with its reactors, and
-    the services (built, not started)."""
+    the services (built, not started; none for a CLI command that starts none)."""
     clock = clock or SystemClock()
     await upgrade(settings.database_url)
     db = make_engine(settings.database_url)
@@ -109,7 +114,7 @@ async def bootstrap(settings: Settings, *, clock: Clock | None = None,
                      {**rating_handlers(settings), **merge_handlers()})
     app = App(settings=settings, bus=bus, uow=uow, outbox=OutboxStore(db),
               inbound=InboundStore(db), views=SqlViews(db, part_bytes), secret=secret, db=db)
-    return replace(app, services=tuple(services(app, telegram)))
+    return replace(app, services=tuple(services(app, telegram))) if with_services else app
 
 
 def load_secret(settings: Settings, data_dir: Path) -> bytes:

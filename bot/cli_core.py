@@ -69,7 +69,7 @@ async def _app(settings: Settings) -> App:
     starts none of its services."""
     from bot.bootstrap import bootstrap
 
-    return await bootstrap(settings)
+    return await bootstrap(settings, with_services=False)
 
 
 async def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from bot.channels.email.understand.parse import parse_mail
 from bot.i18n import t
 from engine.files import MESSAGE_TOO_BIG, TOO_BIG, FileLimits
 
@@ -15,6 +14,9 @@ def part_bytes(raw: bytes, sha256: str) -> bytes | None:
     """The bytes of the part of `raw` whose sha256 is `sha256`: the store keeps a mailed
     file as a reference to the raw mail it came in, not as a second copy. The parser is
     the one the intake ran, so the part comes out byte for byte as it went in."""
+    # Imported here: a CLI start-up that reads no file does not pay for the mail parser.
+    from bot.channels.email.understand.parse import parse_mail
+
     for part in parse_mail(raw).attachments:
         if hashlib.sha256(part.data).hexdigest() == sha256:
             return part.data

@@ -18,9 +18,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
-
 from bot.i18n import t
 from bot.runtime import App, Service
 from config.settings import Settings
@@ -54,11 +51,19 @@ class JobSpec:
     build: Callable[[App], Job | None]
 
 
+def _every(seconds: float) -> Any:
+    """An interval trigger. APScheduler is imported where a job is built: the CLI commands,
+    which run no scheduler, do not load it."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    return IntervalTrigger(seconds=seconds)
+
+
 def return_due_waiting_job(rt: App) -> Job:
     async def run() -> None:
         await rt.bus.handle(ReturnDueWaiting(actor=None, channel="system"))
 
-    return Job(IntervalTrigger(seconds=WAITING_SECONDS), run)
+    return Job(_every(WAITING_SECONDS), run)
 
 
 def ladder_of(settings: Settings, config: SlaConfig) -> Ladder:
@@ -101,7 +106,7 @@ def sla_scan_job(rt: App) -> Job | None:
             log.info("sla scan: %d warnings, %d breaches, %d deliveries", report.warnings,
                      report.breaches, report.deliveries)
 
-    return Job(IntervalTrigger(seconds=config.scan_seconds), run)
+    return Job(_every(config.scan_seconds), run)
 
 
 def set_aside_job(rt: App) -> Job:
@@ -113,7 +118,7 @@ def set_aside_job(rt: App) -> Job:
     async def run() -> None:
         await report_set_aside(rt.db, to, rt.bus.clock)
 
-    return Job(IntervalTrigger(seconds=SET_ASIDE_SECONDS), run)
+    return Job(_every(SET_ASIDE_SECONDS), run)
 
 
 class SchedulerService:
@@ -121,6 +126,8 @@ class SchedulerService:
 
     def __init__(self, jobs: dict[str, Job], timezone: ZoneInfo) -> None:
         self.jobs = jobs
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
         self.scheduler = AsyncIOScheduler(timezone=timezone, job_defaults=JOB_DEFAULTS)
 
     async def start(self) -> None:

@@ -31,7 +31,7 @@ async def _failed(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import bootstrap
     from engine.store.set_aside import list_set_aside
 
-    app = await bootstrap(settings)
+    app = await bootstrap(settings, with_services=False)
     try:
         rows = await list_set_aside(app.db)
     finally:
@@ -53,7 +53,7 @@ async def _retry(args: argparse.Namespace, settings: Settings) -> int:
     from engine.commands import RetryDelivery
     from engine.errors import EngineError
 
-    app = await bootstrap(settings)
+    app = await bootstrap(settings, with_services=False)
     try:
         await app.bus.handle(RetryDelivery(actor=None, channel="cli", outbox_id=args.id))
     except EngineError:

@@ -45,7 +45,7 @@ async def run_stats(args: argparse.Namespace, settings: Settings) -> int:
 async def _report(settings: Settings, period: Period, now: dt.datetime) -> Report:
     from bot.bootstrap import bootstrap
 
-    app = await bootstrap(settings)
+    app = await bootstrap(settings, with_services=False)
     try:
         return await build_report(app.views, settings, period, now)
     finally:

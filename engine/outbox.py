@@ -43,6 +43,18 @@ class OutboxRow:
     cause: int | None = None
 
 
+@dataclass(frozen=True)
+class Mark:
+    """How one claimed row ended: sent (with the `meta` it went out with), to be retried at
+    `retry_at`, or given up (failed, `retry_at` None)."""
+
+    id: int
+    sent: bool
+    meta: dict[str, Any] | None = None
+    error: str | None = None
+    retry_at: dt.datetime | None = None
+
+
 class OutboxQueue(Protocol):
     async def enqueue(self, item: OutboxItem) -> bool: ...
     async def enqueue_all(self, items: Sequence[OutboxItem]) -> int: ...
@@ -51,6 +63,13 @@ class OutboxQueue(Protocol):
                       since: dt.datetime) -> list[OutboxRow]:
         """Rows of these kinds sent to `recipient` at or after `since` (the automatic-mail
         cap reads them: it is kept in the database, shared by every sender process)."""
+        ...
+    async def sent_to_any(self, channel: str, recipients: Sequence[str], kinds: Sequence[str],
+                          since: dt.datetime) -> list[OutboxRow]:
+        """`sent_to` for several recipients in one read (a sender's whole batch)."""
+        ...
+    async def record_sent_refs(self, refs: Sequence[tuple[str, int]]) -> None:
+        """`record_sent_ref` for (Message-ID, ticket) pairs in one transaction."""
         ...
     async def claim(self, channel: str, now: dt.datetime, limit: int,
                     lease: dt.timedelta) -> list[OutboxRow]: ...
@@ -61,6 +80,9 @@ class OutboxQueue(Protocol):
     async def mark_sent(self, id: int, now: dt.datetime, meta: dict[str, Any]) -> None: ...
     async def mark_failed(self, id: int, now: dt.datetime, error: str,
                           retry_at: dt.datetime | None) -> None: ...
+    async def mark_all(self, now: dt.datetime, marks: Sequence[Mark]) -> None:
+        """`mark_sent` / `mark_failed` of a whole batch in one transaction."""
+        ...
     async def pending_count(self, channel: str) -> int: ...
     async def get(self, id: int) -> OutboxRow | None: ...
     async def by_key(self, key: str) -> OutboxRow | None: ...

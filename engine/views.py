@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -37,6 +37,12 @@ class PersonReader(Protocol):
 
 class CommentReader(Protocol):
     async def for_ticket(self, number: int) -> list[Comment]: ...
+    async def source_refs(self, number: int) -> list[str]:
+        """The Message-IDs of the ticket's comments, oldest first (no text, no files)."""
+        ...
+    async def get(self, comment_id: int) -> Comment | None:
+        """One comment with its files."""
+        ...
 
 
 class RefReader(Protocol):
@@ -45,6 +51,11 @@ class RefReader(Protocol):
 
 class Reading(Protocol):
     """One consistent snapshot."""
+
+    async def preload(self, tickets: Collection[int], people: Collection[int]) -> None:
+        """Read these tickets (with their comments' Message-IDs) and people in one query
+        each, so that a batch rendered in this snapshot reads them from memory."""
+        ...
 
     @property
     def tickets(self) -> TicketReader: ...

@@ -136,8 +136,8 @@ def _payload(desk: Desk, kind: NoticeKind) -> dict[str, Any]:
 
 
 async def _mail(desk: Desk, row: OutboxRow) -> str | None:
-    async with sql_uow_factory(desk.db, FixedClock())() as uow:
-        out = await Renderer(desk.settings).render(row, uow)
+    async with SqlViews(desk.db).reading() as reading:
+        out = await Renderer(desk.settings).render(row, reading)
     return f"{out.subject}\n{out.text}" if isinstance(out, Rendered) else None
 
 

@@ -87,7 +87,7 @@ async def test_a_taken_port_leaves_telegram_answering_logs_json_without_secrets(
             await service.line(lambda x: "did not start" in x)
             await service.line(lambda x: "telegram: polling as" in x)
             answer = await _answer(bot_api.fake, LENA, "/queue")
-            assert answer.startswith("The queue is empty")
+            assert "The queue is empty" in answer
             assert await service.stop() == 0
     finally:
         taken.close()
@@ -133,8 +133,8 @@ async def test_reload_applies_a_new_specialist_without_dropping_connections(
             await asyncio.to_thread(smtp.quit)
         await service.line(lambda x: "#1 opened by" in x)  # the mail became a ticket
         # Nina is a specialist now, and sees the ticket of the mail sent on the old session.
-        queue = "<b>Unassigned tickets, oldest first</b>\n#1 · open · Printer jams"
-        assert await _answer(fake, NINA, "/queue") == queue
+        queue = "Unassigned tickets, oldest first:\n#1 · open · Printer jams · ⏱"
+        assert (await _answer(fake, NINA, "/queue")).startswith(queue)  # then the SLA left
         # A broken file is refused and the running directory stays.
         config.write_text(config.read_text() + '\n[[companies]]\nname = "X"\nmanager = "no@x"\n')
         result = await ticketbot("reload", "--config", tmp_path / "ok.toml", cwd=tmp_path,
@@ -145,7 +145,7 @@ async def test_reload_applies_a_new_specialist_without_dropping_connections(
         assert refusal.endswith("reload refused, the running configuration stays: config "
                                 "error: companies[0].manager: no declared person has the "
                                 "address 'no@x'")
-        assert await _answer(fake, NINA, "/queue") == queue
+        assert (await _answer(fake, NINA, "/queue")).startswith(queue)
         assert service.proc.returncode is None  # the same process throughout
         assert await service.stop() == 0
     assert sum("started telegram" in line for line in service.lines) == 1

@@ -20,9 +20,8 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import holidays as pyholidays
 
 Interval = tuple[dt.time, dt.time]
 DayHours = tuple[Interval, ...]
@@ -91,11 +90,19 @@ class BusinessCalendar:
     name: str
     tz: ZoneInfo
     weekly: tuple[DayHours, ...]
-    holidays: frozenset[dt.date] = frozenset()
-    workdays: frozenset[dt.date] = frozenset()
+    extra_holidays: frozenset[dt.date] = frozenset()
+    extra_workdays: frozenset[dt.date] = frozenset()
     workday_hours: DayHours | None = None
+    # Public days off and transferred working days of `country` over `years`, read from the
+    # `holidays` package on first use: it costs a process ~0.2 s, which one that computes
+    # no deadline (a cron `mail send --once`, an empty poll) need not pay.
+    country: str | None = None
+    years: tuple[int, ...] = ()
     # Lazily built per-year tables; mutating the dict keeps the dataclass frozen and hashable.
     _years: dict[int, _Year] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _days: dict[str, frozenset[dt.date]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
 
@@ -109,13 +116,37 @@ class BusinessCalendar:
         self._check_special_days()
 
     def _check_special_days(self) -> None:
-        clash = sorted(self.holidays & self.workdays)
+        # Public days off and public working days never overlap, and each extra day wins
+        # over the public one: only the extra days can clash.
+        clash = sorted(self.extra_holidays & self.extra_workdays)
         if clash:
             raise ValueError(f"dates both holiday and workday: {[d.isoformat() for d in clash]}")
+        if self.country is not None:
+            _known_country(self.country)
         if self.workday_hours is not None:
             _check_day(self.workday_hours, "workday_hours")
-        elif self.workdays and not self.weekly[0]:
+        elif not self.weekly[0] and (self.extra_workdays or self.country is not None
+                                     and self.workdays):
             raise ValueError("extra workdays need workday_hours: Monday has no hours to copy")
+
+    @property
+    def holidays(self) -> frozenset[dt.date]:
+        """Every day off: the country's public holidays (less the extra workdays) and the
+        extra holidays."""
+        return self._special("holidays")
+
+    @property
+    def workdays(self) -> frozenset[dt.date]:
+        """Every working day out of the week's rule: transferred working days (less the extra
+        holidays) and the extra workdays."""
+        return self._special("workdays")
+
+    def _special(self, which: str) -> frozenset[dt.date]:
+        if not self._days:
+            public_off, public_on = _public_days(self.country, self.years)
+            off, on = self.extra_holidays, self.extra_workdays
+            self._days.update(holidays=(public_off - on) | off, workdays=(public_on - off) | on)
+        return self._days[which]
 
     def hours_on(self, day: dt.date) -> DayHours:
         """Wall-clock working intervals of one local date."""
@@ -205,12 +236,31 @@ def _zone(tz_name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {tz_name!r}") from exc
 
 
+def _known_country(country: str) -> None:
+    """Raises ValueError for a country the `holidays` package does not know. Its registry
+    is read without loading any country (loading them all is the costly part)."""
+    from holidays.registry import COUNTRIES
+
+    if not any(country in names[1:] for names in COUNTRIES.values()):
+        raise ValueError(f"unknown holiday country {country!r}")
+
+
 def _public_days(
     country: str | None, years: Iterable[int]
 ) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
     """Public days off and transferred working days (e.g. RU's working Saturdays)."""
     if country is None:
         return frozenset(), frozenset()
+    return _country_days(country, tuple(years))
+
+
+@cache
+def _country_days(country: str, years: tuple[int, ...]) -> tuple[frozenset[dt.date],
+                                                                  frozenset[dt.date]]:
+    """Once per process: the settings build the embedded default calendar and then the
+    configured one, often of the same country, and `holidays` takes ~0.1 s per country."""
+    import holidays as pyholidays  # only where a calendar is built: not for `--help`
+
     try:
         table = pyholidays.country_holidays(country, years=list(years))
     except NotImplementedError as exc:
@@ -239,16 +289,17 @@ def build_calendar(
     on = frozenset(_as_date(v) for v in extra_workdays)
     if off & on:
         raise ValueError(f"date both extra holiday and extra workday: {min(off & on).isoformat()}")
-    public_off, public_on = _public_days(country, years)
     return BusinessCalendar(
         name=name,
         tz=_zone(tz_name),
         weekly=_parse_weekly(hours),
-        holidays=(public_off - on) | off,
-        workdays=(public_on - off) | on,
+        extra_holidays=off,
+        extra_workdays=on,
         workday_hours=None
         if workday_hours is None
         else _parse_day(workday_hours, "workday_hours"),
+        country=country,
+        years=tuple(years),
     )
 
 

@@ -4,19 +4,18 @@ are found inside the installed package."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.store.db import make_engine
+from engine.store.schema_head import at_head
 from engine.store.search_sql import NATIVE_PREFIX
-from engine.store.tables import metadata
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
 # Any fixed number: two processes starting at once take turns on PostgreSQL (SQLite's
@@ -25,6 +24,10 @@ _MIGRATION_LOCK = 0x7469636B
 
 
 def alembic_config(url: str | None = None) -> Config:
+    # Alembic is imported where it is used: a start on a database already at the head
+    # (schema_head.py) never needs it.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if url is not None:
@@ -34,9 +37,11 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 async def upgrade(url: str, revision: str = "head") -> None:
-    """`alembic upgrade head`, in one transaction."""
+    """`alembic upgrade head`, in one transaction (nothing at all when already there)."""
     engine = make_engine(url)
     try:
+        if revision == "head" and await at_head(engine):
+            return
         async with engine.begin() as conn:
             await _serialise(conn)
             await conn.run_sync(_upgrade, alembic_config(), revision)
@@ -62,6 +67,8 @@ async def schema_diff(url: str) -> list[Any]:
 async def current_revision(url: str) -> str | None:
     engine = make_engine(url)
     try:
+        from alembic.migration import MigrationContext
+
         async with engine.connect() as conn:
             return await conn.run_sync(
                 lambda c: MigrationContext.configure(c).get_current_revision())
@@ -75,11 +82,18 @@ async def _serialise(conn: AsyncConnection) -> None:
 
 
 def _upgrade(conn: Connection, config: Config, revision: str) -> None:
+    from alembic import command
+
     config.attributes["connection"] = conn
     command.upgrade(config, revision)
 
 
 def _diff(conn: Connection) -> list[Any]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from engine.store.tables import metadata
+
     context = MigrationContext.configure(conn, opts={"compare_type": True,
                                                      "include_name": _ours})
     return list(compare_metadata(context, metadata))

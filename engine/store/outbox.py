@@ -19,11 +19,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine.notify.kinds import UnknownNoticeKind, notice_kind
-from engine.outbox import OutboxRow
+from engine.outbox import Mark, OutboxRow
 from engine.ports import OutboxItem, SystemClock
 from engine.store.db import reading
 from engine.store.tables import outbox
@@ -60,6 +60,16 @@ async def _known(conn: AsyncConnection, row: Row[Any], now: dt.datetime) -> bool
     return True
 
 
+_MARK_SENT = (update(outbox).where(outbox.c.id == bindparam("row"))
+              .values(sent_at=bindparam("m_now", type_=outbox.c.sent_at.type),
+                      meta=bindparam("m_meta", type_=outbox.c.meta.type), lease_until=None))
+_MARK_FAILED = (update(outbox).where(outbox.c.id == bindparam("row"))
+                .values(last_error=bindparam("m_error", type_=outbox.c.last_error.type),
+                        lease_until=None,
+                        next_try=bindparam("m_retry", type_=outbox.c.next_try.type),
+                        failed_at=bindparam("m_failed", type_=outbox.c.failed_at.type)))
+
+
 class OutboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -80,10 +90,24 @@ class OutboxStore:
         async with self._engine.begin() as conn:
             await SqlRefs(conn, SystemClock()).add(ref, ticket, "out")
 
+    async def record_sent_refs(self, refs: Sequence[tuple[str, int]]) -> None:
+        if not refs:
+            return
+        async with self._engine.begin() as conn:
+            known = SqlRefs(conn, SystemClock())
+            for ref, ticket in refs:
+                await known.add(ref, ticket, "out")
+
     async def sent_to(self, channel: str, recipient: str, kinds: Sequence[str],
                       since: dt.datetime) -> list[OutboxRow]:
+        return await self.sent_to_any(channel, [recipient], kinds, since)
+
+    async def sent_to_any(self, channel: str, recipients: Sequence[str], kinds: Sequence[str],
+                          since: dt.datetime) -> list[OutboxRow]:
+        if not recipients:
+            return []
         stmt = (select(outbox).where(outbox.c.channel == channel,
-                                     outbox.c.recipient == recipient,
+                                     outbox.c.recipient.in_(sorted(set(recipients))),
                                      outbox.c.kind.in_(list(kinds)),
                                      outbox.c.sent_at >= since)
                 .order_by(outbox.c.id))
@@ -122,6 +146,18 @@ class OutboxStore:
         """Retry at `retry_at`, or give up for good when it is None (last_error stays)."""
         await self._update(id, last_error=error, lease_until=None, next_try=retry_at,
                            failed_at=now if retry_at is None else None)
+
+    async def mark_all(self, now: dt.datetime, marks: Sequence[Mark]) -> None:
+        """One transaction and one statement per outcome, whatever the batch's size."""
+        sent = [{"row": m.id, "m_meta": m.meta} for m in marks if m.sent]
+        failed = [{"row": m.id, "m_error": m.error, "m_retry": m.retry_at,
+                   "m_failed": now if m.retry_at is None else None}
+                  for m in marks if not m.sent]
+        async with self._engine.begin() as conn:
+            if sent:
+                await conn.execute(_MARK_SENT, [{**v, "m_now": now} for v in sent])
+            if failed:
+                await conn.execute(_MARK_FAILED, failed)
 
     async def pending_count(self, channel: str) -> int:
         stmt = select(func.count()).select_from(outbox).where(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 import copy
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -142,6 +142,12 @@ class SqlTickets:
         found = await self._load(tickets.c.number == number)
         return found[0] if found else None
 
+    async def preload(self, numbers: Collection[int]) -> None:
+        """These tickets in one query (a sender's batch): `get` then reads none."""
+        missing = sorted(set(numbers) - self._known.keys())
+        if missing:
+            await self._load(tickets.c.number.in_(missing))
+
     async def save(self, ticket: Ticket) -> None:
         known = self._known.get(ticket.number)
         if known == ticket:
@@ -267,6 +273,13 @@ class SqlPeople:
             return self._known[person_id]
         return await self._one(_BY_ID, {"id": person_id})
 
+    async def preload(self, ids: Collection[int]) -> None:
+        """These people in one query (a sender's batch): `get` then reads none."""
+        missing = sorted(set(ids) - self._known.keys())
+        if missing:
+            self._remember(_people_from(await self._conn.execute(
+                _people_query(people.c.id.in_(missing)))))
+
     async def by_email(self, address: str) -> Person | None:
         address = normalise_address(address)
         known = next((p for p in self._known.values() if address in p.emails), None)
@@ -354,8 +367,10 @@ _INSERT_COMMENT = comments.insert().returning(comments.c.id)
 class SqlComments:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self._refs: dict[int, list[str]] = {}  # source_refs per ticket, as last read
 
     async def add(self, comment: Comment) -> int:
+        self._refs.pop(comment.ticket, None)
         comment_id: int = (await self._conn.execute(_INSERT_COMMENT, {
             "ticket": comment.ticket, "author_id": comment.author_id, "body": comment.body,
             "public": comment.public, "channel": comment.channel,
@@ -394,6 +409,40 @@ class SqlComments:
                         channel=r.channel, created_at=r.created_at, source_ref=r.source_ref,
                         attachments=tuple(files.get(r.id, ())), id=r.id)
                 for r in rows]
+
+    async def source_refs(self, number: int) -> list[str]:
+        """The Message-IDs the ticket's comments came with, oldest first: what threading
+        needs, without a comment's text or a file's bytes."""
+        if number in self._refs:
+            return list(self._refs[number])
+        await self.preload_refs([number])
+        return list(self._refs.get(number, ()))
+
+    async def preload_refs(self, numbers: Collection[int]) -> None:
+        """`source_refs` of these tickets in one query (a sender's batch)."""
+        missing = sorted(set(numbers) - self._refs.keys())
+        if not missing:
+            return
+        rows = await self._conn.execute(
+            select(comments.c.ticket, comments.c.source_ref)
+            .where(comments.c.ticket.in_(missing), comments.c.source_ref.is_not(None))
+            .order_by(comments.c.id))
+        found: dict[int, list[str]] = {number: [] for number in missing}
+        for number, ref in rows:
+            if ref:
+                found[number].append(ref)
+        self._refs.update(found)
+
+    async def get(self, comment_id: int) -> Comment | None:
+        """One comment with its files (their metadata: bytes are fetched by id)."""
+        r = (await self._conn.execute(
+            select(comments).where(comments.c.id == comment_id))).first()
+        if r is None:
+            return None
+        files = await files_of(self._conn, r.ticket)
+        return Comment(ticket=r.ticket, author_id=r.author_id, body=r.body, public=r.public,
+                       channel=r.channel, created_at=r.created_at, source_ref=r.source_ref,
+                       attachments=tuple(files.get(r.id, ())), id=r.id)
 
 
 # ---------------------------------------------------------------- events, outbox, refs

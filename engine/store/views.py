@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -30,6 +30,11 @@ class SqlReading:
     comments: SqlComments
     refs: SqlRefs
     directory: SqlDirectory
+
+    async def preload(self, tickets: Collection[int], people: Collection[int]) -> None:
+        await self.tickets.preload(tickets)
+        await self.comments.preload_refs(tickets)
+        await self.people.preload(people)
 
 
 class SqlViews:

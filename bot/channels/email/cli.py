@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.channels.email import cli_ignored
 from bot.cli_output import complain, say
-from config.settings import Settings
+from config.settings import Settings, SmtpConfig
 
 
 def register(sub: Any) -> None:
@@ -38,30 +38,31 @@ def register(sub: Any) -> None:
 
 
 async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bootstrap import bootstrap
-    from bot.channels.email.act.intake import MailIntake
+    from bot.channels.email.receive import raw
     from bot.channels.email.receive.imap import FolderError
     from bot.channels.email.receive.mailbox import RETRYABLE, MailboxSync, fetch_once
+    from bot.ports_only import ports_only
+    from engine.ports import SystemClock
 
     cfg = settings.email
     if cfg.imap is None:
         complain("no [email.imap] in the config: nothing to fetch from")
         return 2
-    rt = await bootstrap(settings)
-    try:
+    async with ports_only(settings) as queues:
+        inbound = queues.inbound
         try:
-            stored = await fetch_once(MailboxSync(cfg.imap, rt.inbound, cfg.max_size,
-                                               rt.bus.clock))
+            stored = await fetch_once(MailboxSync(cfg.imap, inbound, cfg.max_size,
+                                               SystemClock()))
         except RETRYABLE as exc:
             # What was stored before the failure is kept, and processed now all the same.
             complain(f"IMAP {cfg.imap.host}: {exc or type(exc).__name__}")
             stored = -1
-        processed = await MailIntake(rt).drain()
-    except FolderError as exc:
-        complain(str(exc))
-        return 2
-    finally:
-        await rt.close()
+        except FolderError as exc:
+            complain(str(exc))
+            return 2
+        waiting = bool(await inbound.pending(raw.CHANNEL, 1))
+    # The whole application only for mail to process: an empty poll stops here.
+    processed = await _drain(settings) if waiting else 0
     if stored < 0:
         say(f"processed {processed} mail(s)")
         return 1
@@ -69,36 +70,51 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _process(args: argparse.Namespace, settings: Settings) -> int:
+async def _drain(settings: Settings) -> int:
     from bot.bootstrap import bootstrap
     from bot.channels.email.act.intake import MailIntake
 
-    rt = await bootstrap(settings)
+    rt = await bootstrap(settings, with_services=False)
     try:
-        processed = await MailIntake(rt).drain()
+        return await MailIntake(rt).drain()
     finally:
         await rt.close()
-    say(f"processed {processed} mail(s)")
+
+
+async def _process(args: argparse.Namespace, settings: Settings) -> int:
+    say(f"processed {await _drain(settings)} mail(s)")
     return 0
 
 
 async def _send(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bootstrap import bootstrap
-    from bot.channels.email.deliver.sender import MailSender
+    from bot.channels.email.deliver.sender import CHANNEL
+    from bot.ports_only import ports_only
 
     if settings.email.smtp is None:
         complain("no [email.smtp] in the config: nowhere to send")
         return 2
-    rt = await bootstrap(settings)
-    total = 0
-    try:
-        sender = MailSender(rt, settings.email.smtp)
-        while (claimed := await sender.run_once()) > 0:
-            total += claimed
-    finally:
-        await rt.close()
+    async with ports_only(settings) as queues:
+        waiting = await queues.outbox.pending_count(CHANNEL)
+    # The whole application only for mail to send: an empty queue stops here.
+    total = await _send_all(settings, settings.email.smtp) if waiting else 0
     say(f"handled {total} outgoing mail(s)")
     return 0
+
+
+async def _send_all(settings: Settings, smtp: SmtpConfig) -> int:
+    from bot.bootstrap import bootstrap
+    from bot.channels.email.deliver.sender import MailSender
+
+    rt = await bootstrap(settings, with_services=False)
+    total = 0
+    try:
+        sender = MailSender(rt, smtp)
+        async with sender.connection_kept():
+            while (claimed := await sender.run_once()) > 0:
+                total += claimed
+    finally:
+        await rt.close()
+    return total
 
 
 async def _quarantined(args: argparse.Namespace, settings: Settings) -> int:
@@ -108,7 +124,7 @@ async def _quarantined(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import bootstrap
     from bot.channels.email.receive import raw
 
-    rt = await bootstrap(settings)
+    rt = await bootstrap(settings, with_services=False)
     try:
         rows = await rt.inbound.quarantined(raw.CHANNEL, 500)
     finally:

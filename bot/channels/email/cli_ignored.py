@@ -56,7 +56,7 @@ async def _ignored(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.email.act.ignored import describe
     from bot.channels.email.receive import raw
 
-    rt = await bootstrap(settings)
+    rt = await bootstrap(settings, with_services=False)
     try:
         since = parse_since(args.since, rt.bus.clock.now())
         if since is None:
@@ -82,7 +82,7 @@ async def _rescue(args: argparse.Namespace, settings: Settings) -> int:
     from bot.i18n import explain
     from engine.errors import EngineError
 
-    rt = await bootstrap(settings)
+    rt = await bootstrap(settings, with_services=False)
     try:
         rescuer = Rescuer(rt.settings, rt.bus, rt.views, rt.inbound)
         row = await rt.inbound.get(args.id)

@@ -57,19 +57,25 @@ class AutoMailCap:
         """The verdict of each automatic row on its first attempt, in row order (a retry is
         the same mail as its first attempt, already counted)."""
         counted = [r for r in rows if r.kind in self.kinds and r.attempts <= 1]
-        seen: dict[str, _Recipient] = {}
-        found: dict[int, Verdict] = {}
-        for row in counted:
-            key = row.recipient.lower()
-            if key not in seen:
-                seen[key] = await self._history(row.recipient, counted)
-            found[row.id] = self._verdict(row, seen[key])
-        return found
+        seen = await self._histories(counted)
+        return {row.id: self._verdict(row, seen[row.recipient.lower()]) for row in counted}
 
-    async def _history(self, recipient: str, rows: Sequence[OutboxRow]) -> _Recipient:
+    async def _histories(self, rows: Sequence[OutboxRow]) -> dict[str, _Recipient]:
+        """Per recipient (lower-cased), what was sent to it as its first row in `rows`
+        spells it: one read for the whole batch."""
+        first: dict[str, str] = {}
+        for row in rows:
+            first.setdefault(row.recipient.lower(), row.recipient)
+        if not first:
+            return {}
         since = min(arrived_at(r) for r in rows) - self.window
-        sent = await self.outbox.sent_to(self.channel, recipient, sorted(self.kinds), since)
-        return _Recipient([(r.sent_at, arrived_at(r)) for r in sent if r.sent_at is not None])
+        sent = await self.outbox.sent_to_any(self.channel, list(first.values()),
+                                             sorted(self.kinds), since)
+        found: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+        for r in sent:
+            if r.sent_at is not None:
+                found[r.recipient].append((r.sent_at, arrived_at(r)))
+        return {key: _Recipient(found.get(spelled, [])) for key, spelled in first.items()}
 
     def _verdict(self, row: OutboxRow, history: _Recipient) -> Verdict:
         arrived = arrived_at(row)

@@ -54,8 +54,10 @@ class Skip:
 class _Scene:
     row: OutboxRow
     ticket: Ticket
-    comments: list[Comment]
+    refs: list[str]  # the Message-IDs of the ticket's comments, oldest first
+    comment: Comment | None  # the comment a COMMENT or NOTE notice carries, with its files
     reader: Person | None
+    request: Comment | None = None  # the ticket's first comment, for staff WITH_REQUEST
 
     @property
     def staff(self) -> bool:
@@ -81,7 +83,13 @@ class Renderer:
         if ticket is None:
             return Skip(f"no ticket for a {row.kind} notice")
         reader = None if row.person_id is None else await view.people.get(row.person_id)
-        scene = _Scene(row, ticket, await view.comments.for_ticket(ticket.number), reader)
+        # Only what the mail shows: the Message-IDs to thread under, and the one comment
+        # (and its files) a comment notice carries, never every file of the ticket.
+        scene = _Scene(row, ticket, await view.comments.source_refs(ticket.number),
+                       await _carried(row, view), reader)
+        if scene.staff and row.kind in WITH_REQUEST:  # the client's files go to staff
+            scene = replace(scene, request=request_of(
+                await view.comments.for_ticket(ticket.number)))
         if not scene.staff and not row.kind.for_clients:
             return Skip(f"{row.kind} notices are for staff only")
         if row.kind is K.RATING_REQUEST:
@@ -190,14 +198,13 @@ class Renderer:
                  str(scene.row.payload.get("text") or scene.ticket.subject)]
         files: tuple[Attachment, ...] = ()
         if kind in (K.COMMENT, K.NOTE):
-            comment = _comment(scene)
+            comment = scene.comment
             if comment is None or (not comment.public and not scene.staff):
                 return Skip("the comment is not public")
             lines += ["", comment_text(lang, comment.body)]
             files = files_of(comment)
         elif scene.staff and kind in WITH_REQUEST:
-            request = request_of(scene.comments)
-            files = () if request is None else files_of(request)
+            files = () if scene.request is None else files_of(scene.request)
         lines += ["", *also] if also else []
         lines += self._extra(scene)
         if scene.staff:  # a client's files are attached whole: they are the answer
@@ -233,7 +240,7 @@ class Renderer:
     def _threading(self, scene: _Scene) -> tuple[str | None, tuple[str, ...]]:
         """In-Reply-To the newest mail of the ticket, References back to its first mail,
         so every mail client files our notices under the client's own thread."""
-        mail_refs = [c.source_ref for c in scene.comments if is_real_ref(c.source_ref)]
+        mail_refs = [ref for ref in scene.refs if is_real_ref(ref)]
         first = scene.ticket.source_ref if is_real_ref(scene.ticket.source_ref) else None
         newest = mail_refs[-1] if mail_refs else first
         refs = tuple(dict.fromkeys(r for r in (first, newest) if r))
@@ -248,9 +255,12 @@ def _rating_lines(lang: str, ticket: Ticket, p: dict[str, Any]) -> list[str]:
               scale=scale), "", t(lang, "rating.ask.mail_hint", scale=scale), "", *links]
 
 
-def _comment(scene: _Scene) -> Comment | None:
-    comment_id = scene.row.payload.get("comment_id")
-    return next((c for c in scene.comments if c.id == comment_id), None)
+async def _carried(row: OutboxRow, view: Reading) -> Comment | None:
+    comment_id = row.payload.get("comment_id")
+    if row.kind not in (K.COMMENT, K.NOTE) or not isinstance(comment_id, int):
+        return None
+    comment = await view.comments.get(comment_id)
+    return comment if comment is not None and comment.ticket == row.ticket else None
 
 
 async def _auto_submitted(scene: _Scene, view: Reading) -> str:
@@ -260,7 +270,7 @@ async def _auto_submitted(scene: _Scene, view: Reading) -> str:
     kind = scene.row.kind
     if kind in AUTO_REPLIED:
         return "auto-replied"
-    comment = _comment(scene) if kind is K.COMMENT else None
+    comment = scene.comment if kind is K.COMMENT else None
     author = None if comment is None or comment.author_id is None \
         else await view.people.get(comment.author_id)
     return "" if author is not None and author.role.is_staff else "auto-generated"

@@ -1,21 +1,31 @@
 """The outbound worker: claims `email` outbox rows, renders and sends them (aiosmtplib, one
-connection per batch), and marks each sent, retried later, or given up.
+connection per batch; `mail send --once` keeps one for all its batches), and marks each
+sent, retried later, or given up.
+
+A batch costs the claim, one read of the suppressed addresses and one of the automatic
+mails already sent, one snapshot to render every row in, one write of the Message-IDs
+about to go out, and a write of how the rows ended (`mark_all`) for every `MARK_EVERY`
+mails the relay took: not two transactions per row.
 
 Never twice: a row is claimed under a short lease, renewed while the batch is worked on
-(bot/outbox_lease.py: a killed worker's rows go to another within a minute), and marked sent right after the server took it;
-its Message-ID is derived from the row id, so the one unavoidable duplicate (a crash after
-the relay's 250 and before `mark_sent`) carries the same Message-ID and is dropped by
-receivers that deduplicate. Loop safety: nothing to our own or no-reply addresses or to an
+(bot/outbox_lease.py: a killed worker's rows go to another within a minute), and marked
+sent at most `MARK_EVERY` mails after the relay took it; its Message-ID is derived from the
+row id, so the unavoidable copies (a crash after the relay's 250 and before the marks: at
+most `MARK_EVERY` mails) carry the same Message-ID and are dropped by receivers that
+deduplicate. Loop safety: nothing to our own or no-reply addresses or to an
 address that bounced, and the automatic-mail cap per recipient (cap.py: stops loops; acks of
 a backlog beyond it go out as one ack listing the tickets).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import format_datetime, formataddr
 from typing import Any
 
@@ -31,16 +41,21 @@ from bot.outbox_lease import LeaseKeeper
 from bot.runtime import Runtime
 from config.settings import SmtpConfig
 from engine.model import one_line
-from engine.outbox import OutboxRow, next_retry
+from engine.outbox import Mark, OutboxRow, next_retry
 from engine.ports import Clock
+from engine.views import Reading
 
 log = logging.getLogger("ticketbot.email.sender")
 
 CHANNEL = "email"
 BATCH = 50
+# Mails the relay took before their rows are marked sent: what a kill -9 can make go out a
+# second time (same Message-ID), against one write transaction per that many mails.
+MARK_EVERY = 10
 MAX_ATTEMPTS = 12            # with the 30 s .. 1 h backoff: about 8 hours of retries
 TIMEOUT = 30.0
 _AFTER_CONTENT = frozenset({"Content-Language"})
+_SHORT = 78  # a header line the policy never refolds
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,46 @@ class Outgoing:
     @property
     def row(self) -> OutboxRow:
         return self.rows[0]
+
+
+def _put(m: EmailMessage, name: str, value: str) -> None:
+    """`m[name] = value`, without parsing a value that is short plain ASCII (the library's
+    header parsing was a third of the CPU an ack cost): such a value is written as it is,
+    as the parsed one would be. A line break is refused as `m[name] = value` refuses it."""
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"header {name} contains a line break: {value!r}")
+    if value.isascii() and len(name) + len(value) + 2 <= _SHORT and value.isprintable():
+        m.set_raw(name, value)
+    else:
+        m[name] = value
+
+
+@functools.cache
+def _header(policy: Policy, name: str, value: str) -> Any:
+    return policy.header_factory(name, value)  # type: ignore[attr-defined]
+
+
+def _parsed(m: EmailMessage, name: str, value: str) -> Any:
+    """The header as the library parses it, parsed once: header objects are immutable."""
+    return _header(m.policy, name, value)
+
+
+def _set_text(m: EmailMessage, text: str) -> None:
+    """`m.set_content(text)`: for text whose lines all fit, the same headers and body the
+    library makes (7bit, or 8bit for UTF-8 text), without its header parsing, which was most
+    of what building an ack cost; anything else is left to the library."""
+    lines = text.encode("utf-8").splitlines()
+    limit = m.policy.max_line_length
+    if limit is None or any(len(line) > limit for line in lines):
+        m.set_content(text)
+        return
+    body = b"\n".join(lines) + b"\n"
+    # Parsed once per process: the generator reads these two back for every mail.
+    m["Content-Type"] = _parsed(m, "Content-Type", 'text/plain; charset="utf-8"')
+    m["Content-Transfer-Encoding"] = _parsed(m, "Content-Transfer-Encoding",
+                                             "7bit" if body.isascii() else "8bit")
+    m.set_raw("MIME-Version", "1.0")
+    m.set_payload(body.decode("ascii", "surrogateescape"))
 
 
 def smtp_client(cfg: SmtpConfig) -> aiosmtplib.SMTP:
@@ -89,6 +144,23 @@ class MailSender:
                                rt.settings.email.auto_reply_limit)
         self._held: set[int] = set()
         self.lease = LeaseKeeper(rt.outbox, self.clock, lambda: self._held, tick=lease_tick)
+        self._marks: list[Mark] = []
+        self._unmarked = 0  # mails the relay took since the marks were last written
+        self._suppressed: frozenset[str] = frozenset()
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._keep_open = False
+
+    @contextlib.asynccontextmanager
+    async def connection_kept(self) -> AsyncIterator[None]:
+        """Every batch run meanwhile goes over one relay connection (`mail send --once`
+        drains the queue so); the service's worker connects per batch, as a relay may drop
+        a connection idle between them."""
+        self._keep_open = True
+        try:
+            yield
+        finally:
+            self._keep_open = False
+            await self._disconnect()
 
     async def run_once(self) -> int:
         """Claim and deliver one batch; the number of rows claimed."""
@@ -99,19 +171,33 @@ class MailSender:
         self._held = {row.id for row in rows}
         try:
             async with self.lease.kept():
-                await self._deliver(rows)
+                try:
+                    await self._deliver(rows)
+                finally:
+                    await self._write_marks()
         finally:
             self._held = set()
         return len(rows)
 
+    async def _write_marks(self) -> None:
+        marks, self._marks, self._unmarked = self._marks, [], 0
+        if marks:
+            await self.rt.outbox.mark_all(self.clock.now(), marks)
+
     async def _deliver(self, rows: list[OutboxRow]) -> None:
         verdicts = await self.cap.verdicts(rows)
-        ready = [Outgoing((row,), built) for row in rows if verdicts.get(row.id) != "group"
-                 and (built := await self._prepared(row, verdicts.get(row.id, "send")))]
-        for acks in grouped(rows, verdicts):
-            built = await self._prepared_group(acks)
-            if built is not None:
-                ready.append(Outgoing(tuple(acks), built))
+        self._suppressed = await self.rt.inbound.suppressed()
+        async with self.rt.views.reading() as view:
+            await view.preload({r.ticket for r in rows if r.ticket is not None},
+                               {p for r in rows for p in (r.person_id, r.payload.get("actor"))
+                                if isinstance(p, int)})
+            ready = [Outgoing((row,), built) for row in rows if verdicts.get(row.id) != "group"
+                     and (built := await self._prepared(row, view,
+                                                        verdicts.get(row.id, "send")))]
+            for acks in grouped(rows, verdicts):
+                built = await self._prepared_group(acks, view)
+                if built is not None:
+                    ready.append(Outgoing(tuple(acks), built))
         if ready:
             await self._send_all(ready)
 
@@ -119,52 +205,53 @@ class MailSender:
         """The headers a queued row would be sent with now, as `meta` records them once sent
         (`ticketbot export` shows them before a relay is configured); None if it would be
         skipped. Nothing is claimed, sent or counted."""
-        rendered = await self._render(row)
+        async with self.rt.views.reading() as view:
+            rendered = await self.renderer.render(row, view)
         return None if isinstance(rendered, Skip) else self._build(row, rendered).meta
 
     # ------------------------------------------------------------ deciding and building
 
-    async def _prepared(self, row: OutboxRow, verdict: Verdict = "send") -> Built | None:
+    async def _prepared(self, row: OutboxRow, view: Reading,
+                        verdict: Verdict = "send") -> Built | None:
         """The row ready to send, or None once it is marked: one row that cannot be rendered
         or built is set aside on its own and never holds back the rows claimed with it."""
         try:
-            return await self._prepare(row, verdict)
+            return await self._prepare(row, view, verdict)
         except (ValueError, TypeError, UnicodeError) as exc:
             # The message itself cannot be made (a header with a line break in it, a
             # payload that does not encode): no retry will change that.
-            await self._failed(row, exc, permanent=True)
+            self._failed(row, exc, permanent=True)
         except Exception as exc:  # a storage hiccup while rendering: retried, bounded
             log.exception("outbox %s could not be prepared", row.id)
-            await self._failed(row, exc, permanent=False)
+            self._failed(row, exc, permanent=False)
         return None
 
-    async def _prepared_group(self, acks: list[OutboxRow]) -> Built | None:
+    async def _prepared_group(self, acks: list[OutboxRow], view: Reading) -> Built | None:
         """One ack listing the tickets of `acks` (one recipient), or None once they are
         marked."""
         first = acks[0]
         try:
-            reason = await self._refuse(first)
+            reason = self._refuse(first)
             if reason is None:
-                async with self.rt.views.reading() as r:
-                    rendered = await self.renderer.render_acks(acks, r)
+                rendered = await self.renderer.render_acks(acks, view)
                 # Signed for no single ticket: the listed tags say which is which.
                 return self._build(replace(first, ticket=None), rendered)
         except Exception as exc:
             log.exception("grouped ack %s could not be prepared", first.id)
             reason = f"{type(exc).__name__}: {exc}"
         for row in acks:
-            await self._give_up(row, f"skipped: {reason}")
+            self._give_up(row, f"skipped: {reason}")
         return None
 
-    async def _prepare(self, row: OutboxRow, verdict: Verdict) -> Built | None:
-        reason = await self._refuse(row) or self._capped(row, verdict)
-        rendered: Rendered | Skip = Skip(reason) if reason else await self._render(row)
+    async def _prepare(self, row: OutboxRow, view: Reading, verdict: Verdict) -> Built | None:
+        reason = self._refuse(row) or self._capped(row, verdict)
+        rendered = Skip(reason) if reason else await self.renderer.render(row, view)
         if isinstance(rendered, Skip):
-            await self._give_up(row, f"skipped: {rendered.reason}")
+            self._give_up(row, f"skipped: {rendered.reason}")
             return None
         return self._build(row, await self._with_bytes(rendered))
 
-    async def _refuse(self, row: OutboxRow) -> str | None:
+    def _refuse(self, row: OutboxRow) -> str | None:
         to = row.recipient
         if "@" not in to:
             return f"not a mail address: {to!r}"
@@ -172,7 +259,7 @@ class MailSender:
             return "our own address"
         if is_no_reply(to):
             return "a no-reply address"
-        if await self.rt.inbound.is_suppressed(to):
+        if to.strip().lower() in self._suppressed:  # read once per batch (_deliver)
             return "the address bounced before"
         return None
 
@@ -184,10 +271,6 @@ class MailSender:
         if verdict == "cap":
             return f"more than {limit} automatic mails to {to} within an hour"
         return None
-
-    async def _render(self, row: OutboxRow) -> Rendered | Skip:
-        async with self.rt.views.reading() as r:
-            return await self.renderer.render(row, r)
 
     async def _with_bytes(self, r: Rendered) -> Rendered:
         """A ticket is read without its files' bytes; the mail fetches them by id (a
@@ -216,39 +299,62 @@ class MailSender:
             if name == "Subject" and value:
                 set_subject(m, value)
             elif value and name not in _AFTER_CONTENT:
-                m[name] = value
-        m.set_content(r.text)
+                _put(m, name, value)
+        _set_text(m, r.text)
         for f in r.attachments:
             maintype, _, subtype = f.content_type.partition("/")
             m.add_attachment(f.data, maintype=maintype or "application",
                              subtype=subtype or "octet-stream", filename=f.filename)
         # set_content and add_attachment drop or move every Content-* header: set it last.
-        m["Content-Language"] = row.language
+        _put(m, "Content-Language", row.language)
         meta = {k.lower(): v for k, v in headers.items() if v}
         return Built(m, meta)
 
     # ------------------------------------------------------------ sending
 
     async def _send_all(self, ready: list[Outgoing]) -> None:
+        # Before sending: a reply may come back faster than the batch's marks are written.
+        await self.rt.outbox.record_sent_refs(
+            [(out.built.meta["message-id"], out.row.ticket) for out in ready
+             if len(out.rows) == 1 and out.row.ticket is not None])
         handled: set[int] = set()
         try:
-            async with smtp_client(self.cfg) as smtp:
-                for out in ready:
-                    await self._send(smtp, out)
-                    handled.add(out.row.id)
+            smtp = await self._connected()
+            for out in ready:
+                await self._send(smtp, out)
+                handled.add(out.row.id)
         except (aiosmtplib.SMTPException, OSError) as exc:
             # The connection itself failed (refused, dropped, login): not the rows' fault,
             # so every row not yet handled is retried, whatever the reply code.
             log.warning("SMTP relay %s:%s: %s", self.cfg.host, self.cfg.port, exc)
+            await self._disconnect()
             for out in ready:
                 if out.row.id not in handled:
                     for row in out.rows:
-                        await self._failed(row, exc, permanent=False)
+                        self._failed(row, exc, permanent=False)
+        finally:
+            if not self._keep_open:
+                await self._disconnect()
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._smtp is None or not self._smtp.is_connected:
+            await self._disconnect()
+            smtp = smtp_client(self.cfg)
+            await smtp.connect()
+            self._smtp = smtp
+        return self._smtp
+
+    async def _disconnect(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None or not smtp.is_connected:
+            return
+        try:
+            await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            smtp.close()
 
     async def _send(self, smtp: aiosmtplib.SMTP, out: Outgoing) -> None:
         row, built = out.row, out.built
-        if len(out.rows) == 1:
-            await self._record_ref(row, built)
         try:
             await smtp.send_message(built.message, sender=self.identity.address,
                                     recipients=[row.recipient])
@@ -256,37 +362,33 @@ class MailSender:
             raise
         except aiosmtplib.SMTPException as exc:
             for each in out.rows:
-                await self._failed(each, exc, permanent=_permanent(exc))
+                self._failed(each, exc, permanent=_permanent(exc))
             return
         except (ValueError, TypeError, UnicodeError) as exc:  # the message won't serialize
             for each in out.rows:
-                await self._failed(each, exc, permanent=True)
+                self._failed(each, exc, permanent=True)
             return
         meta = built.meta if len(out.rows) == 1 else \
             {**built.meta, "grouped": [r.id for r in out.rows]}
-        for each in out.rows:
-            await self.rt.outbox.mark_sent(each.id, self.clock.now(), meta)
+        self._marks.extend(Mark(each.id, sent=True, meta=meta) for each in out.rows)
         log.info("sent %s #%s to %s as %s", row.kind,
                  ", #".join(str(r.ticket) for r in out.rows), row.recipient,
                  built.meta["message-id"])
+        self._unmarked += 1
+        if self._unmarked >= MARK_EVERY:
+            await self._write_marks()
 
-    async def _record_ref(self, row: OutboxRow, built: Built) -> None:
-        """Before sending: a reply may come back faster than `mark_sent` runs."""
-        if row.ticket is None:
-            return
-        await self.rt.outbox.record_sent_ref(built.meta["message-id"], row.ticket)
-
-    async def _failed(self, row: OutboxRow, exc: Exception, *, permanent: bool) -> None:
+    def _failed(self, row: OutboxRow, exc: Exception, *, permanent: bool) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]
         if permanent or row.attempts >= MAX_ATTEMPTS:
-            await self._give_up(row, error)
+            self._give_up(row, error)
             return
         retry = next_retry(row.attempts, self.clock.now())
-        await self.rt.outbox.mark_failed(row.id, self.clock.now(), error, retry)
+        self._marks.append(Mark(row.id, sent=False, error=error, retry_at=retry))
         log.info("outbox %s to %s failed (%s), retry at %s", row.id, row.recipient, error,
                  retry.isoformat())
 
-    async def _give_up(self, row: OutboxRow, reason: str) -> None:
-        await self.rt.outbox.mark_failed(row.id, self.clock.now(), reason, None)
+    def _give_up(self, row: OutboxRow, reason: str) -> None:
+        self._marks.append(Mark(row.id, sent=False, error=reason))
         log.warning("outbox %s (%s to %s) given up: %s", row.id, row.kind, row.recipient,
                     reason)

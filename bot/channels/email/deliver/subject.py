@@ -14,6 +14,7 @@ from email.message import EmailMessage
 
 # 39 bytes -> 52 base64 characters -> a 64-character encoded word; "Subject: " + 64 < 78.
 _CHUNK = 39
+_SHORT = 78 - len("Subject: ")  # a line the policy never refolds
 
 
 def _chunks(text: str) -> list[str]:
@@ -37,7 +38,11 @@ def folded(subject: str) -> str:
 
 def set_subject(message: EmailMessage, subject: str) -> None:
     """Plain ASCII goes in as it is; anything else as our own encoded words."""
-    if subject.isascii():
+    if subject.isascii() and subject.isprintable() and len(subject) <= _SHORT:
+        # Written as it is, as the library would after parsing it (which costs more than
+        # the rest of the header block).
+        message.set_raw("Subject", subject)
+    elif subject.isascii():
         message["Subject"] = subject
     else:
         # set_raw keeps our folding: the policy refolds only lines over its limit.

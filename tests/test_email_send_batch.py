@@ -1,0 +1,193 @@
+"""The mail sender works a batch at a time (issue 15): every ack of a backlog goes out
+exactly once over one relay connection, a batch costs the same few transactions whatever
+its size, and one row that cannot go is set aside while the rest of its batch goes. On
+SQLite and PostgreSQL, against a real aiosmtpd relay; `ticketbot mail send --once` as cron
+runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import event, update
+
+from bot.bootstrap import bootstrap
+from bot.channels.email.act.intake import MailIntake
+from bot.channels.email.deliver.sender import MARK_EVERY, MailSender
+from bot.channels.email.receive import raw
+from bot.cli import main
+from bot.runtime import App
+from config.settings import load_settings
+from engine.commands import OpenTicket, RegisterContact
+from engine.store.queries import export_all
+from engine.store.tables import outbox
+from tests.fakes import FixedClock
+from tests.support_email import Sink, free_port, mail, make_runtime, settings_for, smtp_sink
+
+__all__ = ["smtp_sink"]  # fixtures
+
+CLIENTS = [f"client{i}@org{i}.example" for i in range(12)]
+LEAD = "lena@staff.example.com"
+
+
+@pytest.fixture
+async def desk(db_url: str) -> AsyncIterator[App]:
+    """Twelve new clients have written: twelve acks and the lead's twelve notices wait."""
+    clock = FixedClock()
+    rt = await make_runtime(settings_for(db_url), clock)
+    for i, sender in enumerate(CLIENTS):
+        await raw.keep(rt.inbound, mail(sender=sender, subject=f"Question {i}",
+                                        message_id=f"<q{i}@org{i}.example>"), clock.now())
+    await MailIntake(rt).drain()
+    yield rt
+    await rt.close()
+
+
+def peers_of(sink: Sink) -> list[Any]:
+    """Wraps the relay so that it notes the client connection of each mail it takes."""
+    peers: list[Any] = []
+    take = sink.handle_DATA
+
+    async def noting(server: Any, session: Any, envelope: Any) -> str:
+        peers.append(session.peer)
+        return await take(server, session, envelope)
+
+    sink.handle_DATA = noting  # type: ignore[method-assign]
+    return peers
+
+
+async def outbound(rt: App) -> list[dict[str, Any]]:
+    return [r for r in (await export_all(rt.db))["outbound"] if r["channel"] == "email"]
+
+
+def ack_to(rows: list[dict[str, Any]], address: str) -> dict[str, Any]:
+    [row] = [r for r in rows if r["kind"] == "ack" and r["recipient"] == address]
+    return row
+
+
+async def drain(sender: MailSender) -> int:
+    claimed = 0
+    async with sender.connection_kept():
+        while (n := await sender.run_once()) > 0:
+            claimed += n
+    return claimed
+
+
+async def test_a_backlog_goes_out_once_each_over_one_connection(desk: App,
+                                                                smtp_sink: Sink) -> None:
+    peers = peers_of(smtp_sink)
+    assert await drain(MailSender(desk, smtp_sink.smtp, batch=5)) == 24  # five batches
+    per_recipient = collections.Counter(e.rcpt_tos[0] for e in smtp_sink.received)
+    # Each client: their ack, once; the lead: one notice per ticket; nobody else.
+    assert per_recipient == {**dict.fromkeys(CLIENTS, 1), LEAD: 12}
+    subjects = {m["To"]: m["Subject"] for m in smtp_sink.messages() if m["To"] != LEAD}
+    assert subjects == {c: f"[#{i + 1}] Question {i}" for i, c in enumerate(CLIENTS)}
+    assert len(set(peers)) == 1  # one relay connection for all five batches
+    rows = await outbound(desk)
+    assert len(rows) == 24 and all(r["sent_at"] and r["failed_at"] is None for r in rows)
+    # Nothing is claimed or sent again: a second run, and a second sender, find nothing.
+    assert await drain(MailSender(desk, smtp_sink.smtp)) == 0
+    assert len(smtp_sink.received) == 24
+    # Each ack's Message-ID was recorded before it went: a quick reply threads.
+    for m in smtp_sink.messages():
+        assert await desk.views.ticket_of([m["Message-ID"]]) is not None
+
+
+async def test_a_batch_costs_a_few_transactions_not_two_per_row(
+        desk: App, smtp_sink: Sink) -> None:
+    begun: list[int] = []
+    event.listen(desk.db.sync_engine, "begin", lambda conn: begun.append(1))
+    assert await MailSender(desk, smtp_sink.smtp, batch=4).run_once() == 4
+    small, begun[:] = len(begun), []
+    assert await MailSender(desk, smtp_sink.smtp, batch=20).run_once() == 20
+    # The claim; reads of the suppressed addresses, the cap's history and the batch's
+    # tickets; the Message-IDs about to go; the marks, once per MARK_EVERY mails sent.
+    assert small <= 6
+    assert len(begun) == small - 1 + 20 // MARK_EVERY
+    assert len(smtp_sink.received) == 24
+
+
+async def test_one_bad_row_is_set_aside_and_its_batch_goes(desk: App, smtp_sink: Sink) -> None:
+    """A refused recipient (5xx) and a row that cannot be built: each given up alone, with
+    its reason; every other mail of the same batch goes over the same connection."""
+    refused = CLIENTS[3]
+    take = smtp_sink.handle_DATA
+
+    async def refusing(server: Any, session: Any, envelope: Any) -> str:
+        if envelope.rcpt_tos == [refused]:
+            return "550 5.7.1 refused by policy"
+        return await take(server, session, envelope)
+
+    smtp_sink.handle_DATA = refusing  # type: ignore[method-assign]
+    peers = peers_of(smtp_sink)
+    broken = ack_to(await outbound(desk), CLIENTS[7])
+    async with desk.db.begin() as conn:  # a recipient no mail can be built for
+        await conn.execute(update(outbox).where(outbox.c.id == broken["id"]).values(
+            recipient=f"{CLIENTS[7]}\r\nBcc: evil@attacker.example"))
+    assert await drain(MailSender(desk, smtp_sink.smtp, batch=24)) == 24
+    got = collections.Counter(e.rcpt_tos[0] for e in smtp_sink.received)
+    assert got == {**{c: 1 for c in CLIENTS if c not in (refused, CLIENTS[7])}, LEAD: 12}
+    assert "evil@attacker.example" not in got
+    assert len(set(peers)) == 1
+    rows = await outbound(desk)
+    assert ack_to(rows, refused)["failed_at"] is not None
+    assert "550" in ack_to(rows, refused)["last_error"]
+    [bad] = [r for r in rows if r["id"] == broken["id"]]
+    assert bad["failed_at"] is not None and bad["last_error"].startswith("ValueError")
+    assert sum(1 for r in rows if r["sent_at"]) == 22
+
+
+class _Relay:
+    """An aiosmtpd relay in its own thread, for the CLI, which runs its own event loop."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[Any, str]] = []  # (client connection, recipient)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.got.extend((session.peer, to) for to in envelope.rcpt_tos)
+        return "250 2.0.0 OK"
+
+
+def test_mail_send_once_sends_the_queue_once_over_one_connection(
+        db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    relay = _Relay()
+    port = free_port()
+    controller = Controller(relay, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        config = tmp_path / "ticketbot.toml"
+        config.write_text(f'[service]\ndatabase_url = "{db_url}"\n[email]\n'
+                          f'address = "support@help.example.com"\n[email.smtp_intake]\n'
+                          f'enabled = false\n[email.smtp]\nhost = "127.0.0.1"\nport = {port}\n'
+                          f'tls = "none"\n[telegram]\nenabled = false\n')
+        send = ["--config", str(config), "mail", "send", "--once"]
+        assert main(send) == 0  # nothing queued yet: nothing built, nothing sent
+        assert capsys.readouterr().out.strip() == "handled 0 outgoing mail(s)"
+        asyncio.run(_requests(config, 60))
+        assert main(send) == 0
+        assert capsys.readouterr().out.strip() == "handled 60 outgoing mail(s)"
+        assert main(send) == 0
+        assert capsys.readouterr().out.strip() == "handled 0 outgoing mail(s)"
+    finally:
+        controller.stop()
+    assert sorted(to for _, to in relay.got) == sorted(f"c{i}@org{i}.example" for i in range(60))
+    assert len({peer for peer, _ in relay.got}) == 1  # two batches, one connection
+
+
+async def _requests(config: Path, n: int) -> None:
+    """`n` new clients open a ticket each: `n` acks wait."""
+    settings = load_settings(config, {"TICKETBOT_SECRET": "test"})
+    rt = await bootstrap(settings, with_services=False)
+    try:
+        for i in range(n):
+            who = await rt.bus.handle(RegisterContact(
+                actor=None, channel="email", name=f"C {i}", address=f"c{i}@org{i}.example"))
+            await rt.bus.handle(OpenTicket(actor=who.contact, channel="email",
+                                           subject=f"Question {i}", description="Help"))
+    finally:
+        await rt.close()
