@@ -10,9 +10,12 @@ working), the doctor's checks logged at start, the pid file, and the signals:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import cProfile
 import logging
+import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -32,6 +35,7 @@ from engine.store.single_process import only_process
 log = logging.getLogger("ticketbot.app")
 
 # What a reload applies; anything else that changed waits for a restart (and is said so).
+PROFILE_ENV = "TICKETBOT_PROFILE"
 RESTART_SECTIONS = ("database_url", "language", "timezone", "engine", "email", "telegram")
 
 
@@ -65,8 +69,25 @@ async def serve(settings: Settings, *, config: Path | None = None,
                 started: Callable[[Served], None] = lambda s: None) -> None:
     """Until `stop` or SIGINT/SIGTERM; `AlreadyRunning` when another process runs on the
     same SQLite database. `config` is the file the settings came from (None: defaults)."""
-    with only_process(settings.database_url):
+    with only_process(settings.database_url), _profiled(os.environ.get(PROFILE_ENV)):
         await _serve(settings, config, reload, stop, backoff, started)
+
+
+@contextlib.contextmanager
+def _profiled(path: str | None) -> Iterator[None]:
+    """With `TICKETBOT_PROFILE=FILE`, a cProfile of the service's event loop (the main
+    thread) is written to FILE when it stops; `bench/service.py --profile` sets it."""
+    if not path:
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(path)
+        log.warning("profile written to %s", path)
 
 
 async def _serve(settings: Settings, config: Path | None,
