@@ -42,6 +42,7 @@ from engine.ports import (
 from engine.store.claims import claim_batch
 from engine.store.db import insert
 from engine.store.dialogs_sql import SqlDialogs
+from engine.store.sqlite_onehop import contended
 from engine.store.suppressions import SqlSuppressions
 from engine.store.tables import inbound, mailbox_state
 from engine.store.uow import SqlComments, SqlEvents, SqlOutbox, SqlPeople, SqlRefs, SqlTickets
@@ -147,6 +148,10 @@ class SharedTransaction:
                rule: str | None) -> None:
         self._finished.append({"row": row_id, "status": status, "ticket": ticket,
                                "reason": reason, "rule": rule})
+
+    def contended(self) -> bool:
+        sync = self.conn.sync_connection
+        return sync is not None and contended(sync.connection.dbapi_connection)
 
     async def flush(self) -> None:
         """Every finished row in one statement."""
