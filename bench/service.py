@@ -105,11 +105,11 @@ def start_relay() -> tuple[Relay, Controller, int]:
 
 # ------------------------------------------------------------------ memory
 
-def _rss_kb(pid: int) -> int:
+def _rss_kb(pid: int, field: str = "VmRSS:") -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         return 0
@@ -137,17 +137,64 @@ def tree_rss_kb(pid: int) -> int:
     return total
 
 
+def _cpu_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def _tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += _children(p)
+    return found
+
+
+def _print_threads(pid: int) -> None:
+    """Where the CPU went, per process and thread (`BENCH_THREADS=1`)."""
+    for p in _tree(pid):
+        print(f"  pid {p}: peak RSS {_rss_kb(p, 'VmHWM:') / 1024:.1f} MB")
+        for task in sorted(os.listdir(f"/proc/{p}/task")):
+            with open(f"/proc/{p}/task/{task}/comm") as f:
+                name = f.read().strip()
+            ticks = _task_ticks(p, int(task))
+            print(f"  pid {p} thread {task} {name:<16} {ticks / os.sysconf('SC_CLK_TCK'):7.2f} s")
+
+
+def _task_ticks(pid: int, task: int) -> int:
+    with open(f"/proc/{pid}/task/{task}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 class PeakRss:
+    """Samples the process tree: peak RSS, and the CPU each process has used (last seen)."""
+
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.peak = 0
+        self.ticks: dict[int, int] = {}
+        self.ticks0 = {p: _cpu_ticks(p) for p in _tree(pid)}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
-            self.peak = max(self.peak, tree_rss_kb(self.pid))
+            pids = _tree(self.pid)
+            self.peak = max(self.peak, sum(_rss_kb(p) for p in pids))
+            for p in pids:
+                self.ticks[p] = max(self.ticks.get(p, 0), _cpu_ticks(p))
+
+    def cpu_seconds(self) -> float:
+        """CPU of the tree while sampled (children started meanwhile from zero)."""
+        used = sum(t - self.ticks0.get(p, 0) for p, t in self.ticks.items())
+        return used / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> int:
         self._stop.set()
@@ -201,6 +248,8 @@ class Result:
     p95: float
     rss_mb: float
     start_s: float
+    intake_s: float  # first mail in -> the last 250
+    cpu_ms: float  # CPU of the process tree per mail
 
     @property
     def rate(self) -> float:
@@ -220,6 +269,9 @@ def measure(name: str, proc: subprocess.Popen[bytes], port: int, relay: Relay,
                 break
         time.sleep(0.02)
     rss = peak.stop()
+    cpu = peak.cpu_seconds()
+    if os.environ.get("BENCH_THREADS"):
+        _print_threads(proc.pid)
     with relay.lock:
         arrived = dict(relay.arrived)
     latencies = sorted(arrived[m] - delivered[m] for m in delivered if m in arrived)
@@ -227,7 +279,8 @@ def measure(name: str, proc: subprocess.Popen[bytes], port: int, relay: Relay,
     p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)] if latencies else float("nan")
     return Result(name, len(mails), len(arrived), last - first,
                   statistics.median(latencies) if latencies else float("nan"), p95,
-                  rss / 1024, start_s)
+                  rss / 1024, start_s, max(delivered.values()) - first,
+                  cpu / len(mails) * 1000)
 
 
 # ------------------------------------------------------------------ the two sides
@@ -253,7 +306,8 @@ def ticketbot_config(work: Path, intake: int, relay: int) -> Path:
 
 
 def run_ticketbot(work: Path, mails: Sequence[tuple[str, bytes]], connections: int,
-                  profile: str | None) -> Result:
+                  profile: str | None, program: Path = TICKETBOT,
+                  name: str = "ticketbot run") -> Result:
     relay, ctl, relay_port = start_relay()
     intake = free_port()
     conf = ticketbot_config(work, intake, relay_port)
@@ -261,13 +315,21 @@ def run_ticketbot(work: Path, mails: Sequence[tuple[str, bytes]], connections: i
     if profile:
         env["TICKETBOT_PROFILE"] = profile
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(TICKETBOT), "--config", str(conf), "run"], env=env, cwd=work)
+    proc = subprocess.Popen([str(program), "--config", str(conf), "run"], env=env, cwd=work)
+    spy = None
     try:
         wait_port(intake, proc)
         started = time.perf_counter() - t0
-        return measure("ticketbot run", proc, intake, relay, mails, connections, len(mails),
+        if os.environ.get("BENCH_PYSPY"):  # collapsed stacks of the service, if installed
+            spy = subprocess.Popen(["py-spy", "record", "-p", str(proc.pid), "-f", "raw",
+                                    "-o", os.environ["BENCH_PYSPY"], "-s", "--nonblocking",
+                                    "-r", "100"])
+        return measure(name, proc, intake, relay, mails, connections, len(mails),
                        started, timeout=600)
     finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
         ctl.stop()
@@ -330,18 +392,23 @@ async def sink_main(port: int, relay_port: int) -> None:
 
 def report(results: list[Result]) -> None:
     print(f"\n{'':<22}{'mails/s':>9}{'acks':>7}{'p50 s':>8}{'p95 s':>8}{'peak RSS MB':>13}"
-          f"{'port up s':>11}")
+          f"{'intake s':>10}{'CPU ms/mail':>13}{'port up s':>11}")
     for r in results:
         print(f"{r.name:<22}{r.rate:9.1f}{r.acks:7d}{r.p50:8.3f}{r.p95:8.3f}{r.rss_mb:13.1f}"
-              f"{r.start_s:11.2f}")
+              f"{r.intake_s:10.2f}{r.cpu_ms:13.2f}{r.start_s:11.2f}")
     ours = results[0]
     print(f"targets: >= 500 mails/s: {'met' if ours.rate >= 500 else 'MISSED'}; "
           f"p95 < 1 s: {'met' if ours.p95 < 1 else 'MISSED'}; "
           f"peak RSS < 150 MB: {'met' if ours.rss_mb < 150 else 'MISSED'}")
-    if len(results) == 2:
+    if len(results) >= 2:
         base = results[1]
         print(f"ratio to the bare sink: rate {ours.rate / base.rate:.2f}x, "
-              f"p95 {ours.p95 / base.p95:.1f}x, RSS {ours.rss_mb / base.rss_mb:.1f}x")
+              f"p95 {ours.p95 / base.p95:.1f}x, RSS {ours.rss_mb / base.rss_mb:.1f}x, "
+              f"CPU per mail {ours.cpu_ms / base.cpu_ms:.1f}x")
+    if len(results) == 3:
+        before = results[2]
+        print(f"ratio to --before: rate {ours.rate / before.rate:.2f}x, "
+              f"p95 {ours.p95 / before.p95:.2f}x, RSS {ours.rss_mb / before.rss_mb:.2f}x")
 
 
 def main() -> None:
@@ -350,6 +417,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4, help="SMTP clients (default 4)")
     parser.add_argument("--no-baseline", action="store_true", help="ticketbot alone")
     parser.add_argument("--profile", help="cProfile of the service process to this file")
+    parser.add_argument("--before", type=Path, metavar="TICKETBOT",
+                        help="also run this `ticketbot` program (another tree's venv), "
+                             "e.g. /work/main/.venv/bin/ticketbot")
     parser.add_argument("--sink", nargs=2, type=int, metavar=("PORT", "RELAY"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -370,6 +440,10 @@ def main() -> None:
         results = [run_ticketbot(work, mails, args.connections, args.profile)]
         if not args.no_baseline:
             results.append(run_sink(mails, args.connections))
+        if args.before:
+            (work / "data").rename(work / "data-ours")
+            results.append(run_ticketbot(work, mails, args.connections, None, args.before,
+                                         "before (--before)"))
         report(results)
     finally:
         shutil.rmtree(work, ignore_errors=True)

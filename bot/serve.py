@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import cProfile
+import ctypes
 import logging
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,7 @@ log = logging.getLogger("ticketbot.app")
 
 # What a reload applies; anything else that changed waits for a restart (and is said so).
 PROFILE_ENV = "TICKETBOT_PROFILE"
+M_ARENA_MAX = -8  # glibc's mallopt parameter
 RESTART_SECTIONS = ("database_url", "language", "timezone", "engine", "email", "telegram")
 
 
@@ -69,8 +72,20 @@ async def serve(settings: Settings, *, config: Path | None = None,
                 started: Callable[[Served], None] = lambda s: None) -> None:
     """Until `stop` or SIGINT/SIGTERM; `AlreadyRunning` when another process runs on the
     same SQLite database. `config` is the file the settings came from (None: defaults)."""
+    _fewer_malloc_arenas()
     with only_process(settings.database_url), _profiled(os.environ.get(PROFILE_ENV)):
         await _serve(settings, config, reload, stop, backoff, started)
+
+
+def _fewer_malloc_arenas() -> None:
+    """glibc gives each thread that allocates its own malloc arena (the database drivers'
+    threads here), and mail passing through them leaves each arena fragmented: two arenas
+    kept the service's peak RSS about 20 MB lower on bench/service.py. Elsewhere, nothing."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_ARENA_MAX, 2)
 
 
 @contextlib.contextmanager

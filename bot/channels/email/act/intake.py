@@ -11,8 +11,8 @@ rows another worker holds are left to it for this drain.
 
 The transaction is kept short, since on SQLite it holds the one write lock that the SMTP
 intake needs to store a mail: the mails are parsed before it begins, and it commits once
-it has run `HOLD_SECONDS`, or at once when another writer waits for the database (an SMTP
-intake storing a mail: its `250` waits for that commit), leaving the rest of the rows for
+it has run `HOLD_SECONDS`, or `YIELD_AFTER` when another writer waits for the database (an
+SMTP intake storing a mail: its `250` waits for that commit), leaving the rest of the rows for
 the next round.
 """
 
@@ -45,6 +45,9 @@ BATCH_BYTES = 8 * 1024 * 1024  # raw mail per batch: its parsed mails are held u
 # How long one batch may hold the write transaction before it commits what it has done:
 # well below SQLite's busy timeout (5 s), which a waiting intake would otherwise hit.
 HOLD_SECONDS = 0.5
+# A batch another writer waits for (the SMTP intake storing a mail) commits once it has
+# held the lock this long: sooner, and the processor pays a commit and a new batch per mail.
+YIELD_AFTER = 0.05
 
 ProcessorFactory = Callable[[MailContext, Session], MailProcessor]
 
@@ -116,8 +119,9 @@ class MailIntake:
                 session = batched(self.rt, tx)
                 worker = self.processor(self.ctx, session)
                 for row in (r for r in rows if r.id in held):
-                    if outcomes and (loop.time() - started > self.hold_seconds
-                                     or tx.contended()):
+                    held_for = loop.time() - started
+                    if outcomes and (held_for > self.hold_seconds
+                                     or (held_for > YIELD_AFTER and tx.contended())):
                         break  # the rest in the next transaction: others need the lock
                     outcome = await worker.handle(row, read[row.id])
                     await _record_ignored(session, row, outcome)
