@@ -56,6 +56,11 @@ class Sender:
     def wake(self) -> None:
         self._wake.set()
 
+    def quiet(self, chat_id: int) -> bool:
+        """Nothing of this chat is on its way here: an answer sent now overtakes nothing
+        this process has claimed (act/quick.py)."""
+        return str(chat_id) not in self._queues and str(chat_id) not in self._lanes
+
     async def run(self) -> None:
         async with self.lease.kept():
             await self._loop()
