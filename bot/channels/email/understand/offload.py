@@ -129,6 +129,12 @@ class MailParser:
                 self._ready = {}
         await self._prepare_apart(rows)
 
+    async def started(self) -> None:
+        """Until the worker process answers (it starts on the first batch anyway)."""
+        self._warm()
+        assert self._warming is not None
+        await self._warming
+
     def _warm(self) -> bool:
         """Whether the worker has answered once; the first call starts it."""
         if self._warming is None:
