@@ -14,7 +14,7 @@ from bot.channels.email.service import EmailChannel
 from engine.store import tables
 from engine.store.db import reading
 from tests.fakes import FixedClock
-from tests.support_email import SUPPORT, make_runtime, mail, settings_for
+from tests.support_email import SUPPORT, mail, make_runtime, settings_for
 
 
 def _send(port: int, raws: list[bytes]) -> list[int]:

@@ -73,7 +73,8 @@ async def test_a_batch_with_a_change_in_it_takes_the_ordinary_path(harness: Harn
     assert h.service is not None and h.service.poller is not None
     quick = h.service.poller.quick
     assert quick is not None
-    await h.say(SAM, "/help", chat=SAM.id)  # Sam writes to the bot: it may answer him at once
+    first = await h.say(SAM, "/help", chat=SAM.id)  # Sam writes to the bot, which answers
+    await h.sent(_answer_to(first, SAM.id))
     helped = await h.say(SAM, "/help", chat=SAM.id)
     await h.fake.wait_for(_answer_to(helped, SAM.id))
     before = quick.answered

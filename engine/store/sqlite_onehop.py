@@ -101,6 +101,13 @@ def gate_of(database: str) -> WriteGate:
     return gates.setdefault(database, WriteGate())
 
 
+def read_inline(dbapi_connection: Any) -> None:
+    """The read transaction about to begin on this connection runs on the loop's thread
+    (engine/store/db.py QUICK); it ends with its COMMIT or ROLLBACK."""
+    if isinstance(dbapi_connection, OneHopConnection):
+        dbapi_connection.reading_inline = True
+
+
 def contended(dbapi_connection: Any) -> bool:
     """Whether another writer of this process waits for the database this connection
     writes (False for any other driver: PostgreSQL locks rows, not the database)."""
@@ -151,7 +158,8 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         if operation == _BEGIN_WRITE and isinstance(connection, OneHopConnection):
             connection.enter_gate()
         try:
-            inline = isinstance(connection, OneHopConnection) and connection.writing
+            inline = isinstance(connection, OneHopConnection) and (
+                connection.writing or connection.reading_inline)
             result = await_(self._call(operation, parameters, many, inline=inline))
         except Exception as error:
             if operation == _BEGIN_WRITE and isinstance(connection, OneHopConnection):
@@ -175,10 +183,24 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("writing", "database", "gate")
+    __slots__ = ("writing", "reading_inline", "database", "gate")
+    reading_inline: bool
     database: str
     gate: WriteGate | None
     _cursor_cls = OneHopCursor  # type: ignore[assignment]  # a subclass; stubs are exact
+
+    def _ended_inline(self, end: str) -> bool:
+        """The COMMIT or ROLLBACK of an inline read, run inline too: ending a read never
+        waits. False when this transaction was not one."""
+        if not self.reading_inline:
+            return False
+        self.reading_inline = False
+        await_(self._inline(end))
+        return True
+
+    async def _inline(self, end: str) -> None:
+        async with self._execute_mutex:
+            getattr(self._connection._conn, end)()
 
     def enter_gate(self) -> None:
         if self.database in ("", ":memory:") or self.database.startswith("file:"):
@@ -194,14 +216,16 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def commit(self) -> None:
         self.writing = False
         try:
-            super().commit()
+            if not self._ended_inline("commit"):
+                super().commit()
         finally:
             self.leave_gate()
 
     def rollback(self) -> None:
         self.writing = False
         try:
-            super().rollback()
+            if not self._ended_inline("rollback"):
+                super().rollback()
         finally:
             self.leave_gate()
 
@@ -215,6 +239,7 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         adapted = super().connect(*arg, **{**kw, "check_same_thread": False})
         connection = OneHopConnection(self, adapted._connection)
         connection.writing = False
+        connection.reading_inline = False
         connection.database = str(arg[0] if arg else kw.get("database", ""))
         connection.gate = None
         return connection

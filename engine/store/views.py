@@ -32,8 +32,8 @@ class SqlViews:
         self._engine = engine
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[SqlReading]:
-        async with reading(self._engine) as conn:
+    async def reading(self, *, quick: bool = False) -> AsyncIterator[SqlReading]:
+        async with reading(self._engine, quick=quick) as conn:
             # The clock only stamps rows a reading never writes.
             yield SqlReading(SqlTickets(conn), SqlPeople(conn), SqlComments(conn),
                              SqlRefs(conn, SystemClock()))

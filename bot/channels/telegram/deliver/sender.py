@@ -57,9 +57,11 @@ class Sender:
         self._wake.set()
 
     def quiet(self, chat_id: int) -> bool:
-        """Nothing of this chat is on its way here: an answer sent now overtakes nothing
-        this process has claimed (act/quick.py)."""
-        return str(chat_id) not in self._queues and str(chat_id) not in self._lanes
+        """Everything this process queued for the chat has gone out and nothing waits for a
+        retry there: an answer sent now overtakes nothing (act/quick.py)."""
+        chat = str(chat_id)
+        return chat in self._clear and chat not in self._held and \
+            chat not in self._queues and chat not in self._lanes
 
     async def run(self) -> None:
         async with self.lease.kept():
