@@ -121,15 +121,18 @@ async def _serve(settings: Settings, config: Path | None,
         loop.add_signal_handler(sig, stop.set)
     if reload is not None:
         loop.add_signal_handler(signal.SIGHUP, served.reload, reload)
-    checking = asyncio.create_task(_log_checks(settings, config), name="start-up checks")
+    checking: asyncio.Task[None] | None = None
     try:
         await supervisor.start()
+        # After the channels are up: the checks (several connections and imports) would
+        # otherwise share the CPU with the channels' start, and the first poll waits.
+        checking = asyncio.create_task(_log_checks(settings, config), name="start-up checks")
         started(served)
         await stop.wait()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(sig)
-        for task in (checking, *served.reloading):
+        for task in (*([checking] if checking else []), *served.reloading):
             task.cancel()
         await supervisor.stop()
         await app.close()

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
@@ -89,17 +90,16 @@ class Poller:
         if not updates:
             return
         sent = {} if self._raw is None else self._raw.raw_updates()
-        raw = [(u.update_id, json.dumps(sent.get(u.update_id) or u.to_dict()).encode())
-               for u in updates]
         asked = None if self.quick is None else self.quick.plan(updates)
         if self.quick is not None and asked is not None:
             # Read-only questions: answered first, journaled (as done) before the next
             # getUpdates confirms them to Telegram (act/quick.py).
             done = await self.quick.answer(asked)
-            await self._store.journal_answered(raw, self._clock.now(), answered_refs(done))
+            await self._store.journal_answered(_raw(updates, sent), self._clock.now(),
+                                               answered_refs(done))
             self._offset = max(u.update_id for u in updates) + 1
         else:
-            new = await self._store.journal(raw, self._clock.now())
+            new = await self._store.journal(_raw(updates, sent), self._clock.now())
             self._offset = max(u.update_id for u in updates) + 1
             await self._handle([(new[u.update_id], u) for u in updates if u.update_id in new])
         await self._done(max(u.update_id for u in updates))
@@ -137,6 +137,12 @@ class Poller:
         """Until the update with this id (and every one before it) has been handled."""
         async with self.progress:
             await self.progress.wait_for(lambda: self.last_update_id >= update_id)
+
+
+def _raw(updates: Sequence[Update], sent: dict[int, dict[str, Any]]) -> list[tuple[int, bytes]]:
+    """What the journal keeps of each update: the JSON as Telegram sent it."""
+    return [(u.update_id, json.dumps(sent.get(u.update_id) or u.to_dict()).encode())
+            for u in updates]
 
 
 def _log_poll_error(exc: TelegramError, delay: float) -> None:
