@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import multiprocessing
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Any, TypeVar
 
 from bot.channels.email.understand.parse import ParsedMail, parse_mail
 from bot.channels.email.understand.quotes import strip_quotes
@@ -28,6 +31,7 @@ from engine.inbox import InboundRow
 
 log = logging.getLogger("ticketbot.email.parse")
 
+T = TypeVar("T")
 INLINE_BELOW = 32 * 1024  # bytes of raw mail; see `bench/mail_hostile.py`
 # A batch goes to the worker in chunks: one round trip each, results back as they come.
 CHUNK_MAILS = 16
@@ -62,6 +66,24 @@ def _in_worker_many(raws: list[bytes]) -> list[Understood | None]:
         except Exception:  # the loop parses it again and counts the failure
             out.append(None)
     return out
+
+
+@contextlib.contextmanager
+def _without_main_script() -> Iterator[None]:
+    """A spawned worker imports the parent's main script first; for `ticketbot` that is the
+    whole CLI (SQLAlchemy included): 14 MB of the worker's memory and a slower start, for
+    nothing it uses. Without `__main__.__file__` while the process starts, it imports only
+    what it runs (this module)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def _ping() -> None:
@@ -100,13 +122,11 @@ class MailParser:
         if len(raw) < self.inline_below:
             return understand(raw)
         try:
-            done = await asyncio.get_running_loop().run_in_executor(self._workers(), _in_worker,
-                                                                     raw)
+            done = await self._submit(_in_worker, raw)
         except concurrent.futures.BrokenExecutor:  # the worker died (killed, out of memory)
             log.warning("mail parser process died; starting a new one")
             self._pool = None
-            done = await asyncio.get_running_loop().run_in_executor(self._workers(),
-                                                                     _in_worker, raw)
+            done = await self._submit(_in_worker, raw)
         self.offloaded += 1
         return _restored(done)
 
@@ -138,13 +158,11 @@ class MailParser:
     def _warm(self) -> bool:
         """Whether the worker has answered once; the first call starts it."""
         if self._warming is None:
-            self._warming = asyncio.get_running_loop().run_in_executor(self._workers(), _ping)
+            self._warming = self._submit(_ping)
         return self._warming.done() and self._warming.exception() is None
 
     async def _prepare_chunks(self, chunks: list[list[InboundRow]]) -> None:
-        loop = asyncio.get_running_loop()
-        pool = self._workers()
-        parsing = [loop.run_in_executor(pool, _in_worker_many, [r.raw or b"" for r in chunk])
+        parsing = [self._submit(_in_worker_many, [r.raw or b"" for r in chunk])
                    for chunk in chunks]
         try:
             for chunk, future in zip(chunks, parsing, strict=True):
@@ -181,6 +199,10 @@ class MailParser:
         """The row's mail, prepared or parsed now."""
         ready = self._ready.get(row.id)  # kept: a batch that fails is redone mail by mail
         return ready if ready is not None else await self.parse(row.raw or b"")
+
+    def _submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        with _without_main_script():  # the worker process may start in this submit
+            return asyncio.get_running_loop().run_in_executor(self._workers(), fn, *args)
 
     def _workers(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
