@@ -92,6 +92,13 @@ def _on_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def contended(conn: AsyncConnection) -> bool:
+    """Another writer of this process waits for the database `conn` writes (SQLite's one
+    lock, engine/store/sqlite_onehop.py); never on PostgreSQL, which locks rows."""
+    sync = conn.sync_connection
+    return sync is not None and sqlite_onehop.contended(sync.connection.dbapi_connection)
+
+
 def insert(dialect: Dialect, table: Table) -> Insert:
     """An INSERT that knows ON CONFLICT on both backends."""
     if dialect.name == "postgresql":

@@ -40,9 +40,8 @@ from engine.ports import (
     UnitOfWork,
 )
 from engine.store.claims import claim_batch
-from engine.store.db import insert
+from engine.store.db import contended, insert
 from engine.store.dialogs_sql import SqlDialogs
-from engine.store.sqlite_onehop import contended
 from engine.store.suppressions import SqlSuppressions
 from engine.store.tables import inbound, mailbox_state
 from engine.store.uow import SqlComments, SqlEvents, SqlOutbox, SqlPeople, SqlRefs, SqlTickets
@@ -150,8 +149,7 @@ class SharedTransaction:
                                "reason": reason, "rule": rule})
 
     def contended(self) -> bool:
-        sync = self.conn.sync_connection
-        return sync is not None and contended(sync.connection.dbapi_connection)
+        return contended(self.conn)
 
     async def flush(self) -> None:
         """Every finished row in one statement."""
