@@ -15,10 +15,8 @@ ordinary path, so it is sent later; anything else than a plain answer, too.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 
 from telegram import Update
@@ -32,42 +30,13 @@ from bot.channels.telegram.receive.inbound import ChatMessage, from_update
 from bot.channels.telegram.understand.refs import ref
 from bot.commands.grammar import ParsedCommand, parse_command
 from bot.commands.registry import CHAT, COMMANDS, CommandContext, Query, build_command
-from engine.metrics import Period, Report
-from engine.model import Person, Ticket
+from engine.model import Person
 from engine.notify.kinds import NoticeKind
 from engine.ports import OutboxItem
-from engine.sla.calendar import BusinessCalendar
-from engine.views import Reading, Views
 
 log = logging.getLogger("ticketbot.telegram")
 
 QUICK = frozenset({"status", "my", "queue", "help"})
-
-
-class QuickViews:
-    """The views, every reading a quick one (engine/views.py): an answer's few lookups."""
-
-    def __init__(self, views: Views) -> None:
-        self._views = views
-
-    def reading(self, *, quick: bool = True) -> AbstractAsyncContextManager[Reading]:
-        return self._views.reading(quick=True)
-
-    async def ticket(self, number: int) -> Ticket | None:
-        async with self.reading() as r:
-            return await r.tickets.get(number)
-
-    async def ticket_of(self, refs: Sequence[str]) -> int | None:
-        return await self._views.ticket_of(refs)
-
-    async def company_domains(self) -> dict[str, int]:
-        return await self._views.company_domains()
-
-    async def monthly_report(self, period: Period, *, timezone: str,
-                             calendar: BusinessCalendar, now: dt.datetime,
-                             history: int) -> Report:
-        return await self._views.monthly_report(period, timezone=timezone, calendar=calendar,
-                                                now=now, history=history)
 
 
 class Collected(Outbound):
@@ -106,7 +75,6 @@ class QuickAnswers:
         self.delivery = delivery
         self.reachable = reachable  # the person has written to the bot before
         self.quiet = quiet  # nothing of this chat waits in the outbox
-        self.views = QuickViews(desk.views)
         self.answered = 0  # updates answered this way (tests and benches read it)
 
     def plan(self, updates: Sequence[Update]) -> list[Asked] | None:
@@ -140,8 +108,7 @@ class QuickAnswers:
         done: list[Answered] = []
         for question in asked:
             said = Collected()
-            await queries.answer(replace(self.desk, outbound=said, views=self.views),
-                                 question.message,
+            await queries.answer(replace(self.desk, outbound=said), question.message,
                                  question.person, question.query)
             done += await self._send(said.items)
             self.answered += 1
