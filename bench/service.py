@@ -22,6 +22,9 @@ Run from the project root:
 
 `TICKETBOT_PROFILE=FILE` in the environment makes `ticketbot run` write a cProfile of the
 service process there when it stops (see bot/serve.py); `--profile FILE` passes it on.
+`BENCH_PYSPY=FILE` records the service and its worker with py-spy (collapsed stacks), if
+it is on PATH; `BENCH_THREADS=1` prints each process's peak RSS and each thread's CPU.
+`--before PROGRAM` runs another build's `ticketbot` on the same mails in the same run.
 """
 
 from __future__ import annotations
