@@ -420,6 +420,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4, help="SMTP clients (default 4)")
     parser.add_argument("--no-baseline", action="store_true", help="ticketbot alone")
     parser.add_argument("--profile", help="cProfile of the service process to this file")
+    parser.add_argument("--ticketbot", type=Path, default=TICKETBOT, metavar="PROGRAM",
+                        help="the `ticketbot` to measure (default: this tree's .venv)")
     parser.add_argument("--before", type=Path, metavar="TICKETBOT",
                         help="also run this `ticketbot` program (another tree's venv), "
                              "e.g. /work/main/.venv/bin/ticketbot")
@@ -440,7 +442,7 @@ def main() -> None:
           f"({koi8} KOI8-R, {pdfs} with a PDF), {args.connections} SMTP connections")
     work = Path(tempfile.mkdtemp(prefix="ticketbot-service-", dir="/tmp"))
     try:
-        results = [run_ticketbot(work, mails, args.connections, args.profile)]
+        results = [run_ticketbot(work, mails, args.connections, args.profile, args.ticketbot)]
         if not args.no_baseline:
             results.append(run_sink(mails, args.connections))
         if args.before:
