@@ -61,6 +61,10 @@ class IntakeBatch(Protocol):
     def bus(self, like: MessageBus) -> MessageBus: ...
     def finish(self, row_id: int, status: str, ticket: int | None, reason: str | None,
                rule: str | None) -> None: ...
+    def contended(self) -> bool:
+        """Another writer waits for the database this batch holds (SQLite's one lock), so
+        the batch should commit what it has done and let it in."""
+        ...
     async def claim(self, row_ids: Sequence[int]) -> set[int]:
         """The rows this batch now holds and that are still pending: another worker's
         rows are left to it (several workers on one PostgreSQL)."""

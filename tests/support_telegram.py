@@ -88,6 +88,7 @@ class Harness:
         # A fresh service each start: tests restart it, and may pass other options.
         self.service = TelegramService(self.rt, TelegramSqlStore(self.rt.db), options)
         await self.service.start()
+        await self.service.settled()  # the checks run beside the first poll; tests read them
         return self.service
 
     async def stop(self) -> None:

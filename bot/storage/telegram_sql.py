@@ -70,6 +70,17 @@ class TelegramSqlStore:
             stored = await conn.execute(stmt, rows)
             return {int(external): row_id for row_id, external in stored}
 
+    async def journal_answered(self, updates: Sequence[tuple[int, bytes]], at: dt.datetime,
+                               refs: Sequence[tuple[int, str]]) -> None:
+        rows = [{"channel": CHANNEL, "external_id": str(u), "raw": raw, "received_at": at,
+                 "status": "done", "created_at": at} for u, raw in updates]
+        async with self._engine.begin() as conn:
+            if rows:
+                await conn.execute(insert(conn.dialect, inbound).on_conflict_do_nothing(
+                    index_elements=["channel", "external_id"]), rows)
+            for ticket, text in refs:
+                await _add_ref(conn, text, ticket, at)
+
     async def finish(self, ids: Iterable[int], status: str = "done") -> None:
         ids = list(ids)
         if ids:

@@ -26,6 +26,11 @@ BUSY_TIMEOUT_MS = 5000
 # Execution option that makes the SQLite `begin` hook open a plain (deferred) read
 # transaction: readers must not take the write lock that BEGIN IMMEDIATE takes.
 READ_ONLY = "ticketbot_read_only"
+# With READ_ONLY on SQLite: the statements run on the event loop's thread, not aiosqlite's
+# (engine/store/sqlite_onehop.py). In WAL mode a reader never waits for a writer, so a few
+# point lookups cost tens of µs instead of a thread hop each; only for small reads that a
+# person waits on (a chat answer), never for scans.
+QUICK = "ticketbot_quick"
 
 Insert = sqlite.Insert | postgresql.Insert
 
@@ -80,8 +85,18 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
 def _on_begin(conn: Connection) -> None:
     # IMMEDIATE takes the write lock up front, so busy_timeout applies to it; a deferred
     # transaction that later writes fails at once with SQLITE_BUSY (libraries.md §9).
-    mode = "DEFERRED" if conn.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
+    options = conn.get_execution_options()
+    mode = "DEFERRED" if options.get(READ_ONLY) else "IMMEDIATE"
+    if mode == "DEFERRED" and options.get(QUICK):
+        sqlite_onehop.read_inline(conn.connection.dbapi_connection)
     conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def contended(conn: AsyncConnection) -> bool:
+    """Another writer of this process waits for the database `conn` writes (SQLite's one
+    lock, engine/store/sqlite_onehop.py); never on PostgreSQL, which locks rows."""
+    sync = conn.sync_connection
+    return sync is not None and sqlite_onehop.contended(sync.connection.dbapi_connection)
 
 
 def insert(dialect: Dialect, table: Table) -> Insert:
@@ -92,13 +107,14 @@ def insert(dialect: Dialect, table: Table) -> Insert:
 
 
 @asynccontextmanager
-async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection for a consistent multi-statement read that blocks no writer."""
+async def reading(engine: AsyncEngine, *, quick: bool = False) -> AsyncIterator[AsyncConnection]:
+    """A connection for a consistent multi-statement read that blocks no writer; `quick`:
+    a few small lookups someone waits on (SQLite runs them without a thread hop: QUICK)."""
     async with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execution_options(isolation_level="REPEATABLE READ",
                                          postgresql_readonly=True)
         else:
-            await conn.execution_options(**{READ_ONLY: True})
+            await conn.execution_options(**{READ_ONLY: True, QUICK: quick})
         async with conn.begin():
             yield conn

@@ -41,7 +41,7 @@ from engine.ports import (
     UnitOfWork,
 )
 from engine.store.claims import claim_batch
-from engine.store.db import insert
+from engine.store.db import contended, insert
 from engine.store.dialogs_sql import SqlDialogs
 from engine.store.directory_sql import SqlDirectory
 from engine.store.suppressions import SqlSuppressions
@@ -152,6 +152,9 @@ class SharedTransaction:
                rule: str | None) -> None:
         self._finished.append({"row": row_id, "status": status, "ticket": ticket,
                                "reason": reason, "rule": rule})
+
+    def contended(self) -> bool:
+        return contended(self.conn)
 
     async def flush(self) -> None:
         """Every finished row in one statement."""

@@ -13,6 +13,14 @@ BEGIN (busy_timeout), COMMIT, ROLLBACK, reads outside a write transaction - stil
 the worker thread, so a busy database never blocks the loop. The sqlite3 connection is
 opened with check_same_thread=False for this; the adapter's mutex keeps its use serial.
 
+Writers queue in the process before they take SQLite's lock (`WriteGate`): SQLite serves
+one `ticketbot` process (engine/store/single_process.py), and its own busy handler makes a
+waiting writer sleep and retry, up to 100 ms a time, so under load a mail's short commit
+waited behind a long batch's sleeps (bench/service.py). The gate hands the lock on in
+arrival order at once, and a long batch can see that someone waits and commit early
+(`contended`). A writer that waits longer than the busy timeout goes on to SQLite's own
+handling, as before (another process on the file, a nested write).
+
 It leans on two aiosqlite internals, `Connection._execute` (run a function on the worker
 thread) and `Connection._conn` (the sqlite3 connection there); aiosqlite is pinned below
 0.23 for that reason, and tests/test_store.py runs every repository through this path.
@@ -20,8 +28,10 @@ thread) and `Connection._conn` (the sqlite3 connection there); aiosqlite is pinn
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sqlite3
+import weakref
 from typing import Any
 
 from sqlalchemy.dialects import registry
@@ -54,6 +64,56 @@ def _run(conn: sqlite3.Connection, sql: str, params: Any, many: bool) -> Result:
 
 
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
+GATE_TIMEOUT = 5.0  # seconds; engine/store/db.py's busy timeout
+
+
+class WriteGate:
+    """The writers of one database file in one event loop, in arrival order."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self.waiting = 0
+
+    async def enter(self) -> bool:
+        """True once this writer holds the gate; False after GATE_TIMEOUT (go on ungated)."""
+        if not self._lock.locked():
+            await self._lock.acquire()
+            return True
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self._lock.acquire(), GATE_TIMEOUT)
+        except TimeoutError:
+            return False
+        finally:
+            self.waiting -= 1
+        return True
+
+    def leave(self) -> None:
+        self._lock.release()
+
+
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, WriteGate]] = \
+    weakref.WeakKeyDictionary()
+
+
+def gate_of(database: str) -> WriteGate:
+    gates = _GATES.setdefault(asyncio.get_running_loop(), {})
+    return gates.setdefault(database, WriteGate())
+
+
+def read_inline(dbapi_connection: Any) -> None:
+    """The read transaction about to begin on this connection runs on the loop's thread
+    (engine/store/db.py QUICK); it ends with its COMMIT or ROLLBACK."""
+    if isinstance(dbapi_connection, OneHopConnection):
+        dbapi_connection.reading_inline = True
+
+
+def contended(dbapi_connection: Any) -> bool:
+    """Whether another writer of this process waits for the database this connection
+    writes (False for any other driver: PostgreSQL locks rows, not the database)."""
+    if not isinstance(dbapi_connection, OneHopConnection) or dbapi_connection.gate is None:
+        return False
+    return dbapi_connection.gate.waiting > 0
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
@@ -95,10 +155,15 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     def _go(self, operation: Any, parameters: Any, *, many: bool) -> None:
         connection = self._adapt_connection
+        if operation == _BEGIN_WRITE and isinstance(connection, OneHopConnection):
+            connection.enter_gate()
         try:
-            inline = isinstance(connection, OneHopConnection) and connection.writing
+            inline = isinstance(connection, OneHopConnection) and (
+                connection.writing or connection.reading_inline)
             result = await_(self._call(operation, parameters, many, inline=inline))
         except Exception as error:
+            if operation == _BEGIN_WRITE and isinstance(connection, OneHopConnection):
+                connection.leave_gate()
             connection._handle_exception(error)
         if operation == _BEGIN_WRITE and isinstance(connection, OneHopConnection):
             connection.writing = True
@@ -118,16 +183,55 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("writing",)
+    __slots__ = ("writing", "reading_inline", "database", "gate")
+    reading_inline: bool
+    database: str
+    gate: WriteGate | None
     _cursor_cls = OneHopCursor  # type: ignore[assignment]  # a subclass; stubs are exact
+
+    def _ended_inline(self, end: str) -> bool:
+        """The COMMIT or ROLLBACK of an inline read, run inline too: ending a read never
+        waits. False when this transaction was not one."""
+        if not self.reading_inline:
+            return False
+        self.reading_inline = False
+        await_(self._inline(end))
+        return True
+
+    async def _inline(self, end: str) -> None:
+        async with self._execute_mutex:
+            getattr(self._connection._conn, end)()
+
+    def enter_gate(self) -> None:
+        if self.database in ("", ":memory:") or self.database.startswith("file:"):
+            return  # a database of this connection's own: nobody to queue with
+        gate = gate_of(self.database)
+        self.gate = gate if await_(gate.enter()) else None
+
+    def leave_gate(self) -> None:
+        gate, self.gate = self.gate, None
+        if gate is not None:
+            gate.leave()
 
     def commit(self) -> None:
         self.writing = False
-        super().commit()
+        try:
+            if not self._ended_inline("commit"):
+                super().commit()
+        finally:
+            self.leave_gate()
 
     def rollback(self) -> None:
         self.writing = False
-        super().rollback()
+        try:
+            if not self._ended_inline("rollback"):
+                super().rollback()
+        finally:
+            self.leave_gate()
+
+    def close(self) -> None:
+        self.leave_gate()
+        super().close()
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
@@ -135,6 +239,9 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         adapted = super().connect(*arg, **{**kw, "check_same_thread": False})
         connection = OneHopConnection(self, adapted._connection)
         connection.writing = False
+        connection.reading_inline = False
+        connection.database = str(arg[0] if arg else kw.get("database", ""))
+        connection.gate = None
         return connection
 
 

@@ -90,6 +90,10 @@ _INCREMENT = (update(counters).where(counters.c.name == TICKET_COUNTER)
 _UPDATE_TICKET = (update(tickets).where(tickets.c.number == bindparam("_number"))
                   .values({name: bindparam(name) for name in _TICKET_FIELDS
                            if name != "number"}))
+_GET_TICKET = select(*_TICKET_COLUMNS).where(tickets.c.number == bindparam("number"))
+_GET_OBSERVERS = select(ticket_observers.c.person_id).where(
+    ticket_observers.c.ticket == bindparam("number"))
+_GET_TAGS = select(ticket_tags.c.tag).where(ticket_tags.c.ticket == bindparam("number"))
 
 
 def _clone(ticket: Ticket) -> Ticket:
@@ -139,7 +143,7 @@ class SqlTickets:
     async def get(self, number: int) -> Ticket | None:
         if number in self._known:
             return _clone(self._known[number])
-        found = await self._load(tickets.c.number == number)
+        found = await self._by_number(number)
         return found[0] if found else None
 
     async def preload(self, numbers: Collection[int]) -> None:
@@ -193,6 +197,20 @@ class SqlTickets:
             self._seen[t.number] = (frozenset(t.observers), frozenset(t.tags))
             self._remember(t)
         return found
+
+    async def _by_number(self, number: int) -> builtins.list[Ticket]:
+        """`_load` of one ticket, with statements built once (a chat's `/status` waits on
+        it: building and keying three statements cost more than running them)."""
+        key = {"number": number}
+        row = (await self._conn.execute(_GET_TICKET, key)).first()
+        if row is None:
+            return []
+        observers = {v for (v,) in await self._conn.execute(_GET_OBSERVERS, key)}
+        tags = {v for (v,) in await self._conn.execute(_GET_TAGS, key)}
+        found = _ticket_from(row, observers, tags)
+        self._seen[number] = (frozenset(observers), frozenset(tags))
+        self._remember(found)
+        return [found]
 
     async def _pairs(self, column: Any, numbers: Any) -> dict[int, builtins.list[Any]]:
         table = column.table

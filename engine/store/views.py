@@ -43,8 +43,8 @@ class SqlViews:
         self._extract = extract  # cuts a file out of a raw mail (bot/files.py)
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[SqlReading]:
-        async with reading(self._engine) as conn:
+    async def reading(self, *, quick: bool = False) -> AsyncIterator[SqlReading]:
+        async with reading(self._engine, quick=quick) as conn:
             # The clock only stamps rows a reading never writes.
             yield SqlReading(SqlTickets(conn), SqlPeople(conn), SqlComments(conn),
                              SqlRefs(conn, SystemClock()), SqlDirectory(conn))

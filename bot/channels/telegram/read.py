@@ -37,8 +37,10 @@ class View:
 
 
 @asynccontextmanager
-async def view(views: Views, known: Known = _nobody) -> AsyncIterator[View]:
-    async with views.reading() as r:
+async def view(views: Views, known: Known = _nobody, *,
+               quick: bool = False) -> AsyncIterator[View]:
+    """`quick`: a few small lookups a person waits on (engine/views.py)."""
+    async with views.reading(quick=quick) as r:
         yield _view(r, known)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from telegram.error import NetworkError, TelegramError
 
 from bot.channels.telegram import startup
+from bot.channels.telegram.act.quick import QuickAnswers
 from bot.channels.telegram.context import Desk, Me
 from bot.channels.telegram.deliver.delivery import Delivery
 from bot.channels.telegram.deliver.mirror import telegram_reactors
@@ -103,13 +104,26 @@ class TelegramService:
     async def _begin(self, me: Me) -> None:
         await self._drop_webhook()
         await self._assemble(me)
-        await self._check_setup()
-        await self._publish_commands()
         assert self.poller is not None and self.sender is not None
         await self.poller.replay()
         self._tasks += [asyncio.create_task(self.sender.run(), name="telegram-sender"),
-                        asyncio.create_task(self.poller.run(), name="telegram-poller")]
+                        asyncio.create_task(self.poller.run(), name="telegram-poller"),
+                        # Checks and the command menu need not hold up the first poll: on
+                        # the real Bot API they are four or five round trips.
+                        asyncio.create_task(self._settle_in(), name="telegram-setup")]
         log.info("telegram: polling as @%s", me.username)
+
+    async def settled(self) -> None:
+        """Until the start-up checks and the command menu are done (tests wait for them)."""
+        for task in [t_ for t_ in self._tasks if t_.get_name() == "telegram-setup"]:
+            await asyncio.shield(task)
+
+    async def _settle_in(self) -> None:
+        try:
+            await self._check_setup()
+            await self._publish_commands()
+        except Exception:  # noqa: BLE001 - a check that fails must not stop the channel
+            log.exception("telegram: the start-up checks failed")
 
     async def _assemble(self, me: Me) -> None:
         rt, app = self.rt, self.app
@@ -129,9 +143,13 @@ class TelegramService:
                          people=people, first_line=first_line,
                          outbound=Outbound(rt.outbox, self.sender.wake), secret=rt.secret,
                          me=me, bot=app.bot, inbound=rt.inbound)
+        router = Router(self.desk)
+        quick = QuickAnswers(self.desk, delivery, reachable=router.reachable,
+                             quiet=self.sender.quiet)
         self.poller = Poller(app.bot, self.transport.updates, store, rt.inbound,
-                             Router(self.desk), first_line, rt.bus.clock,
-                             timeout=self.options.poll_timeout, backoff=self.options.backoff)
+                             router, first_line, rt.bus.clock,
+                             timeout=self.options.poll_timeout, backoff=self.options.backoff,
+                             quick=quick)
 
     async def _drop_webhook(self) -> None:
         """getUpdates answers 409 while a webhook is set; updates waiting are kept."""

@@ -11,7 +11,9 @@ rows another worker holds are left to it for this drain.
 
 The transaction is kept short, since on SQLite it holds the one write lock that the SMTP
 intake needs to store a mail: the mails are parsed before it begins, and it commits once
-it has run `HOLD_SECONDS`, leaving the rest of the rows for the next round.
+it has run `HOLD_SECONDS`, or `YIELD_AFTER` when another writer waits for the database (an
+SMTP intake storing a mail: its `250` waits for that commit), leaving the rest of the rows for
+the next round.
 """
 
 from __future__ import annotations
@@ -38,11 +40,14 @@ __all__ = ["MailIntake", "clean_subject"]
 log = logging.getLogger("ticketbot.email.intake")
 
 MAX_ATTEMPTS = 5
-BATCH = 100
-BATCH_BYTES = 8 * 1024 * 1024  # raw mail per batch: its parsed mails are held until it ends
+BATCH = 32  # rows read at once, raw mail and all: memory (bench/service.py), not speed
+BATCH_BYTES = 4 * 1024 * 1024  # raw mail per batch: its parsed mails are held until it ends
 # How long one batch may hold the write transaction before it commits what it has done:
 # well below SQLite's busy timeout (5 s), which a waiting intake would otherwise hit.
 HOLD_SECONDS = 0.5
+# A batch another writer waits for (the SMTP intake storing a mail) commits once it has
+# held the lock this long: sooner, and the processor pays a commit and a new batch per mail.
+YIELD_AFTER = 0.05
 
 ProcessorFactory = Callable[[MailContext, Session], MailProcessor]
 
@@ -64,18 +69,25 @@ class MailIntake:
         """Process every pending row once; rows that failed wait for the next drain."""
         handled, passed = 0, set[int]()  # passed: failed here, or held by another worker
         read: dict[int, IncomingMail] = {}  # parsed, kept for the round that finishes them
+        left: list[InboundRow] = []  # read, not yet done: a transaction that let a writer in
         while True:
-            pending = await self.rt.inbound.pending(raw.CHANNEL, self.batch + len(passed))
-            rows = _up_to_bytes([r for r in pending if r.id not in passed], BATCH_BYTES)
+            if not left:
+                pending = await self.rt.inbound.pending(raw.CHANNEL, self.batch + len(passed))
+                left = [r for r in pending if r.id not in passed]
+            rows = _up_to_bytes(left, BATCH_BYTES)
             if not rows:
                 return handled
-            # Parsed before the write transaction opens (big mails in a worker process), so
-            # neither the event loop nor the database waits for a slow mail.
+            # Parsed before the write transaction opens (in a worker process), so neither
+            # the event loop nor the database waits for a slow mail.
             await self.ctx.parser.prepare([r for r in rows if r.id not in read])
             done = await self._in_one_transaction(rows, passed, read)
             if done is not None:
-                handled += done
+                handled += len(done)
+                # Not re-read: a batch that commits early to let the SMTP intake store a
+                # mail would otherwise read the same raw mails again and again.
+                left = [r for r in left if r.id not in done and r.id not in passed]
             else:
+                left = []
                 for row in rows:
                     read.pop(row.id, None)
                     if await self._claimed(row):
@@ -90,9 +102,8 @@ class MailIntake:
             return ours and await self.process(row)
 
     async def _in_one_transaction(self, rows: list[InboundRow], passed: set[int],
-                                  read: dict[int, IncomingMail]) -> int | None:
-        """How many of `rows` (from the first) were done in one transaction, or None when
-        it was rolled back. Those another worker holds go to `passed`; `read` holds the
+                                  read: dict[int, IncomingMail]) -> set[int] | None:
+        """The ids of the `rows` done in one transaction, or None when it was rolled back. Those another worker holds go to `passed`; `read` holds the
         parsed mails, read here before the transaction."""
         outcomes: list[tuple[InboundRow, Fate]] = []
         loop = asyncio.get_running_loop()
@@ -108,7 +119,9 @@ class MailIntake:
                 session = batched(self.rt, tx)
                 worker = self.processor(self.ctx, session)
                 for row in (r for r in rows if r.id in held):
-                    if outcomes and loop.time() - started > self.hold_seconds:
+                    held_for = loop.time() - started
+                    if outcomes and (held_for > self.hold_seconds
+                                     or (held_for > YIELD_AFTER and tx.contended())):
                         break  # the rest in the next transaction: others need the lock
                     outcome = await worker.handle(row, read[row.id])
                     await _record_ignored(session, row, outcome)
@@ -122,7 +135,7 @@ class MailIntake:
         for row, outcome in outcomes:
             read.pop(row.id, None)
             _log(row, outcome)
-        return len(outcomes)
+        return {row.id for row, _ in outcomes}
 
     async def process(self, row: InboundRow) -> bool:
         """One mail in its own transactions; False if it failed (and was counted)."""

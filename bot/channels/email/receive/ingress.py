@@ -3,7 +3,8 @@ or an LMTP transport at the bot.
 
 Refusals happen as early as the protocol allows: an unknown recipient at RCPT (550 5.1.1;
 only our address and its `+token` variants are ours), an over-size mail at MAIL (SIZE=) or
-at the end of DATA (552 5.3.4). `250` is answered only after the raw bytes are committed; a
+at the end of DATA (552 5.3.4). `250` is answered only after the raw bytes are committed (mails that arrive together on
+several connections share one commit: keeper.py); a
 storage failure answers 451 so the sending MTA keeps the mail and retries. The processing
 happens afterwards. LMTP answers once per recipient (RFC 2033, aiosmtpd#517).
 """
@@ -19,8 +20,8 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP
 
-from bot.channels.email.receive import raw
 from bot.channels.email.receive import status_codes as sc
+from bot.channels.email.receive.keeper import Keeper
 from bot.channels.email.understand.identity import MailIdentity
 from bot.supervise import StartError
 from engine.inbox import Inbox
@@ -42,6 +43,7 @@ class IngressHandler:
         self.max_size = max_size
         self.lmtp = lmtp
         self.on_stored = on_stored
+        self.keeper = Keeper(inbound)
 
     async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
@@ -59,7 +61,7 @@ class IngressHandler:
         if len(data) > self.max_size:
             return self.reply(sc.TOO_BIG, recipients)
         try:
-            new = await raw.keep(self.inbound, data, self.clock.now(), envelope=recipients)
+            new = await self.keeper.keep(data, self.clock.now(), envelope=recipients)
         except Exception:  # the sender keeps the mail and retries; we lose nothing
             log.exception("could not store a mail from %s", envelope.mail_from)
             return self.reply(sc.STORAGE_FAILED, recipients)

@@ -1,8 +1,9 @@
 """Parsing off the event loop: raw mail -> parsed mail and its quote-stripped reply.
 
 Parsing is pure CPU; on the event loop a slow mail stops SMTP, IMAP and Telegram alike.
-Mails from `INLINE_BELOW` bytes up go to one worker process (the second core), created on
-the first such mail. Measured (`bench/mail_hostile.py`, 2-core box under load): starting it
+A single mail from `INLINE_BELOW` bytes up goes to one worker process (the second core),
+created on the first batch or big mail; a batch (`prepare`) goes there whole once the worker
+has started, so the service uses both cores (bench/service.py). Measured (`bench/mail_hostile.py`, 2-core box under load): starting it
 takes 0.7-1.7 s, once; a round trip adds ~0.5-1.5 ms plus pickling, about what a typical
 7 KB mail costs to parse (~0.5-1 ms), so small mails stay inline, where the linear parser
 and the size caps in parse.py keep even a hostile 32 KB mail to a few tens of ms.
@@ -15,11 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import multiprocessing
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Any, TypeVar
 
 from bot.channels.email.understand.parse import ParsedMail, parse_mail
 from bot.channels.email.understand.quotes import strip_quotes
@@ -27,7 +31,11 @@ from engine.inbox import InboundRow
 
 log = logging.getLogger("ticketbot.email.parse")
 
+T = TypeVar("T")
 INLINE_BELOW = 32 * 1024  # bytes of raw mail; see `bench/mail_hostile.py`
+# A batch goes to the worker in chunks: one round trip each, results back as they come.
+CHUNK_MAILS = 16
+CHUNK_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,52 @@ def _in_worker(raw: bytes) -> Understood:
     return replace(done, mail=replace(done.mail, headers=dict(done.mail.headers)))
 
 
+def _in_worker_many(raws: list[bytes]) -> list[Understood | None]:
+    """A chunk of a batch in one round trip; None for a mail whose parsing failed."""
+    out: list[Understood | None] = []
+    for raw in raws:
+        try:
+            out.append(_in_worker(raw))
+        except Exception:  # the loop parses it again and counts the failure
+            out.append(None)
+    return out
+
+
+@contextlib.contextmanager
+def _without_main_script() -> Iterator[None]:
+    """A spawned worker imports the parent's main script first; for `ticketbot` that is the
+    whole CLI (SQLAlchemy included): 14 MB of the worker's memory and a slower start, for
+    nothing it uses. Without `__main__.__file__` while the process starts, it imports only
+    what it runs (this module)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
+def _ping() -> None:
+    """The worker's first job: it has started and imported the parser."""
+
+
+def _chunks(rows: list[InboundRow]) -> list[list[InboundRow]]:
+    """Rows in chunks of at most CHUNK_MAILS mails or about CHUNK_BYTES of raw mail."""
+    chunks: list[list[InboundRow]] = []
+    size = 0
+    for row in rows:
+        if not chunks or len(chunks[-1]) >= CHUNK_MAILS or size >= CHUNK_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(row)
+        size += len(row.raw or b"")
+    return chunks
+
+
 def _restored(done: Understood) -> Understood:
     mail = done.mail
     return replace(done, mail=replace(mail, headers=MappingProxyType(dict(mail.headers))))
@@ -59,27 +113,72 @@ class MailParser:
 
     def __init__(self, inline_below: int = INLINE_BELOW) -> None:
         self.inline_below = inline_below
+        self.offloaded = 0  # mails parsed in the worker process so far
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._warming: asyncio.Future[None] | None = None
         self._ready: dict[int, Understood] = {}
 
     async def parse(self, raw: bytes) -> Understood:
         if len(raw) < self.inline_below:
             return understand(raw)
         try:
-            done = await asyncio.get_running_loop().run_in_executor(self._workers(), _in_worker,
-                                                                     raw)
+            done = await self._submit(_in_worker, raw)
         except concurrent.futures.BrokenExecutor:  # the worker died (killed, out of memory)
             log.warning("mail parser process died; starting a new one")
             self._pool = None
-            done = await asyncio.get_running_loop().run_in_executor(self._workers(),
-                                                                     _in_worker, raw)
+            done = await self._submit(_in_worker, raw)
+        self.offloaded += 1
         return _restored(done)
 
     async def prepare(self, rows: Iterable[InboundRow]) -> None:
         """Parse the rows now, for `of` to hand out; what a previous batch left is dropped.
-        The big ones are sent to the worker first, so it parses while the loop does the rest."""
+        Once the worker runs, every mail of the batch goes to it in chunks (one round trip
+        per chunk), so the event loop keeps serving SMTP, IMAP, Telegram and the database
+        while the second core parses. Until it has started (the first batch), the small
+        mails are parsed here, as single mails always are."""
         self._ready = {}
         rows = list(rows)
+        if self._warm():
+            chunks = _chunks(rows)
+            try:
+                await self._prepare_chunks(chunks)
+                return
+            except concurrent.futures.BrokenExecutor:
+                log.warning("mail parser process died; starting a new one")
+                self._pool, self._warming = None, None
+                self._ready = {}
+        await self._prepare_apart(rows)
+
+    async def started(self) -> None:
+        """Until the worker process answers (it starts on the first batch anyway)."""
+        self._warm()
+        assert self._warming is not None
+        await self._warming
+
+    def _warm(self) -> bool:
+        """Whether the worker has answered once; the first call starts it."""
+        if self._warming is None:
+            self._warming = self._submit(_ping)
+        return self._warming.done() and self._warming.exception() is None
+
+    async def _prepare_chunks(self, chunks: list[list[InboundRow]]) -> None:
+        parsing = [self._submit(_in_worker_many, [r.raw or b"" for r in chunk])
+                   for chunk in chunks]
+        try:
+            for chunk, future in zip(chunks, parsing, strict=True):
+                for row, done in zip(chunk, await future, strict=True):
+                    if done is None:  # parsed again by `of`, where failures are counted
+                        log.warning("inbound %s: parsing failed in the worker", row.id)
+                    else:
+                        self._ready[row.id] = _restored(done)
+                        self.offloaded += 1
+        finally:
+            for future in parsing:
+                future.cancel()
+
+    async def _prepare_apart(self, rows: list[InboundRow]) -> None:
+        """The big ones are sent to the worker first, so it parses while the loop does the
+        rest."""
         big = {row.id: asyncio.ensure_future(self.parse(row.raw or b"")) for row in rows
                if len(row.raw or b"") >= self.inline_below}
         try:
@@ -101,6 +200,10 @@ class MailParser:
         ready = self._ready.get(row.id)  # kept: a batch that fails is redone mail by mail
         return ready if ready is not None else await self.parse(row.raw or b"")
 
+    def _submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        with _without_main_script():  # the worker process may start in this submit
+            return asyncio.get_running_loop().run_in_executor(self._workers(), fn, *args)
+
     def _workers(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
             # spawn, not fork: the service has threads (database drivers) a fork would copy
@@ -110,6 +213,7 @@ class MailParser:
 
     async def close(self) -> None:
         self._ready = {}
+        self._warming = None
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)

@@ -50,7 +50,7 @@ async def _start(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> 
 async def _status(desk: Desk, msg: ChatMessage, person: Person, query: Query) -> None:
     assert query.ticket is not None  # the registry asks for N when there is no context
     lang = person.language
-    async with view(desk.views, desk.people.get) as v:
+    async with view(desk.views, desk.people.get, quick=True) as v:  # one ticket, two names
         facts = await card_facts(v, query.ticket)
     if facts is None or not can_view(person, facts.ticket):
         await say(desk, msg, explain(lang, TicketNotFound(number=query.ticket)), lang)

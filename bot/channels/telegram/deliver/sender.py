@@ -56,6 +56,13 @@ class Sender:
     def wake(self) -> None:
         self._wake.set()
 
+    def quiet(self, chat_id: int) -> bool:
+        """Everything this process queued for the chat has gone out and nothing waits for a
+        retry there: an answer sent now overtakes nothing (act/quick.py)."""
+        chat = str(chat_id)
+        return chat in self._clear and chat not in self._held and \
+            chat not in self._queues and chat not in self._lanes
+
     async def run(self) -> None:
         async with self.lease.kept():
             await self._loop()

@@ -12,10 +12,12 @@ import asyncio
 import json
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 
+from bot.channels.telegram.act.quick import QuickAnswers, answered_refs
 from bot.channels.telegram.ports import CHANNEL, ChatStore
 from bot.channels.telegram.receive.inbound import from_update
 from bot.channels.telegram.receive.transport import UpdatesRequest
@@ -38,7 +40,8 @@ MAX_ATTEMPTS = 3  # an update that fails this often is quarantined, not retried 
 class Poller:
     def __init__(self, bot: Bot, raw: UpdatesRequest | None, store: ChatStore,
                  inbound: Inbox, router: Router, first_line: DialogTracker, clock: Clock, *,
-                 timeout: float = 25, backoff: Backoff = TELEGRAM_POLL) -> None:
+                 timeout: float = 25, backoff: Backoff = TELEGRAM_POLL,
+                 quick: QuickAnswers | None = None) -> None:
         self._bot = bot
         self._raw = raw
         self._store = store
@@ -49,6 +52,7 @@ class Poller:
         self._timeout = timeout
         self._backoff = backoff
         self._offset: int | None = None
+        self.quick = quick
         self.last_update_id = 0
         self.progress = asyncio.Condition()
 
@@ -86,11 +90,18 @@ class Poller:
         if not updates:
             return
         sent = {} if self._raw is None else self._raw.raw_updates()
-        raw = [(u.update_id, json.dumps(sent.get(u.update_id) or u.to_dict()).encode())
-               for u in updates]
-        new = await self._store.journal(raw, self._clock.now())
-        self._offset = max(u.update_id for u in updates) + 1
-        await self._handle([(new[u.update_id], u) for u in updates if u.update_id in new])
+        asked = None if self.quick is None else self.quick.plan(updates)
+        if self.quick is not None and asked is not None:
+            # Read-only questions: answered first, journaled (as done) before the next
+            # getUpdates confirms them to Telegram (act/quick.py).
+            done = await self.quick.answer(asked)
+            await self._store.journal_answered(_raw(updates, sent), self._clock.now(),
+                                               answered_refs(done))
+            self._offset = max(u.update_id for u in updates) + 1
+        else:
+            new = await self._store.journal(_raw(updates, sent), self._clock.now())
+            self._offset = max(u.update_id for u in updates) + 1
+            await self._handle([(new[u.update_id], u) for u in updates if u.update_id in new])
         await self._done(max(u.update_id for u in updates))
 
     async def _handle(self, batch: Sequence[tuple[int, Update]]) -> None:
@@ -126,6 +137,12 @@ class Poller:
         """Until the update with this id (and every one before it) has been handled."""
         async with self.progress:
             await self.progress.wait_for(lambda: self.last_update_id >= update_id)
+
+
+def _raw(updates: Sequence[Update], sent: dict[int, dict[str, Any]]) -> list[tuple[int, bytes]]:
+    """What the journal keeps of each update: the JSON as Telegram sent it."""
+    return [(u.update_id, json.dumps(sent.get(u.update_id) or u.to_dict()).encode())
+            for u in updates]
 
 
 def _log_poll_error(exc: TelegramError, delay: float) -> None:

@@ -168,6 +168,10 @@ class Router:
         return await threads.comment(self.desk, msg, person, target,
                                      public=not person.role.is_staff)
 
+    def reachable(self, user_id: int) -> bool:
+        """This person wrote to the bot privately since the start (it may write to them)."""
+        return user_id in self._reachable
+
     async def _can_write_to(self, author: Author) -> None:
         """Someone who writes to the bot has started it: private notices may go to them."""
         if author.id not in self._reachable:
