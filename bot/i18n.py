@@ -1147,6 +1147,8 @@ _EN.update({
                           "or send them in smaller parts.",
     "view.files": "Files",
     "view.file_refused": "refused: {reason}",
+    "view.refused.file_too_big": "over the size limit per file",
+    "view.refused.message_too_big": "over the size limit per message",
     "view.event.files_refused": "files refused: {files}",
 })
 
@@ -1160,5 +1162,7 @@ _RU.update({
                           "них или отправьте их частями поменьше.",
     "view.files": "Файлы",
     "view.file_refused": "не принят: {reason}",
+    "view.refused.file_too_big": "больше предела на файл",
+    "view.refused.message_too_big": "больше предела на сообщение",
     "view.event.files_refused": "файлы не приняты: {files}",
 })

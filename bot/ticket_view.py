@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.commands.required import spent_text
 from bot.files import human_size
-from bot.i18n import comment_text, priority_name, status_name, t
+from bot.i18n import comment_text, has_text, priority_name, status_name, t
 from engine.finding import Hit
 
 Row = Mapping[str, Any]
@@ -67,7 +67,7 @@ def _files(d: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> list[st
     lines = []
     for c in d.get("comments", []):
         for a in c.get("attachments", []):
-            state = t(lang, "view.file_refused", reason=a["refused"]) if a["refused"] \
+            state = _refused(lang, a["refused"]) if a["refused"] \
                 else a["content_type"]
             lines.append(f"  {a['id']:>4}  {a['filename']} · {human_size(a['size'])} · "
                          f"{state} · {_who(c['author_id'], names, lang)} · "
@@ -113,12 +113,18 @@ def _history(d: Row, names: Mapping[int, str], lang: str,
         for e in d.get("events", []) if e["kind"] not in ("comment", "edit")]
 
 
+def _refused(lang: str, code: str) -> str:
+    """Why a file was not kept, in words (`refused` stores the reason's code)."""
+    key = f"view.refused.{code}"
+    return t(lang, "view.file_refused", reason=t(lang, key) if has_text(key) else code)
+
+
 def _comment(c: Row, names: Mapping[int, str], lang: str, tz: ZoneInfo) -> list[str]:
     kind = t(lang, "view.public" if c["public"] else "view.internal")
     head = f"{_when(c['created_at'], tz)}  {_who(c['author_id'], names, lang)} ({c['channel']}), {kind}:"
     body = [f"    {line}" for line in comment_text(lang, c["body"] or "").splitlines()]
     files = [f"    [{a['filename']}, {a['size']} B, "
-             + (t(lang, "view.file_refused", reason=a["refused"]) if a.get("refused")
+             + (_refused(lang, a["refused"]) if a.get("refused")
                 else f"sha256 {a['sha256'][:12]}") + "]"
              for a in c.get("attachments", [])]
     return [head, *body, *files]

@@ -309,7 +309,7 @@ async def test_the_doctor_checks_each_desks_staff_chat(desks: Harness) -> None:
 # ---------------------------------------------------------------- the migration
 
 
-async def test_migration_0007_keeps_tickets_that_comments_point_at(db_url: str) -> None:
+async def test_migration_0005_keeps_tickets_that_comments_point_at(db_url: str) -> None:
     """A database with tickets, comments and events gets `tickets.desk` (NULL: the
     default desk) without copying the table, and the schema is the models'."""
     from engine.store import tables

@@ -254,7 +254,7 @@ async def test_required_fields_are_read_from_the_ticket(bus: MessageBus, store: 
 # --- storage -------------------------------------------------------------------------------
 
 
-async def test_migration_0006_keeps_tickets_and_makes_them_public(db_url: str) -> None:
+async def test_migration_0004_keeps_tickets_and_makes_them_public(db_url: str) -> None:
     """A database with tickets, made before internal tickets existed, upgrades in place
     (SQLite too, where comments and events point at `tickets`)."""
     await upgrade(db_url, "0003")

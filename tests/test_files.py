@@ -322,7 +322,7 @@ async def test_a_file_over_the_limit_is_refused_with_a_note_and_one_mail(
     detail = await ticket_detail(rt.db, 1)
     assert detail is not None
     shown = render_ticket(detail, {}, "en", ZoneInfo("UTC"))
-    assert "huge.iso · 70.0 KB · refused: file_too_big" in shown
+    assert "huge.iso · 70.0 KB · refused: over the size limit per file" in shown
     assert "files refused: huge.iso (70.0 KB), b.bin (60.0 KB)" in shown
 
 
@@ -339,7 +339,7 @@ def test_no_bytes_to_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 async def test_migration_moves_stored_bytes_into_blobs_once(db_url: str) -> None:
-    """A database from before 0004 keeps its files: their bytes move to `blobs`, one row
+    """A database from before 0008 keeps its files: their bytes move to `blobs`, one row
     for equal bytes, and read back exactly by id."""
     import datetime as dt
 

@@ -1,4 +1,4 @@
-"""File rows and their bytes on SQL (tables `attachments` and `blobs`, migration 0004).
+"""File rows and their bytes on SQL (tables `attachments` and `blobs`, migration 0008).
 
 Bytes are content-addressed: one `blobs` row per sha256, whatever number of messages
 carry them. A file that came in a mail we keep raw is not copied beside it: its blob names

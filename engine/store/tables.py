@@ -222,7 +222,7 @@ attachments = Table(
     Index(None, "ticket"),
 )
 
-# File bytes, once per content (migration 0004). `data` holds them, or is NULL when the
+# File bytes, once per content (migration 0008). `data` holds them, or is NULL when the
 # raw mail of `inbound_id` holds them: the record of what arrived is not copied a second
 # time; reading the bytes parses that mail again (bot/files.py).
 blobs = Table(
@@ -451,7 +451,7 @@ telegram_users = Table(
 
 
 # ---------------------------------------------------------------- full-text search
-# (helper "search": engine/store/search_sql.py, migration 0008)
+# (helper "search": engine/store/search_sql.py, migration 0007)
 
 # F17: one row per comment (`comment_id`) and one per ticket subject (`comment_id` NULL),
 # holding the text's stems (engine/stemming.py), so both backends match the same word forms.

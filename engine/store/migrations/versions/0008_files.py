@@ -1,8 +1,8 @@
 """files stored once: blobs by sha256; attachments keep the detected and declared type
 and why a file was refused
 
-Revision ID: 0004
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04
 
 The bytes leave `attachments` for `blobs`, one row per sha256: a file that arrives
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = '0004'
-down_revision: str | Sequence[str] | None = '0008'
+revision: str = '0008'
+down_revision: str | Sequence[str] | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

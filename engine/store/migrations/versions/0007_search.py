@@ -1,7 +1,7 @@
 """search_docs: full-text search over subjects and comments
 
-Revision ID: 0008
-Revises: 0003
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-04
 
 One row per comment and one per ticket subject, holding the text's stems
@@ -19,8 +19,8 @@ from engine.stemming import stemmed
 from engine.store.search_sql import native_ddl, native_drop
 
 # revision identifiers, used by Alembic.
-revision: str = '0008'
-down_revision: str | Sequence[str] | None = '0005'
+revision: str = '0007'
+down_revision: str | Sequence[str] | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

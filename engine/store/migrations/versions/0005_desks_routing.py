@@ -1,7 +1,7 @@
 """tickets.desk: the desk a ticket belongs to (several desks, F17)
 
-Revision ID: 0007
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-04
 
 NULL is the default desk of an installation that declares none (and of tickets opened
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = '0007'
-down_revision: str | Sequence[str] | None = '0006'
+revision: str = '0005'
+down_revision: str | Sequence[str] | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

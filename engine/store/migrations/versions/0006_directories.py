@@ -1,8 +1,8 @@
 """directories (F11): contracts, service objects, equipment; a contact's phone and manager;
 the ticket's links to a contract, an object and a piece of equipment
 
-Revision ID: 0005
-Revises: 0006 (written against 0003; chained after the fields' 0006 when main was merged)
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-04
 
 Companies and contacts (clients are `people` rows) existed; the other directories are new.
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = '0005'
-down_revision: str | Sequence[str] | None = '0007'
+revision: str = '0006'
+down_revision: str | Sequence[str] | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
