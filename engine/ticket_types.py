@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 from engine.model import Ticket
 
-# What a type may require, and the ticket attribute each one reads. `company`, `contract`,
-# `object` and `equipment` are the directory's links (F11); they are read with getattr, so a
-# type that names a link this build does not keep simply finds it missing.
+# What a type may require, and the ticket attribute each one reads (`company`, `contract`,
+# `object` and `equipment` are the directory's links, F11).
 REQUIRABLE: dict[str, str] = {
     "due": "planned_resolution",
     "tags": "tags",
@@ -41,4 +40,4 @@ def type_named(types: tuple[TicketType, ...], name: str) -> TicketType:
 
 def missing(ticket: Ticket, kind: TicketType) -> tuple[str, ...]:
     """The fields `kind` requires that `ticket` does not have yet, in the declared order."""
-    return tuple(f for f in kind.required if not getattr(ticket, REQUIRABLE[f], None))
+    return tuple(f for f in kind.required if not getattr(ticket, REQUIRABLE[f]))

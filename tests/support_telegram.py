@@ -227,3 +227,18 @@ async def mailed_ticket(h: Harness, address: str = "carl@acme.example") -> int:
     assert outcome.ticket is not None
     await h.sent(lambda f: any("It jams" in m["text"] for m in f.bot_messages(STAFF)))
     return outcome.ticket
+
+
+def answer_to(message_id: int, chat: int) -> Callable[[FakeBotAPI], str | None]:
+    """The text of the bot's message in `chat` that replies to `message_id`, once sent."""
+    def check(f: FakeBotAPI) -> str | None:
+        return next((m["text"] for m in f.bot_messages(chat)
+                     if m.get("reply_to_message", {}).get("message_id") == message_id), None)
+    return check
+
+
+async def ask(h: Harness, user: User, text: str, chat: int = STAFF) -> str:
+    """What the bot answered to `text`, as a reply to it."""
+    message = await h.say(user, text, chat=chat)
+    answer: str = await h.sent(answer_to(message, chat))
+    return answer

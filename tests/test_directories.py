@@ -23,6 +23,7 @@ from engine import commands as c
 from engine import errors
 from engine.events import DirectoryImported
 from engine.store.queries import export_all, ticket_detail
+from engine.ticket_types import TicketType, missing
 from tests.fakes import FixedClock
 from tests.support_email import make_runtime, person_id, settings_for
 
@@ -440,5 +441,26 @@ async def test_a_routing_rule_gives_the_ticket_to_the_contacts_manager(db_url: s
         assert detail is not None
         assert detail["responsible_id"] == await person_id(rt, "sam@staff.example.com")
         assert detail["events"][-1]["payload"]["rule"] == "by-contact"
+    finally:
+        await rt.close()
+
+
+async def test_a_type_that_requires_equipment_asks_until_it_is_linked(db_url: str) -> None:
+    """Seed 003: a type may require an equipment link; the link of F11 satisfies it."""
+    kind = TicketType("repair", required=("equipment",))
+    rt = await make_runtime(settings_for(db_url), FixedClock())
+    try:
+        await seeded(rt)
+        gina = await person_id(rt, "gina@globex.example")
+        opened = await rt.bus.handle(c.OpenTicket(actor=gina, channel="email", subject="Jam",
+                                                  description="It jams"))
+        assert opened.ticket is not None
+        ticket = await rt.views.ticket(opened.ticket)
+        assert ticket is not None and missing(ticket, kind) == ("equipment",)
+        lead = await person_id(rt, "lena@staff.example.com")
+        await rt.bus.handle(c.LinkTicket(actor=lead, channel="cli", ticket=opened.ticket,
+                                         kind="equipment", ref="SN-100"))
+        linked = await rt.views.ticket(opened.ticket)
+        assert linked is not None and missing(linked, kind) == ()
     finally:
         await rt.close()

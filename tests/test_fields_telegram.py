@@ -5,7 +5,7 @@ never shown to the client; `/take` asks for what the type requires; internal tic
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,6 @@ from bot.ticket_view import render_ticket
 from engine.settings import EngineSettings
 from engine.store.queries import export_all, ticket_detail
 from engine.ticket_types import TicketType
-from tests.fakebotapi import FakeBotAPI, User
 from tests.support_telegram import (
     ANNA,
     LENA,
@@ -24,6 +23,7 @@ from tests.support_telegram import (
     STAFF,
     SUPPORT,
     Harness,
+    ask,
     mailed_ticket,
     make_harness,
 )
@@ -48,18 +48,6 @@ async def h(db_url: str) -> AsyncIterator[Harness]:
         yield harness
 
 
-def _answer_to(message_id: int, chat: int) -> Callable[[FakeBotAPI], str | None]:
-    def check(f: FakeBotAPI) -> str | None:
-        return next((m["text"] for m in f.bot_messages(chat)
-                     if m.get("reply_to_message", {}).get("message_id") == message_id), None)
-    return check
-
-
-async def ask(h: Harness, user: User, text: str, chat: int = STAFF) -> str:
-    """What the bot answered to `text`, as a reply to it."""
-    message = await h.say(user, text, chat=chat)
-    answer: str = await h.sent(_answer_to(message, chat))
-    return answer
 
 
 async def rows(h: Harness) -> list[dict[str, Any]]:

@@ -6,14 +6,14 @@ period, echo, `/undo`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from config.answers import CannedAnswer
 from engine.store.queries import export_all, ticket_detail
-from tests.fakebotapi import FakeBotAPI, User
+from tests.fakebotapi import User
 from tests.support_telegram import (
     ANNA,
     BORIS,
@@ -23,6 +23,8 @@ from tests.support_telegram import (
     STAFF,
     SUPPORT,
     Harness,
+    answer_to,
+    ask,
     harness,
     mailed_ticket,
     make_harness,
@@ -37,17 +39,6 @@ ANSWERS = (CannedAnswer("restart", {
     "ru": "Здравствуйте, {requester}! Перезапустите принтер. Заявка {number}: {subject}."}),)
 
 
-def _answer_to(message_id: int, chat: int) -> Callable[[FakeBotAPI], str | None]:
-    def check(f: FakeBotAPI) -> str | None:
-        return next((m["text"] for m in f.bot_messages(chat)
-                     if m.get("reply_to_message", {}).get("message_id") == message_id), None)
-    return check
-
-
-async def _ask(h: Harness, user: User, text: str, chat: int) -> str:
-    message = await h.say(user, text, chat=chat)
-    answer: str = await h.sent(_answer_to(message, chat))
-    return answer
 
 
 async def _open(h: Harness, user: User, text: str) -> int:
@@ -69,20 +60,20 @@ async def test_find_matches_word_forms_and_clients_find_only_their_own(harness: 
     anna = await _open(h, ANNA, "Принтер не печатает\nПринтер на втором этаже жуёт бумагу.")
     boris = await _open(h, BORIS, "Printers jam\nBoth printers jam on page 2.")
     await _open(h, BORIS, "VPN is down\nNo VPN since Monday.")
-    found = await _ask(h, SAM, "/find принтеры бумаги", STAFF)
+    found = await ask(h, SAM, "/find принтеры бумаги", STAFF)
     assert found.startswith("Found for “принтеры бумаги”:")
     assert f"#{anna} · open · Принтер не печатает" in found and "жуёт бумагу" in found
     assert f"#{boris}" not in found
-    assert f"#{boris} · open · Printers jam" in await _ask(h, LENA, "/find printer", STAFF)
+    assert f"#{boris} · open · Printers jam" in await ask(h, LENA, "/find printer", STAFF)
     # Anna finds her own ticket only; Boris gets his answer in Russian.
-    assert await _ask(h, ANNA, "/find printers", ANNA.id) == "Nothing found for “printers”."
-    assert f"#{anna}" in await _ask(h, ANNA, "/find принтер", ANNA.id)
-    mine = await _ask(h, BORIS, "/find printer", BORIS.id)
+    assert await ask(h, ANNA, "/find printers", ANNA.id) == "Nothing found for “printers”."
+    assert f"#{anna}" in await ask(h, ANNA, "/find принтер", ANNA.id)
+    mine = await ask(h, BORIS, "/find printer", BORIS.id)
     assert mine.startswith("Найдено по запросу «printer»:") and f"#{boris}" in mine
-    assert "Что искать?" in await _ask(h, BORIS, "/find", BORIS.id)
+    assert "Что искать?" in await ask(h, BORIS, "/find", BORIS.id)
     # In the support group the list goes to the staff chat, not before the group's eyes.
     asked = await h.say(SAM, "/find vpn", chat=SUPPORT)
-    assert "staff chat" in await h.sent(_answer_to(asked, SUPPORT))
+    assert "staff chat" in await h.sent(answer_to(asked, SUPPORT))
     assert any("VPN is down" in t for t in h.texts(STAFF))
 
 
@@ -93,28 +84,28 @@ async def test_queue_views_oldest_first_with_sla_time_left(harness: Harness) -> 
     second = await _open(h, ANNA, "Mouse is broken")
     h.clock.advance(minutes=10)
     third = await _open(h, ANNA, "Monitor flickers")
-    await _ask(h, SAM, f"/take {second}", STAFF)
-    unassigned = await _ask(h, LENA, "/queue", STAFF)
+    await ask(h, SAM, f"/take {second}", STAFF)
+    unassigned = await ask(h, LENA, "/queue", STAFF)
     assert unassigned.splitlines()[0] == "Unassigned tickets, oldest first:"
     assert [line.split(" · ")[0] for line in unassigned.splitlines()[1:]] == \
         [f"#{first}", f"#{third}"]
     assert "left (First response)" in unassigned
-    every = await _ask(h, LENA, "/queue all", STAFF)
+    every = await ask(h, LENA, "/queue all", STAFF)
     assert [line.split(" · ")[0] for line in every.splitlines()[1:]] == \
         [f"#{first}", f"#{second}", f"#{third}"]
-    sams = await _ask(h, LENA, "/queue @sam_spec", STAFF)
+    sams = await ask(h, LENA, "/queue @sam_spec", STAFF)
     assert sams.splitlines()[0] == "Sam Spec: open tickets, oldest first:"
     assert [line.split(" · ")[0] for line in sams.splitlines()[1:]] == [f"#{second}"]
-    assert await _ask(h, SAM, "/queue mine", STAFF) == sams
-    assert (await _ask(h, LENA, "/queue overdue", STAFF)).splitlines()[1] == "None."
+    assert await ask(h, SAM, "/queue mine", STAFF) == sams
+    assert (await ask(h, LENA, "/queue overdue", STAFF)).splitlines()[1] == "None."
     h.clock.advance(days=10)  # past every first-response target, in business time too
     await h.say(ANNA, "/help", chat=ANNA.id)  # the clock moves with a message
-    overdue = await _ask(h, LENA, "/queue overdue", STAFF)
+    overdue = await ask(h, LENA, "/queue overdue", STAFF)
     assert overdue.count("⚠ overdue by") == 3
-    russian = await _ask(h, OLGA, "/очередь все", STAFF)
+    russian = await ask(h, OLGA, "/очередь все", STAFF)
     assert russian.startswith("Открытые заявки, старые первыми:") and "просрочено на" in russian
-    assert "I don't know the queue “later”" in await _ask(h, LENA, "/queue later", STAFF)
-    assert await _ask(h, ANNA, "/queue", ANNA.id) == "This command is for specialists."
+    assert "I don't know the queue “later”" in await ask(h, LENA, "/queue later", STAFF)
+    assert await ask(h, ANNA, "/queue", ANNA.id) == "This command is for specialists."
 
 
 async def test_merge_moves_everything_and_tells_the_client_once(harness: Harness) -> None:
@@ -124,7 +115,7 @@ async def test_merge_moves_everything_and_tells_the_client_once(harness: Harness
     await h.sent(lambda f: any("Printer still jams" in m["text"]
                                for m in f.bot_messages(STAFF)))
     private_before = len(h.fake.bot_messages(ANNA.id))
-    said = await _ask(h, LENA, f"/merge {target} {source}", STAFF)
+    said = await ask(h, LENA, f"/merge {target} {source}", STAFF)
     assert said == f"#{source} is merged into #{target} and closed."
     merged, joined = await ticket_detail(h.db, source), await ticket_detail(h.db, target)
     assert merged is not None and joined is not None
@@ -141,17 +132,17 @@ async def test_merge_moves_everything_and_tells_the_client_once(harness: Harness
     await h.say(ANNA, f"#{source} it jams again", chat=ANNA.id)
     assert any("it jams again" in x.body for x in await h.comments(target))
     # Refusals: clear, and nothing changes.
-    assert await _ask(h, LENA, f"/merge {target} {target}", STAFF) == \
+    assert await ask(h, LENA, f"/merge {target} {target}", STAFF) == \
         f"#{target} can't be merged into itself."
-    assert await _ask(h, LENA, f"/merge {source} {target}", STAFF) == \
+    assert await ask(h, LENA, f"/merge {source} {target}", STAFF) == \
         f"#{source} is closed: merge into an open ticket."
-    assert await _ask(h, LENA, f"/merge {target} 999", STAFF) == "Ticket #999 not found."
-    assert "Which tickets?" in await _ask(h, LENA, "/merge 1", STAFF)
-    assert await _ask(h, ANNA, f"/merge {target} {source}", ANNA.id) == \
+    assert await ask(h, LENA, f"/merge {target} 999", STAFF) == "Ticket #999 not found."
+    assert "Which tickets?" in await ask(h, LENA, "/merge 1", STAFF)
+    assert await ask(h, ANNA, f"/merge {target} {source}", ANNA.id) == \
         "This command is for specialists."
     other = await _open(h, BORIS, "Keyboard")
-    await _ask(h, OLGA, f"/take {other}", STAFF)
-    assert await _ask(h, SAM, f"/merge {target} {other}", STAFF) == \
+    await ask(h, OLGA, f"/take {other}", STAFF)
+    assert await ask(h, SAM, f"/merge {target} {other}", STAFF) == \
         f"#{other} is Olga Spec's; ask the lead or Olga Spec."
     assert (await h.ticket(other)).status.value == "in_progress"
 
@@ -166,11 +157,11 @@ async def answering(db_url: str) -> AsyncIterator[Harness]:
 async def test_canned_answer_goes_the_normal_answer_path(answering: Harness) -> None:
     h = answering
     number = await mailed_ticket(h)
-    listed = await _ask(h, SAM, "/answers", STAFF)
+    listed = await ask(h, SAM, "/answers", STAFF)
     assert listed.startswith("Canned answers") and "restart — Hello {requester}" in listed
-    await _ask(h, SAM, f"/take {number}", STAFF)
+    await ask(h, SAM, f"/take {number}", STAFF)
     sent = await h.say(SAM, f"/answer {number} restart", chat=STAFF, minutes=1)
-    echo = await h.sent(_answer_to(sent, STAFF))
+    echo = await h.sent(answer_to(sent, STAFF))
     assert echo == "✉ To Carl Client <carl@acme.example> in 30 s — /undo to withdraw"
     [comment] = (await h.comments(number))[1:]
     assert comment.public and comment.body == (
@@ -178,7 +169,7 @@ async def test_canned_answer_goes_the_normal_answer_path(answering: Harness) -> 
         "Sam Spec is on it.")
     assert [o["kind"] for o in await _outbox(h, CARL)].count("comment") == 1
     undo = await h.say(SAM, "/undo", chat=STAFF, minutes=1 / 6)
-    assert "Withdrawn" in await h.sent(_answer_to(undo, STAFF))
+    assert "Withdrawn" in await h.sent(answer_to(undo, STAFF))
     assert not (await h.comments(number))[1].public
     # The index follows: the withdrawn words are an internal note, which Carl cannot find.
     async with h.rt.uow() as uow:
@@ -186,8 +177,8 @@ async def test_canned_answer_goes_the_normal_answer_path(answering: Harness) -> 
     assert carl is not None
     assert [x.number for x in await h.rt.views.search("restart", None)] == [number]
     assert await h.rt.views.search("restart", carl) == []
-    assert await _ask(h, SAM, f"/answer {number} hello", STAFF) == \
+    assert await ask(h, SAM, f"/answer {number} hello", STAFF) == \
         "There is no canned answer “hello”. Known: restart."
-    assert "Which answer?" in await _ask(h, SAM, f"/answer {number}", STAFF)
-    assert await _ask(h, ANNA, f"/answer {number} restart", ANNA.id) == \
+    assert "Which answer?" in await ask(h, SAM, f"/answer {number}", STAFF)
+    assert await ask(h, ANNA, f"/answer {number} restart", ANNA.id) == \
         "This command is for specialists."
