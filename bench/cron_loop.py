@@ -206,12 +206,11 @@ class Contender:
         return time.perf_counter() - t0, children_cpu() - c0
 
 
-def ticketbot_side(work: Path, dv: Dovecot, user: str) -> Contender:
-    relay, _, port = start_relay()
-    conf = work / "ticketbot.toml"
-    conf.write_text(textwrap.dedent(f"""\
+def imap_config(path: Path, database: Path, dv: Dovecot, user: str, relay_port: int) -> Path:
+    """A config as a cron user writes one: IMAP from Dovecot, acks to a relay, no chat."""
+    path.write_text(textwrap.dedent(f"""\
         [service]
-        database_url = "sqlite+aiosqlite:///{work}/ticketbot.db"
+        database_url = "sqlite+aiosqlite:///{database}"
         [email]
         address = "{SUPPORT}"
         [email.smtp_intake]
@@ -223,11 +222,17 @@ def ticketbot_side(work: Path, dv: Dovecot, user: str) -> Contender:
         user = "{user}"
         [email.smtp]
         host = "127.0.0.1"
-        port = {port}
+        port = {relay_port}
         tls = "none"
         [telegram]
         enabled = false
         """))
+    return path
+
+
+def ticketbot_side(work: Path, dv: Dovecot, user: str) -> Contender:
+    relay, _, port = start_relay()
+    conf = imap_config(work / "ticketbot.toml", work / "ticketbot.db", dv, user, port)
     env = {**os.environ, "TICKETBOT_IMAP_PASSWORD": "secret", "TICKETBOT_SECRET": "bench"}
     base = [str(TICKETBOT), "--config", str(conf), "mail"]
     return Contender("ticketbot", user, relay,

@@ -21,10 +21,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
+from bench.cron_loop import imap_config
 from tests.support_email import Dovecot, running_dovecot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,27 +46,8 @@ def byte_compile(tree: Path) -> None:
 
 
 def config(work: Path, name: str, dv: Dovecot, user: str) -> Path:
-    path = work / f"{name}.toml"
-    path.write_text(textwrap.dedent(f"""\
-        [service]
-        database_url = "sqlite+aiosqlite:///{work}/{name}.db"
-        [email]
-        address = "{SUPPORT}"
-        [email.smtp_intake]
-        enabled = false
-        [email.imap]
-        host = "127.0.0.1"
-        port = {dv.imap_port}
-        tls = "none"
-        user = "{user}"
-        [email.smtp]
-        host = "127.0.0.1"
-        port = 9
-        tls = "none"
-        [telegram]
-        enabled = false
-        """))
-    return path
+    """Port 9 for the relay: the empty queue sends nothing."""
+    return imap_config(work / f"{name}.toml", work / f"{name}.db", dv, user, 9)
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
