@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli import main
 from engine import commands as c
+from engine import stemming
 from engine.bus import MessageBus
 from engine.model import Person, Role
 from engine.ports import NewPerson
 from engine.settings import EngineSettings
-from engine.stemming import stem, stemmed
+from engine.stemming import stem, stemmed, words
 from engine.store.db import make_engine, reading
 from engine.store.migrate import schema_diff, upgrade
 from engine.store.search_sql import search, snippet
@@ -45,6 +46,21 @@ T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 ])
 def test_word_forms_share_one_stem(forms: tuple[str, ...], one: bool) -> None:
     assert (len({stemmed(f) for f in forms}) == 1) is one
+
+
+def test_stemmed_text_is_each_words_stem_even_after_the_word_table_is_cleared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path (a table of known words) gives what stemming word by word gives:
+    case, ё, underscores, digits, mixed scripts, junk longer than the stem limit."""
+    text = ("Принтеры ПРИНТЕРА ёлки printers Printing_queue v2 ab12 smörgåsbord mixedслово "
+            + "x" * 90 + " " + "ю" * 60 + " Принтеры")
+    expected = " ".join(stem(w) for w in words(text))
+    assert stemmed(text) == expected
+    monkeypatch.setattr(stemming, "_KNOWN_WORDS", 3)  # cleared again and again mid-text
+    stemming._KNOWN.clear()
+    assert stemmed(text) == expected
+    assert len(stemming._KNOWN) <= 3
+    stemming._KNOWN.clear()
 
 
 def test_snippet_is_cut_around_the_first_matching_word() -> None:
