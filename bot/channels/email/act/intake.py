@@ -71,15 +71,17 @@ class MailIntake:
         read: dict[int, IncomingMail] = {}  # parsed, kept for the round that finishes them
         left: list[InboundRow] = []  # read, not yet done: a transaction that let a writer in
         while True:
-            if not left:
-                pending = await self.rt.inbound.pending(raw.CHANNEL, self.batch + len(passed))
-                left = [r for r in pending if r.id not in passed]
-            rows = _up_to_bytes(left, BATCH_BYTES)
+            if len(left) < 2 * self.batch:  # this batch and the next, parsed meanwhile
+                left += await self._more(left, passed)
+            rows = _up_to_bytes(left[:self.batch], BATCH_BYTES)
             if not rows:
                 return handled
+            after = _up_to_bytes(left[len(rows):len(rows) + self.batch], BATCH_BYTES)
             # Parsed before the write transaction opens (in a worker process), so neither
-            # the event loop nor the database waits for a slow mail.
-            await self.ctx.parser.prepare([r for r in rows if r.id not in read])
+            # the event loop nor the database waits for a slow mail; the worker parses the
+            # next batch while this one is processed.
+            await self.ctx.parser.prepare([r for r in rows if r.id not in read],
+                                          then=[r for r in after if r.id not in read])
             done = await self._in_one_transaction(rows, passed, read)
             if done is not None:
                 handled += len(done)
@@ -95,6 +97,13 @@ class MailIntake:
                     else:
                         passed.add(row.id)
             self.on_outbox()
+
+    async def _more(self, left: list[InboundRow], passed: set[int]) -> list[InboundRow]:
+        """The pending rows after those already read, up to two batches in all."""
+        after = left[-1].id if left else 0
+        pending = await self.rt.inbound.pending(raw.CHANNEL, 2 * self.batch - len(left)
+                                                + len(passed), after=after)
+        return [r for r in pending if r.id not in passed]
 
     async def _claimed(self, row: InboundRow) -> bool:
         """`process` while holding the row; False when another worker has it (or had it)."""

@@ -103,6 +103,15 @@ def _chunks(rows: list[InboundRow]) -> list[list[InboundRow]]:
     return chunks
 
 
+# A mail parsed ahead: its chunk's round trip, and its place in the chunk.
+_Ahead = tuple["asyncio.Future[list[Understood | None]]", int]
+
+
+def _cancel(futures: Iterable[asyncio.Future[Any]]) -> None:
+    for future in futures:
+        future.cancel()
+
+
 def _restored(done: Understood) -> Understood:
     mail = done.mail
     return replace(done, mail=replace(mail, headers=MappingProxyType(dict(mail.headers))))
@@ -117,6 +126,7 @@ class MailParser:
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._warming: asyncio.Future[None] | None = None
         self._ready: dict[int, Understood] = {}
+        self._ahead: dict[int, _Ahead] = {}  # the next batch, being parsed in the worker
 
     async def parse(self, raw: bytes) -> Understood:
         if len(raw) < self.inline_below:
@@ -130,24 +140,52 @@ class MailParser:
         self.offloaded += 1
         return _restored(done)
 
-    async def prepare(self, rows: Iterable[InboundRow]) -> None:
+    async def prepare(self, rows: Iterable[InboundRow], *,
+                      then: Iterable[InboundRow] = ()) -> None:
         """Parse the rows now, for `of` to hand out; what a previous batch left is dropped.
         Once the worker runs, every mail of the batch goes to it in chunks (one round trip
         per chunk), so the event loop keeps serving SMTP, IMAP, Telegram and the database
         while the second core parses. Until it has started (the first batch), the small
-        mails are parsed here, as single mails always are."""
-        self._ready = {}
+        mails are parsed here, as single mails always are.
+
+        `then` is the next batch: the worker starts on it as soon as this one is parsed, so
+        it parses batch N+1 while the loop processes batch N (without it the two cores
+        took turns); the next `prepare` collects it."""
         rows = list(rows)
-        if self._warm():
-            chunks = _chunks(rows)
-            try:
-                await self._prepare_chunks(chunks)
-                return
-            except concurrent.futures.BrokenExecutor:
-                log.warning("mail parser process died; starting a new one")
-                self._pool, self._warming = None, None
-                self._ready = {}
-        await self._prepare_apart(rows)
+        ahead, self._ahead = self._ahead, {}
+        self._ready = {}
+        try:
+            if self._warm():
+                await self._collect(ahead, rows)
+                chunks = _chunks([r for r in rows if r.id not in self._ready])
+                try:
+                    await self._prepare_chunks(chunks)
+                    self._start_ahead([r for r in then if r.id not in self._ready])
+                    return
+                except concurrent.futures.BrokenExecutor:
+                    log.warning("mail parser process died; starting a new one")
+                    self._pool, self._warming = None, None
+            await self._prepare_apart([r for r in rows if r.id not in self._ready])
+        finally:
+            _cancel(future for future, _ in ahead.values())
+
+    async def _collect(self, ahead: dict[int, _Ahead], rows: list[InboundRow]) -> None:
+        """What the worker parsed ahead for these rows; a mail it failed is parsed again."""
+        for row in rows:
+            if row.id not in ahead:
+                continue
+            future, index = ahead[row.id]
+            with contextlib.suppress(concurrent.futures.BrokenExecutor):
+                done = (await future)[index]
+                if done is not None:
+                    self._ready[row.id] = _restored(done)
+                    self.offloaded += 1
+
+    def _start_ahead(self, rows: list[InboundRow]) -> None:
+        for chunk in _chunks(rows):
+            future = self._submit(_in_worker_many, [r.raw or b"" for r in chunk])
+            for index, row in enumerate(chunk):
+                self._ahead[row.id] = (future, index)
 
     async def started(self) -> None:
         """Until the worker process answers (it starts on the first batch anyway)."""
@@ -173,8 +211,7 @@ class MailParser:
                         self._ready[row.id] = _restored(done)
                         self.offloaded += 1
         finally:
-            for future in parsing:
-                future.cancel()
+            _cancel(parsing)
 
     async def _prepare_apart(self, rows: list[InboundRow]) -> None:
         """The big ones are sent to the worker first, so it parses while the loop does the
@@ -213,6 +250,8 @@ class MailParser:
 
     async def close(self) -> None:
         self._ready = {}
+        _cancel(future for future, _ in self._ahead.values())
+        self._ahead = {}
         self._warming = None
         if self._pool is not None:
             pool, self._pool = self._pool, None
