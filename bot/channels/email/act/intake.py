@@ -56,8 +56,11 @@ class MailIntake:
     def __init__(self, rt: Runtime, *, max_attempts: int = MAX_ATTEMPTS, batch: int = BATCH,
                  on_outbox: Callable[[], None] = lambda: None,
                  processor: ProcessorFactory = MailProcessor,
-                 hold_seconds: float = HOLD_SECONDS) -> None:
+                 hold_seconds: float = HOLD_SECONDS, keep_parser: bool = False) -> None:
         self.rt = rt
+        # The service keeps its parser process between drains (and stops it when it stops);
+        # anyone else (cron, the CLI, a test) has it stopped when the drain ends.
+        self.keep_parser = keep_parser
         self.hold_seconds = hold_seconds
         self.ctx = MailContext.of(rt)
         self.max_attempts = max_attempts
@@ -67,6 +70,13 @@ class MailIntake:
 
     async def drain(self) -> int:
         """Process every pending row once; rows that failed wait for the next drain."""
+        try:
+            return await self._drain()
+        finally:
+            if not self.keep_parser:
+                await self.ctx.parser.close()
+
+    async def _drain(self) -> int:
         handled, passed = 0, set[int]()  # passed: failed here, or held by another worker
         read: dict[int, IncomingMail] = {}  # parsed, kept for the round that finishes them
         left: list[InboundRow] = []  # read, not yet done: a transaction that let a writer in

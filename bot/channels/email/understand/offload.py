@@ -1,7 +1,8 @@
 """Parsing off the event loop: raw mail -> parsed mail and its quote-stripped reply.
 
 Parsing is pure CPU; on the event loop a slow mail stops SMTP, IMAP and Telegram alike.
-A single mail from `INLINE_BELOW` bytes up goes to one worker process (the second core),
+A single mail from `INLINE_BELOW` bytes up goes to one worker process (the second core,
+worker.py),
 created on the first batch or big mail; a batch (`prepare`) goes there whole once the worker
 has started, so the service uses both cores (bench/service.py). Measured (`bench/mail_hostile.py`, 2-core box under load): starting it
 takes 0.7-1.7 s, once; a round trip adds ~0.5-1.5 ms plus pickling, about what a typical
@@ -15,23 +16,20 @@ is never locked while a mail is parsed; the processor then finds each mail ready
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
-import multiprocessing
-import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.channels.email.understand.parse import ParsedMail, parse_mail
 from bot.channels.email.understand.quotes import strip_quotes
+from bot.channels.email.understand.worker import Worker, WorkerDied
 from engine.inbox import InboundRow
 
 log = logging.getLogger("ticketbot.email.parse")
 
-T = TypeVar("T")
 INLINE_BELOW = 32 * 1024  # bytes of raw mail; see `bench/mail_hostile.py`
 # A batch goes to the worker in chunks: one round trip each, results back as they come.
 CHUNK_MAILS = 16
@@ -68,26 +66,13 @@ def _in_worker_many(raws: list[bytes]) -> list[Understood | None]:
     return out
 
 
-@contextlib.contextmanager
-def _without_main_script() -> Iterator[None]:
-    """A spawned worker imports the parent's main script first; for `ticketbot` that is the
-    whole CLI (SQLAlchemy included): 14 MB of the worker's memory and a slower start, for
-    nothing it uses. Without `__main__.__file__` while the process starts, it imports only
-    what it runs (this module)."""
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if main is None or path is None or getattr(main, "__spec__", None) is not None:
-        yield
-        return
-    del main.__file__
-    try:
-        yield
-    finally:
-        main.__file__ = path
-
-
-def _ping() -> None:
+def _ping(_: object) -> None:
     """The worker's first job: it has started and imported the parser."""
+
+
+# What the worker process runs (worker.py), by name.
+JOBS: dict[str, Callable[[Any], Any]] = {
+    "ping": _ping, "one": _in_worker, "many": _in_worker_many}
 
 
 def _chunks(rows: list[InboundRow]) -> list[list[InboundRow]]:
@@ -123,7 +108,7 @@ class MailParser:
     def __init__(self, inline_below: int = INLINE_BELOW) -> None:
         self.inline_below = inline_below
         self.offloaded = 0  # mails parsed in the worker process so far
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._worker = Worker()
         self._warming: asyncio.Future[None] | None = None
         self._ready: dict[int, Understood] = {}
         self._ahead: dict[int, _Ahead] = {}  # the next batch, being parsed in the worker
@@ -132,11 +117,10 @@ class MailParser:
         if len(raw) < self.inline_below:
             return understand(raw)
         try:
-            done = await self._submit(_in_worker, raw)
-        except concurrent.futures.BrokenExecutor:  # the worker died (killed, out of memory)
+            done = await self._submit("one", raw)
+        except WorkerDied:  # killed, out of memory: the next call starts a new one
             log.warning("mail parser process died; starting a new one")
-            self._pool = None
-            done = await self._submit(_in_worker, raw)
+            done = await self._submit("one", raw)
         self.offloaded += 1
         return _restored(done)
 
@@ -151,7 +135,7 @@ class MailParser:
         `then` is the next batch: the worker starts on it as soon as this one is parsed, so
         it parses batch N+1 while the loop processes batch N (without it the two cores
         took turns); the next `prepare` collects it."""
-        rows = list(rows)
+        rows, then = list(rows), list(then)
         ahead, self._ahead = self._ahead, {}
         self._ready = {}
         try:
@@ -160,14 +144,18 @@ class MailParser:
                 chunks = _chunks([r for r in rows if r.id not in self._ready])
                 try:
                     await self._prepare_chunks(chunks)
-                    self._start_ahead([r for r in then if r.id not in self._ready])
+                    # A batch that committed early asks again for the same next rows:
+                    # what is already on its way stays so.
+                    self._ahead = {r.id: ahead[r.id] for r in then if r.id in ahead}
+                    self._start_ahead([r for r in then if r.id not in self._ahead])
                     return
-                except concurrent.futures.BrokenExecutor:
+                except WorkerDied:
                     log.warning("mail parser process died; starting a new one")
-                    self._pool, self._warming = None, None
+                    self._warming = None
             await self._prepare_apart([r for r in rows if r.id not in self._ready])
         finally:
-            _cancel(future for future, _ in ahead.values())
+            kept = {id(future) for future, _ in self._ahead.values()}
+            _cancel(future for future, _ in ahead.values() if id(future) not in kept)
 
     async def _collect(self, ahead: dict[int, _Ahead], rows: list[InboundRow]) -> None:
         """What the worker parsed ahead for these rows; a mail it failed is parsed again."""
@@ -175,7 +163,7 @@ class MailParser:
             if row.id not in ahead:
                 continue
             future, index = ahead[row.id]
-            with contextlib.suppress(concurrent.futures.BrokenExecutor):
+            with contextlib.suppress(WorkerDied):
                 done = (await future)[index]
                 if done is not None:
                     self._ready[row.id] = _restored(done)
@@ -183,7 +171,7 @@ class MailParser:
 
     def _start_ahead(self, rows: list[InboundRow]) -> None:
         for chunk in _chunks(rows):
-            future = self._submit(_in_worker_many, [r.raw or b"" for r in chunk])
+            future = self._submit("many", [r.raw or b"" for r in chunk])
             for index, row in enumerate(chunk):
                 self._ahead[row.id] = (future, index)
 
@@ -196,11 +184,11 @@ class MailParser:
     def _warm(self) -> bool:
         """Whether the worker has answered once; the first call starts it."""
         if self._warming is None:
-            self._warming = self._submit(_ping)
+            self._warming = self._submit("ping", None)
         return self._warming.done() and self._warming.exception() is None
 
     async def _prepare_chunks(self, chunks: list[list[InboundRow]]) -> None:
-        parsing = [self._submit(_in_worker_many, [r.raw or b"" for r in chunk])
+        parsing = [self._submit("many", [r.raw or b"" for r in chunk])
                    for chunk in chunks]
         try:
             for chunk, future in zip(chunks, parsing, strict=True):
@@ -237,22 +225,18 @@ class MailParser:
         ready = self._ready.get(row.id)  # kept: a batch that fails is redone mail by mail
         return ready if ready is not None else await self.parse(row.raw or b"")
 
-    def _submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        with _without_main_script():  # the worker process may start in this submit
-            return asyncio.get_running_loop().run_in_executor(self._workers(), fn, *args)
+    def _submit(self, job: str, argument: object) -> asyncio.Future[Any]:
+        """The job on its way to the worker process (started by the first one)."""
+        return asyncio.ensure_future(self._worker.call(job, argument))
 
-    def _workers(self) -> concurrent.futures.ProcessPoolExecutor:
-        if self._pool is None:
-            # spawn, not fork: the service has threads (database drivers) a fork would copy
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's pid while it runs."""
+        return self._worker.pid
 
     async def close(self) -> None:
         self._ready = {}
         _cancel(future for future, _ in self._ahead.values())
         self._ahead = {}
         self._warming = None
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+        await self._worker.close()
