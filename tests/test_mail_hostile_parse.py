@@ -21,7 +21,8 @@ from bot.channels.email.act.intake import MailIntake
 from bot.channels.email.receive import raw as raw_mail
 from bot.channels.email.service import EmailChannel
 from bot.channels.email.understand.html import html_to_text
-from bot.channels.email.understand.offload import MailParser, understand
+from bot.channels.email.understand.jobs import understand
+from bot.channels.email.understand.offload import MailParser
 from bot.channels.email.understand.parse import MAX_TEXT_CHARS, TRUNCATED_DEFECT
 from bot.runtime import App
 from engine.store.queries import export_all, ticket_detail

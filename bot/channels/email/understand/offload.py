@@ -18,13 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
-from bot.channels.email.understand.parse import ParsedMail, parse_mail
-from bot.channels.email.understand.quotes import strip_quotes
+from bot.channels.email.understand.jobs import Understood, understand
 from bot.channels.email.understand.worker import Worker, WorkerDied
 from engine.inbox import InboundRow
 
@@ -34,45 +33,6 @@ INLINE_BELOW = 32 * 1024  # bytes of raw mail; see `bench/mail_hostile.py`
 # A batch goes to the worker in chunks: one round trip each, results back as they come.
 CHUNK_MAILS = 16
 CHUNK_BYTES = 512 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Understood:
-    """A parsed mail and its reply text without the quoted part."""
-
-    mail: ParsedMail
-    reply: str
-
-
-def understand(raw: bytes) -> Understood:
-    mail = parse_mail(raw)
-    return Understood(mail, strip_quotes(mail.text, mail.html))
-
-
-def _in_worker(raw: bytes) -> Understood:
-    """In the worker process: a mapping proxy cannot be pickled, so headers go as a dict."""
-    done = understand(raw)
-    return replace(done, mail=replace(done.mail, headers=dict(done.mail.headers)))
-
-
-def _in_worker_many(raws: list[bytes]) -> list[Understood | None]:
-    """A chunk of a batch in one round trip; None for a mail whose parsing failed."""
-    out: list[Understood | None] = []
-    for raw in raws:
-        try:
-            out.append(_in_worker(raw))
-        except Exception:  # the loop parses it again and counts the failure
-            out.append(None)
-    return out
-
-
-def _ping(_: object) -> None:
-    """The worker's first job: it has started and imported the parser."""
-
-
-# What the worker process runs (worker.py), by name.
-JOBS: dict[str, Callable[[Any], Any]] = {
-    "ping": _ping, "one": _in_worker, "many": _in_worker_many}
 
 
 def _chunks(rows: list[InboundRow]) -> list[list[InboundRow]]:

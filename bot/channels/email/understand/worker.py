@@ -7,8 +7,8 @@ spawn context, which starts `multiprocessing`'s resource tracker beside its work
 of the service's memory, bench/service.py) and moves every call through two threads of its
 own. Here the event loop reads and writes the pipes itself.
 
-The child imports this module and the parser only (`python -m` of this module), never the
-CLI or SQLAlchemy. A child that dies fails every unanswered call with `WorkerDied`; the
+The child runs worker_main.py, which imports the parser and nothing else: never the CLI,
+SQLAlchemy or asyncio. A child that dies fails every unanswered call with `WorkerDied`; the
 next call starts a new one. Stopping it closes the transport, which kills the child: it
 holds nothing that could be lost.
 """
@@ -18,24 +18,17 @@ from __future__ import annotations
 import asyncio
 import collections
 import pickle
-import signal
-import struct
 import subprocess
 import sys
-from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any
 
-_LENGTH = struct.Struct("!I")
-_MODULE = "bot.channels.email.understand.worker"  # run as a script, __name__ is __main__
+from bot.channels.email.understand.worker_main import LENGTH, frame
+
+_MODULE = "bot.channels.email.understand.worker_main"  # what the child runs
 
 
 class WorkerDied(Exception):
     """The worker process ended before it answered."""
-
-
-def _frame(value: object) -> bytes:
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return _LENGTH.pack(len(data)) + data
 
 
 class _Answers(asyncio.SubprocessProtocol):
@@ -48,11 +41,11 @@ class _Answers(asyncio.SubprocessProtocol):
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         self._buffer += data
-        while len(self._buffer) >= _LENGTH.size:
-            end = _LENGTH.size + _LENGTH.unpack_from(self._buffer)[0]
+        while len(self._buffer) >= LENGTH.size:
+            end = LENGTH.size + LENGTH.unpack_from(self._buffer)[0]
             if len(self._buffer) < end:
                 return
-            ok, value = pickle.loads(self._buffer[_LENGTH.size:end])
+            ok, value = pickle.loads(self._buffer[LENGTH.size:end])
             del self._buffer[:end]
             answer = self.waiting.popleft()
             if answer.done():  # its caller gave up
@@ -95,7 +88,7 @@ class Worker:
         self._answers.waiting.append(answer)
         stdin = self._transport.get_pipe_transport(0)
         assert isinstance(stdin, asyncio.WriteTransport)
-        stdin.write(_frame((job, argument)))
+        stdin.write(frame((job, argument)))
         try:
             return await answer
         finally:
@@ -116,33 +109,3 @@ class Worker:
 
     async def close(self) -> None:
         self._close_transport()
-
-
-def serve(jobs: dict[str, Callable[[Any], Any]], source: BinaryIO, sink: BinaryIO) -> None:
-    """The child's loop: a request in, `(True, result)` or `(False, exception)` out, until
-    the parent closes the pipe."""
-    while head := source.read(_LENGTH.size):
-        job, argument = pickle.loads(source.read(_LENGTH.unpack(head)[0]))
-        try:
-            answer = _frame((True, jobs[job](argument)))
-        except Exception as exc:  # the caller's to handle, as if it had run there
-            answer = _frame((False, _sendable(exc)))
-        sink.write(answer)
-        sink.flush()
-
-
-def _sendable(exc: Exception) -> Exception:
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc
-
-
-if __name__ == "__main__":
-    # Ctrl-C reaches the whole process group: the parent decides when this one ends (it
-    # closes our input), so a stop never prints a KeyboardInterrupt from here.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from bot.channels.email.understand.offload import JOBS
-
-    serve(JOBS, sys.stdin.buffer, sys.stdout.buffer)
