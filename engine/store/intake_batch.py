@@ -128,7 +128,7 @@ class SharedTransaction:
         self.outbox, self.refs = SqlOutbox(conn, clock), SqlRefs(conn, clock)
         self.suppressions = SqlSuppressions(conn)
         self.dialogs = SqlDialogs(conn)
-        self.directory = SqlDirectory(conn)
+        self.directory = SqlDirectory(conn, self.people.forget)
 
     def uow(self) -> UnitOfWork:
         return _SharedUnitOfWork(self)

@@ -278,13 +278,29 @@ _BY_EMAIL = _people_query(people.c.id == select(person_emails.c.person_id).where
 
 
 class SqlPeople:
+    """People, with an identity map for one transaction: each person, each address found
+    to name nobody, and each role list is read once. Every write to people (here, or the
+    directory import on the same connection: `forget`) drops what could have changed."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-        # People are immutable within a unit of work (this repository never updates them),
-        # and a command often asks for the same one twice (as actor and as requester).
+        # A command often asks for the same person twice (as actor and as requester).
         self._known: dict[int, Person] = {}
+        self._by_address: dict[str, int] = {}
+        # Addresses that named nobody: a new sender's mail asks twice (the intake, then the
+        # engine's RegisterContact) before the person is added.
+        self._nobody: set[str] = set()
         # Every command asks who the leads are (they hear of each new ticket).
         self._by_role: dict[tuple[Role, ...], builtins.list[Person]] = {}
+        self._companies: dict[int, Company | None] = {}
+
+    def forget(self) -> None:
+        """People or companies were written behind this repository's back."""
+        self._known.clear()
+        self._by_address.clear()
+        self._nobody.clear()
+        self._by_role.clear()
+        self._companies.clear()
 
     async def get(self, person_id: int) -> Person | None:
         if person_id in self._known:
@@ -300,13 +316,20 @@ class SqlPeople:
 
     async def by_email(self, address: str) -> Person | None:
         address = normalise_address(address)
-        known = next((p for p in self._known.values() if address in p.emails), None)
-        return known or await self._one(_BY_EMAIL, {"address": address})
+        if address in self._by_address:
+            return self._known[self._by_address[address]]
+        if address in self._nobody:
+            return None
+        found = await self._one(_BY_EMAIL, {"address": address})
+        if found is None:
+            self._nobody.add(address)
+        return found
 
     async def by_telegram(self, user_id: int) -> Person | None:
         return await self._one(_BY_TELEGRAM, {"telegram_id": user_id})
 
     async def add(self, person: NewPerson) -> Person:
+        self._written(person.role)
         person_id = (await self._conn.execute(people.insert().values(
             name=person.name, role=person.role.value, telegram_id=person.telegram_id,
             company_id=person.company_id, language=person.language, username=person.username,
@@ -316,18 +339,16 @@ class SqlPeople:
             await self._conn.execute(person_emails.insert(), [
                 {"address": a, "person_id": person_id, "position": i}
                 for i, a in enumerate(emails)])
-        added = Person(id=person_id, name=person.name, role=person.role, emails=emails,
-                       telegram_id=person.telegram_id, company_id=person.company_id,
-                       language=person.language, username=person.username)
-        self._by_role.clear()
-        self._known[person_id] = added
-        return added
+        return self._added(person, person_id, emails)
 
     async def add_unless_known(self, person: NewPerson) -> Person | None:
         """INSERT ... ON CONFLICT DO NOTHING for the Telegram id and the addresses: on
         PostgreSQL a concurrent insert of the same key waits for the other transaction and
         then does nothing, where a plain insert would fail and roll back everything the
         caller's transaction holds (a whole batch of mails)."""
+        # Before the insert: when it finds the key taken, the caller looks again, and an
+        # address remembered as nobody's must then be read, not answered from memory.
+        self._written(person.role)
         stmt = insert(self._conn.dialect, people).values(
             name=person.name, role=person.role.value, telegram_id=person.telegram_id,
             company_id=person.company_id, language=person.language, username=person.username)
@@ -346,12 +367,21 @@ class SqlPeople:
             if added is None:  # theirs now: this person was never needed
                 await self._conn.execute(delete(people).where(people.c.id == person_id))
                 return None
-        added_person = Person(id=person_id, name=person.name, role=person.role, emails=emails,
-                              telegram_id=person.telegram_id, company_id=person.company_id,
-                              language=person.language, username=person.username)
-        self._by_role.clear()
-        self._known[person_id] = added_person
-        return added_person
+        return self._added(person, person_id, emails)
+
+    def _written(self, role: Role) -> None:
+        """A person is being added: no address is known to name nobody any more, and the
+        lists of the new person's role are stale (a new client leaves the leads alone)."""
+        self._nobody.clear()
+        for roles in [r for r in self._by_role if role in r]:
+            del self._by_role[roles]
+
+    def _added(self, person: NewPerson, person_id: int, emails: tuple[str, ...]) -> Person:
+        added = Person(id=person_id, name=person.name, role=person.role, emails=emails,
+                       telegram_id=person.telegram_id, company_id=person.company_id,
+                       language=person.language, username=person.username)
+        self._remember([added])
+        return added
 
     async def with_role(self, *roles: Role) -> list[Person]:
         if roles not in self._by_role:
@@ -361,19 +391,22 @@ class SqlPeople:
         return list(self._by_role[roles])
 
     async def company(self, company_id: int) -> Company | None:
-        row = (await self._conn.execute(
-            select(companies).where(companies.c.id == company_id))).one_or_none()
-        if row is None:
-            return None
-        return Company(id=row.id, name=row.name, domains=tuple(row.domains.split()),
-                       manager_id=row.manager_id)
+        if company_id not in self._companies:
+            row = (await self._conn.execute(
+                select(companies).where(companies.c.id == company_id))).one_or_none()
+            self._companies[company_id] = None if row is None else Company(
+                id=row.id, name=row.name, domains=tuple(row.domains.split()),
+                manager_id=row.manager_id)
+        return self._companies[company_id]
 
     async def _one(self, stmt: Any, params: dict[str, Any]) -> Person | None:
         found = self._remember(_people_from(await self._conn.execute(stmt, params)))
         return found[0] if found else None
 
     def _remember(self, found: builtins.list[Person]) -> builtins.list[Person]:
-        self._known.update((p.id, p) for p in found)
+        for person in found:
+            self._known[person.id] = person
+            self._by_address.update(dict.fromkeys(person.emails, person.id))
         return found
 
 
@@ -647,14 +680,14 @@ class SqlUnitOfWork:
 
     def _bind(self, conn: AsyncConnection) -> None:
         self.tickets = SqlTickets(conn)
-        self.people = SqlPeople(conn)
+        persons = self.people = SqlPeople(conn)
         self.comments = SqlComments(conn)
         self.events = SqlEvents(conn)
         self.outbox = SqlOutbox(conn, self._clock)
         self.refs = SqlRefs(conn, self._clock)
         self.suppressions = SqlSuppressions(conn)
         self.dialogs = SqlDialogs(conn)
-        self.directory = SqlDirectory(conn)
+        self.directory = SqlDirectory(conn, persons.forget)
 
     async def __aexit__(self, *exc: object) -> None:
         conn, tx, self._conn, self._tx = self._conn, self._tx, None, None
