@@ -148,6 +148,9 @@ class SharedTransaction:
         await self.comments.preload_refs(tickets)
         await self.people.preload(people)
 
+    async def preload_refs(self, refs: Sequence[str]) -> None:
+        await self.refs.preload(refs)
+
     async def enqueue(self, item: OutboxItem) -> bool:
         return await self.outbox.enqueue(item)
 

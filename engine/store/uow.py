@@ -271,6 +271,15 @@ def normalise_address(address: str) -> str:
     return address.strip().lower()
 
 
+_INSERT_PERSON = people.insert().returning(people.c.id)
+
+
+def _person_values(person: NewPerson) -> dict[str, Any]:
+    return {"name": person.name, "role": person.role.value, "telegram_id": person.telegram_id,
+            "company_id": person.company_id, "language": person.language,
+            "username": person.username}
+
+
 _BY_ID = _people_query(people.c.id == bindparam("id"))
 _BY_TELEGRAM = _people_query(people.c.telegram_id == bindparam("telegram_id"))
 _BY_EMAIL = _people_query(people.c.id == select(person_emails.c.person_id).where(
@@ -330,10 +339,8 @@ class SqlPeople:
 
     async def add(self, person: NewPerson) -> Person:
         self._written(person.role)
-        person_id = (await self._conn.execute(people.insert().values(
-            name=person.name, role=person.role.value, telegram_id=person.telegram_id,
-            company_id=person.company_id, language=person.language, username=person.username,
-        ).returning(people.c.id))).scalar_one()
+        person_id = (await self._conn.execute(_INSERT_PERSON, _person_values(person))
+                     ).scalar_one()
         emails = tuple(dict.fromkeys(normalise_address(a) for a in person.emails))
         if emails:
             await self._conn.execute(person_emails.insert(), [
@@ -349,21 +356,23 @@ class SqlPeople:
         # Before the insert: when it finds the key taken, the caller looks again, and an
         # address remembered as nobody's must then be read, not answered from memory.
         self._written(person.role)
-        stmt = insert(self._conn.dialect, people).values(
-            name=person.name, role=person.role.value, telegram_id=person.telegram_id,
-            company_id=person.company_id, language=person.language, username=person.username)
-        if person.telegram_id is not None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["telegram_id"])
-        person_id = (await self._conn.execute(stmt.returning(people.c.id))).scalar_one_or_none()
+        # Statements built once per dialect (as `_INSERT_TICKET`): building them per call
+        # cost more CPU than running them.
+        stmt = _INSERT_PERSON if person.telegram_id is None else _once(
+            self._conn, "person_by_telegram", lambda: insert(self._conn.dialect, people)
+            .on_conflict_do_nothing(index_elements=["telegram_id"]).returning(people.c.id))
+        person_id = (await self._conn.execute(stmt, _person_values(person))
+                     ).scalar_one_or_none()
         if person_id is None:
             return None
         emails = tuple(dict.fromkeys(normalise_address(a) for a in person.emails))
+        address_stmt = _once(self._conn, "person_email", lambda: insert(
+            self._conn.dialect, person_emails).on_conflict_do_nothing(
+            index_elements=["address"]).returning(person_emails.c.address))
         for i, address in enumerate(emails):
-            added = (await self._conn.execute(
-                insert(self._conn.dialect, person_emails)
-                .values(address=address, person_id=person_id, position=i)
-                .on_conflict_do_nothing(index_elements=["address"])
-                .returning(person_emails.c.address))).scalar_one_or_none()
+            added = (await self._conn.execute(address_stmt, {
+                "address": address, "person_id": person_id, "position": i})
+            ).scalar_one_or_none()
             if added is None:  # theirs now: this person was never needed
                 await self._conn.execute(delete(people).where(people.c.id == person_id))
                 return None
@@ -622,6 +631,17 @@ class SqlRefs:
     def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
+        # Keys read as naming no ticket in this transaction (`preload`); `add` takes a key
+        # out. Nothing else adds refs on this connection (a merge only moves existing ones).
+        self._absent: set[str] = set()
+
+    async def preload(self, refs: Sequence[str]) -> None:
+        """Which of these refs name no ticket, in one query: a batch's own Message-IDs,
+        so each mail's replay check is answered from memory."""
+        keys = {ref_key(r) for r in refs} - self._absent
+        if keys:
+            rows = await self._conn.execute(_FIND_REFS, {"refs": sorted(keys)})
+            self._absent |= keys - {row.ref for row in rows}
 
     async def add(self, ref: str, ticket: int, direction: str) -> None:
         """`ref` is kept under its lower-case key: ids are compared case-insensitively
@@ -629,6 +649,7 @@ class SqlRefs:
         if direction not in ("in", "out"):
             raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
         # The first ticket a ref was seen with keeps it.
+        self._absent.discard(ref_key(ref))
         stmt = _once(self._conn, "refs", lambda: insert(self._conn.dialect, message_refs)
                      .on_conflict_do_nothing(index_elements=["ref"]))
         await self._conn.execute(stmt, {"ref": ref_key(ref), "ticket": ticket, "direction": direction,
@@ -638,6 +659,8 @@ class SqlRefs:
         if not refs:
             return None
         keys = [ref_key(r) for r in refs]
+        if self._absent.issuperset(keys):
+            return None
         rows = await self._conn.execute(_FIND_REFS, {"refs": list(set(keys))})
         known: dict[str, int] = {row.ref: row.ticket for row in rows}
         return next((known[k] for k in keys if k in known), None)
