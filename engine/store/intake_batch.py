@@ -44,6 +44,7 @@ from engine.store.claims import claim_batch
 from engine.store.db import contended, insert
 from engine.store.dialogs_sql import SqlDialogs
 from engine.store.directory_sql import SqlDirectory
+from engine.store.search_sql import NewDocs
 from engine.store.suppressions import SqlSuppressions
 from engine.store.tables import inbound, mailbox_state
 from engine.store.uow import SqlComments, SqlEvents, SqlOutbox, SqlPeople, SqlRefs, SqlTickets
@@ -114,6 +115,7 @@ class _SharedUnitOfWork:
             self._shared.spoiled = True
 
     async def commit(self) -> None:
+        await self._shared.docs.flush()
         self._committed = True
 
 
@@ -123,8 +125,10 @@ class SharedTransaction:
         self.clock = clock
         self.spoiled = False
         self._finished: list[dict[str, Any]] = []
-        self.tickets, self.people = SqlTickets(conn), SqlPeople(conn)
-        self.comments, self.events = SqlComments(conn), SqlEvents(conn)
+        # A new ticket's subject row joins its first comment's (engine/store/search_sql.py).
+        self.docs = NewDocs(conn, joined=True)
+        self.tickets, self.people = SqlTickets(conn, self.docs), SqlPeople(conn)
+        self.comments, self.events = SqlComments(conn, self.docs), SqlEvents(conn)
         self.outbox, self.refs = SqlOutbox(conn, clock), SqlRefs(conn, clock)
         self.suppressions = SqlSuppressions(conn)
         self.dialogs = SqlDialogs(conn)
@@ -167,6 +171,7 @@ class SharedTransaction:
 
     async def flush(self) -> None:
         """Every finished row in one statement."""
+        await self.docs.flush()
         if not self._finished:
             return
         stmt = (update(inbound).where(inbound.c.id == bindparam("row"))

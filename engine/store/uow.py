@@ -107,8 +107,9 @@ class SqlTickets:
     """Tickets, with an identity map: within one unit of work a ticket is read from the
     database once, and the reactors that look at it after the handler cost no query."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, docs: search_sql.NewDocs | None = None) -> None:
         self._conn = conn
+        self._docs = docs or search_sql.NewDocs(conn)
         # Observers and tags as last read or written, so `save` writes only the difference.
         self._seen: dict[int, tuple[frozenset[int], frozenset[str]]] = {}
         # Each ticket as last read or written; callers get copies, so a change they make
@@ -137,7 +138,7 @@ class SqlTickets:
     async def add(self, ticket: Ticket) -> None:
         await self._conn.execute(_INSERT_TICKET, _ticket_values(ticket))
         await self._write_sets(ticket, frozenset(), frozenset())
-        await search_sql.index_subject(self._conn, ticket.number, ticket.subject, new=True)
+        await self._docs.subject(ticket.number, ticket.subject)
         self._remember(ticket)
 
     async def get(self, number: int) -> Ticket | None:
@@ -157,6 +158,7 @@ class SqlTickets:
         if known == ticket:
             return  # nothing changed since it was read or written
         if known is None or known.subject != ticket.subject:
+            await self._docs.flush()  # a new ticket's row first, then its replacement
             await search_sql.index_subject(self._conn, ticket.number, ticket.subject)
         values = _ticket_values(ticket)
         values["_number"] = values.pop("number")
@@ -425,8 +427,9 @@ _INSERT_COMMENT = comments.insert().returning(comments.c.id)
 
 
 class SqlComments:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, docs: search_sql.NewDocs | None = None) -> None:
         self._conn = conn
+        self._docs = docs or search_sql.NewDocs(conn)
         self._refs: dict[int, list[str]] = {}  # source_refs per ticket, as last read
 
     async def add(self, comment: Comment) -> int:
@@ -438,8 +441,7 @@ class SqlComments:
         })).scalar_one()
         if comment.attachments:
             await add_files(self._conn, comment_id, comment.ticket, comment.attachments)
-        await search_sql.index_comment(self._conn, comment_id, comment.ticket, comment.body,
-                                       comment.public)
+        await self._docs.comment(comment_id, comment.ticket, comment.body, comment.public)
         return comment_id
 
     async def by_ref(self, ticket: int, source_ref: str) -> CommentRef | None:
@@ -702,9 +704,12 @@ class SqlUnitOfWork:
         return self._conn
 
     def _bind(self, conn: AsyncConnection) -> None:
-        self.tickets = SqlTickets(conn)
+        # A new ticket's subject row joins its first comment's (one statement); `commit`
+        # writes one still held.
+        self._docs = search_sql.NewDocs(conn, joined=True)
+        self.tickets = SqlTickets(conn, self._docs)
         persons = self.people = SqlPeople(conn)
-        self.comments = SqlComments(conn)
+        self.comments = SqlComments(conn, self._docs)
         self.events = SqlEvents(conn)
         self.outbox = SqlOutbox(conn, self._clock)
         self.refs = SqlRefs(conn, self._clock)
@@ -725,6 +730,7 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         if self._tx is None:
             raise RuntimeError("commit() outside `async with` of the unit of work")
+        await self._docs.flush()
         await self._tx.commit()
 
 
