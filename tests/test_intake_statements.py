@@ -18,6 +18,7 @@ from bot.channels.email.act.process import MailContext, MailProcessor
 from bot.channels.email.act.session import direct
 from bot.channels.email.receive import raw
 from bot.runtime import App
+from engine.inbox import RawMail
 from engine.store.queries import export_all
 from tests.fakes import FixedClock
 from tests.support_email import mail, make_runtime, settings_for
@@ -110,3 +111,28 @@ async def test_a_batch_still_finds_a_mail_applied_before_its_row_was_finished(
     assert [(r["status"], r["ticket"], r["rule"]) for r in data["inbound"]] == [
         ("done", 1, "replay"), ("done", 2, "new")]
     assert len(data["tickets"]) == 2
+
+
+async def test_a_fetched_batch_is_stored_in_one_statement(desk: App) -> None:
+    """The IMAP fetch stores its batch with one INSERT; a Message-ID stored before, or
+    twice in the batch, gets no new row (None: the caller compares the contents)."""
+    def raw_mail(ref: str, uid: int) -> RawMail:
+        return RawMail(ref, mail(message_id=ref), T0, "INBOX", uid)
+
+    assert await desk.inbound.store_mails(raw.CHANNEL, [raw_mail("<a@x>", 1)], T0) == [1]
+    seen: Counter[str] = Counter()
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen[_kind(statement)] += 1
+
+    event.listen(desk.db.sync_engine, "before_cursor_execute", count)
+    try:
+        ids = await desk.inbound.store_mails(raw.CHANNEL, [
+            raw_mail("<b@x>", 2), raw_mail("<a@x>", 3), raw_mail("<c@x>", 4),
+            raw_mail("<b@x>", 5)], T0)
+    finally:
+        event.remove(desk.db.sync_engine, "before_cursor_execute", count)
+    assert seen["INSERT inbound"] == 1
+    stored = {r.external_id: (r.id, r.uid) for r in await desk.inbound.pending(raw.CHANNEL, 10)}
+    assert stored == {"<a@x>": (1, 1), "<b@x>": (ids[0], 2), "<c@x>": (ids[2], 4)}
+    assert ids[1] is None and ids[3] is None and None not in (ids[0], ids[2])

@@ -55,19 +55,24 @@ async def store_mails(db: AsyncEngine, channel: str, mails: Sequence[RawMail],
                       state: tuple[str, int, int] | None = None) -> list[int | None]:
     """Insert the mails (a mail stored before is skipped: None) and, in the same commit,
     the mailbox's (name, uidvalidity, last uid)."""
-    ids: list[int | None] = []
     async with db.begin() as conn:
-        # Built once per batch: SQLAlchemy reuses its compiled form for every mail.
-        stmt = (insert(conn.dialect, inbound)
-                .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-                .returning(inbound.c.id))
-        ids.extend([(await conn.execute(stmt, {
-            "channel": channel, "external_id": m.external_id, "raw": m.raw,
-            "received_at": m.received_at, "mailbox": m.mailbox, "uid": m.uid,
-            "status": "pending", "created_at": now})).scalar_one_or_none() for m in mails])
+        new: dict[str, int] = {}
+        if mails:
+            # One statement for the batch (SQLAlchemy's "insertmanyvalues": multi-row
+            # VALUES ... RETURNING). A skipped row returns nothing, so the rows come back
+            # by Message-ID, not by position.
+            stmt = (insert(conn.dialect, inbound)
+                    .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+                    .returning(inbound.c.external_id, inbound.c.id))
+            rows = await conn.execute(stmt, [{
+                "channel": channel, "external_id": m.external_id, "raw": m.raw,
+                "received_at": m.received_at, "mailbox": m.mailbox, "uid": m.uid,
+                "status": "pending", "created_at": now} for m in mails])
+            new.update((row.external_id, row.id) for row in rows)
         if state is not None:
             await _set_state(conn, *state)
-    return ids
+    # A Message-ID twice in one batch: the first mail is stored, the second is not (None).
+    return [new.pop(m.external_id, None) for m in mails]
 
 
 async def _set_state(conn: AsyncConnection, name: str, uidvalidity: int, last_uid: int) -> None:
