@@ -69,6 +69,10 @@ class IntakeBatch(Protocol):
         """The rows this batch now holds and that are still pending: another worker's
         rows are left to it (several workers on one PostgreSQL)."""
         ...
+    async def preload_refs(self, refs: Sequence[str]) -> None:
+        """Which of these message ids name no ticket yet, read in one query: the replay
+        check of each mail of the batch then reads nothing."""
+        ...
 
 
 class Inbox(Protocol):

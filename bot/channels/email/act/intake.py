@@ -134,6 +134,9 @@ class MailIntake:
             async with self.rt.inbound.batch(self.rt.bus.clock) as tx:
                 held = await tx.claim([r.id for r in rows])
                 passed.update(r.id for r in rows if r.id not in held)
+                # Each mail asks whether its Message-ID was applied before (a replay): one
+                # query for the whole batch.
+                await tx.preload_refs([r.external_id for r in rows if r.id in held])
                 started = loop.time()
                 session = batched(self.rt, tx)
                 worker = self.processor(self.ctx, session)
