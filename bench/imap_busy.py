@@ -14,7 +14,7 @@ calls) and the rest.
 
 `--switch-interval 0.005 0` runs every N twice, interleaved: with CPython's default 5 ms
 thread switch interval set after bootstrap (the code before bot/thread_handoff.py), and
-as bootstrap leaves it (1 ms): a before/after in the same machine state.
+as bootstrap leaves it (0.5 ms): a before/after in the same machine state.
 """
 
 from __future__ import annotations
