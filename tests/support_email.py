@@ -252,7 +252,13 @@ class Dovecot:
         await self.doveadm("save", "-u", user, "-m", mailbox, stdin=raw)
 
     async def kick(self, user: str) -> None:
+        """The user's IMAP connections dropped, and gone once this returns: `doveadm kick`
+        only signals them, so a command sent right after could still get through."""
+        who = await self.doveadm("who", "-1", user)
+        pids = [int(line.split()[2]) for line in who.splitlines()[1:] if line.split()]
         await self.doveadm("kick", user)
+        for pid in pids:
+            await asyncio.to_thread(_wait_gone, pid)
 
     async def status(self, user: str, fields: str, mailbox: str = "INBOX") -> dict[str, str]:
         out = await self.doveadm("-f", "flow", "mailbox", "status", "-u", user, fields, mailbox)
