@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from bot.channels.email.deliver.sender import MARK_EVERY, MailSender
 from bot.channels.email.receive import raw
 from bot.cli import main
 from bot.runtime import App
-from config.settings import load_settings
+from config.settings import ConfigError, SmtpConfig, load_settings
 from engine.commands import OpenTicket, RegisterContact
 from engine.store.queries import export_all
 from engine.store.tables import outbox
@@ -193,3 +194,104 @@ async def _requests(config: Path, n: int) -> None:
                                            subject=f"Question {i}", description="Help"))
     finally:
         await rt.close()
+
+
+# ------------------------------------------------------------------ several connections
+
+def lanes(sink: Sink, n: int) -> SmtpConfig:
+    return replace(sink.smtp, connections=n)
+
+
+async def test_one_connection_is_one_connection(desk: App, smtp_sink: Sink) -> None:
+    peers = peers_of(smtp_sink)
+    assert await drain(MailSender(desk, lanes(smtp_sink, 1), batch=5)) == 24
+    assert len(smtp_sink.received) == 24 and len(set(peers)) == 1
+
+
+async def test_a_recipients_mails_go_in_order_over_one_connection(desk: App,
+                                                                   smtp_sink: Sink) -> None:
+    peers = peers_of(smtp_sink)
+    assert await drain(MailSender(desk, smtp_sink.smtp, batch=24)) == 24
+    lead = [(peer, m) for peer, m in zip(peers, smtp_sink.messages(), strict=True)
+            if m["To"] == LEAD]
+    assert len({peer for peer, _ in lead}) == 1
+    subjects = [str(m["Subject"]) for _, m in lead]
+    assert subjects == sorted(subjects, key=lambda s: int(s.split("]")[0][2:]))
+    assert len(set(peers)) == smtp_sink.smtp.connections == 4  # the default
+
+
+async def test_a_connection_that_drops_leaves_only_its_mail_for_a_retry(
+        desk: App, smtp_sink: Sink) -> None:
+    """The relay drops the connection carrying CLIENTS[0]'s ack: that ack is retried after
+    the backoff; every other mail of the batch goes over the other connections at once."""
+    take = smtp_sink.handle_DATA
+    dropped: list[Any] = []
+
+    async def dropping(server: Any, session: Any, envelope: Any) -> str:
+        if envelope.rcpt_tos == [CLIENTS[0]] and not dropped:
+            dropped.append(session.peer)
+            server.transport.close()
+            return "421 4.3.2 going away"
+        return await take(server, session, envelope)
+
+    smtp_sink.handle_DATA = dropping  # type: ignore[method-assign]
+    assert await MailSender(desk, smtp_sink.smtp, batch=24).run_once() == 24
+    got = collections.Counter(e.rcpt_tos[0] for e in smtp_sink.received)
+    assert got == {**dict.fromkeys(CLIENTS[1:], 1), LEAD: 12}
+    first = ack_to(await outbound(desk), CLIENTS[0])
+    assert first["sent_at"] is None and first["failed_at"] is None and first["next_try"]
+    assert "Disconnected" in first["last_error"]
+    clock = desk.bus.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(hours=1)
+    assert await drain(MailSender(desk, smtp_sink.smtp)) == 1
+    got = collections.Counter(e.rcpt_tos[0] for e in smtp_sink.received)
+    assert got == {**dict.fromkeys(CLIENTS, 1), LEAD: 12}
+
+
+async def test_a_stalled_connection_holds_back_only_its_own_mail(desk: App,
+                                                                  smtp_sink: Sink) -> None:
+    """One connection's mail hangs at the relay: the other connections send the rest of
+    the batch meanwhile; the hung one goes when the relay answers."""
+    take = smtp_sink.handle_DATA
+    release = asyncio.Event()
+
+    async def stalling(server: Any, session: Any, envelope: Any) -> str:
+        if envelope.rcpt_tos == [CLIENTS[5]]:
+            await release.wait()
+        return await take(server, session, envelope)
+
+    smtp_sink.handle_DATA = stalling  # type: ignore[method-assign]
+    sending = asyncio.create_task(MailSender(desk, smtp_sink.smtp, batch=24).run_once())
+    async with smtp_sink.arrived:
+        await asyncio.wait_for(smtp_sink.arrived.wait_for(
+            lambda: len(smtp_sink.received) == 23), 15)
+    assert CLIENTS[5] not in {e.rcpt_tos[0] for e in smtp_sink.received}
+    assert not sending.done()
+    release.set()
+    assert await sending == 24
+    rows = await outbound(desk)
+    assert len(smtp_sink.received) == 24 and all(r["sent_at"] for r in rows)
+
+
+async def test_a_relay_refusing_every_connection_leaves_every_row_for_a_retry(
+        desk: App) -> None:
+    dead = SmtpConfig(host="127.0.0.1", port=free_port(), tls="none")
+    assert await MailSender(desk, dead, batch=24).run_once() == 24
+    rows = await outbound(desk)
+    assert len(rows) == 24
+    assert all(r["sent_at"] is None and r["failed_at"] is None and r["next_try"] for r in rows)
+
+
+def test_the_number_of_connections_is_read_from_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "ticketbot.toml"
+    base = '[email]\naddress = "support@help.example.com"\n[email.smtp]\nhost = "relay"\n'
+    config.write_text(base)
+    smtp = load_settings(config, {"TICKETBOT_SECRET": "test"}).email.smtp
+    assert smtp is not None and smtp.connections == 4
+    config.write_text(base + "connections = 2\n")
+    smtp = load_settings(config, {"TICKETBOT_SECRET": "test"}).email.smtp
+    assert smtp is not None and smtp.connections == 2
+    config.write_text(base + "connections = 0\n")
+    with pytest.raises(ConfigError, match="connections"):
+        load_settings(config, {"TICKETBOT_SECRET": "test"})
