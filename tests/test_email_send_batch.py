@@ -23,7 +23,8 @@ from bot.channels.email.deliver.sender import MARK_EVERY, MailSender
 from bot.channels.email.receive import raw
 from bot.cli import main
 from bot.runtime import App
-from config.settings import ConfigError, SmtpConfig, load_settings
+from config.reader import ConfigError
+from config.settings import SmtpConfig, load_settings
 from engine.commands import OpenTicket, RegisterContact
 from engine.store.queries import export_all
 from engine.store.tables import outbox
