@@ -26,6 +26,8 @@ from bot.runtime import App
 from config.reader import ConfigError
 from config.settings import SmtpConfig, load_settings
 from engine.commands import OpenTicket, RegisterContact
+from engine.notify.kinds import NoticeKind
+from engine.ports import OutboxItem
 from engine.store.queries import export_all
 from engine.store.tables import outbox
 from tests.fakes import FixedClock
@@ -296,3 +298,35 @@ def test_the_number_of_connections_is_read_from_the_config(tmp_path: Path) -> No
     config.write_text(base + "connections = 0\n")
     with pytest.raises(ConfigError, match="connections"):
         load_settings(config, {"TICKETBOT_SECRET": "test"})
+
+
+# ------------------------------------------------------------------ drain (`mail send --once`)
+
+async def test_drain_sends_every_batch_once_and_holds_nothing_after(desk: App,
+                                                                     smtp_sink: Sink) -> None:
+    """The next batch is made ready while the one before it is sent: every mail still
+    goes once, every row is marked, no lease is left behind."""
+    sender = MailSender(desk, smtp_sink.smtp, batch=5)
+    assert await sender.drain() == 24
+    per_recipient = collections.Counter(e.rcpt_tos[0] for e in smtp_sink.received)
+    assert per_recipient == {**dict.fromkeys(CLIENTS, 1), LEAD: 12}
+    rows = await outbound(desk)
+    assert all(r["sent_at"] and r["lease_until"] is None for r in rows)
+    lead = [str(m["Subject"]) for m in smtp_sink.messages() if m["To"] == LEAD]
+    assert lead == sorted(lead, key=lambda s: int(s.split("]")[0][2:]))  # in row order
+    assert await sender.drain() == 0 and len(smtp_sink.received) == 24
+
+
+async def test_drain_counts_what_the_batch_before_sent_toward_the_cap(
+        desk: App, smtp_sink: Sink) -> None:
+    """Seven automatic answers to one address over batches of two: the batch being sent is
+    counted before the next one to the same address is decided: five go, as in one batch."""
+    async with desk.uow() as uow:
+        for i in range(7):
+            await uow.outbox.enqueue(OutboxItem(
+                key=f"loop{i}", channel="email", recipient="loop@robot.example",
+                kind=NoticeKind.MAIL_REPLY, payload={"text": "hi", "subject": "s"}))
+        await uow.commit()
+    assert await MailSender(desk, smtp_sink.smtp, batch=2).drain() == 31
+    robot = [e for e in smtp_sink.received if e.rcpt_tos == ["loop@robot.example"]]
+    assert len(robot) == desk.settings.email.auto_reply_limit == 5

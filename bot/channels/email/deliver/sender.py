@@ -111,6 +111,10 @@ def _set_text(m: EmailMessage, text: str) -> None:
 __all__ = ["CHANNEL", "MailSender", "smtp_client"]  # smtp_client: for bot/doctor
 
 
+def _recipients(rows: list[OutboxRow]) -> frozenset[str]:
+    return frozenset(row.recipient.lower() for row in rows)
+
+
 def _permanent(exc: Exception) -> bool:
     """A 5xx from the relay will not get better by retrying."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
@@ -138,6 +142,8 @@ class MailSender:
         self._suppressed: frozenset[str] = frozenset()
         self.relay = Relay(cfg)
         self._keep_open = False
+        self._sending: asyncio.Task[None] | None = None  # drain: the batch being sent
+        self._sending_to: frozenset[str] = frozenset()  # and who it writes to
 
     @contextlib.asynccontextmanager
     async def connection_kept(self) -> AsyncIterator[None]:
@@ -174,7 +180,51 @@ class MailSender:
             if marks:
                 await self.rt.outbox.mark_all(self.clock.now(), marks)
 
+    async def drain(self) -> int:
+        """Every due row, batch after batch, as `mail send --once` sends the queue; the
+        number of rows claimed. The next batch is claimed and made ready while the one
+        before it is sent (our work beside the relay's), unless it writes to someone that
+        batch does: the cap must count what went to them first (cap.py)."""
+        total = 0
+        async with self.connection_kept(), self.lease.kept():
+            try:
+                while rows := await self.rt.outbox.claim(CHANNEL, self.clock.now(),
+                                                         self.batch, self.lease.lease):
+                    total += len(rows)
+                    self._held |= {row.id for row in rows}
+                    if _recipients(rows) & self._sending_to:
+                        await self._sent()
+                    ready = await self._ready(rows)
+                    await self._sent()  # one batch at a time over the connections
+                    self._sending = asyncio.create_task(self._send_batch(rows, ready))
+                    self._sending_to = _recipients(rows)
+            finally:
+                await self._sent()
+                await self._write_marks()
+                self._held = set()
+        return total
+
+    async def _sent(self) -> None:
+        """Waits for the batch being sent, if any, to be sent and marked."""
+        sending, self._sending, self._sending_to = self._sending, None, frozenset()
+        if sending is not None:
+            await sending
+
+    async def _send_batch(self, rows: list[OutboxRow], ready: list[Outgoing]) -> None:
+        try:
+            if ready:
+                await self._send_all(ready)
+        finally:
+            await self._write_marks()
+            self._held -= {row.id for row in rows}
+
     async def _deliver(self, rows: list[OutboxRow]) -> None:
+        ready = await self._ready(rows)
+        if ready:
+            await self._send_all(ready)
+
+    async def _ready(self, rows: list[OutboxRow]) -> list[Outgoing]:
+        """The mails to send for `rows`; each row that will not go is marked."""
         verdicts = await self.cap.verdicts(rows)
         self._suppressed = await self.rt.inbound.suppressed()
         async with self.rt.views.reading() as view:
@@ -188,8 +238,7 @@ class MailSender:
                 built = await self._prepared_group(acks, view)
                 if built is not None:
                     ready.append(Outgoing(tuple(acks), built))
-        if ready:
-            await self._send_all(ready)
+        return ready
 
     async def preview(self, row: OutboxRow) -> dict[str, Any] | None:
         """The headers a queued row would be sent with now, as `meta` records them once sent
