@@ -10,7 +10,7 @@ from email.policy import default
 from typing import Any
 
 import pytest
-from aiosmtplib.email import flatten_message
+from aiosmtplib.email import flatten_message, quote_address
 
 from bot.channels.email.deliver import relay
 from bot.channels.email.deliver.flatten import mail_bytes
@@ -134,3 +134,21 @@ async def test_the_relay_gets_what_send_message_would_have_sent(
     # aiosmtpd keeps what came after DATA, the dot-stuffing undone.
     assert sorted(e.original_content or b"" for e in smtp_sink.received) == \
         sorted(ours for ours, _ in made)
+
+
+@pytest.mark.parametrize("address", [
+    "carl@acme.example", "Carl.Berg+desk@mail.acme-corp.example", "a_b-c@x.y.z",
+    "Carl <carl@acme.example>", '"carl berg"@acme.example', "carl@[192.0.2.1]",
+    "carl.@acme.example", ".carl@acme.example", "carl@acme..example", "carl@acme.example ",
+    "Вера <vera@acme.example>", "vera@пример.рф"])
+def test_an_address_goes_on_the_command_line_as_aiosmtplib_puts_it(address: str) -> None:
+    encoding = "ascii" if address.isascii() else "utf-8"
+    try:
+        theirs: bytes | type[Exception] = quote_address(address).encode(encoding)
+    except ValueError:
+        theirs = ValueError
+    try:
+        ours: bytes | type[Exception] = relay._quoted(address, encoding)
+    except ValueError:
+        ours = ValueError
+    assert ours == theirs
