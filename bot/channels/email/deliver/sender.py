@@ -1,6 +1,7 @@
 """The outbound worker: claims `email` outbox rows, renders and sends them (aiosmtplib, over
 `[email.smtp] connections` relay connections at once, relay.py: opened per batch; `mail send
---once` keeps them for all its batches), and marks each sent, retried later, or given up.
+--once` keeps them for all its batches and makes the next batch ready while one is sent,
+`drain`), and marks each sent, retried later, or given up.
 
 A batch costs the claim, one read of the suppressed addresses and one of the automatic
 mails already sent, one snapshot to render every row in, one write of the Message-IDs
@@ -9,13 +10,14 @@ mails the relay took: not two transactions per row.
 
 Never twice: a row is claimed under a short lease, renewed while the batch is worked on
 (bot/outbox_lease.py: a killed worker's rows go to another within a minute), and marked
-sent at most `MARK_EVERY` mails after the relay took it; its Message-ID is derived from the
-row id, so the unavoidable copies (a crash after the relay's 250 and before the marks: at
-most `MARK_EVERY` mails, and one more per further connection) carry the same Message-ID and
-are dropped by receivers that deduplicate. Mails to one recipient go in row order over one
-connection; one connection that fails leaves its mails for a retry and the others go on. Loop safety: nothing to our own or no-reply addresses or to an
-address that bounced, and the automatic-mail cap per recipient (cap.py: stops loops; acks of
-a backlog beyond it go out as one ack listing the tickets).
+sent about `MARK_EVERY` mails after the relay took it; its Message-ID is derived from the
+row id, so the unavoidable copies (a crash after the relay's 250 and before the marks: about
+`MARK_EVERY` mails, and a mail or two more per further connection, which go on while the
+marks are written) carry the same Message-ID and are dropped by receivers that deduplicate.
+Mails to one recipient go in row order over one connection; a connection that fails leaves
+its mails for a retry while the others go on. Loop safety: nothing to our own or no-reply
+addresses or to an address that bounced, and the automatic-mail cap per recipient (cap.py:
+stops loops; acks of a backlog beyond it go out as one ack listing the tickets).
 """
 
 from __future__ import annotations
