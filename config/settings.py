@@ -49,8 +49,9 @@ class SmtpConfig:
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     # Relay connections a batch is sent over at once: the relay works on one mail while we
-    # prepare or send the next (most relays take a few parallel connections per client).
-    connections: int = 4
+    # prepare or send the next. Three: what Exchange Online takes from one mailbox; a relay
+    # that refuses one more connection only leaves that connection's share to the others.
+    connections: int = 3
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from sqlalchemy import event, update
 
 from bot.bootstrap import bootstrap
@@ -220,7 +221,7 @@ async def test_a_recipients_mails_go_in_order_over_one_connection(desk: App,
     assert len({peer for peer, _ in lead}) == 1
     subjects = [str(m["Subject"]) for _, m in lead]
     assert subjects == sorted(subjects, key=lambda s: int(s.split("]")[0][2:]))
-    assert len(set(peers)) == smtp_sink.smtp.connections == 4  # the default
+    assert len(set(peers)) == smtp_sink.smtp.connections == 3  # the default
 
 
 async def test_a_connection_that_drops_leaves_only_its_mail_for_a_retry(
@@ -291,7 +292,7 @@ def test_the_number_of_connections_is_read_from_the_config(tmp_path: Path) -> No
     base = '[email]\naddress = "support@help.example.com"\n[email.smtp]\nhost = "relay"\n'
     config.write_text(base)
     smtp = load_settings(config, {"TICKETBOT_SECRET": "test"}).email.smtp
-    assert smtp is not None and smtp.connections == 4
+    assert smtp is not None and smtp.connections == 3
     config.write_text(base + "connections = 2\n")
     smtp = load_settings(config, {"TICKETBOT_SECRET": "test"}).email.smtp
     assert smtp is not None and smtp.connections == 2
@@ -330,3 +331,39 @@ async def test_drain_counts_what_the_batch_before_sent_toward_the_cap(
     assert await MailSender(desk, smtp_sink.smtp, batch=2).drain() == 31
     robot = [e for e in smtp_sink.received if e.rcpt_tos == ["loop@robot.example"]]
     assert len(robot) == desk.settings.email.auto_reply_limit == 5
+
+
+@dataclass
+class Crowded(Sink):
+    """A relay that takes two connections from us: a third is told 421 at its EHLO."""
+
+    peers: set[Any] = field(default_factory=set)
+    refused: int = 0
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        if len(self.peers) >= 2 and session.peer not in self.peers:
+            self.refused += 1
+            return ["421 4.7.0 too many connections from you"]
+        self.peers.add(session.peer)
+        session.host_name = hostname
+        return responses
+
+
+async def test_a_relay_refusing_one_more_connection_still_gets_every_mail_at_once(
+        desk: App) -> None:
+    """Three connections configured, two taken: the third's share goes over the two, in
+    the same run; no mail waits for a retry."""
+    crowded = Crowded()
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(crowded),
+                                                            "127.0.0.1", 0)
+    crowded.port = server.sockets[0].getsockname()[1]
+    try:
+        assert await MailSender(desk, lanes(crowded, 3), batch=24).run_once() == 24
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert crowded.refused >= 1 and len(crowded.peers) == 2
+    per_recipient = collections.Counter(e.rcpt_tos[0] for e in crowded.received)
+    assert per_recipient == {**dict.fromkeys(CLIENTS, 1), LEAD: 12}
+    assert all(r["sent_at"] for r in await outbound(desk))

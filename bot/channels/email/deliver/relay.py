@@ -51,6 +51,13 @@ class Relay:
         # The name we greet with, looked up once (the library would for every connection).
         smtp.local_hostname = await self._local_hostname()
         await smtp.connect()
+        try:
+            # Greeted before it takes a mail: a relay that refuses one more connection
+            # (421 at EHLO) fails the connection, not the mail it would have carried.
+            await smtp._ehlo_or_helo_if_needed()
+        except BaseException:
+            smtp.close()
+            raise
         self._open[lane] = smtp
         return smtp
 
