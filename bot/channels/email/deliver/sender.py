@@ -104,8 +104,10 @@ def _set_text(m: EmailMessage, text: str) -> None:
     body the library makes, without its header parsing (most of what building an ack
     cost): the headers are parsed once per process."""
     cte, body = _encode_text(text, "utf-8", None, m.policy)
-    m["Content-Type"] = constant(m.policy, "Content-Type", 'text/plain; charset="utf-8"')
-    m["Content-Transfer-Encoding"] = constant(m.policy, "Content-Transfer-Encoding", cte)
+    # set_raw: what `m[name] = header` stores, without its check that the header is not
+    # there yet (it is not), which makes a new header class each time.
+    m.set_raw("Content-Type", constant(m.policy, "Content-Type", 'text/plain; charset="utf-8"'))
+    m.set_raw("Content-Transfer-Encoding", constant(m.policy, "Content-Transfer-Encoding", cte))
     m.set_raw("MIME-Version", "1.0")
     m.set_payload(body)
 
