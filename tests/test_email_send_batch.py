@@ -20,7 +20,7 @@ from sqlalchemy import event, update
 
 from bot.bootstrap import bootstrap
 from bot.channels.email.act.intake import MailIntake
-from bot.channels.email.deliver.sender import MARK_EVERY, MailSender
+from bot.channels.email.deliver.sender import DRAIN_BATCH, MARK_EVERY, MailSender
 from bot.channels.email.receive import raw
 from bot.cli import main
 from bot.runtime import App
@@ -159,6 +159,9 @@ class _Relay:
         return "250 2.0.0 OK"
 
 
+QUEUED = DRAIN_BATCH + 10  # two batches
+
+
 def test_mail_send_once_sends_the_queue_once_over_the_connections_configured(
         db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     relay = _Relay()
@@ -174,14 +177,15 @@ def test_mail_send_once_sends_the_queue_once_over_the_connections_configured(
         send = ["--config", str(config), "mail", "send", "--once"]
         assert main(send) == 0  # nothing queued yet: nothing built, nothing sent
         assert capsys.readouterr().out.strip() == "handled 0 outgoing mail(s)"
-        asyncio.run(_requests(config, 60))
+        asyncio.run(_requests(config, QUEUED))
         assert main(send) == 0
-        assert capsys.readouterr().out.strip() == "handled 60 outgoing mail(s)"
+        assert capsys.readouterr().out.strip() == f"handled {QUEUED} outgoing mail(s)"
         assert main(send) == 0
         assert capsys.readouterr().out.strip() == "handled 0 outgoing mail(s)"
     finally:
         controller.stop()
-    assert sorted(to for _, to in relay.got) == sorted(f"c{i}@org{i}.example" for i in range(60))
+    assert sorted(to for _, to in relay.got) == \
+        sorted(f"c{i}@org{i}.example" for i in range(QUEUED))
     # Two batches, over the two connections configured, kept from one batch to the next.
     assert len({peer for peer, _ in relay.got}) == 2
 

@@ -106,12 +106,12 @@ async def _send(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _send_all(settings: Settings, smtp: SmtpConfig) -> int:
     from bot.bootstrap import bootstrap
-    from bot.channels.email.deliver.sender import MailSender
+    from bot.channels.email.deliver.sender import DRAIN_BATCH, MailSender
 
     rt = await bootstrap(settings, with_services=False)
     total = 0
     try:
-        total = await MailSender(rt, smtp).drain()
+        total = await MailSender(rt, smtp, batch=DRAIN_BATCH).drain()
     finally:
         await rt.close()
     return total
