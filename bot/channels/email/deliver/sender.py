@@ -375,6 +375,9 @@ class MailSender:
                 for lane in range(min(self.relay.size, len(waiting))):
                     lanes.create_task(self._lane(lane, waiting, failures))
         except BaseExceptionGroup as group:  # a storage failure while marking: as it was
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from group  # cancelled meanwhile: still so
             raise group.exceptions[0] from None
         finally:
             if not self._keep_open:
