@@ -2,7 +2,7 @@
 
 Run as root from the project root (Dovecot drops privileges):
 
-    .venv/bin/python -m bench.cron_loop [-n 2000] [--rounds 5] [--quick] [--no-peer]
+    .venv/bin/python -m bench.cron_loop [-n 2000] [--rounds 5] [--quick] [--no-peer] [--one-way]
 
 1. A corpus of issue 15's mix is generated: plain and HTML mails of 0.3-30 KB, a third in
    Russian (half of those KOI8-R), 1 in 14 with a PDF-like attachment of 50-300 KB, and in
@@ -10,9 +10,10 @@ Run as root from the project root (Dovecot drops privileges):
    acknowledgement the relay really received in an earlier round (its Message-ID,
    subject and text).
 2. Each round delivers its mails over LMTP to a throw-away Dovecot (mailbox u1 for
-   ticketbot, u2 for the peer, the same bytes), then runs, as cron would, each as its own
-   process: `ticketbot --config X mail fetch --once`, then `ticketbot --config X mail send
-   --once`. The acks go to a local relay (aiosmtpd in this process).
+   ticketbot, u2 for the peer, u3 for ticketbot run the two-command way; the same bytes),
+   then runs, as cron would: `ticketbot --config X mail fetch --once --send` (one process,
+   the README's cron line), and on u3 `mail fetch --once`, then `mail send --once`, each
+   its own process. The acks go to local relays (aiosmtpd in this process).
 3. The peer: django-helpdesk 2.6.1 in its own venv (made once under
    /tmp/ticketbot-bench-cache), SQLite, one IMAP queue on u2; each round runs its published
    command `manage.py get_email`, which sends its acks to a second relay in this process.
@@ -230,13 +231,19 @@ def imap_config(path: Path, database: Path, dv: Dovecot, user: str, relay_port: 
     return path
 
 
-def ticketbot_side(work: Path, dv: Dovecot, user: str) -> Contender:
+def ticketbot_side(work: Path, dv: Dovecot, user: str, *, two_commands: bool) -> Contender:
+    """`mail fetch --once --send` (one process a round, the README's cron line), or the
+    two commands `mail fetch --once` and `mail send --once`."""
     relay, _, port = start_relay()
-    conf = imap_config(work / "ticketbot.toml", work / "ticketbot.db", dv, user, port)
+    name = "ticketbot, 2 commands" if two_commands else "ticketbot"
+    home = work / name.replace(", ", "-").replace(" ", "-")
+    home.mkdir()
+    conf = imap_config(home / "ticketbot.toml", home / "ticketbot.db", dv, user, port)
     env = {**os.environ, "TICKETBOT_IMAP_PASSWORD": "secret", "TICKETBOT_SECRET": "bench"}
     base = [str(TICKETBOT), "--config", str(conf), "mail"]
-    return Contender("ticketbot", user, relay,
-                     [base + ["fetch", "--once"], base + ["send", "--once"]], env, work)
+    commands = [base + ["fetch", "--once"], base + ["send", "--once"]] if two_commands \
+        else [base + ["fetch", "--once", "--send"]]
+    return Contender(name, user, relay, commands, env, home)
 
 
 # ------------------------------------------------------------------ django-helpdesk
@@ -360,8 +367,11 @@ def report(sides: list[Contender]) -> None:
     for side, (pw, pc) in zip(sides, polls, strict=True):
         print(f"{side.name:<24}{side.mails / side.wall:9.1f}{side.cpu / side.mails * 1000:13.1f}"
               f"{pw:14.2f}{pc:11.2f}{side.relay.count():10d}")
-    if len(sides) == 2:
-        print(f"ratio: {sides[0].mails / sides[0].wall / (sides[1].mails / sides[1].wall):.1f}x")
+    peer = next((s for s in sides if not s.name.startswith("ticketbot")), None)
+    if peer is not None:
+        for side in (s for s in sides if s is not peer):
+            print(f"ratio, {side.name} / {peer.name}: "
+                  f"{side.mails / side.wall / (peer.mails / peer.wall):.1f}x")
 
 
 def main() -> None:
@@ -369,7 +379,9 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=2000, help="mails (default 2000)")
     parser.add_argument("--rounds", type=int, default=5, help="cron rounds (default 5)")
     parser.add_argument("--quick", action="store_true", help="200 mails, 2 rounds")
-    parser.add_argument("--no-peer", action="store_true", help="ticketbot alone")
+    parser.add_argument("--no-peer", action="store_true", help="without django-helpdesk")
+    parser.add_argument("--one-way", action="store_true",
+                        help="without the two-command cron round")
     args = parser.parse_args()
     n, rounds = (200, 2) if args.quick else (args.n, args.rounds)
     if not TICKETBOT.exists():
@@ -379,10 +391,12 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
           f"Python {sys.version.split()[0]}")
     try:
-        with running_dovecot(2) as dv:
-            sides = [ticketbot_side(work, dv, "u1@example.test")]
+        with running_dovecot(3) as dv:
+            sides = [ticketbot_side(work, dv, "u1@example.test", two_commands=False)]
             if not args.no_peer:
                 sides.append(helpdesk_side(work, dv, "u2@example.test"))
+            if not args.one_way:
+                sides.append(ticketbot_side(work, dv, "u3@example.test", two_commands=True))
             play(dv, sides, n, rounds)
             report(sides)
     finally:

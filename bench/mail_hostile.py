@@ -199,7 +199,8 @@ async def _longest_stall(parse: Callable[[bytes], Any]) -> tuple[float, float]:
 
 
 async def _stalls() -> list[str]:
-    from bot.channels.email.understand.offload import MailParser, understand
+    from bot.channels.email.understand.jobs import understand
+    from bot.channels.email.understand.offload import MailParser
 
     parser = MailParser()
     await parser.parse(_html_mail(_fill("<p>warm the worker up</p>\r\n", 100_000)))
@@ -212,7 +213,8 @@ async def _stalls() -> list[str]:
 
 
 async def _worker_costs() -> list[str]:
-    from bot.channels.email.understand.offload import MailParser, understand
+    from bot.channels.email.understand.jobs import understand
+    from bot.channels.email.understand.offload import MailParser
 
     def plain(size: int) -> bytes:
         line = "Hello, the printer on floor 2 jams again and again.\n"

@@ -32,6 +32,7 @@ from bot.jobs import (
 )
 from bot.runtime import App, Runtime, Service
 from bot.stats import rating_handlers, rating_reactors
+from bot.thread_handoff import shorten_switch_interval
 from config.settings import Settings
 from engine.bus import MessageBus, Reactor
 from engine.directory_import import declared_rows
@@ -103,6 +104,8 @@ async def bootstrap(settings: Settings, *, clock: Clock | None = None,
     """The migrated database, the directory from the config, the bus with its reactors, and
     the services (built, not started; none for a CLI command that starts none)."""
     clock = clock or SystemClock()
+    # SQLite's worker thread must win the GIL from a busy loop (bot/thread_handoff.py).
+    shorten_switch_interval()
     await upgrade(settings.database_url)
     db = make_engine(settings.database_url)
     log.info("database %s", db.url.render_as_string(hide_password=True))

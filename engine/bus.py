@@ -12,13 +12,14 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from engine import errors
 from engine.commands import Command
 from engine.context import Context
 from engine.events import DeskEvent, Event
 from engine.handlers import COMMAND_HANDLERS, Handler
-from engine.model import Person
+from engine.model import Person, Ticket
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from engine.settings import EngineSettings
 
@@ -27,12 +28,27 @@ log = logging.getLogger("ticketbot.engine")
 Reactor = Callable[[Context, int, Event], Awaitable[None]]
 
 
+@runtime_checkable
+class Opening(Protocol):
+    """A reactor that also fills in a ticket being opened, before its row is written (the
+    SLA reactor: the deadlines), so it need not rewrite the row when `TicketOpened` comes."""
+
+    async def opening(self, ctx: Context, ticket: Ticket) -> None: ...
+
+
+def _openers(reactors: Sequence[object]) -> tuple[Callable[[Context, Ticket], Awaitable[None]],
+                                                  ...]:
+    return tuple(r.opening for r in reactors if isinstance(r, Opening))
+
+
 @dataclass(frozen=True)
 class Outcome:
     ticket: int | None
     events: tuple[Event, ...]
     desk_events: tuple[DeskEvent, ...] = ()
     contact: int | None = None  # the person `RegisterContact` registered or found
+    # ... as stored, so the caller need not read them again.
+    person: Person | None = None
 
 
 class MessageBus:
@@ -45,6 +61,7 @@ class MessageBus:
         self.clock = clock
         self.settings = settings
         self._reactors = tuple(reactors)
+        self._openers = _openers(self._reactors)
         self._handlers = {**COMMAND_HANDLERS, **(handlers or {})}
 
     @property
@@ -61,7 +78,7 @@ class MessageBus:
         try:
             async with self._uow() as uow:
                 ctx = Context(uow, self.clock, self.settings, command,
-                              await _actor(uow, command.actor))
+                              await _actor(uow, command.actor), openers=self._openers)
                 number = await handler(ctx, command)
                 await self._publish(ctx)
                 await uow.commit()
@@ -74,7 +91,9 @@ class MessageBus:
         if ctx.desk_events:
             _log_desk_events(command, ctx.desk_events)
         return Outcome(ticket=number, events=tuple(ctx.events),
-                       desk_events=tuple(ctx.desk_events), contact=ctx.contact)
+                       desk_events=tuple(ctx.desk_events),
+                       contact=None if ctx.contact is None else ctx.contact.id,
+                       person=ctx.contact)
 
     async def _publish(self, ctx: Context) -> None:
         await _record_source(ctx)

@@ -157,8 +157,8 @@ class RateTicket(Command):
 @dataclass(frozen=True, kw_only=True)
 class RegisterContact(Command):
     """An unknown sender becomes a client: by mail address, or by Telegram user id. One
-    already known gives that person back and records nothing. The person's id comes back as
-    `Outcome.contact`."""
+    already known gives that person back and records nothing. The person comes back as
+    `Outcome.person` (their id as `Outcome.contact`)."""
 
     name: str
     address: str | None = None

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from engine import errors
@@ -29,10 +30,13 @@ class Context:
     events: list[Event] = field(default_factory=list)
     desk_events: list[DeskEvent] = field(default_factory=list)
     # The person a desk command registered or found (`RegisterContact`).
-    contact: int | None = None
+    contact: Person | None = None
     # The notice row each (channel, recipient) got from this command so far: one action
     # says everything to a person in one message per channel (engine/notify/combine.py).
     notified: dict[tuple[str, str], OutboxItem] = field(default_factory=dict)
+    # What fills in a ticket being opened before its row is written (the SLA's deadlines,
+    # engine/bus.py `Opening`): one INSERT, not an INSERT and an UPDATE of every column.
+    openers: tuple[Callable[[Context, Ticket], Awaitable[None]], ...] = ()
 
     @property
     def at(self) -> dt.datetime:

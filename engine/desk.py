@@ -33,7 +33,7 @@ async def register_contact(ctx: Context, cmd: c.RegisterContact) -> None:
     found = await (ctx.uow.people.by_email(address) if address
                    else ctx.uow.people.by_telegram(cmd.telegram_id or 0))
     if found is not None:
-        ctx.contact = found.id
+        ctx.contact = found
         return
     person = await ctx.uow.people.add_unless_known(NewPerson(
         name=cmd.name[:200], role=Role.CLIENT, emails=(address,) if address else (),
@@ -41,9 +41,9 @@ async def register_contact(ctx: Context, cmd: c.RegisterContact) -> None:
     if person is None:  # another worker registered them a moment ago
         found = await (ctx.uow.people.by_email(address) if address
                        else ctx.uow.people.by_telegram(cmd.telegram_id or 0))
-        ctx.contact = None if found is None else found.id
+        ctx.contact = found
         return
-    ctx.contact = person.id
+    ctx.contact = person
     ctx.record(e.ContactRegistered(actor=ctx.actor_id, at=ctx.at, channel=cmd.channel,
                                    person_id=person.id, address=address,
                                    telegram_id=cmd.telegram_id))

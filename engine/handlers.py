@@ -76,6 +76,8 @@ async def open_ticket(ctx: Context, cmd: c.OpenTicket) -> int:
     # F12: rules, desk and the company manager (engine/routing.py).
     decision = await routing.route(ctx.uow, ctx.settings.routing, ctx.settings.desks, ticket,
                                    cmd.mailbox)
+    for prepare in ctx.openers:  # the SLA's deadlines, in the row as first written
+        await prepare(ctx, ticket)
     await ctx.uow.tickets.add(ticket)
     files = admit(cmd.attachments, ctx.settings.files)
     first = Comment(ticket=ticket.number, author_id=ticket.requester_id, body=cmd.description,

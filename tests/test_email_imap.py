@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from email.policy import default
 from pathlib import Path
 
 import aioimaplib
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 
 from bot.channels.email.act.intake import MailIntake
 from bot.channels.email.receive import raw
@@ -27,7 +31,7 @@ from bot.runtime import App
 from engine.backoff import Backoff
 from engine.store.queries import export_all
 from tests.fakes import FixedClock
-from tests.support_email import Dovecot, clock, db_file, dovecot, mail, runtime
+from tests.support_email import Dovecot, clock, db_file, dovecot, free_port, mail, runtime
 
 __all__ = ["clock", "db_file", "dovecot", "runtime"]  # fixtures
 
@@ -316,3 +320,48 @@ move_to = "/Processed"
     err = capsys.readouterr().err
     assert "IMAP folder '/Processed' (email.imap.move_to) does not exist" in err
     assert "Traceback" not in err
+
+
+class _Relay:
+    def __init__(self) -> None:
+        self.got: list[tuple[str, bytes]] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:
+        self.got.extend((to, envelope.original_content or b"") for to in envelope.rcpt_tos)
+        return "250 2.0.0 OK"
+
+
+def test_one_cron_command_fetches_processes_and_sends_the_acks(
+        dovecot: Dovecot, user: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`mail fetch --once --send`: one process per cron round. The client gets one ack for
+    their mail, in its thread; a second round sends nothing again; without a relay in the
+    config the flag is refused before anything is fetched."""
+    relay = _Relay()
+    port = free_port()
+    controller = Controller(relay, hostname="127.0.0.1", port=port)
+    controller.start()
+    config = tmp_path / "ticketbot.toml"
+    imap = (f'[email.imap]\nhost = "127.0.0.1"\nport = {dovecot.imap_port}\nuser = "{user}"\n'
+            f'password = "secret"\ntls = "none"\n')
+    head = (f'[service]\ndatabase_url = "sqlite+aiosqlite:///{tmp_path / "tb.db"}"\n[email]\n'
+            f'address = "support@help.example.com"\n[email.smtp_intake]\nenabled = false\n'
+            f'[telegram]\nenabled = false\n')
+    relay_cfg = f'[email.smtp]\nhost = "127.0.0.1"\nport = {port}\ntls = "none"\n'
+    cron = ["--config", str(config), "mail", "fetch", "--once", "--send"]
+    try:
+        config.write_text(head + imap)
+        asyncio.run(dovecot.deliver(user, mail(message_id="<cron@acme.example>")))
+        assert main(cron) == 2
+        assert "no [email.smtp]" in capsys.readouterr().err
+        config.write_text(head + imap + relay_cfg)
+        assert main(cron) == 0
+        out = capsys.readouterr().out
+        assert "fetched 1 new mail(s), processed 1" in out
+        assert "handled 1 outgoing mail(s)" in out
+        assert main(cron) == 0
+        assert "handled 0 outgoing mail(s)" in capsys.readouterr().out
+    finally:
+        controller.stop()
+    assert [to for to, _ in relay.got] == ["carl@acme.example"]
+    ack = email.message_from_bytes(relay.got[0][1], policy=default)
+    assert "<cron@acme.example>" in str(ack["In-Reply-To"])

@@ -7,6 +7,8 @@ while a slow mail is parsed the SMTP intake keeps answering."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -19,7 +21,8 @@ from bot.channels.email.act.intake import MailIntake
 from bot.channels.email.receive import raw as raw_mail
 from bot.channels.email.service import EmailChannel
 from bot.channels.email.understand.html import html_to_text
-from bot.channels.email.understand.offload import MailParser, understand
+from bot.channels.email.understand.jobs import understand
+from bot.channels.email.understand.offload import MailParser
 from bot.channels.email.understand.parse import MAX_TEXT_CHARS, TRUNCATED_DEFECT
 from bot.runtime import App
 from engine.store.queries import export_all, ticket_detail
@@ -227,3 +230,22 @@ async def test_smtp_intake_keeps_answering_while_a_slow_mail_is_parsed(
     assert isinstance(rt, App)
     tickets = (await export_all(rt.db))["tickets"]
     assert sorted(t["subject"] for t in tickets) == ["Quick 0", "Quick 1", "Quick 2", "Report"]
+
+
+async def test_parser_worker_survives_a_killed_child_and_calls_made_together() -> None:
+    """Calls made together start one child; a child killed mid-run (out of memory, say)
+    fails only the calls it had not answered, and the next call starts a new one."""
+    raws = [html_mail(fill(f"<p>Mail {i} <b>bold</b>", 40_000)) for i in range(4)]
+    parser = MailParser(inline_below=1024)
+    try:
+        first = await asyncio.wait_for(asyncio.gather(*(parser.parse(r) for r in raws)), 60)
+        assert first == [understand(r) for r in raws]
+        pid = parser.worker_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        again = await asyncio.wait_for(parser.parse(raws[0]), 60)  # retried on a new child
+        assert again == understand(raws[0])
+        assert parser.worker_pid not in (None, pid)
+    finally:
+        await parser.close()
+    assert parser.worker_pid is None

@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli import main
 from engine import commands as c
+from engine import stemming
 from engine.bus import MessageBus
-from engine.model import Person, Role
+from engine.model import Person, Role, Status, Ticket
 from engine.ports import NewPerson
 from engine.settings import EngineSettings
-from engine.stemming import stem, stemmed
+from engine.stemming import stem, stemmed, words
 from engine.store.db import make_engine, reading
 from engine.store.migrate import schema_diff, upgrade
 from engine.store.search_sql import search, snippet
@@ -45,6 +46,21 @@ T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 ])
 def test_word_forms_share_one_stem(forms: tuple[str, ...], one: bool) -> None:
     assert (len({stemmed(f) for f in forms}) == 1) is one
+
+
+def test_stemmed_text_is_each_words_stem_even_after_the_word_table_is_cleared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path (a table of known words) gives what stemming word by word gives:
+    case, ё, underscores, digits, mixed scripts, junk longer than the stem limit."""
+    text = ("Принтеры ПРИНТЕРА ёлки printers Printing_queue v2 ab12 smörgåsbord mixedслово "
+            + "x" * 90 + " " + "ю" * 60 + " Принтеры")
+    expected = " ".join(stem(w) for w in words(text))
+    assert stemmed(text) == expected
+    monkeypatch.setattr(stemming, "_KNOWN_WORDS", 3)  # cleared again and again mid-text
+    stemming._KNOWN.clear()
+    assert stemmed(text) == expected
+    assert len(stemming._KNOWN) <= 3
+    stemming._KNOWN.clear()
 
 
 def test_snippet_is_cut_around_the_first_matching_word() -> None:
@@ -101,6 +117,36 @@ async def test_search_finds_word_forms_ranks_subjects_and_follows_writes(
     assert await _find(engine, "printer", dora) == [third, second]
     assert await _find(engine, "коммутатор", dora) == []
     assert await _find(engine, "коммутатор", lead) == [second]
+
+
+def _ticket(number: int, subject: str) -> Ticket:
+    return Ticket(number=number, subject=subject, description="", status=Status.OPEN,
+                  created_at=T0, updated_at=T0, channel="email")
+
+
+async def test_a_new_tickets_subject_row_is_written_with_or_without_a_comment(
+        engine: AsyncEngine) -> None:
+    """The store holds a new ticket's subject row back to write it in one statement with
+    its first comment's row. Without a comment the commit writes it; a subject changed
+    before the commit is indexed once, as changed."""
+    uows = sql_uow_factory(engine)
+    async with uows() as uow:
+        await uow.tickets.add(_ticket(await uow.tickets.next_number(), "Scanner broken"))
+        await uow.commit()
+    async with uows() as uow:
+        ticket = _ticket(await uow.tickets.next_number(), "Monitor flickers")
+        await uow.tickets.add(ticket)
+        ticket.subject = "Keyboard sticks"
+        await uow.tickets.save(ticket)
+        await uow.commit()
+    async with uows() as uow:  # rolled back: nothing of it is found
+        await uow.tickets.add(_ticket(await uow.tickets.next_number(), "Mouse lost"))
+    assert (await _find(engine, "scanners"), await _find(engine, "keyboards")) == ([1], [2])
+    assert (await _find(engine, "monitor"), await _find(engine, "mouse")) == ([], [])
+    async with reading(engine) as conn:
+        rows = (await conn.execute(text(
+            "SELECT ticket FROM search_docs WHERE comment_id IS NULL ORDER BY ticket"))).all()
+    assert [r.ticket for r in rows] == [1, 2]
 
 
 async def test_hits_carry_subject_status_and_a_snippet(engine: AsyncEngine) -> None:

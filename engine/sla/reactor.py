@@ -11,7 +11,6 @@ import logging
 from collections.abc import Mapping
 
 from engine import events as e
-from engine.bus import Reactor
 from engine.context import Context
 from engine.model import FINISHED, Status, Ticket
 from engine.ports import StoredEvent
@@ -76,21 +75,38 @@ def awaiting_since(history: list[StoredEvent]) -> dt.datetime | None:
     return since
 
 
-def sla_reactor(policies: SlaPolicies,
-                by_desk: Mapping[str, SlaPolicies] | None = None) -> Reactor:
+class SlaReactor:
     """The reactor the lead wires into the bus (after `notify`); `by_desk`: the policies
-    of each desk that has its own (config/sla.py)."""
+    of each desk that has its own (config/sla.py).
 
-    async def react(ctx: Context, event_id: int, event: e.Event) -> None:
+    It also sets a ticket's deadlines while the ticket is being opened (`opening`, before
+    its row is written): the row is then written once, and the reaction to `TicketOpened`
+    finds nothing to change, where it would otherwise rewrite the row just inserted."""
+
+    def __init__(self, policies: SlaPolicies,
+                 by_desk: Mapping[str, SlaPolicies] | None = None) -> None:
+        self._policies = policies
+        self._by_desk = by_desk
+
+    def _chosen(self, ticket: Ticket) -> SlaPolicies:
+        if not self._by_desk:
+            return self._policies
+        return self._by_desk.get(ticket.desk or "", self._policies)
+
+    async def opening(self, ctx: Context, ticket: Ticket) -> None:
+        await recompute(ctx, ticket, self._chosen(ticket), new_ticket=True)
+
+    async def __call__(self, ctx: Context, event_id: int, event: e.Event) -> None:
         if event.kind not in RECOMPUTE_ON:
             return
         ticket = await ctx.uow.tickets.get(event.ticket)
         opened = event.kind == e.TicketOpened.kind
-        chosen = policies if ticket is None or not by_desk else \
-            by_desk.get(ticket.desk or "", policies)
-        if ticket is not None and await recompute(ctx, ticket, chosen, opened):
+        if ticket is not None and await recompute(ctx, ticket, self._chosen(ticket), opened):
             await ctx.uow.tickets.save(ticket)
             log.debug("#%s sla %s first response due %s, resolution due %s", ticket.number,
                       ticket.sla_policy, ticket.first_response_due, ticket.resolution_due)
 
-    return react
+
+def sla_reactor(policies: SlaPolicies,
+                by_desk: Mapping[str, SlaPolicies] | None = None) -> SlaReactor:
+    return SlaReactor(policies, by_desk)

@@ -6,7 +6,7 @@ rows is read in milliseconds."""
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, bindparam, delete, func, select, true, update
@@ -51,8 +51,12 @@ def _digits(text: str) -> str:
 
 
 class SqlDirectory:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection,
+                 on_write: Callable[[], None] | None = None) -> None:
+        """`on_write`: told before the import writes, so the people repository on the same
+        transaction forgets what it read (engine/store/uow.py)."""
         self._conn = conn
+        self._on_write = on_write
 
     # --- the import -------------------------------------------------------------------
 
@@ -105,6 +109,8 @@ class SqlDirectory:
 
     async def write(self, kind: str, inserts: Sequence[Checked],
                     updates: Sequence[tuple[int, Checked]]) -> list[int]:
+        if self._on_write is not None:
+            self._on_write()
         table = TABLES[kind]
         extra = {"role": Role.CLIENT.value} if kind == "contacts" else {}
         ids: list[int] = []

@@ -62,9 +62,10 @@ class InboundStore:
     def claim(self, row_id: int) -> AbstractAsyncContextManager[bool]:
         return claims.claim_row(self._engine, row_id)
 
-    async def pending(self, channel: str, limit: int) -> list[InboundRow]:
+    async def pending(self, channel: str, limit: int, *,
+                      after: int = 0) -> list[InboundRow]:
         stmt = (select(inbound).where(inbound.c.channel == channel,
-                                      inbound.c.status == "pending")
+                                      inbound.c.status == "pending", inbound.c.id > after)
                 .order_by(inbound.c.id).limit(limit))
         async with reading(self._engine) as conn:
             return [_row(r) for r in await conn.execute(stmt)]

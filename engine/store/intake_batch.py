@@ -44,6 +44,7 @@ from engine.store.claims import claim_batch
 from engine.store.db import contended, insert
 from engine.store.dialogs_sql import SqlDialogs
 from engine.store.directory_sql import SqlDirectory
+from engine.store.search_sql import NewDocs
 from engine.store.suppressions import SqlSuppressions
 from engine.store.tables import inbound, mailbox_state
 from engine.store.uow import SqlComments, SqlEvents, SqlOutbox, SqlPeople, SqlRefs, SqlTickets
@@ -54,19 +55,24 @@ async def store_mails(db: AsyncEngine, channel: str, mails: Sequence[RawMail],
                       state: tuple[str, int, int] | None = None) -> list[int | None]:
     """Insert the mails (a mail stored before is skipped: None) and, in the same commit,
     the mailbox's (name, uidvalidity, last uid)."""
-    ids: list[int | None] = []
     async with db.begin() as conn:
-        # Built once per batch: SQLAlchemy reuses its compiled form for every mail.
-        stmt = (insert(conn.dialect, inbound)
-                .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-                .returning(inbound.c.id))
-        ids.extend([(await conn.execute(stmt, {
-            "channel": channel, "external_id": m.external_id, "raw": m.raw,
-            "received_at": m.received_at, "mailbox": m.mailbox, "uid": m.uid,
-            "status": "pending", "created_at": now})).scalar_one_or_none() for m in mails])
+        new: dict[str, int] = {}
+        if mails:
+            # One statement for the batch (SQLAlchemy's "insertmanyvalues": multi-row
+            # VALUES ... RETURNING). A skipped row returns nothing, so the rows come back
+            # by Message-ID, not by position.
+            stmt = (insert(conn.dialect, inbound)
+                    .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+                    .returning(inbound.c.external_id, inbound.c.id))
+            rows = await conn.execute(stmt, [{
+                "channel": channel, "external_id": m.external_id, "raw": m.raw,
+                "received_at": m.received_at, "mailbox": m.mailbox, "uid": m.uid,
+                "status": "pending", "created_at": now} for m in mails])
+            new.update((row.external_id, row.id) for row in rows)
         if state is not None:
             await _set_state(conn, *state)
-    return ids
+    # A Message-ID twice in one batch: the first mail is stored, the second is not (None).
+    return [new.pop(m.external_id, None) for m in mails]
 
 
 async def _set_state(conn: AsyncConnection, name: str, uidvalidity: int, last_uid: int) -> None:
@@ -114,6 +120,7 @@ class _SharedUnitOfWork:
             self._shared.spoiled = True
 
     async def commit(self) -> None:
+        await self._shared.docs.flush()
         self._committed = True
 
 
@@ -123,12 +130,14 @@ class SharedTransaction:
         self.clock = clock
         self.spoiled = False
         self._finished: list[dict[str, Any]] = []
-        self.tickets, self.people = SqlTickets(conn), SqlPeople(conn)
-        self.comments, self.events = SqlComments(conn), SqlEvents(conn)
+        # A new ticket's subject row joins its first comment's (engine/store/search_sql.py).
+        self.docs = NewDocs(conn, joined=True)
+        self.tickets, self.people = SqlTickets(conn, self.docs), SqlPeople(conn)
+        self.comments, self.events = SqlComments(conn, self.docs), SqlEvents(conn)
         self.outbox, self.refs = SqlOutbox(conn, clock), SqlRefs(conn, clock)
         self.suppressions = SqlSuppressions(conn)
         self.dialogs = SqlDialogs(conn)
-        self.directory = SqlDirectory(conn)
+        self.directory = SqlDirectory(conn, self.people.forget)
 
     def uow(self) -> UnitOfWork:
         return _SharedUnitOfWork(self)
@@ -148,6 +157,9 @@ class SharedTransaction:
         await self.comments.preload_refs(tickets)
         await self.people.preload(people)
 
+    async def preload_refs(self, refs: Sequence[str]) -> None:
+        await self.refs.preload(refs)
+
     async def enqueue(self, item: OutboxItem) -> bool:
         return await self.outbox.enqueue(item)
 
@@ -164,6 +176,7 @@ class SharedTransaction:
 
     async def flush(self) -> None:
         """Every finished row in one statement."""
+        await self.docs.flush()
         if not self._finished:
             return
         stmt = (update(inbound).where(inbound.c.id == bindparam("row"))

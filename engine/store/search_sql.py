@@ -67,10 +67,41 @@ def native_drop(dialect: str) -> tuple[str, ...]:
 _INSERT_DOC = search_docs.insert()
 
 
-async def index_comment(conn: AsyncConnection, comment_id: int, ticket: int, body: str,
-                        public: bool) -> None:
-    await conn.execute(_INSERT_DOC, {"ticket": ticket, "comment_id": comment_id,
-                                     "terms": stemmed(body), "public": public})
+def _comment_doc(comment_id: int, ticket: int, body: str, public: bool) -> dict[str, Any]:
+    return {"ticket": ticket, "comment_id": comment_id, "terms": stemmed(body),
+            "public": public}
+
+
+def _subject_doc(ticket: int, subject: str) -> dict[str, Any]:
+    return {"ticket": ticket, "comment_id": None, "terms": stemmed(subject), "public": True}
+
+
+class NewDocs:
+    """One transaction's search rows of new tickets and comments. Opening a ticket writes
+    its subject's row and, a moment later, its first comment's: held back (`joined`), the
+    subject's row goes in the comment's statement. A row still held is written by
+    `flush`, which the unit of work calls before it commits; the search reads on other
+    connections, which see nothing of this transaction before its commit anyway."""
+
+    def __init__(self, conn: AsyncConnection, *, joined: bool = False) -> None:
+        self._conn = conn
+        self._joined = joined
+        self._held: list[dict[str, Any]] = []
+
+    async def subject(self, ticket: int, subject: str) -> None:
+        """The row of a new ticket's subject (it has none yet)."""
+        self._held.append(_subject_doc(ticket, subject))
+        if not self._joined:
+            await self.flush()
+
+    async def comment(self, comment_id: int, ticket: int, body: str, public: bool) -> None:
+        rows, self._held = [*self._held, _comment_doc(comment_id, ticket, body, public)], []
+        await self._conn.execute(_INSERT_DOC, rows)
+
+    async def flush(self) -> None:
+        if self._held:
+            rows, self._held = self._held, []
+            await self._conn.execute(_INSERT_DOC, rows)
 
 
 async def reindex_comment(conn: AsyncConnection, comment_id: int, body: str) -> None:
@@ -89,8 +120,7 @@ async def index_subject(conn: AsyncConnection, ticket: int, subject: str, *,
     if not new:
         await conn.execute(delete(search_docs).where(search_docs.c.ticket == ticket,
                                                      search_docs.c.comment_id.is_(None)))
-    await conn.execute(_INSERT_DOC, {"ticket": ticket, "comment_id": None,
-                                     "terms": stemmed(subject), "public": True})
+    await conn.execute(_INSERT_DOC, _subject_doc(ticket, subject))
 
 
 async def move_comments(conn: AsyncConnection, source: int, target: int) -> None:

@@ -107,8 +107,9 @@ class SqlTickets:
     """Tickets, with an identity map: within one unit of work a ticket is read from the
     database once, and the reactors that look at it after the handler cost no query."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, docs: search_sql.NewDocs | None = None) -> None:
         self._conn = conn
+        self._docs = docs or search_sql.NewDocs(conn)
         # Observers and tags as last read or written, so `save` writes only the difference.
         self._seen: dict[int, tuple[frozenset[int], frozenset[str]]] = {}
         # Each ticket as last read or written; callers get copies, so a change they make
@@ -137,7 +138,7 @@ class SqlTickets:
     async def add(self, ticket: Ticket) -> None:
         await self._conn.execute(_INSERT_TICKET, _ticket_values(ticket))
         await self._write_sets(ticket, frozenset(), frozenset())
-        await search_sql.index_subject(self._conn, ticket.number, ticket.subject, new=True)
+        await self._docs.subject(ticket.number, ticket.subject)
         self._remember(ticket)
 
     async def get(self, number: int) -> Ticket | None:
@@ -157,6 +158,7 @@ class SqlTickets:
         if known == ticket:
             return  # nothing changed since it was read or written
         if known is None or known.subject != ticket.subject:
+            await self._docs.flush()  # a new ticket's row first, then its replacement
             await search_sql.index_subject(self._conn, ticket.number, ticket.subject)
         values = _ticket_values(ticket)
         values["_number"] = values.pop("number")
@@ -271,6 +273,15 @@ def normalise_address(address: str) -> str:
     return address.strip().lower()
 
 
+_INSERT_PERSON = people.insert().returning(people.c.id)
+
+
+def _person_values(person: NewPerson) -> dict[str, Any]:
+    return {"name": person.name, "role": person.role.value, "telegram_id": person.telegram_id,
+            "company_id": person.company_id, "language": person.language,
+            "username": person.username}
+
+
 _BY_ID = _people_query(people.c.id == bindparam("id"))
 _BY_TELEGRAM = _people_query(people.c.telegram_id == bindparam("telegram_id"))
 _BY_EMAIL = _people_query(people.c.id == select(person_emails.c.person_id).where(
@@ -278,13 +289,29 @@ _BY_EMAIL = _people_query(people.c.id == select(person_emails.c.person_id).where
 
 
 class SqlPeople:
+    """People, with an identity map for one transaction: each person, each address found
+    to name nobody, and each role list is read once. Every write to people (here, or the
+    directory import on the same connection: `forget`) drops what could have changed."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-        # People are immutable within a unit of work (this repository never updates them),
-        # and a command often asks for the same one twice (as actor and as requester).
+        # A command often asks for the same person twice (as actor and as requester).
         self._known: dict[int, Person] = {}
+        self._by_address: dict[str, int] = {}
+        # Addresses that named nobody: a new sender's mail asks twice (the intake, then the
+        # engine's RegisterContact) before the person is added.
+        self._nobody: set[str] = set()
         # Every command asks who the leads are (they hear of each new ticket).
         self._by_role: dict[tuple[Role, ...], builtins.list[Person]] = {}
+        self._companies: dict[int, Company | None] = {}
+
+    def forget(self) -> None:
+        """People or companies were written behind this repository's back."""
+        self._known.clear()
+        self._by_address.clear()
+        self._nobody.clear()
+        self._by_role.clear()
+        self._companies.clear()
 
     async def get(self, person_id: int) -> Person | None:
         if person_id in self._known:
@@ -300,58 +327,72 @@ class SqlPeople:
 
     async def by_email(self, address: str) -> Person | None:
         address = normalise_address(address)
-        known = next((p for p in self._known.values() if address in p.emails), None)
-        return known or await self._one(_BY_EMAIL, {"address": address})
+        if address in self._by_address:
+            return self._known[self._by_address[address]]
+        if address in self._nobody:
+            return None
+        found = await self._one(_BY_EMAIL, {"address": address})
+        if found is None:
+            self._nobody.add(address)
+        return found
 
     async def by_telegram(self, user_id: int) -> Person | None:
         return await self._one(_BY_TELEGRAM, {"telegram_id": user_id})
 
     async def add(self, person: NewPerson) -> Person:
-        person_id = (await self._conn.execute(people.insert().values(
-            name=person.name, role=person.role.value, telegram_id=person.telegram_id,
-            company_id=person.company_id, language=person.language, username=person.username,
-        ).returning(people.c.id))).scalar_one()
+        self._written(person.role)
+        person_id = (await self._conn.execute(_INSERT_PERSON, _person_values(person))
+                     ).scalar_one()
         emails = tuple(dict.fromkeys(normalise_address(a) for a in person.emails))
         if emails:
             await self._conn.execute(person_emails.insert(), [
                 {"address": a, "person_id": person_id, "position": i}
                 for i, a in enumerate(emails)])
-        added = Person(id=person_id, name=person.name, role=person.role, emails=emails,
-                       telegram_id=person.telegram_id, company_id=person.company_id,
-                       language=person.language, username=person.username)
-        self._by_role.clear()
-        self._known[person_id] = added
-        return added
+        return self._added(person, person_id, emails)
 
     async def add_unless_known(self, person: NewPerson) -> Person | None:
         """INSERT ... ON CONFLICT DO NOTHING for the Telegram id and the addresses: on
         PostgreSQL a concurrent insert of the same key waits for the other transaction and
         then does nothing, where a plain insert would fail and roll back everything the
         caller's transaction holds (a whole batch of mails)."""
-        stmt = insert(self._conn.dialect, people).values(
-            name=person.name, role=person.role.value, telegram_id=person.telegram_id,
-            company_id=person.company_id, language=person.language, username=person.username)
-        if person.telegram_id is not None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["telegram_id"])
-        person_id = (await self._conn.execute(stmt.returning(people.c.id))).scalar_one_or_none()
+        # Before the insert: when it finds the key taken, the caller looks again, and an
+        # address remembered as nobody's must then be read, not answered from memory.
+        self._written(person.role)
+        # Statements built once per dialect (as `_INSERT_TICKET`): building them per call
+        # cost more CPU than running them.
+        stmt = _INSERT_PERSON if person.telegram_id is None else _once(
+            self._conn, "person_by_telegram", lambda: insert(self._conn.dialect, people)
+            .on_conflict_do_nothing(index_elements=["telegram_id"]).returning(people.c.id))
+        person_id = (await self._conn.execute(stmt, _person_values(person))
+                     ).scalar_one_or_none()
         if person_id is None:
             return None
         emails = tuple(dict.fromkeys(normalise_address(a) for a in person.emails))
+        address_stmt = _once(self._conn, "person_email", lambda: insert(
+            self._conn.dialect, person_emails).on_conflict_do_nothing(
+            index_elements=["address"]).returning(person_emails.c.address))
         for i, address in enumerate(emails):
-            added = (await self._conn.execute(
-                insert(self._conn.dialect, person_emails)
-                .values(address=address, person_id=person_id, position=i)
-                .on_conflict_do_nothing(index_elements=["address"])
-                .returning(person_emails.c.address))).scalar_one_or_none()
+            added = (await self._conn.execute(address_stmt, {
+                "address": address, "person_id": person_id, "position": i})
+            ).scalar_one_or_none()
             if added is None:  # theirs now: this person was never needed
                 await self._conn.execute(delete(people).where(people.c.id == person_id))
                 return None
-        added_person = Person(id=person_id, name=person.name, role=person.role, emails=emails,
-                              telegram_id=person.telegram_id, company_id=person.company_id,
-                              language=person.language, username=person.username)
-        self._by_role.clear()
-        self._known[person_id] = added_person
-        return added_person
+        return self._added(person, person_id, emails)
+
+    def _written(self, role: Role) -> None:
+        """A person is being added: no address is known to name nobody any more, and the
+        lists of the new person's role are stale (a new client leaves the leads alone)."""
+        self._nobody.clear()
+        for roles in [r for r in self._by_role if role in r]:
+            del self._by_role[roles]
+
+    def _added(self, person: NewPerson, person_id: int, emails: tuple[str, ...]) -> Person:
+        added = Person(id=person_id, name=person.name, role=person.role, emails=emails,
+                       telegram_id=person.telegram_id, company_id=person.company_id,
+                       language=person.language, username=person.username)
+        self._remember([added])
+        return added
 
     async def with_role(self, *roles: Role) -> list[Person]:
         if roles not in self._by_role:
@@ -361,19 +402,22 @@ class SqlPeople:
         return list(self._by_role[roles])
 
     async def company(self, company_id: int) -> Company | None:
-        row = (await self._conn.execute(
-            select(companies).where(companies.c.id == company_id))).one_or_none()
-        if row is None:
-            return None
-        return Company(id=row.id, name=row.name, domains=tuple(row.domains.split()),
-                       manager_id=row.manager_id)
+        if company_id not in self._companies:
+            row = (await self._conn.execute(
+                select(companies).where(companies.c.id == company_id))).one_or_none()
+            self._companies[company_id] = None if row is None else Company(
+                id=row.id, name=row.name, domains=tuple(row.domains.split()),
+                manager_id=row.manager_id)
+        return self._companies[company_id]
 
     async def _one(self, stmt: Any, params: dict[str, Any]) -> Person | None:
         found = self._remember(_people_from(await self._conn.execute(stmt, params)))
         return found[0] if found else None
 
     def _remember(self, found: builtins.list[Person]) -> builtins.list[Person]:
-        self._known.update((p.id, p) for p in found)
+        for person in found:
+            self._known[person.id] = person
+            self._by_address.update(dict.fromkeys(person.emails, person.id))
         return found
 
 
@@ -383,8 +427,9 @@ _INSERT_COMMENT = comments.insert().returning(comments.c.id)
 
 
 class SqlComments:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, docs: search_sql.NewDocs | None = None) -> None:
         self._conn = conn
+        self._docs = docs or search_sql.NewDocs(conn)
         self._refs: dict[int, list[str]] = {}  # source_refs per ticket, as last read
 
     async def add(self, comment: Comment) -> int:
@@ -396,8 +441,7 @@ class SqlComments:
         })).scalar_one()
         if comment.attachments:
             await add_files(self._conn, comment_id, comment.ticket, comment.attachments)
-        await search_sql.index_comment(self._conn, comment_id, comment.ticket, comment.body,
-                                       comment.public)
+        await self._docs.comment(comment_id, comment.ticket, comment.body, comment.public)
         return comment_id
 
     async def by_ref(self, ticket: int, source_ref: str) -> CommentRef | None:
@@ -589,6 +633,17 @@ class SqlRefs:
     def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
+        # Keys read as naming no ticket in this transaction (`preload`); `add` takes a key
+        # out. Nothing else adds refs on this connection (a merge only moves existing ones).
+        self._absent: set[str] = set()
+
+    async def preload(self, refs: Sequence[str]) -> None:
+        """Which of these refs name no ticket, in one query: a batch's own Message-IDs,
+        so each mail's replay check is answered from memory."""
+        keys = {ref_key(r) for r in refs} - self._absent
+        if keys:
+            rows = await self._conn.execute(_FIND_REFS, {"refs": sorted(keys)})
+            self._absent |= keys - {row.ref for row in rows}
 
     async def add(self, ref: str, ticket: int, direction: str) -> None:
         """`ref` is kept under its lower-case key: ids are compared case-insensitively
@@ -596,6 +651,7 @@ class SqlRefs:
         if direction not in ("in", "out"):
             raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
         # The first ticket a ref was seen with keeps it.
+        self._absent.discard(ref_key(ref))
         stmt = _once(self._conn, "refs", lambda: insert(self._conn.dialect, message_refs)
                      .on_conflict_do_nothing(index_elements=["ref"]))
         await self._conn.execute(stmt, {"ref": ref_key(ref), "ticket": ticket, "direction": direction,
@@ -620,6 +676,8 @@ class SqlRefs:
         if not refs:
             return None
         keys = [ref_key(r) for r in refs]
+        if self._absent.issuperset(keys):
+            return None
         rows = await self._conn.execute(_FIND_REFS, {"refs": list(set(keys))})
         known: dict[str, int] = {row.ref: row.ticket for row in rows}
         return next((known[k] for k in keys if k in known), None)
@@ -661,15 +719,18 @@ class SqlUnitOfWork:
         return self._conn
 
     def _bind(self, conn: AsyncConnection) -> None:
-        self.tickets = SqlTickets(conn)
-        self.people = SqlPeople(conn)
-        self.comments = SqlComments(conn)
+        # A new ticket's subject row joins its first comment's (one statement); `commit`
+        # writes one still held.
+        self._docs = search_sql.NewDocs(conn, joined=True)
+        self.tickets = SqlTickets(conn, self._docs)
+        persons = self.people = SqlPeople(conn)
+        self.comments = SqlComments(conn, self._docs)
         self.events = SqlEvents(conn)
         self.outbox = SqlOutbox(conn, self._clock)
         self.refs = SqlRefs(conn, self._clock)
         self.suppressions = SqlSuppressions(conn)
         self.dialogs = SqlDialogs(conn)
-        self.directory = SqlDirectory(conn)
+        self.directory = SqlDirectory(conn, persons.forget)
 
     async def __aexit__(self, *exc: object) -> None:
         conn, tx, self._conn, self._tx = self._conn, self._tx, None, None
@@ -684,6 +745,7 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         if self._tx is None:
             raise RuntimeError("commit() outside `async with` of the unit of work")
+        await self._docs.flush()
         await self._tx.commit()
 
 

@@ -1,6 +1,7 @@
 """`ticketbot mail ...`: the mail channel from cron or a shell.
 
-    ticketbot mail fetch --once   drain the IMAP mailbox once, process it, exit (cron mode)
+    ticketbot mail fetch --once   drain the IMAP mailbox once, process it, exit (cron mode);
+                                  with --send, then deliver the outbox too (one start-up)
     ticketbot mail process        process mail already stored (e.g. after a fix)
     ticketbot mail send --once    deliver the queued outgoing mail once, exit
     ticketbot mail ignored        what the intake ignored, and why (cli_ignored.py)
@@ -12,11 +13,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.channels.email import cli_ignored
 from bot.cli_output import complain, say
 from config.settings import Settings, SmtpConfig
+
+if TYPE_CHECKING:
+    from bot.ports_only import Queues
+    from bot.runtime import Runtime
 
 # The sender's outbox channel (deliver/sender.py CHANNEL), named here: importing the sender
 # for it cost an empty cron poll about a tenth of its start-up.
@@ -29,6 +34,9 @@ def register(sub: Any) -> None:
     fetch = mail.add_parser("fetch", help="fetch new mail over IMAP and process it")
     fetch.add_argument("--once", action="store_true", required=True,
                        help="one pass, then exit (`ticketbot run` watches continuously)")
+    fetch.add_argument("--send", action="store_true",
+                       help="then deliver the queued outgoing mail as `mail send --once` "
+                            "does, in the same process: one start-up per cron round")
     fetch.set_defaults(func=_fetch)
     mail.add_parser("process", help="turn stored mail into tickets and comments").set_defaults(
         func=_process)
@@ -52,6 +60,10 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     if cfg.imap is None:
         complain("no [email.imap] in the config: nothing to fetch from")
         return 2
+    smtp = cfg.smtp if args.send else None
+    if args.send and smtp is None:
+        complain("no [email.smtp] in the config: nowhere to send (drop --send)")
+        return 2
     async with ports_only(settings) as queues:
         inbound = queues.inbound
         try:
@@ -65,28 +77,38 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
             complain(str(exc))
             return 2
         waiting = bool(await inbound.pending(raw.CHANNEL, 1))
-    # The whole application only for mail to process: an empty poll stops here.
-    processed = await _drain(settings) if waiting else 0
+        unsent = smtp is not None and await _unsent(queues)
+    # The whole application only for mail to process or send: an empty poll stops here.
+    processed, sent = await _drain(settings, smtp) if waiting or unsent else (0, 0)
     if stored < 0:
         say(f"processed {processed} mail(s)")
-        return 1
-    say(f"fetched {stored} new mail(s), processed {processed}")
-    return 0
+    else:
+        say(f"fetched {stored} new mail(s), processed {processed}")
+    if smtp is not None:
+        say(f"handled {sent} outgoing mail(s)")
+    return 1 if stored < 0 else 0
 
 
-async def _drain(settings: Settings) -> int:
+async def _unsent(queues: Queues) -> bool:
+    return await queues.outbox.pending_count(OUTBOX_CHANNEL) > 0
+
+
+async def _drain(settings: Settings, smtp: SmtpConfig | None = None) -> tuple[int, int]:
+    """Stored mail processed, then (with `smtp`) the outbox delivered: (processed, sent)."""
     from bot.bootstrap import bootstrap
     from bot.channels.email.act.intake import MailIntake
 
     rt = await bootstrap(settings, with_services=False)
     try:
-        return await MailIntake(rt).drain()
+        processed = await MailIntake(rt).drain()
+        return processed, 0 if smtp is None else await _send_queue(rt, smtp)
     finally:
         await rt.close()
 
 
 async def _process(args: argparse.Namespace, settings: Settings) -> int:
-    say(f"processed {await _drain(settings)} mail(s)")
+    processed, _ = await _drain(settings)
+    say(f"processed {processed} mail(s)")
     return 0
 
 
@@ -106,15 +128,20 @@ async def _send(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _send_all(settings: Settings, smtp: SmtpConfig) -> int:
     from bot.bootstrap import bootstrap
-    from bot.channels.email.deliver.sender import DRAIN_BATCH, MailSender
 
     rt = await bootstrap(settings, with_services=False)
-    total = 0
     try:
-        total = await MailSender(rt, smtp, batch=DRAIN_BATCH).drain()
+        return await _send_queue(rt, smtp)
     finally:
         await rt.close()
-    return total
+
+
+async def _send_queue(rt: Runtime, smtp: SmtpConfig) -> int:
+    """Every queued mail, over the relay connections configured, the next batch made ready
+    while one is sent (MailSender.drain): how many rows were handled."""
+    from bot.channels.email.deliver.sender import DRAIN_BATCH, MailSender
+
+    return await MailSender(rt, smtp, batch=DRAIN_BATCH).drain()
 
 
 async def _quarantined(args: argparse.Namespace, settings: Settings) -> int:

@@ -106,7 +106,7 @@ class EmailChannel:
         self.sender = None if smtp is None else MailSender(rt, smtp)
         self.send_worker = None if self.sender is None else \
             Worker("email-sender", self.sender.run_once, SEND_POLL)
-        self.intake = MailIntake(rt, on_outbox=self._outbox_changed)
+        self.intake = MailIntake(rt, on_outbox=self._outbox_changed, keep_parser=True)
         self.processor = Worker("email-processor", self.intake.drain, PROCESS_SWEEP,
                                 on_stop=self.intake.ctx.parser.close)
         self.ingress = self._ingress()

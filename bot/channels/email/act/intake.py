@@ -56,8 +56,11 @@ class MailIntake:
     def __init__(self, rt: Runtime, *, max_attempts: int = MAX_ATTEMPTS, batch: int = BATCH,
                  on_outbox: Callable[[], None] = lambda: None,
                  processor: ProcessorFactory = MailProcessor,
-                 hold_seconds: float = HOLD_SECONDS) -> None:
+                 hold_seconds: float = HOLD_SECONDS, keep_parser: bool = False) -> None:
         self.rt = rt
+        # The service keeps its parser process between drains (and stops it when it stops);
+        # anyone else (cron, the CLI, a test) has it stopped when the drain ends.
+        self.keep_parser = keep_parser
         self.hold_seconds = hold_seconds
         self.ctx = MailContext.of(rt)
         self.max_attempts = max_attempts
@@ -67,19 +70,28 @@ class MailIntake:
 
     async def drain(self) -> int:
         """Process every pending row once; rows that failed wait for the next drain."""
+        try:
+            return await self._drain()
+        finally:
+            if not self.keep_parser:
+                await self.ctx.parser.close()
+
+    async def _drain(self) -> int:
         handled, passed = 0, set[int]()  # passed: failed here, or held by another worker
         read: dict[int, IncomingMail] = {}  # parsed, kept for the round that finishes them
         left: list[InboundRow] = []  # read, not yet done: a transaction that let a writer in
         while True:
-            if not left:
-                pending = await self.rt.inbound.pending(raw.CHANNEL, self.batch + len(passed))
-                left = [r for r in pending if r.id not in passed]
-            rows = _up_to_bytes(left, BATCH_BYTES)
+            if len(left) < 2 * self.batch:  # this batch and the next, parsed meanwhile
+                left += await self._more(left, passed)
+            rows = _up_to_bytes(left[:self.batch], BATCH_BYTES)
             if not rows:
                 return handled
+            after = _up_to_bytes(left[len(rows):len(rows) + self.batch], BATCH_BYTES)
             # Parsed before the write transaction opens (in a worker process), so neither
-            # the event loop nor the database waits for a slow mail.
-            await self.ctx.parser.prepare([r for r in rows if r.id not in read])
+            # the event loop nor the database waits for a slow mail; the worker parses the
+            # next batch while this one is processed.
+            await self.ctx.parser.prepare([r for r in rows if r.id not in read],
+                                          then=[r for r in after if r.id not in read])
             done = await self._in_one_transaction(rows, passed, read)
             if done is not None:
                 handled += len(done)
@@ -95,6 +107,13 @@ class MailIntake:
                     else:
                         passed.add(row.id)
             self.on_outbox()
+
+    async def _more(self, left: list[InboundRow], passed: set[int]) -> list[InboundRow]:
+        """The pending rows after those already read, up to two batches in all."""
+        after = left[-1].id if left else 0
+        pending = await self.rt.inbound.pending(raw.CHANNEL, 2 * self.batch - len(left)
+                                                + len(passed), after=after)
+        return [r for r in pending if r.id not in passed]
 
     async def _claimed(self, row: InboundRow) -> bool:
         """`process` while holding the row; False when another worker has it (or had it)."""
@@ -115,6 +134,9 @@ class MailIntake:
             async with self.rt.inbound.batch(self.rt.bus.clock) as tx:
                 held = await tx.claim([r.id for r in rows])
                 passed.update(r.id for r in rows if r.id not in held)
+                # Each mail asks whether its Message-ID was applied before (a replay): one
+                # query for the whole batch.
+                await tx.preload_refs([r.external_id for r in rows if r.id in held])
                 started = loop.time()
                 session = batched(self.rt, tx)
                 worker = self.processor(self.ctx, session)

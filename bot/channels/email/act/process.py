@@ -229,10 +229,11 @@ class MailProcessor:
             address=address, name=display_name(mail.from_name, address),
             company_id=await self.ctx.companies.company_of(address),
             language=guess_language(f"{mail.subject}\n{mail.text}", self.settings.language)))
+        sender = outcome.person
+        if sender is None:
+            return None, None
         async with self.s.reading() as view:
-            sender = None if outcome.contact is None else await view.people.get(outcome.contact)
-            thread = None if sender is None else await self._thread(view, inc, sender)
-        return sender, thread
+            return sender, await self._thread(view, inc, sender)
 
     async def _thread(self, view: Reading, inc: IncomingMail, sender: Person) -> Thread | None:
         mail = inc.mail

@@ -1,7 +1,8 @@
 """Parsing off the event loop: raw mail -> parsed mail and its quote-stripped reply.
 
 Parsing is pure CPU; on the event loop a slow mail stops SMTP, IMAP and Telegram alike.
-A single mail from `INLINE_BELOW` bytes up goes to one worker process (the second core),
+A single mail from `INLINE_BELOW` bytes up goes to one worker process (the second core,
+worker.py),
 created on the first batch or big mail; a batch (`prepare`) goes there whole once the worker
 has started, so the service uses both cores (bench/service.py). Measured (`bench/mail_hostile.py`, 2-core box under load): starting it
 takes 0.7-1.7 s, once; a round trip adds ~0.5-1.5 ms plus pickling, about what a typical
@@ -15,79 +16,23 @@ is never locked while a mail is parsed; the processor then finds each mail ready
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
-import multiprocessing
-import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import replace
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
-from bot.channels.email.understand.parse import ParsedMail, parse_mail
-from bot.channels.email.understand.quotes import strip_quotes
+from bot.channels.email.understand.jobs import Understood, understand
+from bot.channels.email.understand.worker import Worker, WorkerDied
 from engine.inbox import InboundRow
 
 log = logging.getLogger("ticketbot.email.parse")
 
-T = TypeVar("T")
 INLINE_BELOW = 32 * 1024  # bytes of raw mail; see `bench/mail_hostile.py`
 # A batch goes to the worker in chunks: one round trip each, results back as they come.
 CHUNK_MAILS = 16
 CHUNK_BYTES = 512 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Understood:
-    """A parsed mail and its reply text without the quoted part."""
-
-    mail: ParsedMail
-    reply: str
-
-
-def understand(raw: bytes) -> Understood:
-    mail = parse_mail(raw)
-    return Understood(mail, strip_quotes(mail.text, mail.html))
-
-
-def _in_worker(raw: bytes) -> Understood:
-    """In the worker process: a mapping proxy cannot be pickled, so headers go as a dict."""
-    done = understand(raw)
-    return replace(done, mail=replace(done.mail, headers=dict(done.mail.headers)))
-
-
-def _in_worker_many(raws: list[bytes]) -> list[Understood | None]:
-    """A chunk of a batch in one round trip; None for a mail whose parsing failed."""
-    out: list[Understood | None] = []
-    for raw in raws:
-        try:
-            out.append(_in_worker(raw))
-        except Exception:  # the loop parses it again and counts the failure
-            out.append(None)
-    return out
-
-
-@contextlib.contextmanager
-def _without_main_script() -> Iterator[None]:
-    """A spawned worker imports the parent's main script first; for `ticketbot` that is the
-    whole CLI (SQLAlchemy included): 14 MB of the worker's memory and a slower start, for
-    nothing it uses. Without `__main__.__file__` while the process starts, it imports only
-    what it runs (this module)."""
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if main is None or path is None or getattr(main, "__spec__", None) is not None:
-        yield
-        return
-    del main.__file__
-    try:
-        yield
-    finally:
-        main.__file__ = path
-
-
-def _ping() -> None:
-    """The worker's first job: it has started and imported the parser."""
 
 
 def _chunks(rows: list[InboundRow]) -> list[list[InboundRow]]:
@@ -103,6 +48,15 @@ def _chunks(rows: list[InboundRow]) -> list[list[InboundRow]]:
     return chunks
 
 
+# A mail parsed ahead: its chunk's round trip, and its place in the chunk.
+_Ahead = tuple["asyncio.Future[list[Understood | None]]", int]
+
+
+def _cancel(futures: Iterable[asyncio.Future[Any]]) -> None:
+    for future in futures:
+        future.cancel()
+
+
 def _restored(done: Understood) -> Understood:
     mail = done.mail
     return replace(done, mail=replace(mail, headers=MappingProxyType(dict(mail.headers))))
@@ -114,40 +68,72 @@ class MailParser:
     def __init__(self, inline_below: int = INLINE_BELOW) -> None:
         self.inline_below = inline_below
         self.offloaded = 0  # mails parsed in the worker process so far
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._worker = Worker()
         self._warming: asyncio.Future[None] | None = None
         self._ready: dict[int, Understood] = {}
+        self._ahead: dict[int, _Ahead] = {}  # the next batch, being parsed in the worker
 
     async def parse(self, raw: bytes) -> Understood:
         if len(raw) < self.inline_below:
             return understand(raw)
         try:
-            done = await self._submit(_in_worker, raw)
-        except concurrent.futures.BrokenExecutor:  # the worker died (killed, out of memory)
+            done = await self._submit("one", raw)
+        except WorkerDied:  # killed, out of memory: the next call starts a new one
             log.warning("mail parser process died; starting a new one")
-            self._pool = None
-            done = await self._submit(_in_worker, raw)
+            done = await self._submit("one", raw)
         self.offloaded += 1
         return _restored(done)
 
-    async def prepare(self, rows: Iterable[InboundRow]) -> None:
+    async def prepare(self, rows: Iterable[InboundRow], *,
+                      then: Iterable[InboundRow] = ()) -> None:
         """Parse the rows now, for `of` to hand out; what a previous batch left is dropped.
         Once the worker runs, every mail of the batch goes to it in chunks (one round trip
         per chunk), so the event loop keeps serving SMTP, IMAP, Telegram and the database
         while the second core parses. Until it has started (the first batch), the small
-        mails are parsed here, as single mails always are."""
+        mails are parsed here, as single mails always are.
+
+        `then` is the next batch: the worker starts on it as soon as this one is parsed, so
+        it parses batch N+1 while the loop processes batch N (without it the two cores
+        took turns); the next `prepare` collects it."""
+        rows, then = list(rows), list(then)
+        ahead, self._ahead = self._ahead, {}
         self._ready = {}
-        rows = list(rows)
-        if self._warm():
-            chunks = _chunks(rows)
-            try:
-                await self._prepare_chunks(chunks)
-                return
-            except concurrent.futures.BrokenExecutor:
-                log.warning("mail parser process died; starting a new one")
-                self._pool, self._warming = None, None
-                self._ready = {}
-        await self._prepare_apart(rows)
+        try:
+            if self._warm():
+                await self._collect(ahead, rows)
+                chunks = _chunks([r for r in rows if r.id not in self._ready])
+                try:
+                    await self._prepare_chunks(chunks)
+                    # A batch that committed early asks again for the same next rows:
+                    # what is already on its way stays so.
+                    self._ahead = {r.id: ahead[r.id] for r in then if r.id in ahead}
+                    self._start_ahead([r for r in then if r.id not in self._ahead])
+                    return
+                except WorkerDied:
+                    log.warning("mail parser process died; starting a new one")
+                    self._warming = None
+            await self._prepare_apart([r for r in rows if r.id not in self._ready])
+        finally:
+            kept = {id(future) for future, _ in self._ahead.values()}
+            _cancel(future for future, _ in ahead.values() if id(future) not in kept)
+
+    async def _collect(self, ahead: dict[int, _Ahead], rows: list[InboundRow]) -> None:
+        """What the worker parsed ahead for these rows; a mail it failed is parsed again."""
+        for row in rows:
+            if row.id not in ahead:
+                continue
+            future, index = ahead[row.id]
+            with contextlib.suppress(WorkerDied):
+                done = (await future)[index]
+                if done is not None:
+                    self._ready[row.id] = _restored(done)
+                    self.offloaded += 1
+
+    def _start_ahead(self, rows: list[InboundRow]) -> None:
+        for chunk in _chunks(rows):
+            future = self._submit("many", [r.raw or b"" for r in chunk])
+            for index, row in enumerate(chunk):
+                self._ahead[row.id] = (future, index)
 
     async def started(self) -> None:
         """Until the worker process answers (it starts on the first batch anyway)."""
@@ -158,11 +144,11 @@ class MailParser:
     def _warm(self) -> bool:
         """Whether the worker has answered once; the first call starts it."""
         if self._warming is None:
-            self._warming = self._submit(_ping)
+            self._warming = self._submit("ping", None)
         return self._warming.done() and self._warming.exception() is None
 
     async def _prepare_chunks(self, chunks: list[list[InboundRow]]) -> None:
-        parsing = [self._submit(_in_worker_many, [r.raw or b"" for r in chunk])
+        parsing = [self._submit("many", [r.raw or b"" for r in chunk])
                    for chunk in chunks]
         try:
             for chunk, future in zip(chunks, parsing, strict=True):
@@ -173,8 +159,7 @@ class MailParser:
                         self._ready[row.id] = _restored(done)
                         self.offloaded += 1
         finally:
-            for future in parsing:
-                future.cancel()
+            _cancel(parsing)
 
     async def _prepare_apart(self, rows: list[InboundRow]) -> None:
         """The big ones are sent to the worker first, so it parses while the loop does the
@@ -200,20 +185,18 @@ class MailParser:
         ready = self._ready.get(row.id)  # kept: a batch that fails is redone mail by mail
         return ready if ready is not None else await self.parse(row.raw or b"")
 
-    def _submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        with _without_main_script():  # the worker process may start in this submit
-            return asyncio.get_running_loop().run_in_executor(self._workers(), fn, *args)
+    def _submit(self, job: str, argument: object) -> asyncio.Future[Any]:
+        """The job on its way to the worker process (started by the first one)."""
+        return asyncio.ensure_future(self._worker.call(job, argument))
 
-    def _workers(self) -> concurrent.futures.ProcessPoolExecutor:
-        if self._pool is None:
-            # spawn, not fork: the service has threads (database drivers) a fork would copy
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's pid while it runs."""
+        return self._worker.pid
 
     async def close(self) -> None:
         self._ready = {}
+        _cancel(future for future, _ in self._ahead.values())
+        self._ahead = {}
         self._warming = None
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+        await self._worker.close()
