@@ -48,6 +48,10 @@ class SmtpConfig:
     tls: str = "none"
     user: str | None = None
     password: str | None = field(default=None, repr=False)
+    # Relay connections a batch is sent over at once: the relay works on one mail while we
+    # prepare or send the next. Three: what Exchange Online takes from one mailbox; a relay
+    # that refuses one more connection only leaves that connection's share to the others.
+    connections: int = 3
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ _EMAIL = frozenset({"address", "listen_host", "listen_port", "lmtp", "max_size",
 _SMTP_INTAKE = frozenset({"enabled"})
 _IMAP = frozenset({"host", "port", "user", "password", "tls", "mailbox", "move_to", "idle",
                    "poll_seconds", "enabled"})
-_SMTP = frozenset({"host", "port", "tls", "user", "password"})
+_SMTP = frozenset({"host", "port", "tls", "user", "password", "connections"})
 _TELEGRAM = frozenset({"token", "api_url", "support_chat_id", "staff_chat_id",
                        "dialog_window_minutes", "reopen_days", "enabled"})
 
@@ -394,7 +398,8 @@ def _smtp(t: Table, environ: Mapping[str, str]) -> SmtpConfig:
     return SmtpConfig(
         host=t.text("host", "127.0.0.1"), port=t.whole("port", 25, 1),
         tls=t.choice("tls", "none", ("none", "starttls", "ssl")), user=t.opt_text("user"),
-        password=environ.get("TICKETBOT_SMTP_PASSWORD") or t.opt_text("password"))
+        password=environ.get("TICKETBOT_SMTP_PASSWORD") or t.opt_text("password"),
+        connections=t.whole("connections", SmtpConfig.connections, 1))
 
 
 def _telegram(t: Table, environ: Mapping[str, str]) -> TelegramConfig:

@@ -94,9 +94,7 @@ class OutboxStore:
         if not refs:
             return
         async with self._engine.begin() as conn:
-            known = SqlRefs(conn, SystemClock())
-            for ref, ticket in refs:
-                await known.add(ref, ticket, "out")
+            await SqlRefs(conn, SystemClock()).add_all(refs, "out")
 
     async def sent_to(self, channel: str, recipient: str, kinds: Sequence[str],
                       since: dt.datetime) -> list[OutboxRow]:

@@ -657,6 +657,21 @@ class SqlRefs:
         await self._conn.execute(stmt, {"ref": ref_key(ref), "ticket": ticket, "direction": direction,
                                         "created_at": self._clock.now()})
 
+    async def add_all(self, refs: Sequence[tuple[str, int]], direction: str) -> None:
+        """`add` of each (ref, ticket) in turn, as one statement (a batch of mail about to
+        go out: not one round trip to the database per mail)."""
+        if direction not in ("in", "out"):
+            raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+        if not refs:
+            return
+        # The first ticket a ref was seen with keeps it.
+        stmt = _once(self._conn, "refs", lambda: insert(self._conn.dialect, message_refs)
+                     .on_conflict_do_nothing(index_elements=["ref"]))
+        now = self._clock.now()
+        await self._conn.execute(stmt, [{"ref": ref_key(ref), "ticket": ticket,
+                                         "direction": direction, "created_at": now}
+                                        for ref, ticket in refs])
+
     async def find(self, refs: Sequence[str]) -> int | None:
         if not refs:
             return None

@@ -68,6 +68,15 @@ class Worker:
             if not did:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.every)
+            _stop_if_cancelled()
+
+
+def _stop_if_cancelled() -> None:
+    """Python 3.11's wait_for drops a cancel that comes as its wait ends (and a task group
+    whose task fails as it is cancelled raises that failure): `stop` would wait for ever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class NoRelay:

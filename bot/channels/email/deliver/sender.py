@@ -1,6 +1,7 @@
-"""The outbound worker: claims `email` outbox rows, renders and sends them (aiosmtplib, one
-connection per batch; `mail send --once` keeps one for all its batches), and marks each
-sent, retried later, or given up.
+"""The outbound worker: claims `email` outbox rows, renders and sends them (aiosmtplib, over
+`[email.smtp] connections` relay connections at once, relay.py: opened per batch; `mail send
+--once` keeps them for all its batches and makes the next batch ready while one is sent,
+`drain`), and marks each sent, retried later, or given up.
 
 A batch costs the claim, one read of the suppressed addresses and one of the automatic
 mails already sent, one snapshot to render every row in, one write of the Message-IDs
@@ -9,23 +10,26 @@ mails the relay took: not two transactions per row.
 
 Never twice: a row is claimed under a short lease, renewed while the batch is worked on
 (bot/outbox_lease.py: a killed worker's rows go to another within a minute), and marked
-sent at most `MARK_EVERY` mails after the relay took it; its Message-ID is derived from the
-row id, so the unavoidable copies (a crash after the relay's 250 and before the marks: at
-most `MARK_EVERY` mails) carry the same Message-ID and are dropped by receivers that
-deduplicate. Loop safety: nothing to our own or no-reply addresses or to an
-address that bounced, and the automatic-mail cap per recipient (cap.py: stops loops; acks of
-a backlog beyond it go out as one ack listing the tickets).
+sent about `MARK_EVERY` mails after the relay took it; its Message-ID is derived from the
+row id, so the unavoidable copies (a crash after the relay's 250 and before the marks: about
+`MARK_EVERY` mails, and a mail or two more per further connection, which go on while the
+marks are written) carry the same Message-ID and are dropped by receivers that deduplicate.
+Mails to one recipient go in row order over one connection; a connection that fails leaves
+its mails for a retry while the others go on. Loop safety: nothing to our own or no-reply
+addresses or to an address that bounced, and the automatic-mail cap per recipient (cap.py:
+stops loops; acks of a backlog beyond it go out as one ack listing the tickets).
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
-import functools
+import email.contentmanager
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
-from email.policy import Policy
 from email.utils import format_datetime, formataddr
 from typing import Any
 
@@ -33,6 +37,8 @@ import aiosmtplib
 
 from bot.attachments import file_bytes
 from bot.channels.email.deliver.cap import AutoMailCap, Verdict, grouped
+from bot.channels.email.deliver.flatten import constant
+from bot.channels.email.deliver.relay import Relay, hand, smtp_client
 from bot.channels.email.deliver.render import AUTO_REPLIED, Rendered, Renderer, Skip
 from bot.channels.email.deliver.subject import set_subject
 from bot.channels.email.understand.identity import LOOP_HEADER, MailIdentity, is_no_reply
@@ -49,11 +55,14 @@ log = logging.getLogger("ticketbot.email.sender")
 
 CHANNEL = "email"
 BATCH = 50
+# `mail send --once` drains a queue: a batch's fixed costs (the claim, the reads of the cap's
+# history, of the suppressed addresses and of the tickets) over more mails: a sixth less CPU
+# per mail than batches of 50. The lease and the marks do not depend on it.
+DRAIN_BATCH = 200
 # Mails the relay took before their rows are marked sent: what a kill -9 can make go out a
 # second time (same Message-ID), against one write transaction per that many mails.
 MARK_EVERY = 10
 MAX_ATTEMPTS = 12            # with the 30 s .. 1 h backoff: about 8 hours of retries
-TIMEOUT = 30.0
 _AFTER_CONTENT = frozenset({"Content-Language"})
 _SHORT = 78  # a header line the policy never refolds
 
@@ -88,39 +97,30 @@ def _put(m: EmailMessage, name: str, value: str) -> None:
         m[name] = value
 
 
-@functools.cache
-def _header(policy: Policy, name: str, value: str) -> Any:
-    return policy.header_factory(name, value)  # type: ignore[attr-defined]
-
-
-def _parsed(m: EmailMessage, name: str, value: str) -> Any:
-    """The header as the library parses it, parsed once: header objects are immutable."""
-    return _header(m.policy, name, value)
+# The library's choice of transfer encoding and the body in it (7bit, 8bit, or for long
+# lines quoted-printable or base64), as set_content makes them.
+_encode_text: Callable[[str, str, str | None, Any], tuple[str, str]] = \
+    email.contentmanager._encode_text  # type: ignore[attr-defined]
 
 
 def _set_text(m: EmailMessage, text: str) -> None:
-    """`m.set_content(text)`: for text whose lines all fit, the same headers and body the
-    library makes (7bit, or 8bit for UTF-8 text), without its header parsing, which was most
-    of what building an ack cost; anything else is left to the library."""
-    lines = text.encode("utf-8").splitlines()
-    limit = m.policy.max_line_length
-    if limit is None or any(len(line) > limit for line in lines):
-        m.set_content(text)
-        return
-    body = b"\n".join(lines) + b"\n"
-    # Parsed once per process: the generator reads these two back for every mail.
-    m["Content-Type"] = _parsed(m, "Content-Type", 'text/plain; charset="utf-8"')
-    m["Content-Transfer-Encoding"] = _parsed(m, "Content-Transfer-Encoding",
-                                             "7bit" if body.isascii() else "8bit")
+    """`m.set_content(text)` on a message without Content-* headers: the same headers and
+    body the library makes, without its header parsing (most of what building an ack
+    cost): the headers are parsed once per process."""
+    cte, body = _encode_text(text, "utf-8", None, m.policy)
+    # set_raw: what `m[name] = header` stores, without its check that the header is not
+    # there yet (it is not), which makes a new header class each time.
+    m.set_raw("Content-Type", constant(m.policy, "Content-Type", 'text/plain; charset="utf-8"'))
+    m.set_raw("Content-Transfer-Encoding", constant(m.policy, "Content-Transfer-Encoding", cte))
     m.set_raw("MIME-Version", "1.0")
-    m.set_payload(body.decode("ascii", "surrogateescape"))
+    m.set_payload(body)
 
 
-def smtp_client(cfg: SmtpConfig) -> aiosmtplib.SMTP:
-    return aiosmtplib.SMTP(
-        hostname=cfg.host, port=cfg.port, username=cfg.user, password=cfg.password,
-        use_tls=cfg.tls == "ssl", start_tls=cfg.tls == "starttls",
-        timeout=TIMEOUT)
+__all__ = ["CHANNEL", "MailSender", "smtp_client"]  # smtp_client: for bot/doctor
+
+
+def _recipients(rows: list[OutboxRow]) -> frozenset[str]:
+    return frozenset(row.recipient.lower() for row in rows)
 
 
 def _permanent(exc: Exception) -> bool:
@@ -146,21 +146,24 @@ class MailSender:
         self.lease = LeaseKeeper(rt.outbox, self.clock, lambda: self._held, tick=lease_tick)
         self._marks: list[Mark] = []
         self._unmarked = 0  # mails the relay took since the marks were last written
+        self._marking = asyncio.Lock()  # one write of the marks at a time
         self._suppressed: frozenset[str] = frozenset()
-        self._smtp: aiosmtplib.SMTP | None = None
+        self.relay = Relay(cfg)
         self._keep_open = False
+        self._sending: asyncio.Task[None] | None = None  # drain: the batch being sent
+        self._sending_to: frozenset[str] = frozenset()  # and who it writes to
 
     @contextlib.asynccontextmanager
     async def connection_kept(self) -> AsyncIterator[None]:
-        """Every batch run meanwhile goes over one relay connection (`mail send --once`
-        drains the queue so); the service's worker connects per batch, as a relay may drop
-        a connection idle between them."""
+        """Every batch run meanwhile goes over the same relay connections (`mail send
+        --once` drains the queue so); the service's worker connects per batch, as a relay
+        may drop a connection idle between them."""
         self._keep_open = True
         try:
             yield
         finally:
             self._keep_open = False
-            await self._disconnect()
+            await self.relay.close()
 
     async def run_once(self) -> int:
         """Claim and deliver one batch; the number of rows claimed."""
@@ -180,11 +183,56 @@ class MailSender:
         return len(rows)
 
     async def _write_marks(self) -> None:
-        marks, self._marks, self._unmarked = self._marks, [], 0
-        if marks:
-            await self.rt.outbox.mark_all(self.clock.now(), marks)
+        async with self._marking:
+            marks, self._marks, self._unmarked = self._marks, [], 0
+            if marks:
+                await self.rt.outbox.mark_all(self.clock.now(), marks)
+
+    async def drain(self) -> int:
+        """Every due row, batch after batch, as `mail send --once` sends the queue; the
+        number of rows claimed. The next batch is claimed and made ready while the one
+        before it is sent (our work beside the relay's), unless it writes to someone that
+        batch does: the cap must count what went to them first (cap.py)."""
+        total = 0
+        async with self.connection_kept(), self.lease.kept():
+            try:
+                while rows := await self.rt.outbox.claim(CHANNEL, self.clock.now(),
+                                                         self.batch, self.lease.lease):
+                    total += len(rows)
+                    self._held |= {row.id for row in rows}
+                    if _recipients(rows) & self._sending_to:
+                        await self._sent()
+                    ready = await self._ready(rows)
+                    await self._sent()  # one batch at a time over the connections
+                    self._sending = asyncio.create_task(self._send_batch(rows, ready))
+                    self._sending_to = _recipients(rows)
+            finally:
+                await self._sent()
+                await self._write_marks()
+                self._held = set()
+        return total
+
+    async def _sent(self) -> None:
+        """Waits for the batch being sent, if any, to be sent and marked."""
+        sending, self._sending, self._sending_to = self._sending, None, frozenset()
+        if sending is not None:
+            await sending
+
+    async def _send_batch(self, rows: list[OutboxRow], ready: list[Outgoing]) -> None:
+        try:
+            if ready:
+                await self._send_all(ready)
+        finally:
+            await self._write_marks()
+            self._held -= {row.id for row in rows}
 
     async def _deliver(self, rows: list[OutboxRow]) -> None:
+        ready = await self._ready(rows)
+        if ready:
+            await self._send_all(ready)
+
+    async def _ready(self, rows: list[OutboxRow]) -> list[Outgoing]:
+        """The mails to send for `rows`; each row that will not go is marked."""
         verdicts = await self.cap.verdicts(rows)
         self._suppressed = await self.rt.inbound.suppressed()
         async with self.rt.views.reading() as view:
@@ -198,8 +246,7 @@ class MailSender:
                 built = await self._prepared_group(acks, view)
                 if built is not None:
                     ready.append(Outgoing(tuple(acks), built))
-        if ready:
-            await self._send_all(ready)
+        return ready
 
     async def preview(self, row: OutboxRow) -> dict[str, Any] | None:
         """The headers a queued row would be sent with now, as `meta` records them once sent
@@ -317,47 +364,57 @@ class MailSender:
         await self.rt.outbox.record_sent_refs(
             [(out.built.meta["message-id"], out.row.ticket) for out in ready
              if len(out.rows) == 1 and out.row.ticket is not None])
-        handled: set[int] = set()
+        # Per recipient, in row order: a connection takes a recipient's mails in turn.
+        by_recipient: dict[str, list[Outgoing]] = {}
+        for out in ready:
+            by_recipient.setdefault(out.row.recipient.lower(), []).append(out)
+        waiting = collections.deque(by_recipient.values())
+        failures: list[Exception] = []
         try:
-            smtp = await self._connected()
-            for out in ready:
-                await self._send(smtp, out)
-                handled.add(out.row.id)
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            # The connection itself failed (refused, dropped, login): not the rows' fault,
-            # so every row not yet handled is retried, whatever the reply code.
-            log.warning("SMTP relay %s:%s: %s", self.cfg.host, self.cfg.port, exc)
-            await self._disconnect()
-            for out in ready:
-                if out.row.id not in handled:
-                    for row in out.rows:
-                        self._failed(row, exc, permanent=False)
+            async with asyncio.TaskGroup() as lanes:
+                for lane in range(min(self.relay.size, len(waiting))):
+                    lanes.create_task(self._lane(lane, waiting, failures))
+        except BaseExceptionGroup as group:  # a storage failure while marking: as it was
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from group  # cancelled meanwhile: still so
+            raise group.exceptions[0] from None
         finally:
             if not self._keep_open:
-                await self._disconnect()
+                await self.relay.close()
+        for outs in waiting:  # every connection failed: retried
+            for out in outs:
+                self._retry_all(out, failures[-1])
 
-    async def _connected(self) -> aiosmtplib.SMTP:
-        if self._smtp is None or not self._smtp.is_connected:
-            await self._disconnect()
-            smtp = smtp_client(self.cfg)
-            await smtp.connect()
-            self._smtp = smtp
-        return self._smtp
-
-    async def _disconnect(self) -> None:
-        smtp, self._smtp = self._smtp, None
-        if smtp is None or not smtp.is_connected:
-            return
+    async def _lane(self, lane: int, waiting: collections.deque[list[Outgoing]],
+                    failures: list[Exception]) -> None:
+        """One connection's share: it takes the next recipient's mails until none wait."""
+        outs: list[Outgoing] = []
         try:
-            await smtp.quit()
-        except (aiosmtplib.SMTPException, OSError):
-            smtp.close()
+            smtp = await self.relay.connected(lane)
+            while waiting:
+                outs = waiting.popleft()
+                while outs:
+                    await self._send(smtp, outs[0])
+                    outs.pop(0)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # The connection itself failed (refused, dropped, login): not the rows' fault,
+            # so its mails not yet handled are retried, whatever the reply code; the other
+            # connections go on with the rest.
+            log.warning("SMTP relay %s:%s: %s", self.cfg.host, self.cfg.port, exc)
+            failures.append(exc)
+            await self.relay.drop(lane)
+            for out in outs:
+                self._retry_all(out, exc)
+
+    def _retry_all(self, out: Outgoing, exc: Exception) -> None:
+        for row in out.rows:
+            self._failed(row, exc, permanent=False)
 
     async def _send(self, smtp: aiosmtplib.SMTP, out: Outgoing) -> None:
         row, built = out.row, out.built
         try:
-            await smtp.send_message(built.message, sender=self.identity.address,
-                                    recipients=[row.recipient])
+            await hand(smtp, built.message, self.identity.address, row.recipient)
         except aiosmtplib.SMTPServerDisconnected:
             raise
         except aiosmtplib.SMTPException as exc:
