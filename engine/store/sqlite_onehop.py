@@ -202,6 +202,12 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         async with self._execute_mutex:
             getattr(self._connection._conn, end)()
 
+    def _in_transaction(self) -> bool:
+        try:
+            return bool(self._connection._conn.in_transaction)
+        except ValueError:  # aiosqlite's: no connection any more; the adapter says so
+            return True
+
     def enter_gate(self) -> None:
         if self.database in ("", ":memory:") or self.database.startswith("file:"):
             return  # a database of this connection's own: nobody to queue with
@@ -224,7 +230,9 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def rollback(self) -> None:
         self.writing = False
         try:
-            if not self._ended_inline("rollback"):
+            # The pool rolls back every connection it takes back; after a COMMIT there is
+            # nothing to undo, and asking the worker thread would cost a hop per transaction.
+            if not self._ended_inline("rollback") and self._in_transaction():
                 super().rollback()
         finally:
             self.leave_gate()
