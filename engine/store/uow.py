@@ -648,14 +648,7 @@ class SqlRefs:
     async def add(self, ref: str, ticket: int, direction: str) -> None:
         """`ref` is kept under its lower-case key: ids are compared case-insensitively
         here, while tickets, comments, inbound rows and our mail keep them as written."""
-        if direction not in ("in", "out"):
-            raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
-        # The first ticket a ref was seen with keeps it.
-        self._absent.discard(ref_key(ref))
-        stmt = _once(self._conn, "refs", lambda: insert(self._conn.dialect, message_refs)
-                     .on_conflict_do_nothing(index_elements=["ref"]))
-        await self._conn.execute(stmt, {"ref": ref_key(ref), "ticket": ticket, "direction": direction,
-                                        "created_at": self._clock.now()})
+        await self.add_all([(ref, ticket)], direction)
 
     async def add_all(self, refs: Sequence[tuple[str, int]], direction: str) -> None:
         """`add` of each (ref, ticket) in turn, as one statement (a batch of mail about to
@@ -664,13 +657,15 @@ class SqlRefs:
             raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
         if not refs:
             return
+        keys = [(ref_key(ref), ticket) for ref, ticket in refs]
+        self._absent.difference_update(key for key, _ in keys)
         # The first ticket a ref was seen with keeps it.
         stmt = _once(self._conn, "refs", lambda: insert(self._conn.dialect, message_refs)
                      .on_conflict_do_nothing(index_elements=["ref"]))
         now = self._clock.now()
-        await self._conn.execute(stmt, [{"ref": ref_key(ref), "ticket": ticket,
-                                         "direction": direction, "created_at": now}
-                                        for ref, ticket in refs])
+        rows = [{"ref": key, "ticket": ticket, "direction": direction, "created_at": now}
+                for key, ticket in keys]
+        await self._conn.execute(stmt, rows[0] if len(rows) == 1 else rows)
 
     async def find(self, refs: Sequence[str]) -> int | None:
         if not refs:
