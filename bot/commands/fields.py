@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.commands.registry import (
@@ -77,15 +77,30 @@ def _tag(parsed: ParsedCommand, ctx: CommandContext) -> Built:
     words = parsed.args[target.used:]
     if not words:
         return CommandError("fields.missing_tags")
+    split = _added_and_removed(words, _tag_in, "fields.bad_tag")
+    if isinstance(split, CommandError):
+        return split
+    return c.ChangeTags(actor=ctx.actor, channel=ctx.channel, at=ctx.at, ticket=target.ticket,
+                        add=split[0], remove=split[1])
+
+
+def _tag_in(word: str) -> str | None:
+    tag = tag_of(word[1:] if word[0] in "+-" else word)
+    return tag if tag and len(tag) <= TAG_LIMIT else None
+
+
+def _added_and_removed(words: Sequence[str], value_of: Callable[[str], str | None],
+                       bad: str) -> tuple[tuple[str, ...], tuple[str, ...]] | CommandError:
+    """`+x` or `x` adds, `-x` removes: the values to add and to remove, or the error for
+    the first word that names no value."""
     add: list[str] = []
     remove: list[str] = []
     for word in words:
-        tag = tag_of(word[1:] if word[0] in "+-" else word)
-        if not tag or len(tag) > TAG_LIMIT:
-            return CommandError("fields.bad_tag", {"value": word})
-        (remove if word.startswith("-") else add).append(tag)
-    return c.ChangeTags(actor=ctx.actor, channel=ctx.channel, at=ctx.at, ticket=target.ticket,
-                        add=tuple(add), remove=tuple(remove))
+        value = value_of(word)
+        if value is None:
+            return CommandError(bad, {"value": word})
+        (remove if word.startswith("-") else add).append(value)
+    return tuple(add), tuple(remove)
 
 
 def _observe(*, stop: bool) -> Callable[[ParsedCommand, CommandContext], Built]:
@@ -116,15 +131,12 @@ def _cc(parsed: ParsedCommand, ctx: CommandContext) -> Built:
     words = parsed.args[target.used:]
     if not words:
         return CommandError("fields.missing_address")
-    add: list[str] = []
-    remove: list[str] = []
-    for word in words:
-        address = address_of(word.lstrip("+-"))
-        if address is None:
-            return CommandError("fields.bad_address", {"value": word})
-        (remove if word.startswith("-") else add).append(address)
+    split = _added_and_removed(words, lambda word: address_of(word.lstrip("+-")),
+                               "fields.bad_address")
+    if isinstance(split, CommandError):
+        return split
     return c.ChangeCc(actor=ctx.actor, channel=ctx.channel, at=ctx.at, ticket=target.ticket,
-                      add=tuple(add), remove=tuple(remove))
+                      add=split[0], remove=split[1])
 
 
 def _due(parsed: ParsedCommand, ctx: CommandContext) -> Built:
